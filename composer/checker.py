@@ -1,0 +1,124 @@
+"""Grading a score: every active rule of a rule set, located and explained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from composer.errors import ScoreError
+from composer.music import format_beat
+from composer.rules import Context
+from composer.rulesets import RuleSet
+from composer.texture import Texture
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    bar: int
+    beat: float
+    rule: str
+    severity: str
+    voices: tuple[str, ...]
+    message: str
+    # (voice index, slice index) of every note involved, for annotation; not in JSON.
+    notes: tuple[tuple[int, int], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "severity": self.severity, "bar": self.bar,
+                "beat": self.beat, "voices": list(self.voices), "message": self.message}
+
+
+@dataclass(frozen=True)
+class Report:
+    file: str
+    violations: tuple[Violation, ...]
+    rules: tuple[str, ...]
+    slices: int
+
+    @property
+    def errors(self) -> int:
+        return sum(v.severity == "error" for v in self.violations)
+
+    @property
+    def warnings(self) -> int:
+        return sum(v.severity == "warning" for v in self.violations)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "violations": [v.to_json() for v in self.violations],
+                "checked": {"rules": list(self.rules), "slices": self.slices}}
+
+    def to_text(self, explain: bool = True) -> str:
+        """Compiler-style lines, then (once per rule broken) why the rule exists."""
+        from composer.rules import RULES
+
+        lines = []
+        for v in self.violations:
+            pair = "–".join(v.voices)
+            lines.append(f"{self.file}:{v.bar}:{format_beat(v.beat)}: {v.severity}[{v.rule}]"
+                         f" {pair}: {v.message}" if pair else
+                         f"{self.file}:{v.bar}:{format_beat(v.beat)}: {v.severity}[{v.rule}]"
+                         f" {v.message}")
+        if explain:
+            for rule_id in sorted({v.rule for v in self.violations}):
+                lines.append(f"  = {rule_id}: {RULES[rule_id].explanation}")
+        count = f"{self.errors} error(s), {self.warnings} warning(s)"
+        lines.append(f"{self.file}: {count} in {self.slices} slices,"
+                     f" {len(self.rules)} rules checked")
+        return "\n".join(lines)
+
+
+def check_texture(texture: Texture, ruleset: RuleSet, file: str = "score") -> Report:
+    if len(texture.voices) not in ruleset.parts:
+        accepted = " or ".join(str(n) for n in ruleset.parts)
+        raise ScoreError(
+            f"{file}: has {len(texture.voices)} voices; rule set '{ruleset.name}' grades"
+            f" {accepted}-part music (choose another with --rules)"
+        )
+    ctx = Context(texture.voices, texture.key, texture.meter)
+    found = []
+    for use in ruleset.active:
+        for f in use.rule.findings(texture, ctx, use.params):
+            s = texture.slices[f.rows[0]]
+            notes = tuple((v, r) for r in f.rows for v in f.voices)
+            found.append(Violation(s.position.bar, s.position.beat, use.rule.id, use.severity,
+                                   tuple(texture.voices[v] for v in f.voices), f.message, notes))
+    found.sort(key=lambda v: (_order(texture, v), v.rule, v.voices))
+    return Report(file, tuple(found), tuple(u.rule.id for u in ruleset.active),
+                  len(texture.slices))
+
+
+def _order(texture: Texture, v: Violation) -> float:
+    return texture.slices[v.notes[0][1]].offset if v.notes else 0.0
+
+
+def check_file(path: Path | str, ruleset: RuleSet) -> tuple[Report, Texture, Any]:
+    from composer.io import read_score
+
+    texture, origin = read_score(path, ruleset.voices or None)
+    return check_texture(texture, ruleset, str(path)), texture, origin
+
+
+SHORT = {"no-parallel-fifths": "||5", "no-parallel-octaves": "||8", "no-parallel-unisons": "||1",
+         "no-hidden-fifths-outer": "h5", "no-hidden-octaves-outer": "h8",
+         "no-voice-crossing": "cross", "no-voice-overlap": "overlap", "spacing": "spacing",
+         "voice-range": "range", "chord-tones": "NCT", "complete-chord": "incomplete",
+         "no-doubled-leading-tone": "2×LT", "leading-tone-resolves": "LT res",
+         "seventh-resolves-down": "7th res", "no-augmented-melodic": "aug",
+         "max-leap": "leap", "dissonance-treatment": "diss", "cadence": "cad"}
+COLOURS = {"error": "#D00000", "warning": "#E07000"}
+
+
+def annotate(report: Report, texture: Texture, origin: Any, target: Path) -> None:
+    """A copy of the score with each offending note coloured and labelled above."""
+    from composer.io import mark_note, write_musicxml
+
+    labelled: set[tuple[int, int, str]] = set()
+    for v in report.violations:
+        for k, (voice, row) in enumerate(v.notes):
+            text = None
+            if k == 0 and (voice, row, v.rule) not in labelled:
+                text = SHORT.get(v.rule, v.rule)
+                labelled.add((voice, row, v.rule))
+            mark_note(origin, voice, texture.slices[row].offset, COLOURS[v.severity], text)
+    write_musicxml(origin.score, target)

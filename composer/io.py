@@ -1,0 +1,294 @@
+"""music21 at the edge: scores in (MusicXML, MIDI, ABC) as a Texture, and scores out.
+
+Everything music21 does for us happens here, once per file; the rules never see a
+music21 object. `Origin` remembers which music21 note each voice event came from so
+that an annotated copy can colour exactly the offending notes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from composer.errors import ScoreError
+from composer.harmony import find_key, identify_chord
+from composer.music import Key, Meter, Pitch, PitchClass, Position
+from composer.texture import Slice, Texture, Voicing
+
+SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".mid", ".midi", ".abc", ".krn")
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Event:
+    """One note or rest of one voice, ties already merged."""
+
+    offset: float
+    duration: float
+    pitch: Pitch | None
+    fermata: bool
+    source: Any  # the music21 element (first of a tie chain)
+
+
+@dataclass(frozen=True)
+class Measure:
+    offset: float
+    number: int
+    padding: float  # quarter notes missing from the start of a pickup bar
+
+
+@dataclass(frozen=True, eq=False)
+class Origin:
+    """The music21 score a Texture was read from, with each voice's events."""
+
+    score: Any
+    events: tuple[tuple[Event, ...], ...]
+
+
+def _m21():
+    import music21
+
+    return music21
+
+
+def parse_score(path: Path | str) -> Any:
+    """Parse a score file with music21, turning every failure into one clear ScoreError."""
+    path = Path(path)
+    if not path.exists():
+        raise ScoreError(f"{path}: no such file")
+    if not path.is_file():
+        raise ScoreError(f"{path}: not a file")
+    if path.suffix.lower() not in SCORE_SUFFIXES:
+        raise ScoreError(
+            f"{path}: not a score file (accepted: {', '.join(SCORE_SUFFIXES)})"
+        )
+    m21 = _m21()
+    try:
+        parsed = m21.converter.parse(str(path), forceSource=True)
+    except Exception as exc:  # music21 raises many kinds for a corrupt file
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ScoreError(f"{path}: cannot be read as a score ({reason[:160]})") from None
+    if isinstance(parsed, m21.stream.Opus):
+        if not parsed.scores:
+            raise ScoreError(f"{path}: the file holds no score")
+        parsed = parsed.scores[0]
+    if not isinstance(parsed, m21.stream.Score):
+        parsed = m21.stream.Score([parsed]) if isinstance(parsed, m21.stream.Part) else parsed
+    return parsed
+
+
+def _lines(score: Any) -> list[Any]:
+    """The score's monophonic lines, top first: parts, or the voices inside a part."""
+    m21 = _m21()
+    lines = []
+    for part in score.parts:
+        if part.recurse().getElementsByClass(m21.stream.Voice).first() is not None:
+            lines.extend(part.voicesToParts().parts)
+        else:
+            lines.append(part)
+    return lines
+
+
+def _events(line: Any) -> tuple[Event, ...]:
+    m21 = _m21()
+    flat = line.flatten()
+    out: list[Event] = []
+    for el in flat.notesAndRests:
+        dur = float(el.quarterLength)
+        if dur <= 0:  # grace notes take no time
+            continue
+        off = float(flat.elementOffset(el))
+        tie = getattr(el, "tie", None)
+        if tie is not None and tie.type in ("continue", "stop") and out and out[-1].pitch:
+            last = out[-1]
+            out[-1] = Event(last.offset, off + dur - last.offset, last.pitch,
+                            last.fermata or _has_fermata(el, m21), last.source)
+            continue
+        if el.isRest:
+            pitch = None
+        else:
+            p = el.pitches[-1] if el.isChord else el.pitch  # a chord in a line: its top
+            pitch = Pitch(int(round(p.ps)), 7 * int(p.implicitOctave) + "CDEFGAB".index(p.step))
+        if out and out[-1].offset + out[-1].duration > off + EPS:  # overlapping: cut
+            last = out[-1]
+            out[-1] = Event(last.offset, off - last.offset, last.pitch, last.fermata, last.source)
+            if out[-1].duration <= EPS:
+                out.pop()
+        out.append(Event(off, dur, pitch, _has_fermata(el, m21), el))
+    return tuple(out)
+
+
+def _has_fermata(el: Any, m21: Any) -> bool:
+    return any(isinstance(e, m21.expressions.Fermata) for e in el.expressions)
+
+
+def _measures(score: Any, meter: Meter) -> list[Measure]:
+    m21 = _m21()
+    part = score.parts[0]
+    out = []
+    for m in part.getElementsByClass(m21.stream.Measure):
+        number = m.number if isinstance(m.number, int) else len(out) + 1
+        out.append(Measure(float(m.offset), number, float(m.paddingLeft or 0.0)))
+    if not out:  # no bars written: count them from the meter
+        end = float(score.highestTime)
+        length = float(meter.bar_length)
+        out = [Measure(i * length, i + 1, 0.0) for i in range(int(end // length) + 1)]
+    return out
+
+
+def _first(score: Any, cls: Any) -> Any:
+    return score.recurse().getElementsByClass(cls).first()
+
+
+def read_score(path: Path | str, voices: tuple[str, ...] | None = None) -> tuple[Texture, Origin]:
+    """Read a score file into a Texture, naming its lines from the part names or,
+    failing that, from `voices` in order from the top."""
+    score = parse_score(path)
+    return texture_from_music21(score, voices, source=str(path))
+
+
+def texture_from_music21(
+    score: Any, voices: tuple[str, ...] | None = None, source: str = "score"
+) -> tuple[Texture, Origin]:
+    m21 = _m21()
+    lines = _lines(score)
+    events = tuple(_events(line) for line in lines)
+    events = tuple(e for e in events if any(ev.pitch for ev in e))
+    if not events:
+        raise ScoreError(f"{source}: the score has no notes")
+    names = _voice_names(lines, len(events), voices)
+
+    ts = _first(score, m21.meter.TimeSignature)
+    meter = Meter(ts.numerator, ts.denominator) if ts is not None else Meter(4, 4)
+    ks = _first(score, m21.key.KeySignature)
+    weights = np.zeros(12)
+    for line in events:
+        for ev in line:
+            if ev.pitch:
+                weights[ev.pitch.pc] += ev.duration
+    last_bass = next((ev.pitch.pc for ev in reversed(events[-1]) if ev.pitch), None)
+    key = find_key(weights, ks.sharps if ks is not None else None, last_bass)
+    slices = build_slices(events, _measures(score, meter), meter, key)
+    title = (score.metadata.title if score.metadata and score.metadata.title else "") or ""
+    return Texture(names, key, meter, slices, title), Origin(score, events)
+
+
+def _voice_names(lines: list[Any], count: int, voices: tuple[str, ...] | None) -> tuple[str, ...]:
+    known = ("soprano", "alto", "tenor", "bass")
+    from_parts = []
+    for line in lines[:count]:
+        name = (line.partName or "").strip().lower()
+        from_parts.append(name if name in known else "")
+    if all(from_parts) and len(set(from_parts)) == count:
+        return tuple(from_parts)
+    if voices and len(voices) == count:
+        return voices
+    if count == 4:
+        return known
+    return tuple(f"voice {i + 1}" for i in range(count))
+
+
+def build_slices(
+    events: tuple[tuple[Event, ...], ...], measures: list[Measure], meter: Meter, key: Key
+) -> tuple[Slice, ...]:
+    """Cut the voices at every onset, place each slice in its bar and beat, and hear
+    the chord of each harmonic slot (one per beat)."""
+    onsets = sorted({round(ev.offset, 6) for line in events for ev in line})
+    end = max(ev.offset + ev.duration for line in events for ev in line)
+    starts = [[ev.offset for ev in line] for line in events]
+    beat = float(meter.beat_length)
+    m_offsets = [m.offset for m in measures]
+    raw = []
+    for i, t in enumerate(onsets):
+        pitches, attacks, fermata = [], [], False
+        for line, st in zip(events, starts, strict=True):
+            k = bisect.bisect_right(st, t + EPS) - 1
+            ev = line[k] if k >= 0 and line[k].offset + line[k].duration > t + EPS else None
+            pitches.append(ev.pitch if ev else None)
+            attacks.append(bool(ev and abs(ev.offset - t) < EPS))
+            fermata |= bool(ev and ev.fermata and abs(ev.offset - t) < EPS)
+        mi = max(bisect.bisect_right(m_offsets, t + EPS) - 1, 0)
+        m = measures[mi]
+        into = t - m.offset + m.padding
+        slot = (mi, int(into // beat + EPS))
+        nxt = onsets[i + 1] if i + 1 < len(onsets) else end
+        raw.append((t, nxt - t, Position(m.number, round(1 + into / beat, 4)),
+                    tuple(pitches), tuple(attacks), fermata, slot))
+    chords = _slot_chords(raw, key)
+    out = []
+    previous_slot = None
+    for (t, dur, pos, pitches, attacks, fermata, slot) in raw:
+        out.append(Slice(t, dur, pos, Voicing(pitches), attacks, key, chords[slot],
+                         harmonic=slot != previous_slot, fermata=fermata))
+        previous_slot = slot
+    return tuple(out)
+
+
+def _slot_chords(raw: list[tuple], key: Key) -> dict:
+    slots: dict[Any, list[tuple]] = {}
+    for row in raw:
+        slots.setdefault(row[-1], []).append(row)
+    chords = {}
+    for slot, rows in slots.items():
+        span = sum(r[1] for r in rows) or 1.0
+        notes: list[tuple[PitchClass, float]] = []
+        first = rows[0]
+        for p in first[3]:
+            if p is not None:
+                notes.append((p.pitch_class, 1.0))
+        for r in rows[1:]:
+            for p, a in zip(r[3], r[4], strict=True):
+                if p is not None and a:
+                    notes.append((p.pitch_class, 0.5 * r[1] / span))
+        sounding = [p for p in first[3] if p is not None]
+        bass = min(sounding).pitch_class if sounding else None
+        chords[slot] = identify_chord(notes, bass, key)
+    return chords
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path beside target that replaces it only if the block succeeds, so
+    that a failure or Ctrl-C never leaves a half-written file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
+                               dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_musicxml(score: Any, target: Path) -> None:
+    with atomic_path(target) as tmp:
+        score.write("musicxml", fp=str(tmp))
+
+
+
+def mark_note(origin: Origin, voice: int, offset: float, colour: str, text: str | None) -> None:
+    """Colour the note of `voice` sounding at `offset` in the origin score, with an
+    optional short text above it."""
+    m21 = _m21()
+    line = origin.events[voice]
+    starts = [ev.offset for ev in line]
+    k = bisect.bisect_right(starts, offset + EPS) - 1
+    if k < 0:
+        return
+    el = line[k].source
+    el.style.color = colour
+    if text:
+        expression = m21.expressions.TextExpression(text)
+        expression.placement = "above"
+        expression.style.color = colour
+        el.expressions.append(expression)

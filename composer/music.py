@@ -1,0 +1,345 @@
+"""The musical values the whole pipeline shares: pitches, keys, meters, chords, slices.
+
+Every value is frozen and hashable. Spelling is kept beside the MIDI number (as a
+diatonic step count) because a harmony teacher tells an augmented second from a minor
+third, and the rules must too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+STEP_NAMES = "CDEFGAB"
+STEP_PC = (0, 2, 4, 5, 7, 9, 11)
+MAJOR_STEPS = STEP_PC  # semitones above the tonic of each degree of a major scale
+MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10)
+
+Mode = Literal["major", "minor"]
+_NATURAL_FIFTHS = (0, 2, 4, -1, 1, 3, 5)  # C D E F G A B on the circle of fifths
+SATB = ("soprano", "alto", "tenor", "bass")
+
+_PITCH_RE = re.compile(r"^([A-Ga-g])(#{1,2}|x|b{1,2}|-{1,2}|)(-?\d)$")
+_PC_RE = re.compile(r"^([A-Ga-g])(#{1,2}|x|b{1,2}|-{1,2}|)$")
+
+
+def _alter_of(accidental: str) -> int:
+    if accidental == "x":
+        return 2
+    if accidental.startswith("#"):
+        return len(accidental)
+    return -len(accidental)
+
+
+def _accidental(alter: int) -> str:
+    return "#" * alter if alter >= 0 else "b" * -alter
+
+
+@dataclass(frozen=True, order=True)
+class PitchClass:
+    """A spelled pitch class: F# and Gb are different here, as on paper."""
+
+    step: int  # 0 = C … 6 = B
+    alter: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> PitchClass:
+        m = _PC_RE.match(text.strip())
+        if not m:
+            raise ValueError(f"'{text}' is not a note name (accepted: C, F#, Bb, E-)")
+        return cls(STEP_NAMES.index(m.group(1).upper()), _alter_of(m.group(2)))
+
+    @property
+    def pc(self) -> int:
+        return (STEP_PC[self.step] + self.alter) % 12
+
+    @property
+    def name(self) -> str:
+        return STEP_NAMES[self.step] + _accidental(self.alter)
+
+    def up(self, steps: int, semitones: int) -> PitchClass:
+        """The pitch class a given generic and chromatic interval above."""
+        step = (self.step + steps) % 7
+        alter = (self.pc + semitones - STEP_PC[step] + 6) % 12 - 6
+        return PitchClass(step, alter)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, order=True)
+class Pitch:
+    """A sounding pitch: MIDI number plus its diatonic position (7 per octave, C4 = 28)."""
+
+    midi: int
+    diatonic: int
+
+    @classmethod
+    def parse(cls, text: str) -> Pitch:
+        m = _PITCH_RE.match(text.strip())
+        if not m:
+            raise ValueError(f"'{text}' is not a pitch (accepted: C4, F#5, Bb3, E-2)")
+        step = STEP_NAMES.index(m.group(1).upper())
+        octave = int(m.group(3))
+        return cls(12 * (octave + 1) + STEP_PC[step] + _alter_of(m.group(2)), 7 * octave + step)
+
+    @property
+    def step(self) -> int:
+        return self.diatonic % 7
+
+    @property
+    def octave(self) -> int:
+        return self.diatonic // 7
+
+    @property
+    def alter(self) -> int:
+        return self.midi - (12 * (self.octave + 1) + STEP_PC[self.step])
+
+    @property
+    def pc(self) -> int:
+        return self.midi % 12
+
+    @property
+    def pitch_class(self) -> PitchClass:
+        return PitchClass(self.step, self.alter)
+
+    @property
+    def name(self) -> str:
+        return f"{STEP_NAMES[self.step]}{_accidental(self.alter)}{self.octave}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# Intervals ---------------------------------------------------------------------------
+
+_PERFECT_GENERICS = (0, 3, 4)  # unison, fourth, fifth (0-based generic size)
+_ORDINALS = ("unison", "second", "third", "fourth", "fifth", "sixth", "seventh", "octave")
+_QUALITY_WORDS = {"P": "perfect", "M": "major", "m": "minor", "A": "augmented",
+                  "d": "diminished", "AA": "doubly augmented", "dd": "doubly diminished"}
+
+
+def interval_name(steps: int, semitones: int) -> str:
+    """The textbook name of an interval given its size in steps and semitones: 'P5', 'A2'.
+
+    Compound intervals keep their size ('M10'); direction is ignored.
+    """
+    steps, semitones = abs(steps), abs(semitones) if steps else semitones
+    octaves, simple = divmod(steps, 7)
+    base = STEP_PC[simple] + 12 * octaves
+    diff = semitones - base
+    if simple in _PERFECT_GENERICS:
+        quality = {0: "P", 1: "A", -1: "d", 2: "AA", -2: "dd"}.get(diff, "?")
+    else:
+        quality = {0: "M", -1: "m", 1: "A", -2: "d", 2: "AA", -3: "dd"}.get(diff, "?")
+    return f"{quality}{steps + 1}"
+
+
+def interval_words(steps: int, semitones: int) -> str:
+    """'perfect fifth', 'augmented second', 'octave', 'major tenth'."""
+    name = interval_name(steps, semitones)
+    quality = name[: len(name) - len(str(abs(steps) + 1))]
+    size = abs(steps)
+    if size == 7 and quality == "P":
+        return "octave"
+    if size == 0 and quality == "P":
+        return "unison"
+    ordinal = _ORDINALS[size] if size < len(_ORDINALS) else f"{size + 1}th"
+    if size == 9:
+        ordinal = "tenth"
+    elif size == 11:
+        ordinal = "twelfth"
+    return f"{_QUALITY_WORDS.get(quality, quality)} {ordinal}"
+
+
+# Keys and meters -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Key:
+    tonic: PitchClass
+    mode: Mode
+
+    @classmethod
+    def parse(cls, text: str) -> Key:
+        """'D major', 'f# minor', 'Bb', 'e' (lower case alone means minor)."""
+        parts = text.strip().split()
+        if not parts or len(parts) > 2:
+            raise ValueError(f"'{text}' is not a key (accepted: 'D major', 'F# minor', 'Bb major')")
+        tonic = PitchClass.parse(parts[0])
+        if len(parts) == 2:
+            mode = parts[1].lower()
+            if mode not in ("major", "minor"):
+                raise ValueError(f"'{parts[1]}' is not a mode (accepted: major, minor)")
+        else:
+            mode = "minor" if parts[0][0].islower() else "major"
+        return cls(tonic, mode)  # type: ignore[arg-type]
+
+    @property
+    def steps(self) -> tuple[int, ...]:
+        return MAJOR_STEPS if self.mode == "major" else MINOR_STEPS
+
+    def degree(self, n: int) -> PitchClass:
+        """Scale degree n (1-7); in minor the natural form (the leading tone is separate)."""
+        return self.tonic.up(n - 1, self.steps[n - 1])
+
+    @property
+    def leading_tone(self) -> PitchClass:
+        """Always a semitone below the tonic: raised in minor, as in every cadence."""
+        return self.tonic.up(6, 11)
+
+    @property
+    def scale_pcs(self) -> frozenset[int]:
+        pcs = {(self.tonic.pc + s) % 12 for s in self.steps}
+        if self.mode == "minor":  # melodic and harmonic minor raise 6 and 7
+            pcs |= {(self.tonic.pc + 9) % 12, (self.tonic.pc + 11) % 12}
+        return frozenset(pcs)
+
+    @property
+    def sharps(self) -> int:
+        """Key signature: positive sharps, negative flats."""
+        major = self.tonic if self.mode == "major" else self.tonic.up(2, 3)
+        return _NATURAL_FIFTHS[major.step] + 7 * major.alter
+
+    @property
+    def name(self) -> str:
+        return f"{self.tonic.name} {self.mode}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Meter:
+    numerator: int
+    denominator: int
+
+    @classmethod
+    def parse(cls, text: str) -> Meter:
+        m = re.match(r"^\s*(\d+)\s*/\s*(\d+)\s*$", text)
+        if not m:
+            raise ValueError(f"'{text}' is not a meter (accepted: 2/4, 3/4, 4/4, 3/2, 6/8 …)")
+        num, den = int(m.group(1)), int(m.group(2))
+        if not 1 <= num <= 32 or den not in (1, 2, 4, 8, 16, 32):
+            raise ValueError(
+                f"'{text}' is not a meter: the upper number must be 1-32 and the lower a"
+                " power of two from 1 to 32"
+            )
+        return cls(num, den)
+
+    @property
+    def compound(self) -> bool:
+        return self.numerator % 3 == 0 and self.numerator > 3 and self.denominator >= 8
+
+    @property
+    def bar_length(self) -> Fraction:
+        """In quarter notes."""
+        return Fraction(4 * self.numerator, self.denominator)
+
+    @property
+    def beat_length(self) -> Fraction:
+        unit = Fraction(4, self.denominator)
+        return 3 * unit if self.compound else unit
+
+    @property
+    def beats_per_bar(self) -> int:
+        return int(self.bar_length / self.beat_length)
+
+    def __str__(self) -> str:
+        return f"{self.numerator}/{self.denominator}"
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """Bar as printed in the score (a pickup may be bar 0) and beat counted from 1."""
+
+    bar: int
+    beat: float
+
+    def __str__(self) -> str:
+        return f"{self.bar}:{format_beat(self.beat)}"
+
+
+def format_beat(beat: float) -> str:
+    return str(int(beat)) if float(beat).is_integer() else f"{beat:g}"
+
+
+# Chords ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Quality:
+    """One row of the chord table: the intervals above the root, as (steps, semitones)."""
+
+    name: str
+    tones: tuple[tuple[int, int], ...]  # third, fifth[, seventh]
+    symbol: str  # appended to the roman numeral: 'o', '+', '7', 'ø7', 'o7'
+    upper: bool  # roman numeral in capitals
+
+
+QUALITIES: dict[str, Quality] = {q.name: q for q in (
+    Quality("major", ((2, 4), (4, 7)), "", True),
+    Quality("minor", ((2, 3), (4, 7)), "", False),
+    Quality("diminished", ((2, 3), (4, 6)), "o", False),
+    Quality("augmented", ((2, 4), (4, 8)), "+", True),
+    Quality("dominant-seventh", ((2, 4), (4, 7), (6, 10)), "7", True),
+    Quality("major-seventh", ((2, 4), (4, 7), (6, 11)), "M7", True),
+    Quality("minor-seventh", ((2, 3), (4, 7), (6, 10)), "7", False),
+    Quality("half-diminished-seventh", ((2, 3), (4, 6), (6, 10)), "ø7", False),
+    Quality("diminished-seventh", ((2, 3), (4, 6), (6, 9)), "o7", False),
+)}
+
+ROLES = ("root", "third", "fifth", "seventh")
+_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")
+_INVERSION_FIGURES = {3: ("", "6", "64"), 4: ("7", "65", "43", "42")}
+
+
+@dataclass(frozen=True)
+class Chord:
+    root: PitchClass
+    quality: str
+
+    @property
+    def tones(self) -> tuple[PitchClass, ...]:
+        """Root, third, fifth and (for seventh chords) seventh, spelled."""
+        q = QUALITIES[self.quality]
+        return (self.root, *(self.root.up(s, c) for s, c in q.tones))
+
+    @property
+    def pcs(self) -> frozenset[int]:
+        return frozenset(t.pc for t in self.tones)
+
+    @property
+    def is_seventh(self) -> bool:
+        return len(self.tones) == 4
+
+    def role(self, pc: int) -> str | None:
+        for role, tone in zip(ROLES, self.tones, strict=False):
+            if tone.pc == pc % 12:
+                return role
+        return None
+
+    def roman(self, key: Key, bass_pc: int | None = None) -> str:
+        """'V7', 'ii6', 'viio', 'bVI' in the given key."""
+        q = QUALITIES[self.quality]
+        degree = (self.root.step - key.tonic.step) % 7
+        expected = {(key.tonic.pc + key.steps[degree]) % 12}
+        if key.mode == "minor" and degree in (5, 6):
+            expected.add((expected.pop() + 1) % 12)
+            expected.add((key.tonic.pc + key.steps[degree]) % 12)
+        offset = (self.root.pc - key.tonic.pc - key.steps[degree] + 6) % 12 - 6
+        prefix = "" if self.root.pc in expected else _accidental(offset)
+        numeral = _ROMAN[degree] if q.upper else _ROMAN[degree].lower()
+        symbol = q.symbol
+        figure = ""
+        if bass_pc is not None:
+            tones = self.tones
+            index = next((i for i, t in enumerate(tones) if t.pc == bass_pc % 12), 0)
+            figure = _INVERSION_FIGURES[len(tones)][index]
+            if len(tones) == 4:
+                symbol = symbol[:-1]  # the figure replaces the 7
+        return f"{prefix}{numeral}{symbol}{figure}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.root.name} {self.quality}"

@@ -1,0 +1,186 @@
+"""Rules about how two voices move together from one slice to the next."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from composer.rules.base import Context, HorizontalRule, Param, Params, between
+from composer.texture import Frame
+
+# Perfect interval classes as (steps mod 7, semitones mod 12).
+FIFTH, OCTAVE = (4, 7), (0, 0)
+
+
+def _pair_arrays(a: Frame, b: Frame, pairs: list[tuple[int, int]]):
+    up, lo = [i for i, _ in pairs], [j for _, j in pairs]
+
+    def take(x: np.ndarray, cols: list[int]) -> np.ndarray:
+        return x[:, cols].astype(np.int32)
+
+    return (take(a.midi, up), take(a.midi, lo), take(b.midi, up), take(b.midi, lo),
+            take(a.diatonic, up), take(a.diatonic, lo), take(b.diatonic, up),
+            take(b.diatonic, lo))
+
+
+def perfect(semis: np.ndarray, steps: np.ndarray, kind: tuple[int, int]) -> np.ndarray:
+    """Is the (non-negative) interval a perfect fifth or octave class, by spelling?"""
+    return (steps % 7 == kind[0]) & (semis % 12 == kind[1])
+
+
+class _Parallel(HorizontalRule):
+    """Two voices a perfect interval apart both move and land on the same perfect
+    interval again, in similar or contrary motion (compound forms count)."""
+
+    kind: ClassVar[tuple[int, int]]
+    unison: ClassVar[bool | None]  # True: unisons only, False: octaves only (not unisons)
+
+    def test(self, a, b, ctx, p):
+        ah, al, bh, bl, dah, dal, dbh, dbl = _pair_arrays(a, b, self.targets(ctx, p))
+        sounding = (ah != -1) & (al != -1) & (bh != -1) & (bl != -1)
+        first = perfect(np.abs(ah - al), np.abs(dah - dal), self.kind)
+        second = perfect(np.abs(bh - bl), np.abs(dbh - dbl), self.kind)
+        if self.unison is True:
+            first &= ah == al
+            second &= bh == bl
+        elif self.unison is False:
+            first &= ah != al
+            second &= bh != bl
+        both_move = (ah != bh) & (al != bl)
+        new_notes = (ah % 12 != bh % 12) | (al % 12 != bl % 12)  # not the same fifth re-voiced
+        return sounding & first & second & both_move & new_notes
+
+    def message(self, a, b, row, target, ctx, p):
+        i, j = target
+        return (f"{ctx.voices[i]}–{ctx.voices[j]}: {between(a, row, i, j)} moves to"
+                f" {between(b, row, i, j)} in parallel")
+
+
+_PARALLEL_WHY = (
+    " Both voices move, in the same or in contrary direction; the same interval merely"
+    " re-voiced an octave higher or lower does not count."
+)
+
+
+class NoParallelFifths(_Parallel):
+    id = "no-parallel-fifths"
+    kind, unison = FIFTH, None
+    summary = "No two voices move in parallel perfect fifths (or twelfths)."
+    explanation = (
+        "Parallel fifths between two voices make them sound as one and weaken the"
+        " independence of the parts." + _PARALLEL_WHY
+    )
+    example = "Soprano D5→E5 over bass G3→A3: fifth to fifth."
+
+
+class NoParallelOctaves(_Parallel):
+    id = "no-parallel-octaves"
+    kind, unison = OCTAVE, False
+    summary = "No two voices move in parallel octaves (or double octaves)."
+    explanation = (
+        "Voices in parallel octaves merge into one doubled line, so the texture loses a"
+        " part." + _PARALLEL_WHY
+    )
+    example = "Tenor C4→D4 over bass C3→D3: octave to octave."
+
+
+class NoParallelUnisons(_Parallel):
+    id = "no-parallel-unisons"
+    kind, unison = OCTAVE, True
+    summary = "No two voices move together in unison."
+    explanation = (
+        "Two voices moving in unison sing the same line; for that stretch the four parts"
+        " become three." + _PARALLEL_WHY
+    )
+    example = "Alto and tenor both G4→A4."
+
+
+class _Hidden(HorizontalRule):
+    """Outer voices reaching a perfect interval by similar motion with a leap on top."""
+
+    kind: ClassVar[tuple[int, int]]
+    params = (Param("step", "bool", True,
+                    "allow it when the upper voice moves by step (the usual textbook rule)"),)
+
+    def targets(self, ctx, p):
+        return [ctx.outer]
+
+    def test(self, a, b, ctx, p):
+        ah, al, bh, bl, dah, dal, dbh, dbl = _pair_arrays(a, b, self.targets(ctx, p))
+        sounding = (ah != -1) & (al != -1) & (bh != -1) & (bl != -1)
+        up, down = (bh > ah) & (bl > al), (bh < ah) & (bl < al)
+        into = perfect(np.abs(bh - bl), np.abs(dbh - dbl), self.kind)
+        before = perfect(np.abs(ah - al), np.abs(dah - dal), self.kind)
+        bad = sounding & (up | down) & into & ~before
+        if p.get("step", True):
+            bad &= np.abs(dbh - dah) > 1
+        return bad
+
+    def message(self, a, b, row, target, ctx, p):
+        i, j = target
+        return (f"{ctx.voices[i]}–{ctx.voices[j]}: {between(a, row, i, j)} moves to"
+                f" {between(b, row, i, j)} in similar motion with a leap in the"
+                f" {ctx.voices[i]}")
+
+
+_HIDDEN_WHY = (
+    " In four parts this applies to the outer voices, and is allowed when the upper voice"
+    " moves by step."
+)
+
+
+class NoHiddenFifthsOuter(_Hidden):
+    id = "no-hidden-fifths-outer"
+    kind = FIFTH
+    summary = "The outer voices do not leap into a perfect fifth in similar motion."
+    explanation = (
+        "Approaching a perfect fifth in similar motion lets the ear fill in the parallel"
+        " fifths it implies; between the outer voices, the most exposed pair, it is heard"
+        " as a fault." + _HIDDEN_WHY
+    )
+    example = "Soprano C5→A5 over bass F3→D4: similar motion into a fifth with a leap on top."
+
+
+class NoHiddenOctavesOuter(_Hidden):
+    id = "no-hidden-octaves-outer"
+    kind = OCTAVE
+    summary = "The outer voices do not leap into an octave in similar motion."
+    explanation = (
+        "Approaching an octave in similar motion implies parallel octaves; between the"
+        " outer voices it empties the texture." + _HIDDEN_WHY
+    )
+    example = "Soprano E5→C6 over bass G3→C4: similar motion into an octave with a leap on top."
+
+
+class NoVoiceOverlap(HorizontalRule):
+    id = "no-voice-overlap"
+    summary = "No voice moves beyond the note its neighbour has just left."
+    explanation = (
+        "When a voice moves above the previous note of the voice above (or below that of the"
+        " voice below), the ear connects the wrong notes and the parts seem to cross."
+    )
+    example = "Alto A4 then soprano G4 while the alto moves on: the soprano dips below A4."
+
+    def targets(self, ctx: Context, p: Params):
+        return ctx.pairs(adjacent=True)
+
+    def test(self, a, b, ctx, p):
+        ah, al, bh, bl, *_ = _pair_arrays(a, b, self.targets(ctx, p))
+        sounding = (ah != -1) & (al != -1) & (bh != -1) & (bl != -1)
+        moved = (ah != bh) | (al != bl)
+        crossing = (bh < bl) | (ah < al)  # reported as voice crossing instead
+        return sounding & moved & ~crossing & ((bh < al) | (bl > ah))
+
+    def message(self, a, b, row, target, ctx, p):
+        i, j = target
+        ah, al, bh, bl = (a.pitch(row, i), a.pitch(row, j), b.pitch(row, i), b.pitch(row, j))
+        assert ah and al and bh and bl
+        if bh.midi < al.midi:
+            return (f"{ctx.voices[i]} moves to {bh}, below the {ctx.voices[j]}'s previous"
+                    f" note {al}")
+        return f"{ctx.voices[j]} moves to {bl}, above the {ctx.voices[i]}'s previous note {ah}"
+
+
+MOTION_RULES = (NoParallelFifths(), NoParallelOctaves(), NoParallelUnisons(),
+                NoHiddenFifthsOuter(), NoHiddenOctavesOuter(), NoVoiceOverlap())

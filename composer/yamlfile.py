@@ -1,0 +1,116 @@
+"""Safe YAML that remembers where every value was written.
+
+Only plain YAML is accepted: no tags that build objects, no anchors or aliases (so no
+alias bombs), no duplicate keys, no tabs for indentation. Every value's line and column
+are kept so that an error can point at it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from composer.errors import Location, SpecError
+
+MAX_BYTES = 1_000_000
+MAX_NODES = 200_000
+_STANDARD_TAG = "tag:yaml.org,2002:"
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class YamlDoc:
+    data: Any
+    file: str
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: Path_) -> Location:
+        """The location of the value at path, or of its nearest written parent."""
+        while path and path not in self.positions:
+            path = path[:-1]
+        line, col = self.positions.get(path, (None, None))  # type: ignore[assignment]
+        return Location(self.file, line, col)
+
+    def error(self, path: Path_, message: str) -> SpecError:
+        return SpecError(message, self.where(path), field_name(path))
+
+
+def field_name(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_yaml(path: Path | str, text: str | None = None) -> YamlDoc:
+    path = Path(path)
+    if text is None:
+        if not path.exists():
+            raise SpecError("no such file", Location(path))
+        if path.stat().st_size > MAX_BYTES:
+            raise SpecError(f"file is larger than {MAX_BYTES // 1000} kB", Location(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError) as exc:
+            raise SpecError(f"cannot be read as UTF-8 text ({exc})", Location(path)) from None
+    for n, line in enumerate(text.splitlines(), 1):
+        stripped = line.lstrip(" ")
+        if stripped.startswith("\t"):
+            raise SpecError("a tab is used for indentation; indent with spaces",
+                            Location(path, n, len(line) - len(stripped) + 1))
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                mark = event.start_mark
+                raise SpecError("anchors and aliases (& and *) are not accepted",
+                                Location(path, mark.line + 1, mark.column + 1))
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
+        raise SpecError(f"not valid YAML: {exc.problem or exc.context}", where) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"not valid YAML: {exc}", Location(path)) from None
+    doc = YamlDoc(None, str(path))
+    if root is None:
+        return doc
+    counter = [0]
+    data = _build(root, (), doc, counter)
+    return YamlDoc(data, str(path), doc.positions)
+
+
+def _build(node: yaml.Node, path: Path_, doc: YamlDoc, counter: list[int]) -> Any:
+    counter[0] += 1
+    if counter[0] > MAX_NODES:
+        raise SpecError(f"more than {MAX_NODES} values", Location(doc.file))
+    doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if not node.tag.startswith(_STANDARD_TAG):
+        raise doc.error(path, f"the tag {node.tag} is not accepted: write plain values")
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = _build(key_node, path, doc, counter)
+            if not isinstance(key, str | int | float | bool):
+                raise doc.error(path, "mapping keys must be plain words")
+            key = str(key)
+            if key in out:
+                doc.positions[(*path, key)] = (key_node.start_mark.line + 1,
+                                               key_node.start_mark.column + 1)
+                raise doc.error((*path, key), "this key is given twice")
+            out[key] = _build(value_node, (*path, key), doc, counter)
+            doc.positions[(*path, key)] = (key_node.start_mark.line + 1,
+                                           key_node.start_mark.column + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, (*path, i), doc, counter) for i, item in enumerate(node.value)]
+    constructor = yaml.SafeLoader.yaml_constructors.get(node.tag)
+    if constructor is None:
+        raise doc.error(path, f"the tag {node.tag} is not accepted")
+    try:
+        return constructor(yaml.SafeLoader(""), node)
+    except yaml.YAMLError as exc:
+        raise doc.error(path, f"not a valid value ({exc})") from None
