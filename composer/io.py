@@ -159,12 +159,12 @@ def texture_from_music21(
     score: Any, voices: tuple[str, ...] | None = None, source: str = "score"
 ) -> tuple[Texture, Origin]:
     m21 = _m21()
-    lines = _lines(score)
-    events = tuple(_events(line) for line in lines)
-    events = tuple(e for e in events if any(ev.pitch for ev in e))
-    if not events:
+    lines = [(line, _events(line)) for line in _lines(score)]
+    lines = [(line, ev) for line, ev in lines if any(e.pitch for e in ev)]
+    if not lines:
         raise ScoreError(f"{source}: the score has no notes")
-    names = _voice_names(lines, len(events), voices)
+    lines, names = _choose_voices(lines, voices)
+    events = tuple(ev for _, ev in lines)
 
     ts = _first(score, m21.meter.TimeSignature)
     meter = Meter(ts.numerator, ts.denominator) if ts is not None else Meter(4, 4)
@@ -181,19 +181,34 @@ def texture_from_music21(
     return Texture(names, key, meter, slices, title), Origin(score, events)
 
 
-def _voice_names(lines: list[Any], count: int, voices: tuple[str, ...] | None) -> tuple[str, ...]:
-    known = ("soprano", "alto", "tenor", "bass")
-    from_parts = []
-    for line in lines[:count]:
-        name = (line.partName or "").strip().lower()
-        from_parts.append(name if name in known else "")
-    if all(from_parts) and len(set(from_parts)) == count:
-        return tuple(from_parts)
+_CHOIR = ("soprano", "alto", "tenor", "bass")
+
+
+def _choir_name(line: Any) -> str:
+    """'soprano' for a part named 'Soprano', 'Soprano Oboe 1 Violin1' or 'Soprano 2'."""
+    words = (line.partName or "").strip().lower().split()
+    return words[0] if words and words[0] in _CHOIR else ""
+
+
+def _choose_voices(
+    lines: list[tuple[Any, tuple[Event, ...]]], voices: tuple[str, ...] | None
+) -> tuple[list[tuple[Any, tuple[Event, ...]]], tuple[str, ...]]:
+    """The lines to grade and their names. A score whose parts name all four choir
+    voices is graded on those four (instrumental doublings and continuo are left out);
+    otherwise every line counts, named from the rule set's voices or by number."""
+    named = [(_choir_name(line), (line, ev)) for line, ev in lines]
+    found = {name: pair for name, pair in reversed(named) if name}
+    if len(found) == 4:
+        return [found[name] for name in _CHOIR], _CHOIR
+    count = len(lines)
+    names = [name for name, _ in named]
+    if all(names) and len(set(names)) == count:
+        return lines, tuple(names)
     if voices and len(voices) == count:
-        return voices
+        return lines, voices
     if count == 4:
-        return known
-    return tuple(f"voice {i + 1}" for i in range(count))
+        return lines, _CHOIR
+    return lines, tuple(f"voice {i + 1}" for i in range(count))
 
 
 def build_slices(

@@ -116,7 +116,9 @@ class Pitch:
 # Intervals ---------------------------------------------------------------------------
 
 _PERFECT_GENERICS = (0, 3, 4)  # unison, fourth, fifth (0-based generic size)
-_ORDINALS = ("unison", "second", "third", "fourth", "fifth", "sixth", "seventh", "octave")
+_ORDINALS = ("unison", "second", "third", "fourth", "fifth", "sixth", "seventh", "octave",
+             "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth",
+             "double octave")
 _QUALITY_WORDS = {"P": "perfect", "M": "major", "m": "minor", "A": "augmented",
                   "d": "diminished", "AA": "doubly augmented", "dd": "doubly diminished"}
 
@@ -146,11 +148,9 @@ def interval_words(steps: int, semitones: int) -> str:
         return "octave"
     if size == 0 and quality == "P":
         return "unison"
+    if size == 14 and quality == "P":
+        return "double octave"
     ordinal = _ORDINALS[size] if size < len(_ORDINALS) else f"{size + 1}th"
-    if size == 9:
-        ordinal = "tenth"
-    elif size == 11:
-        ordinal = "twelfth"
     return f"{_QUALITY_WORDS.get(quality, quality)} {ordinal}"
 
 

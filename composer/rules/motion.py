@@ -53,8 +53,7 @@ class _Parallel(HorizontalRule):
 
     def message(self, a, b, row, target, ctx, p):
         i, j = target
-        return (f"{ctx.voices[i]}–{ctx.voices[j]}: {between(a, row, i, j)} moves to"
-                f" {between(b, row, i, j)} in parallel")
+        return f"{between(a, row, i, j)} moves to {between(b, row, i, j)} in parallel"
 
 
 _PARALLEL_WHY = (
@@ -119,9 +118,8 @@ class _Hidden(HorizontalRule):
 
     def message(self, a, b, row, target, ctx, p):
         i, j = target
-        return (f"{ctx.voices[i]}–{ctx.voices[j]}: {between(a, row, i, j)} moves to"
-                f" {between(b, row, i, j)} in similar motion with a leap in the"
-                f" {ctx.voices[i]}")
+        return (f"{between(a, row, i, j)} moves to {between(b, row, i, j)} in similar motion"
+                f" with a leap in the {ctx.voices[i]}")
 
 
 _HIDDEN_WHY = (

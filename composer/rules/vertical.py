@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from composer.music import Pitch, interval_words
-from composer.rules.base import Context, Param, Params, VerticalRule, pitch_at, voice_pair
+from composer.rules.base import Context, Param, Params, VerticalRule, pitch_at
 from composer.texture import Frame
 
 # Standard choral ranges, as the textbooks give them.
@@ -131,7 +131,7 @@ class Spacing(VerticalRule):
         i, j = target
         hi, lo = pitch_at(f, row, i), pitch_at(f, row, j)
         limit = self._limits(ctx, p)[i]
-        return (f"{voice_pair(ctx, target)} are a"
+        return (f"a"
                 f" {interval_words(hi.diatonic - lo.diatonic, hi.midi - lo.midi)} apart"
                 f" ({hi}/{lo}); at most {limit} semitones allowed")
 
@@ -253,7 +253,7 @@ class ConsonantIntervals(VerticalRule):
         i, j = target
         hi, lo = pitch_at(f, row, i), pitch_at(f, row, j)
         words = interval_words(hi.diatonic - lo.diatonic, hi.midi - lo.midi)
-        return f"{voice_pair(ctx, target)} form a {words} ({hi}/{lo}), a dissonance"
+        return f"a {words} ({hi}/{lo}) is a dissonance"
 
 
 VERTICAL_RULES = (ChordTones(), VoiceRange(), Spacing(), NoVoiceCrossing(), CompleteChord(),
