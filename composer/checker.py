@@ -54,11 +54,9 @@ class Report:
 
         lines = []
         for v in self.violations:
-            pair = "–".join(v.voices)
+            who = f"{'–'.join(v.voices)}: " if v.voices else ""
             lines.append(f"{self.file}:{v.bar}:{format_beat(v.beat)}: {v.severity}[{v.rule}]"
-                         f" {pair}: {v.message}" if pair else
-                         f"{self.file}:{v.bar}:{format_beat(v.beat)}: {v.severity}[{v.rule}]"
-                         f" {v.message}")
+                         f" {who}{v.message}")
         if explain:
             for rule_id in sorted({v.rule for v in self.violations}):
                 lines.append(f"  = {rule_id}: {RULES[rule_id].explanation}")
@@ -81,11 +79,19 @@ def check_texture(texture: Texture, ruleset: RuleSet, file: str = "score") -> Re
         for f in use.rule.findings(texture, ctx, use.params):
             s = texture.slices[f.rows[0]]
             notes = tuple((v, r) for r in f.rows for v in f.voices)
+            voices = tuple(texture.voices[v] for v in f.voices)
             found.append(Violation(s.position.bar, s.position.beat, use.rule.id, use.severity,
-                                   tuple(texture.voices[v] for v in f.voices), f.message, notes))
+                                   voices, _without_prefix(f.message, voices), notes))
     found.sort(key=lambda v: (_order(texture, v), v.rule, v.voices))
-    return Report(file, tuple(found), tuple(u.rule.id for u in ruleset.active),
-                  len(texture.slices))
+    checked = tuple(dict.fromkeys(u.rule.id for u in ruleset.active))
+    return Report(file, tuple(found), checked, len(texture.slices))
+
+
+def _without_prefix(message: str, voices: tuple[str, ...]) -> str:
+    """The report prints the voices before the message; a message that starts with
+    them ('soprano–bass: …') would say them twice."""
+    prefix = "–".join(voices) + ": "
+    return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def _order(texture: Texture, v: Violation) -> float:
@@ -110,15 +116,21 @@ COLOURS = {"error": "#D00000", "warning": "#E07000"}
 
 
 def annotate(report: Report, texture: Texture, origin: Any, target: Path) -> None:
-    """A copy of the score with each offending note coloured and labelled above."""
+    """A copy of the score with each offending note coloured (red for an error, orange
+    for a warning) and, where a violation is reported, its short name above the note."""
     from composer.io import mark_note, write_musicxml
 
-    labelled: set[tuple[int, int, str]] = set()
+    colour: dict[tuple[int, int], str] = {}
+    labels: dict[tuple[int, int], list[str]] = {}
     for v in report.violations:
-        for k, (voice, row) in enumerate(v.notes):
-            text = None
-            if k == 0 and (voice, row, v.rule) not in labelled:
-                text = SHORT.get(v.rule, v.rule)
-                labelled.add((voice, row, v.rule))
-            mark_note(origin, voice, texture.slices[row].offset, COLOURS[v.severity], text)
+        for k, note in enumerate(v.notes):
+            if colour.get(note) != COLOURS["error"]:
+                colour[note] = COLOURS[v.severity]
+            if k == 0:
+                label = SHORT.get(v.rule, v.rule)
+                if label not in labels.setdefault(note, []):
+                    labels[note].append(label)
+    for (voice, row), c in colour.items():
+        text = " ".join(labels.get((voice, row), [])) or None
+        mark_note(origin, voice, texture.slices[row].offset, c, text)
     write_musicxml(origin.score, target)

@@ -8,6 +8,7 @@ that an annotated copy can colour exactly the offending notes.
 from __future__ import annotations
 
 import bisect
+import re
 import os
 import tempfile
 from collections.abc import Iterator
@@ -60,28 +61,43 @@ def _m21():
 
 
 def parse_score(path: Path | str) -> Any:
-    """Parse a score file with music21, turning every failure into one clear ScoreError."""
+    """Parse a score file with music21, turning every failure into one clear ScoreError.
+
+    music21's own warnings about a doubtful file are silenced: the checker reports what
+    matters, and the command line promises one line on stderr for bad input.
+    """
+    import warnings
+
     path = Path(path)
     if not path.exists():
         raise ScoreError(f"{path}: no such file")
     if not path.is_file():
         raise ScoreError(f"{path}: not a file")
-    if path.suffix.lower() not in SCORE_SUFFIXES:
-        raise ScoreError(
-            f"{path}: not a score file (accepted: {', '.join(SCORE_SUFFIXES)})"
-        )
+    suffix = path.suffix.lower()
+    if suffix not in SCORE_SUFFIXES:
+        raise ScoreError(f"{path}: not a score file (accepted: {', '.join(SCORE_SUFFIXES)})")
+    kind = {".mxl": "compressed MusicXML", ".mid": "MIDI", ".midi": "MIDI", ".abc": "ABC",
+            ".krn": "Humdrum"}.get(suffix, "MusicXML")
+    if path.stat().st_size == 0:
+        raise ScoreError(f"{path}: the file is empty, not {kind}")
     m21 = _m21()
     try:
-        parsed = m21.converter.parse(str(path), forceSource=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = m21.converter.parse(str(path), forceSource=True)
     except Exception as exc:  # music21 raises many kinds for a corrupt file
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ScoreError(f"{path}: cannot be read as a score ({reason[:160]})") from None
+        text = str(exc).strip()
+        # The first sentence, without the parser's dump of tokens or bytes.
+        reason = re.split(r"\. |, got:|\n", text)[0][:120] if text else type(exc).__name__
+        raise ScoreError(f"{path}: not a valid {kind} file ({reason})") from None
     if isinstance(parsed, m21.stream.Opus):
         if not parsed.scores:
             raise ScoreError(f"{path}: the file holds no score")
         parsed = parsed.scores[0]
-    if not isinstance(parsed, m21.stream.Score):
-        parsed = m21.stream.Score([parsed]) if isinstance(parsed, m21.stream.Part) else parsed
+    if isinstance(parsed, m21.stream.Part):
+        parsed = m21.stream.Score([parsed])
+    if not isinstance(parsed, m21.stream.Score) or not parsed.parts:
+        raise ScoreError(f"{path}: the {kind} file holds no parts of music")
     return parsed
 
 
@@ -286,14 +302,25 @@ def atomic_path(target: Path) -> Iterator[Path]:
 
 
 def write_musicxml(score: Any, target: Path) -> None:
-    with atomic_path(target) as tmp:
-        score.write("musicxml", fp=str(tmp))
-
+    """Write score as MusicXML (compressed if target ends in .mxl), all or nothing."""
+    target = Path(target)
+    try:
+        with atomic_path(target) as tmp:
+            written = Path(score.write("musicxml", fp=str(tmp)))
+            if written != tmp:  # music21 chose another name; put it where we asked
+                os.replace(written, tmp)
+    except OSError as exc:
+        raise ScoreError(f"{target}: cannot be written ({exc.strerror or exc})") from None
 
 
 def mark_note(origin: Origin, voice: int, offset: float, colour: str, text: str | None) -> None:
     """Colour the note of `voice` sounding at `offset` in the origin score, with an
-    optional short text above it."""
+    optional short text above it.
+
+    The text goes into the note's measure at the note's offset: MusicXML writes a
+    TextExpression as a <direction> only when it stands in a stream, not when it is
+    attached to the note.
+    """
     m21 = _m21()
     line = origin.events[voice]
     starts = [ev.offset for ev in line]
@@ -302,8 +329,56 @@ def mark_note(origin: Origin, voice: int, offset: float, colour: str, text: str 
         return
     el = line[k].source
     el.style.color = colour
-    if text:
-        expression = m21.expressions.TextExpression(text)
-        expression.placement = "above"
-        expression.style.color = colour
-        el.expressions.append(expression)
+    if el.isChord:
+        for n in el.notes:
+            n.style.color = colour
+    if not text:
+        return
+    expression = m21.expressions.TextExpression(text)
+    expression.placement = "above"
+    expression.style.color = colour
+    measure = el.getContextByClass(m21.stream.Measure)
+    if measure is None:  # a score without bars: the note's own stream
+        site = el.activeSite
+        if site is not None:
+            site.insert(el.getOffsetBySite(site), expression)
+        return
+    measure.insert(el.getOffsetInHierarchy(measure), expression)
+
+
+# Melodies given in a spec ---------------------------------------------------------------
+
+_TINY_TOKEN = re.compile(r"^(r|[a-gA-G]+'*)(#{1,2}|-{1,2}|n)?(\d+\.{0,2})?(_\S+)?~?$")
+
+
+def melody_from_tinynotation(text: str, meter: Meter) -> list[tuple[float, float, Pitch | None]]:
+    """A TinyNotation line as (offset, duration, pitch) notes; every token is checked
+    first, since music21 silently skips what it does not understand."""
+    tokens = text.split()
+    for n, token in enumerate(tokens, 1):
+        if not _TINY_TOKEN.match(token):
+            raise ValueError(
+                f"note {n} '{token}' is not TinyNotation (write a letter a–g, c' for an octave"
+                " up, C for an octave down, # or - for sharp or flat, then a duration: 4 is a"
+                " quarter, 8 an eighth, 2. a dotted half; r is a rest; ~ ties)"
+            )
+    if not tokens:
+        raise ValueError("the melody has no notes")
+    m21 = _m21()
+    try:
+        part = m21.converter.parse(f"tinyNotation: {meter} {text}")
+    except Exception as exc:
+        raise ValueError(f"cannot read the TinyNotation ({exc})") from None
+    return [(ev.offset, ev.duration, ev.pitch) for ev in _events(part)]
+
+
+def melody_from_file(path: Path) -> list[tuple[float, float, Pitch | None]]:
+    """The first (top) line of a MusicXML, MIDI or ABC file as a melody."""
+    try:
+        score = parse_score(path)
+    except ScoreError as exc:
+        raise ValueError(str(exc)) from None
+    lines = [ev for ev in (_events(line) for line in _lines(score)) if any(e.pitch for e in ev)]
+    if not lines:
+        raise ValueError(f"{path.name} has no notes")
+    return [(ev.offset, ev.duration, ev.pitch) for ev in lines[0]]

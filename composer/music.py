@@ -167,7 +167,11 @@ class Key:
         parts = text.strip().split()
         if not parts or len(parts) > 2:
             raise ValueError(f"'{text}' is not a key (accepted: 'D major', 'F# minor', 'Bb major')")
-        tonic = PitchClass.parse(parts[0])
+        try:
+            tonic = PitchClass.parse(parts[0])
+        except ValueError:
+            raise ValueError(f"'{text}' is not a key (accepted: 'D major', 'F# minor',"
+                             " 'Bb major')") from None
         if len(parts) == 2:
             mode = parts[1].lower()
             if mode not in ("major", "minor"):

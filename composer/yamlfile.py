@@ -102,8 +102,9 @@ def _build(node: yaml.Node, path: Path_, doc: YamlDoc, counter: list[int]) -> An
                                                key_node.start_mark.column + 1)
                 raise doc.error((*path, key), "this key is given twice")
             out[key] = _build(value_node, (*path, key), doc, counter)
-            doc.positions[(*path, key)] = (key_node.start_mark.line + 1,
-                                           key_node.start_mark.column + 1)
+            if not isinstance(value_node, yaml.ScalarNode):  # point at the key's line
+                doc.positions[(*path, key)] = (key_node.start_mark.line + 1,
+                                               key_node.start_mark.column + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), doc, counter) for i, item in enumerate(node.value)]

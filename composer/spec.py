@@ -1,0 +1,259 @@
+"""The spec: the only place that sees a user's raw YAML.
+
+A spec file is read with positions kept (composer.yamlfile), validated with pydantic,
+and turned into one immutable `Spec`. Every error names the file, line and column, the
+field, and what would be accepted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from composer.errors import Location, SpecError, closest
+from composer.music import SATB, Key, Meter, Pitch
+from composer.rulesets import RuleUse, load_ruleset, merge, parse_use
+from composer.yamlfile import YamlDoc, field_name, load_yaml
+
+MAX_BARS = 256
+CadenceKind = Literal["authentic", "half", "plagal", "deceptive"]
+
+
+class MelodyModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    voice: Literal["soprano", "alto", "tenor", "bass"] = "soprano"
+    tinynotation: str | None = None
+    file: str | None = None
+
+
+class RulesModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    include: list[str] = Field(default_factory=lambda: ["common-practice"],
+                               description="rule sets from constraints/")
+    hard: list[dict[str, Any] | str] = Field(default_factory=list,
+                                             description="rules that must hold")
+    soft: list[dict[str, Any] | str] = Field(default_factory=list,
+                                             description="rules that weigh the choice")
+
+
+class SpecModel(BaseModel):
+    """A Partimento spec."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = ""
+    key: str = Field(description="tonic and mode: 'D major', 'F# minor', 'Bb major'")
+    meter: str = Field("4/4", description="2/4, 3/4, 4/4, 3/2, 6/8 …")
+    bars: int = Field(ge=1, le=MAX_BARS)
+    tempo: int = Field(80, ge=20, le=400, description="quarter notes per minute")
+    voices: list[str] = Field(default_factory=lambda: list(SATB))
+    form: str | None = Field(None, description="letters such as 'A A B A', or a grammar name")
+    cadences: dict[str, CadenceKind] = Field(default_factory=dict,
+                                             description="per section letter, or 'end'")
+    melody: MelodyModel | None = None
+    rules: RulesModel = Field(default_factory=RulesModel)
+    seed: int = 0
+    temperature: float = Field(1.0, gt=0, le=10)
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        Key.parse(v)
+        return v
+
+    @field_validator("meter")
+    @classmethod
+    def _meter(cls, v: str) -> str:
+        Meter.parse(str(v))
+        return v
+
+    @field_validator("voices")
+    @classmethod
+    def _voices(cls, v: list[str]) -> list[str]:
+        if tuple(v) != SATB:
+            raise ValueError("compose writes four voices: [soprano, alto, tenor, bass]")
+        return v
+
+
+@dataclass(frozen=True)
+class MelodyNote:
+    offset: Fraction  # quarter notes from the start of the piece
+    duration: Fraction
+    pitch: Pitch | None  # None: a rest
+
+
+@dataclass(frozen=True)
+class Melody:
+    voice: str
+    notes: tuple[MelodyNote, ...]
+    origin: Location
+
+
+@dataclass(frozen=True)
+class Spec:
+    title: str
+    key: Key
+    meter: Meter
+    bars: int
+    tempo: int
+    voices: tuple[str, ...]
+    form: str | None
+    cadences: tuple[tuple[str, str], ...]
+    melody: Melody | None
+    rules: tuple[RuleUse, ...]  # severity 'error' = hard, 'warning' = soft (weighted)
+    seed: int
+    temperature: float
+    source: str  # the spec file
+    text: str  # the YAML as written, kept in OUT.json
+
+    @property
+    def hard(self) -> tuple[RuleUse, ...]:
+        return tuple(u for u in self.rules if u.severity == "error")
+
+    @property
+    def soft(self) -> tuple[RuleUse, ...]:
+        return tuple(u for u in self.rules if u.severity == "warning")
+
+    def cadence_for(self, section: str) -> str | None:
+        return dict(self.cadences).get(section)
+
+
+def load_spec(path: Path | str) -> Spec:
+    path = Path(path)
+    doc = load_yaml(path)
+    text = path.read_text(encoding="utf-8")
+    return spec_from_doc(doc, text, path.parent)
+
+
+def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
+    if not isinstance(doc.data, dict):
+        raise SpecError("a spec is a mapping with at least 'key' and 'bars'", doc.where(()))
+    try:
+        model = SpecModel.model_validate(doc.data)
+    except ValidationError as exc:
+        raise _spec_error(doc, exc) from None
+    meter = Meter.parse(model.meter)
+    rules = _rules(doc, model)
+    melody = _melody(doc, model, meter, folder) if model.melody else None
+    return Spec(model.title, Key.parse(model.key), meter, model.bars, model.tempo,
+                tuple(model.voices), model.form, tuple(model.cadences.items()), melody, rules,
+                model.seed, model.temperature, doc.file, text)
+
+
+def _spec_error(doc: YamlDoc, exc: ValidationError) -> SpecError:
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("dict[", "str"))))
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        parent = SpecModel if len(loc) == 1 else {"melody": MelodyModel,
+                                                  "rules": RulesModel}.get(str(loc[0]))
+        accepted = list(parent.model_fields) if parent else []
+        name = str(loc[-1])
+        msg = f"unknown field '{name}'{closest(name, accepted)}; accepted: {', '.join(accepted)}"
+    elif kind == "missing":
+        msg = "this field is required"
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    elif kind == "literal_error":
+        msg = f"{msg} (got {err.get('input')!r})"
+    elif kind in ("less_than_equal", "greater_than_equal", "greater_than"):
+        msg = f"{msg} (got {err.get('input')!r})"
+    return SpecError(msg, doc.where(loc), field_name(loc))
+
+
+def _rules(doc: YamlDoc, model: SpecModel) -> tuple[RuleUse, ...]:
+    uses: tuple[RuleUse, ...] = ()
+    for i, name in enumerate(model.rules.include):
+        try:
+            uses = merge(uses, load_ruleset(name).uses)
+        except SpecError as exc:
+            if exc.location is not None:  # an error inside the rule set file itself
+                raise
+            raise doc.error(("rules", "include", i), exc.message) from None
+    hard = [parse_use(doc, ("rules", "hard", i)) for i in range(len(model.rules.hard))]
+    hard = [_with_severity(u, "error") for u in hard]
+    soft = [parse_use(doc, ("rules", "soft", i), extra=("weight",))
+            for i in range(len(model.rules.soft))]
+    soft = [_with_severity(u, "warning") for u in soft]
+    return tuple(u for u in merge(uses, [*hard, *soft]) if u.severity != "off")
+
+
+def _with_severity(use: RuleUse, severity: str) -> RuleUse:
+    from dataclasses import replace
+
+    if "severity" in use.given:
+        return use
+    return replace(use, severity=severity, given=use.given | {"severity"})
+
+
+def _melody(doc: YamlDoc, model: SpecModel, meter: Meter, folder: Path) -> Melody:
+    from composer.io import melody_from_file, melody_from_tinynotation
+
+    m = model.melody
+    assert m is not None
+    if (m.tinynotation is None) == (m.file is None):
+        raise doc.error(("melody",), "give the melody as 'tinynotation' or as 'file', not both")
+    if m.tinynotation is not None:
+        where = ("melody", "tinynotation")
+        try:
+            notes = melody_from_tinynotation(m.tinynotation, meter)
+        except ValueError as exc:
+            raise doc.error(where, str(exc)) from None
+    else:
+        where = ("melody", "file")
+        assert m.file is not None
+        target = (folder / m.file).resolve()
+        if not target.is_relative_to(folder.resolve()):
+            raise doc.error(where, f"'{m.file}' lies outside the spec's folder; put the melody"
+                            " file beside the spec or below it")
+        if not target.is_file():
+            raise doc.error(where, f"no such file '{m.file}' (looked in {folder})")
+        try:
+            notes = melody_from_file(target)
+        except ValueError as exc:
+            raise doc.error(where, str(exc)) from None
+    melody = tuple(MelodyNote(Fraction(o).limit_denominator(64),
+                              Fraction(d).limit_denominator(64), p) for o, d, p in notes)
+    length = sum((n.duration for n in melody), Fraction(0))
+    room = model.bars * meter.bar_length
+    if length > room:
+        raise doc.error(where, f"the melody lasts {float(length / meter.bar_length):g} bars but"
+                        f" the piece has {model.bars} (bars at {doc.where(('bars',))})")
+    return Melody(m.voice, melody, doc.where(where))
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of a spec, with every rule and its parameters spelled out so that
+    an editor can complete and check rule entries as they are typed."""
+    from composer.rules import RULES
+
+    out = SpecModel.model_json_schema()
+    kinds = {"int": {"type": "integer"}, "float": {"type": "number"},
+             "bool": {"type": "boolean"}, "pitch": {"type": "string", "pattern":
+                                                    r"^[A-Ga-g](#{1,2}|x|b{1,2}|-{1,2})?-?\d$"},
+             "voice": {"type": "string"}, "str": {"type": "string"}}
+    entries: list[dict[str, Any]] = [{"type": "string", "enum": list(RULES)}]
+    for rule in RULES.values():
+        props: dict[str, Any] = {"rule": {"const": rule.id, "description": rule.summary},
+                                 "severity": {"enum": ["error", "warning", "off"]},
+                                 "weight": {"type": "number", "exclusiveMinimum": 0}}
+        for p in rule.params:
+            if p.kind == "choices":
+                prop: dict[str, Any] = {"enum": list(p.choices)}
+                if isinstance(p.default, tuple):
+                    prop = {"anyOf": [prop, {"type": "array", "items": prop}]}
+            else:
+                prop = dict(kinds[p.kind])
+            prop["description"] = p.doc
+            props[p.name] = prop
+        entries.append({"type": "object", "properties": props, "required": ["rule"],
+                        "additionalProperties": False})
+    rules = out["$defs"]["RulesModel"]["properties"]
+    for section in ("hard", "soft"):
+        rules[section]["items"] = {"anyOf": entries}
+    out["$defs"]["RulesModel"]["properties"]["include"]["items"] = {"type": "string"}
+    out["title"] = "Partimento spec"
+    return out
