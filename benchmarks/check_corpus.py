@@ -68,9 +68,17 @@ class Tally:
 
 def peer_parallels(score: Any) -> tuple[int, int]:
     """music21 alone: parallel fifths and parallel octaves or unisons between every pair
-    of voices moving from one onset to the next (rests and held notes excluded)."""
-    from music21 import note
+    of voices moving from one onset to the next (rests and held notes excluded). Like
+    ours, it leaves out instrumental parts where the four choir parts are named."""
+    from music21 import note, stream
 
+    choir: dict[str, Any] = {}
+    for part in score.parts:  # the four choir parts, as ours grades them, where named
+        words = (part.partName or "").lower().split()
+        if words and words[0] in ("soprano", "alto", "tenor", "bass"):
+            choir.setdefault(words[0], part)
+    if len(choir) == 4 and len(score.parts) > 4:
+        score = stream.Score(list(choir.values()))
     fifths = octaves = 0
     tree = score.asTimespans(classList=(note.Note,))
     for vertical in tree.iterateVerticalities():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ def check_texture(texture: Texture, ruleset: RuleSet, file: str = "score") -> Re
         accepted = " or ".join(str(n) for n in ruleset.parts)
         raise ScoreError(
             f"{file}: has {len(texture.voices)} voices; rule set '{ruleset.name}' grades"
-            f" {accepted}-part music (choose another with --rules)"
+            f" {accepted} voices (choose another with --rules)"
         )
     ctx = Context(texture.voices, texture.key, texture.meter)
     found = []
@@ -98,11 +99,34 @@ def _order(texture: Texture, v: Violation) -> float:
     return texture.slices[v.notes[0][1]].offset if v.notes else 0.0
 
 
-def check_file(path: Path | str, ruleset: RuleSet) -> tuple[Report, Texture, Any]:
-    from composer.io import read_score
+def check_file(path: Path | str, rulesets: RuleSet | Sequence[RuleSet]
+               ) -> tuple[Report, Texture, Any]:
+    """Grade one score file with the first rule set that grades its number of voices;
+    returns the report, the texture and the music21 origin (for `annotate`)."""
+    from composer.io import parse_score, texture_from_music21
 
-    texture, origin = read_score(path, ruleset.voices or None)
+    sets = (rulesets,) if isinstance(rulesets, RuleSet) else tuple(rulesets)
+    score = parse_score(path)
+    texture, origin = texture_from_music21(score, None, str(path))
+    ruleset = fitting(sets, len(texture.voices), str(path))
+    if ruleset.voices and len(ruleset.voices) == len(texture.voices):
+        texture, origin = texture_from_music21(score, ruleset.voices, str(path))
     return check_texture(texture, ruleset, str(path)), texture, origin
+
+
+def fitting(sets: Sequence[RuleSet], voices: int, file: str) -> RuleSet:
+    """The first rule set that grades `voices` voices; a ScoreError naming the counts
+    each one accepts when none does (a single set explains itself in check_texture)."""
+    for ruleset in sets:
+        if voices in ruleset.parts:
+            return ruleset
+    if len(sets) == 1:
+        return sets[0]
+    accepted = " or ".join(
+        f"{'/'.join(str(n) for n in s.parts)} ({s.name})" for s in sets
+    )
+    raise ScoreError(f"{file}: has {voices} voices; the standard rule sets grade {accepted}"
+                     " voices (choose another with --rules)")
 
 
 SHORT = {"no-parallel-fifths": "||5", "no-parallel-octaves": "||8", "no-parallel-unisons": "||1",

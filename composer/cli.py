@@ -36,41 +36,16 @@ class DocFormat(StrEnum):
     markdown = "markdown"
 
 
-def _ruleset(name: str | None, overrides: list[str] | None):
+ANNOTATE_SUFFIXES = (".musicxml", ".xml", ".mxl")
+
+
+def _rulesets(name: str | None, overrides: list[str] | None):
+    """The rule set named (or the standard ones, chosen per score by its number of
+    voices), with the --set overrides applied; read once for every score."""
     from composer.rulesets import load_ruleset, parse_override
 
-    ruleset = load_ruleset(name or DEFAULT_SETS[0])
-    if overrides:
-        ruleset = ruleset.with_overrides(parse_override(o) for o in overrides)
-    return ruleset
-
-
-def _check_one(path: Path, rules: str | None, overrides: list[str] | None,
-               annotate: Path | None):
-    from composer.checker import annotate as write_annotated
-    from composer.checker import check_texture
-    from composer.io import read_score
-
-    if rules is None:  # pick the standard set for the number of voices
-        texture, origin = read_score(path)
-        from composer.rulesets import load_ruleset
-
-        sets = [load_ruleset(n) for n in DEFAULT_SETS]
-        fitting = [s for s in sets if len(texture.voices) in s.parts]
-        if not fitting:
-            counts = " or ".join(str(n) for s in sets for n in s.parts)
-            raise PartimentoError(f"{path}: has {len(texture.voices)} voices; the standard"
-                                  f" rule sets grade {counts} (name another with --rules)")
-        ruleset = _ruleset(fitting[0].name, overrides)
-        if ruleset.voices and len(ruleset.voices) == len(texture.voices):
-            texture, origin = read_score(path, ruleset.voices)
-    else:
-        ruleset = _ruleset(rules, overrides)
-        texture, origin = read_score(path, ruleset.voices or None)
-    report = check_texture(texture, ruleset, str(path))
-    if annotate is not None:
-        write_annotated(report, texture, origin, annotate)
-    return report
+    uses = [parse_override(o) for o in overrides or ()]
+    return tuple(load_ruleset(n).with_overrides(uses) for n in ((name,) if name else DEFAULT_SETS))
 
 
 @app.command()
@@ -82,24 +57,38 @@ def check(
     )] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
     annotate: Annotated[Path | None, typer.Option(
-        help="write a copy of the score with the offending notes coloured (one score only)"
+        help="write a copy of the score (.musicxml, .xml or .mxl) with the offending notes"
+             " coloured and labelled (one score only)"
     )] = None,
     override: Annotated[list[str] | None, typer.Option(
         "--set", help="override a rule: RULE.PARAM=VALUE, RULE@VOICE.PARAM=VALUE,"
-                      " RULE.severity=warning|off (repeatable)"
+                      " RULE.severity=error|warning|off (repeatable)"
     )] = None,
     explain: Annotated[bool, typer.Option(help="explain each rule broken")] = True,
 ) -> None:
-    """Grade four-part (or two-part) exercises: exit 0 clean, 1 violations, 2 bad input."""
-    if annotate is not None and len(scores) > 1:
-        raise PartimentoError("--annotate takes one score at a time")
+    """Grade four-part (or two-part) exercises: exit 0 clean, 1 violations, 2 bad input.
+
+    Each score gets its own report (with --format json, one JSON object per line); a
+    score that cannot be read gets one line on stderr and the others are still graded.
+    """
+    from composer.checker import annotate as write_annotated
+    from composer.checker import check_file
+
+    if annotate is not None:
+        if len(scores) > 1:
+            raise PartimentoError(f"--annotate {annotate}: writes one score; give one SCORE,"
+                                  f" not {len(scores)}")
+        if annotate.suffix.lower() not in ANNOTATE_SUFFIXES:
+            raise PartimentoError(f"--annotate {annotate}: the copy is MusicXML; name it"
+                                  f" {' or '.join('OUT' + s for s in ANNOTATE_SUFFIXES)}")
+    rulesets = _rulesets(rules, override)
     worst = 0
     for path in scores:
         try:
-            report = _check_one(path, rules, override, annotate)
+            report, texture, origin = check_file(path, rulesets)
+            if annotate is not None:
+                write_annotated(report, texture, origin, annotate)
         except PartimentoError as exc:
-            if len(scores) == 1:
-                raise
             typer.echo(f"partimento: error: {exc}", err=True)
             worst = 2
             continue
@@ -107,31 +96,35 @@ def check(
             typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
         else:
             typer.echo(report.to_text(explain))
-        if report.violations and worst == 0:
-            worst = 1
+        if report.violations:
+            worst = max(worst, 1)
     raise typer.Exit(worst)
 
 
 @app.command("rules")
 def rules_command(
     rule_id: Annotated[str | None, typer.Argument(help="one rule id")] = None,
-    fmt: Annotated[DocFormat, typer.Option("--format", "-f")] = DocFormat.text,
+    fmt: Annotated[DocFormat, typer.Option(
+        "--format", "-f", help="text, or markdown (how docs/rules.md is made)")] = DocFormat.text,
 ) -> None:
     """List every rule with its summary, explanation, parameters and an example."""
     from composer.errors import closest
     from composer.rules import RULES
-    from composer.rules.docs import rule_markdown, rule_text, rules_markdown
+    from composer.rules.docs import rule_markdown, rule_text, rules_markdown, rules_text
+    from composer.rulesets import load_ruleset, rule_usage
 
+    usage = rule_usage()
     if rule_id is not None:
         if rule_id not in RULES:
             raise PartimentoError(f"unknown rule '{rule_id}'{closest(rule_id, list(RULES))};"
                                   " `partimento rules` lists them")
         render = rule_markdown if fmt is DocFormat.markdown else rule_text
-        typer.echo(render(RULES[rule_id]))
+        typer.echo(render(RULES[rule_id], usage))
     elif fmt is DocFormat.markdown:
-        typer.echo(rules_markdown(RULES), nl=False)
+        sets = [(s.name, s.description) for s in map(load_ruleset, usage)]
+        typer.echo(rules_markdown(RULES, usage, sets), nl=False)
     else:
-        typer.echo("\n\n".join(rule_text(r) for r in RULES.values()))
+        typer.echo(rules_text(RULES, usage))
 
 
 def main(argv: list[str] | None = None) -> int:

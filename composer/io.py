@@ -293,6 +293,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
                                dir=target.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
     try:
         yield Path(tmp)
         os.replace(tmp, target)
@@ -337,13 +340,12 @@ def mark_note(origin: Origin, voice: int, offset: float, colour: str, text: str 
     expression = m21.expressions.TextExpression(text)
     expression.placement = "above"
     expression.style.color = colour
-    measure = el.getContextByClass(m21.stream.Measure)
-    if measure is None:  # a score without bars: the note's own stream
-        site = el.activeSite
-        if site is not None:
-            site.insert(el.getOffsetBySite(site), expression)
-        return
-    measure.insert(el.getOffsetInHierarchy(measure), expression)
+    home = el.getContextByClass(m21.stream.Measure)
+    if home is None:  # a score without bars (ABC often): the part that holds the note
+        home = next((s for s in origin.score.recurse(streamsOnly=True, includeSelf=False)
+                     if s.hasElement(el)), None)
+    if home is not None:
+        home.insert(el.getOffsetInHierarchy(home), expression)
 
 
 # Melodies given in a spec ---------------------------------------------------------------
@@ -382,3 +384,84 @@ def melody_from_file(path: Path) -> list[tuple[float, float, Pitch | None]]:
     if not lines:
         raise ValueError(f"{path.name} has no notes")
     return [(ev.offset, ev.duration, ev.pitch) for ev in lines[0]]
+
+
+# Writing a piece --------------------------------------------------------------------------
+
+_ENCODING_DATE = re.compile(r"\s*<encoding-date>[^<]*</encoding-date>")
+
+
+def piece_to_music21(piece: Any) -> Any:
+    """A music21 Score of a Piece, with fixed ids so the same piece writes the same bytes."""
+    m21 = _m21()
+    score = m21.stream.Score(id="partimento")
+    score.metadata = m21.metadata.Metadata()
+    score.metadata.title = piece.title or "Partimento"
+    score.metadata.composer = "Partimento"
+    clefs = {"soprano": m21.clef.TrebleClef, "alto": m21.clef.TrebleClef,
+             "tenor": m21.clef.Treble8vbClef, "bass": m21.clef.BassClef}
+    for v, (voice, notes) in enumerate(zip(piece.voices, piece.lines, strict=True)):
+        part = m21.stream.Part(id=f"P{v + 1}")
+        part.partName = voice.capitalize()
+        part.insert(0, m21.instrument.Vocalist())
+        part.insert(0, clefs.get(voice, m21.clef.TrebleClef)())
+        part.insert(0, m21.key.Key(piece.key.tonic.name.replace("b", "-"), piece.key.mode))
+        part.insert(0, m21.meter.TimeSignature(str(piece.meter)))
+        if v == 0:
+            part.insert(0, m21.tempo.MetronomeMark(number=piece.tempo))
+        for note in notes:
+            if note.pitch is None:
+                el = m21.note.Rest(quarterLength=note.duration)
+            else:
+                el = m21.note.Note(quarterLength=note.duration)
+                el.pitch = _m21_pitch(note.pitch)
+            if note.fermata:
+                el.expressions.append(m21.expressions.Fermata())
+            part.insert(note.offset, el)
+        score.insert(0, part.makeMeasures())
+    return score.makeNotation()
+
+
+def _m21_pitch(pitch: Pitch) -> Any:
+    m21 = _m21()
+    p = m21.pitch.Pitch("CDEFGAB"[pitch.step] + "-#"[pitch.alter > 0] * abs(pitch.alter)
+                        + str(pitch.octave))
+    return p
+
+
+def write_outputs(piece: Any, base: Path, document: dict[str, Any], svg: bool = False
+                  ) -> list[Path]:
+    """OUT.musicxml, OUT.mid, OUT.json (and OUT.svg): all written, or none."""
+    import json
+
+    score = piece_to_music21(piece)
+    targets = [base.with_suffix(s) for s in (".musicxml", ".mid", ".json")]
+    if svg:
+        targets.append(base.with_suffix(".svg"))
+    base.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=base.parent, prefix=".partimento-") as tmp:
+        staged = [Path(tmp) / t.name for t in targets]
+        xml_path = score.write("musicxml", fp=str(staged[0]))
+        text = _ENCODING_DATE.sub("", Path(xml_path).read_text(encoding="utf-8"))
+        staged[0].write_text(text, encoding="utf-8")
+        score.write("midi", fp=str(staged[1]))
+        staged[2].write_text(json.dumps(document, indent=1, sort_keys=True,
+                                        ensure_ascii=False) + "\n", encoding="utf-8")
+        if svg:
+            staged[3].write_text(engrave_svg(text), encoding="utf-8")
+        for src, dst in zip(staged, targets, strict=True):
+            os.replace(src, dst)
+    return targets
+
+
+def engrave_svg(musicxml: str) -> str:
+    """The first page of the score engraved by verovio."""
+    import verovio
+
+    toolkit = verovio.toolkit()
+    toolkit.setOptions({"pageWidth": 2100, "pageHeight": 2970, "scale": 40,
+                        "adjustPageHeight": True, "footer": "none", "header": "auto"})
+    toolkit.resetXmlIdSeed(0)
+    if not toolkit.loadData(musicxml):
+        raise ScoreError("verovio could not read the score it was given")
+    return toolkit.renderToSVG(1)

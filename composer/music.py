@@ -347,3 +347,26 @@ class Chord:
     @property
     def name(self) -> str:
         return f"{self.root.name} {self.quality}"
+
+
+# A finished piece --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Note:
+    offset: Fraction  # quarter notes from the start
+    duration: Fraction
+    pitch: Pitch | None  # None: a rest
+    fermata: bool = False
+
+
+@dataclass(frozen=True)
+class Piece:
+    """What is written out: the voices' notes, and the harmony they realise."""
+
+    title: str
+    key: Key
+    meter: Meter
+    tempo: int
+    voices: tuple[str, ...]
+    lines: tuple[tuple[Note, ...], ...]  # per voice, top first
+    harmony: tuple[tuple[Fraction, str], ...] = ()  # (offset, roman numeral) per slot

@@ -91,7 +91,13 @@ def load_ruleset(name: str, _seen: tuple[str, ...] = ()) -> RuleSet:
     for i, inc in enumerate(_list(doc, ("include",))):
         if not isinstance(inc, str):
             raise doc.error(("include", i), "an included rule set is named by a string")
-        uses = merge(uses, load_ruleset(inc, (*_seen, str(path))).uses)
+        try:
+            included = load_ruleset(inc, (*_seen, str(path)))
+        except SpecError as exc:
+            if exc.location is not None:  # an error inside the included file: its place
+                raise
+            raise doc.error(("include", i), exc.message) from None
+        uses = merge(uses, included.uses)
     entries = _list(doc, ("rules",))
     uses = merge(uses, (parse_use(doc, ("rules", i)) for i in range(len(entries))))
     parts = data.get("parts", 4)
@@ -137,7 +143,8 @@ def parse_use(doc: YamlDoc, path: Path_, extra: tuple[str, ...] = ()) -> RuleUse
             continue
         if key == "severity":
             if value not in SEVERITIES:
-                raise doc.error(where, f"severity is one of {', '.join(SEVERITIES)}")
+                raise doc.error(where, f"severity is one of {', '.join(SEVERITIES)},"
+                                f" not {value!r}")
             severity = value
         elif key == "weight" and "weight" in extra:
             if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
@@ -219,7 +226,10 @@ def parse_override(text: str) -> RuleUse:
     if voice:
         entry["voice"] = voice
     doc = YamlDoc({"set": [entry]}, "--set")
-    return parse_use(doc, ("set", 0))
+    try:
+        return parse_use(doc, ("set", 0))
+    except SpecError as exc:  # name the option as written, not a made-up YAML path
+        raise SpecError(exc.message, field=f"--set {text}") from None
 
 
 def yaml_scalar(raw: str) -> Any:
@@ -229,3 +239,16 @@ def yaml_scalar(raw: str) -> Any:
         return yaml.safe_load(raw)
     except yaml.YAMLError:
         return raw
+
+
+def rule_usage() -> dict[str, dict[str, str]]:
+    """For each rule set in constraints/: the severity of each rule it uses (a rule
+    written once per voice counts once), for the documentation."""
+    out: dict[str, dict[str, str]] = {}
+    for name in available_sets():
+        severities: dict[str, str] = {}
+        for use in load_ruleset(name).uses:
+            if severities.get(use.rule.id, "off") == "off":
+                severities[use.rule.id] = use.severity
+        out[name] = severities
+    return out

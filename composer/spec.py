@@ -145,7 +145,8 @@ def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
 
 def _spec_error(doc: YamlDoc, exc: ValidationError) -> SpecError:
     err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("dict[", "str"))))
+    loc = tuple(p for p in err["loc"]
+                if not (isinstance(p, str) and p.startswith(("dict[", "str"))))
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
         parent = SpecModel if len(loc) == 1 else {"melody": MelodyModel,
@@ -157,9 +158,7 @@ def _spec_error(doc: YamlDoc, exc: ValidationError) -> SpecError:
         msg = "this field is required"
     elif msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
-    elif kind == "literal_error":
-        msg = f"{msg} (got {err.get('input')!r})"
-    elif kind in ("less_than_equal", "greater_than_equal", "greater_than"):
+    elif kind in ("literal_error", "less_than_equal", "greater_than_equal", "greater_than"):
         msg = f"{msg} (got {err.get('input')!r})"
     return SpecError(msg, doc.where(loc), field_name(loc))
 

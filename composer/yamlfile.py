@@ -17,7 +17,9 @@ from composer.errors import Location, SpecError
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 200_000
-_STANDARD_TAG = "tag:yaml.org,2002:"
+# The plain kinds of value; any other tag (!!python/object, !!binary, !!set…) is refused.
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{kind}"
+                        for kind in ("map", "seq", "str", "int", "float", "bool", "null"))
 
 Path_ = tuple[str | int, ...]
 
@@ -61,7 +63,8 @@ def load_yaml(path: Path | str, text: str | None = None) -> YamlDoc:
         stripped = line.lstrip(" ")
         if stripped.startswith("\t"):
             raise SpecError("a tab is used for indentation; indent with spaces",
-                            Location(path, n, len(line) - len(stripped) + 1))
+                            Location(path, n, len(line) - len(stripped) + 1),
+                            _field_on_line(text, n))
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
@@ -83,20 +86,42 @@ def load_yaml(path: Path | str, text: str | None = None) -> YamlDoc:
     return YamlDoc(data, str(path), doc.positions)
 
 
+def _field_on_line(text: str, line: int) -> str:
+    """The field written on `line`, read as if its indentation tabs were spaces; '' when
+    even that does not parse."""
+    untabbed = "\n".join(ln[: len(ln) - len(ln.lstrip(" \t"))].replace("\t", "  ")
+                         + ln.lstrip(" \t") for ln in text.splitlines())
+    try:
+        doc = load_yaml("", untabbed)
+    except SpecError:
+        return ""
+    on_line = [p for p, (ln, _) in doc.positions.items() if ln == line and p]
+    return field_name(max(on_line, key=len)) if on_line else ""
+
+
+def _key(node: yaml.Node, path: Path_, doc: YamlDoc) -> str:
+    """A mapping key, which must be a plain word or number. Its place is not recorded
+    under `path`: that stays the place of the mapping itself."""
+    if isinstance(node, yaml.ScalarNode) and node.tag in _PLAIN_TAGS:
+        key = yaml.SafeLoader.yaml_constructors[node.tag](yaml.SafeLoader(""), node)
+        if isinstance(key, str | int | float | bool):
+            return str(key)
+    where = Location(doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
+    raise SpecError("mapping keys must be plain words", where, field_name(path))
+
+
 def _build(node: yaml.Node, path: Path_, doc: YamlDoc, counter: list[int]) -> Any:
     counter[0] += 1
     if counter[0] > MAX_NODES:
         raise SpecError(f"more than {MAX_NODES} values", Location(doc.file))
     doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if not node.tag.startswith(_STANDARD_TAG):
-        raise doc.error(path, f"the tag {node.tag} is not accepted: write plain values")
+    if node.tag not in _PLAIN_TAGS:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise doc.error(path, f"the tag {tag} is not accepted: write plain values")
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = _build(key_node, path, doc, counter)
-            if not isinstance(key, str | int | float | bool):
-                raise doc.error(path, "mapping keys must be plain words")
-            key = str(key)
+            key = _key(key_node, path, doc)
             if key in out:
                 doc.positions[(*path, key)] = (key_node.start_mark.line + 1,
                                                key_node.start_mark.column + 1)
@@ -108,9 +133,7 @@ def _build(node: yaml.Node, path: Path_, doc: YamlDoc, counter: list[int]) -> An
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), doc, counter) for i, item in enumerate(node.value)]
-    constructor = yaml.SafeLoader.yaml_constructors.get(node.tag)
-    if constructor is None:
-        raise doc.error(path, f"the tag {node.tag} is not accepted")
+    constructor = yaml.SafeLoader.yaml_constructors[node.tag]
     try:
         return constructor(yaml.SafeLoader(""), node)
     except yaml.YAMLError as exc:

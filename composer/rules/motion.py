@@ -61,6 +61,11 @@ _PARALLEL_WHY = (
     " re-voiced an octave higher or lower does not count."
 )
 
+_OCTAVE_NOT_UNISON = (
+    " A unison and an octave are different intervals here: a unison moving to an octave,"
+    " or an octave to a unison, is counted neither as parallel octaves nor as unisons."
+)
+
 
 class NoParallelFifths(_Parallel):
     id = "no-parallel-fifths"
@@ -79,7 +84,7 @@ class NoParallelOctaves(_Parallel):
     summary = "No two voices move in parallel octaves (or double octaves)."
     explanation = (
         "Voices in parallel octaves merge into one doubled line, so the texture loses a"
-        " part." + _PARALLEL_WHY
+        " part." + _PARALLEL_WHY + _OCTAVE_NOT_UNISON
     )
     example = "Tenor C4→D4 over bass C3→D3: octave to octave."
 
@@ -90,7 +95,8 @@ class NoParallelUnisons(_Parallel):
     summary = "No two voices move together in unison."
     explanation = (
         "Two voices moving in unison sing the same line; for that stretch the four parts"
-        " become three." + _PARALLEL_WHY
+        " become three." + _PARALLEL_WHY + _OCTAVE_NOT_UNISON + " Only a unison that moves"
+        " to a unison counts; octaves and double octaves are no-parallel-octaves' concern."
     )
     example = "Alto and tenor both G4→A4."
 

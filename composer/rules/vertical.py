@@ -67,7 +67,7 @@ class VoiceRange(VerticalRule):
     example = "A soprano A5 is above the soprano's range C4–G5."
     keyed_by = "voice"
 
-    def _ranges(self, ctx: Context, p: Params) -> list[tuple[int, Pitch, Pitch]]:
+    def ranges(self, ctx: Context, p: Params) -> list[tuple[int, Pitch, Pitch]]:
         out = []
         for i, name in enumerate(ctx.voices):
             if p.get("voice") not in (None, name):
@@ -79,10 +79,10 @@ class VoiceRange(VerticalRule):
         return out
 
     def targets(self, ctx, p):
-        return [(i,) for i, _, _ in self._ranges(ctx, p)]
+        return [(i,) for i, _, _ in self.ranges(ctx, p)]
 
     def test(self, f, ctx, p):
-        ranges = self._ranges(ctx, p)
+        ranges = self.ranges(ctx, p)
         cols = [i for i, _, _ in ranges]
         low = np.array([lo.midi for _, lo, _ in ranges])
         high = np.array([hi.midi for _, _, hi in ranges])
@@ -91,7 +91,7 @@ class VoiceRange(VerticalRule):
 
     def message(self, f, row, target, ctx, p):
         v = target[0]
-        i, low, high = next(r for r in self._ranges(ctx, p) if r[0] == v)
+        i, low, high = next(r for r in self.ranges(ctx, p) if r[0] == v)
         pitch = pitch_at(f, row, v)
         side = "above" if pitch.midi > high.midi else "below"
         return f"{ctx.voices[v]} {pitch} is {side} its range {low}–{high}"

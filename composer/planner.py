@@ -1,0 +1,212 @@
+"""The plan: form → sections → phrases → one chord per harmonic slot, before any note.
+
+The form grammar cuts the piece into sections and phrases and gives each phrase its
+cadence; the harmony grammar's progressions, weighted by the corpus, are sampled along
+the chain of slots with the cadences and the given melody as constraints. Every choice
+keeps the reason it was made, so the plan can be printed and explained.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from composer.errors import SpecError, UnsatisfiableError, closest
+from composer.grammar import HarmonyGrammar, form_grammar, harmony_grammar
+from composer.music import Chord, Key, Meter, Pitch, Position
+from composer.spec import Spec
+
+
+@dataclass(frozen=True)
+class Phrase:
+    index: int
+    section: str  # 'A', 'B', "A'"
+    first_bar: int
+    bars: int
+    cadence: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One harmonic slot: a beat (or the held cadence chord) with its chord."""
+
+    index: int
+    offset: Fraction
+    duration: Fraction
+    position: Position
+    phrase: int
+    key: Key
+    numeral: str
+    chord: Chord
+    melody: Pitch | None  # the given melody's note at this slot, if any
+    cadence: str | None = None  # the cadence this slot completes
+    fermata: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    key: Key
+    meter: Meter
+    bars: int
+    phrases: tuple[Phrase, ...]
+    slots: tuple[Slot, ...]
+
+    def to_text(self) -> str:
+        lines = [f"{self.key}, {self.meter}, {self.bars} bars, {len(self.phrases)} phrases"]
+        for ph in self.phrases:
+            lines.append(f"phrase {ph.index + 1} (section {ph.section}, bars {ph.first_bar}–"
+                         f"{ph.first_bar + ph.bars - 1}): {ph.cadence} cadence — {ph.reason}")
+            chords = [s for s in self.slots if s.phrase == ph.index]
+            bar_text: dict[int, list[str]] = {}
+            for s in chords:
+                bar_text.setdefault(s.position.bar, []).append(s.numeral)
+            lines.append("   " + " | ".join(" ".join(v) for v in bar_text.values()))
+        return "\n".join(lines)
+
+
+def parse_form(form: str | None) -> tuple[list[str], dict[str, str], str]:
+    """Section letters, default cadences and a description, from a form or grammar name."""
+    grammar = form_grammar()
+    name = (form or "chorale").strip()
+    if name.lower() in grammar.forms:
+        sections, cadences = grammar.forms[name.lower()]
+        return sections.split(), dict(cadences), f"the {name.lower()} form"
+    tokens = re.findall(r"[A-Z]['′]*", name.replace(" ", ""))
+    if not tokens or "".join(tokens) != re.sub(r"\s", "", name).replace("′", "'"):
+        names = list(grammar.forms)
+        raise ValueError(f"'{form}' is not a form: write section letters such as 'A A B A'"
+                         f" (A' marks a varied repeat) or a form name{closest(name, names)}:"
+                         f" {', '.join(names)}")
+    letters = [t.replace("′", "'") for t in tokens]
+    return letters, {}, f"the form {' '.join(letters)}"
+
+
+def _phrases(spec: Spec) -> list[Phrase]:
+    try:
+        letters, default_cadences, described = parse_form(spec.form)
+    except ValueError as exc:
+        raise SpecError(str(exc), None, "form") from None
+    grammar = form_grammar()
+    if spec.bars < len(letters):
+        raise SpecError(f"{spec.bars} bars cannot hold {len(letters)} sections", None, "bars")
+    per_phrase = grammar.phrase_bars.get(spec.meter.beats_per_bar, 2)
+    base, extra = divmod(spec.bars, len(letters))
+    phrases: list[Phrase] = []
+    bar = 1
+    for k, letter in enumerate(letters):
+        bars = base + (1 if k >= len(letters) - extra else 0)
+        plain = letter.rstrip("'")
+        cadence = (spec.cadence_for(letter) or spec.cadence_for(plain)
+                   or default_cadences.get(plain) or "authentic")
+        why = f"section {letter} of {described}"
+        if k == len(letters) - 1:
+            cadence = spec.cadence_for("end") or "authentic"
+            why += ", which ends the piece"
+        lengths = [per_phrase] * (bars // per_phrase)
+        if bars % per_phrase:
+            if lengths:
+                lengths[-1] += bars % per_phrase
+            else:
+                lengths = [bars]
+        for p, length in enumerate(lengths):
+            last = p == len(lengths) - 1
+            kind = cadence if last else grammar.inner_cadences[p % len(grammar.inner_cadences)]
+            reason = (f"closes {why}" if last else f"an inner phrase of {why}")
+            phrases.append(Phrase(len(phrases), letter, bar, length, kind, reason))
+            bar += length
+    return phrases
+
+
+def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, Fraction, bool]]:
+    """(phrase, offset, duration, is_cadence_slot): a slot per beat; the cadence chord is
+    held to the end of the phrase (a half note in 4/4, the whole bar otherwise)."""
+    meter = spec.meter
+    beat, bar_len = meter.beat_length, meter.bar_length
+    out = []
+    for ph in phrases:
+        start = (ph.first_bar - 1) * bar_len
+        end = start + ph.bars * bar_len
+        last_phrase = ph.index == len(phrases) - 1
+        hold = bar_len / 2 if meter.beats_per_bar == 4 and not last_phrase else bar_len
+        cadence_at = end - hold
+        t = start
+        while t < cadence_at:
+            out.append((ph.index, t, beat, False))
+            t += beat
+        out.append((ph.index, cadence_at, hold, True))
+    return out
+
+
+def _melody_at(spec: Spec, offset: Fraction) -> Pitch | None:
+    if spec.melody is None:
+        return None
+    for note in spec.melody.notes:
+        if note.offset <= offset < note.offset + note.duration:
+            return note.pitch
+    return None
+
+
+def plan(spec: Spec, rng: np.random.Generator) -> Plan:
+    from composer.sampler import NoSolution, sample
+
+    phrases = _phrases(spec)
+    times = _slot_times(spec, phrases)
+    grammar = harmony_grammar(spec.key.mode)
+    chords = [n.chord(spec.key) for n in grammar.numerals]
+    n = len(chords)
+    logp = grammar.transition_logp()
+    unary, pair = [], []
+    melody = [_melody_at(spec, t) for _, t, _, _ in times]
+    for k, (ph, _, _, cadence_slot) in enumerate(times):
+        u = np.zeros(n)
+        if k == 0:
+            u[[i for i in range(n) if i not in grammar.start]] = -np.inf
+        if melody[k] is not None:
+            u[[i for i, c in enumerate(chords) if melody[k].pc not in c.pcs]] = -np.inf
+        kind = phrases[ph].cadence
+        formulas = grammar.cadences[kind]
+        if cadence_slot:
+            u[[i for i in range(n) if i not in {b for _, b in formulas}]] = -np.inf
+        if k + 1 < len(times) and times[k + 1][3]:  # the penultimate chord of a phrase
+            u[[i for i in range(n) if i not in {a for a, _ in formulas}]] = -np.inf
+        unary.append(u)
+        if k + 1 < len(times):
+            p = logp.copy()
+            if times[k + 1][3]:
+                mask = np.full((n, n), -np.inf)
+                for a, b in formulas:
+                    mask[a, b] = 0.0
+                p = p + mask
+            pair.append(p)
+    try:
+        choice = sample(unary, pair, rng)
+    except NoSolution as exc:
+        raise _no_harmony(spec, times, exc.slot) from None
+    slots = []
+    for k, ((ph, t, dur, cadence_slot), i) in enumerate(zip(times, choice, strict=True)):
+        bar = int(t // spec.meter.bar_length) + 1
+        beat = float((t % spec.meter.bar_length) / spec.meter.beat_length) + 1
+        slots.append(Slot(k, t, dur, Position(bar, beat), ph, spec.key,
+                          grammar.numerals[i].name, chords[i], melody[k],
+                          phrases[ph].cadence if cadence_slot else None, cadence_slot))
+    return Plan(spec.key, spec.meter, spec.bars, tuple(phrases), tuple(slots))
+
+
+def _no_harmony(spec: Spec, times, slot: int) -> UnsatisfiableError:
+    t = times[min(slot, len(times) - 1)][1]
+    bar = int(t // spec.meter.bar_length) + 1
+    beat = float((t % spec.meter.bar_length) / spec.meter.beat_length) + 1
+    note = _melody_at(spec, t)
+    given = f" under the melody note {note}" if note else ""
+    return UnsatisfiableError(
+        f"{spec.source}: no progression of the {spec.key.mode} harmony grammar reaches bar"
+        f" {bar} beat {beat:g}{given} with the cadences the form asks for"
+    )
+
+
+def grammar_for(spec: Spec) -> HarmonyGrammar:
+    return harmony_grammar(spec.key.mode)

@@ -1,0 +1,159 @@
+"""Domains: every voicing of a slot's chord that the vertical and unary rules allow.
+
+python-constraint enumerates the voicings of a chord from per-voice domains (chord tones
+within each voice's range, or the one given note) with the voices kept in order; the
+hard vertical rules of the spec then filter the whole batch in one vectorised call — the
+very `test` the checker runs on a score, so no rule is written twice. The result is a
+`Frame` of candidates per slot, and the pairwise compatibility of neighbouring slots is
+judged the same way with the horizontal and melodic rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from constraint import FunctionConstraint, Problem
+
+from composer.music import Chord, Key, Pitch
+from composer.rules import Context, HorizontalRule, MelodicRule, VerticalRule
+from composer.rules.vertical import STANDARD_RANGES
+from composer.rulesets import RuleUse
+from composer.texture import Frame, chord_arrays
+
+
+@dataclass(frozen=True)
+class SlotProblem:
+    """What decides a slot's domain; equal problems share one enumeration."""
+
+    chord: Chord
+    key: Key
+    fixed: tuple[Pitch | None, ...]  # per voice: a given note, or None
+    ranges: tuple[tuple[int, int], ...]  # per voice: lowest and highest MIDI note
+
+
+def voice_ranges(uses: Sequence[RuleUse], ctx: Context) -> tuple[tuple[int, int], ...]:
+    """Each voice's range from the spec's voice-range rules (standard ones otherwise)."""
+    ranges = {v: (Pitch.parse(lo).midi, Pitch.parse(hi).midi)
+              for v, (lo, hi) in STANDARD_RANGES.items()}
+    for use in uses:
+        if use.rule.id == "voice-range" and use.severity == "error":
+            for i, low, high in use.rule.ranges(ctx, use.params):  # type: ignore[attr-defined]
+                ranges[ctx.voices[i]] = (low.midi, high.midi)
+    return tuple(ranges.get(v, (36, 84)) for v in ctx.voices)
+
+
+def _tone_pitches(chord: Chord, low: int, high: int) -> list[Pitch]:
+    out = []
+    for tone in chord.tones:
+        for octave in range(0, 9):
+            p = Pitch(12 * (octave + 1) + [0, 2, 4, 5, 7, 9, 11][tone.step] + tone.alter,
+                      7 * octave + tone.step)
+            if low <= p.midi <= high:
+                out.append(p)
+    return sorted(out)
+
+
+def enumerate_voicings(problem: SlotProblem) -> list[tuple[Pitch, ...]]:
+    """All voicings within the domains, voices in order, found by python-constraint."""
+    n = len(problem.ranges)
+    domains = []
+    for v in range(n):
+        given = problem.fixed[v]
+        domains.append([given] if given is not None else
+                       _tone_pitches(problem.chord, *problem.ranges[v]))
+    solver = Problem()
+    for v, domain in enumerate(domains):
+        if not domain:
+            return []
+        solver.addVariable(v, [p.midi for p in domain])
+    for v in range(n - 1):  # pruning only: the crossing rule itself filters afterwards
+        solver.addConstraint(FunctionConstraint(lambda hi, lo: hi >= lo), (v, v + 1))
+    spell = [{p.midi: p for p in domain} for domain in domains]
+    return sorted(tuple(spell[v][s[v]] for v in range(n)) for s in solver.getSolutionIter())
+
+
+def candidate_frame(voicings: Sequence[tuple[Pitch, ...]], chord: Chord, key: Key) -> Frame:
+    k, n = len(voicings), len(voicings[0]) if voicings else 0
+    midi = np.array([[p.midi for p in v] for v in voicings], np.int16).reshape(k, n)
+    diatonic = np.array([[p.diatonic for p in v] for v in voicings], np.int16).reshape(k, n)
+    roles, leading, root = chord_arrays([chord], [key])
+    return Frame(midi, diatonic, np.ones((k, n), bool), np.repeat(roles, k, 0),
+                 np.repeat(leading, k), np.repeat(root, k), tuple(range(n)),
+                 np.zeros(k, np.int32), np.ones(k, bool))
+
+
+@dataclass(frozen=True, eq=False)
+class Domain:
+    frame: Frame  # the allowed voicings
+    penalty: np.ndarray  # float [K]: summed weights of the soft vertical rules broken
+
+
+def vertical_filter(frame: Frame, uses: Sequence[RuleUse], ctx: Context) -> tuple[np.ndarray,
+                                                                                  np.ndarray]:
+    """(keep mask, soft penalty) of a batch of voicings under the vertical rules."""
+    keep = np.ones(len(frame), bool)
+    penalty = np.zeros(len(frame))
+    for use in uses:
+        rule = use.rule
+        if not isinstance(rule, VerticalRule) or not len(frame):
+            continue
+        broken = rule.test(frame, ctx, use.params)
+        if broken.size == 0:
+            continue
+        if use.severity == "error":
+            keep &= ~broken.any(axis=1)
+        else:
+            penalty += use.weight * broken.sum(axis=1)
+    return keep, penalty
+
+
+class Solver:
+    """The domains of one composition: enumerations are shared between slots that pose
+    the same problem (the same chord, given notes and ranges), which most slots do."""
+
+    def __init__(self, uses: Sequence[RuleUse], ctx: Context) -> None:
+        self.uses = tuple(uses)
+        self.ctx = ctx
+        self._cache: dict[SlotProblem, Domain] = {}
+
+    def domain(self, problem: SlotProblem) -> Domain:
+        if problem not in self._cache:
+            voicings = enumerate_voicings(problem)
+            frame = candidate_frame(voicings, problem.chord, problem.key)
+            keep, penalty = vertical_filter(frame, self.uses, self.ctx)
+            index = np.flatnonzero(keep)
+            self._cache[problem] = Domain(frame.take(index), penalty[index])
+        return self._cache[problem]
+
+    def pairs(self, a: Frame, b: Frame) -> tuple[np.ndarray, np.ndarray]:
+        return pair_matrix(a, b, self.uses, self.ctx)
+
+
+def pair_matrix(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(compatible [K1, K2], soft penalty [K1, K2]) of every pair of neighbouring
+    voicings under the horizontal and two-note melodic rules."""
+    k1, k2 = len(a), len(b)
+    ia, ib = np.repeat(np.arange(k1), k2), np.tile(np.arange(k2), k1)
+    fa, fb = a.take(ia), b.take(ib)
+    ok = np.ones(k1 * k2, bool)
+    penalty = np.zeros(k1 * k2)
+    for use in uses:
+        rule = use.rule
+        if isinstance(rule, HorizontalRule):
+            broken = rule.test(fa, fb, ctx, use.params).sum(axis=1)
+        elif isinstance(rule, MelodicRule) and rule.window == 2:
+            broken = np.zeros(k1 * k2, int)
+            for v in range(len(ctx.voices)):
+                if rule.applies(v, ctx, use.params):
+                    broken += rule.test((fa.take(slice(None), [v]), fb.take(slice(None), [v])),
+                                        ctx, use.params)
+        else:
+            continue
+        if use.severity == "error":
+            ok &= broken == 0
+        else:
+            penalty += use.weight * broken
+    return ok.reshape(k1, k2), penalty.reshape(k1, k2)
