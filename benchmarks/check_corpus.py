@@ -4,7 +4,7 @@ Checks every chorale of music21's corpus with the `common-practice` rule set and
 per rule, the violations found per 100 onset slices, with the time per chorale of each
 stage (music21's parsing, conversion to our Texture, checking). Side by side, in the same
 run, it times the peer that does the comparable job with music21 alone: its
-`voiceLeading.VoiceLeadingQuartet` judging parallel fifths, octaves and unisons between
+`voiceLeading.VoiceLeadingQuartet` judging parallel fifths and octaves (or unisons) between
 every pair of voices at every onset (`Verticality.getAllVoiceLeadingQuartets`), and it
 times `partimento check FILE.musicxml` as a whole process against a process that parses
 the same file with music21 and runs that peer.
@@ -23,6 +23,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -164,21 +165,25 @@ def partimento_command() -> list[str]:
     return [found]
 
 
-def wall(command: list[str], ok: Callable[[int], bool]) -> float:
+def timed(command: list[str], ok: Callable[[int], bool]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one subprocess."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if not ok(done.returncode):
         raise SystemExit(f"check_corpus: {' '.join(command)} failed ({done.returncode}):\n"
                          f"{done.stderr[-2000:]}")
-    return elapsed
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return elapsed, cpu
 
 
-Timing = tuple[str, int, list[float], list[float]]
+Timing = tuple[str, int, list[tuple[float, float]], list[tuple[float, float]]]
 
 
 def run_processes(names: Sequence[str], repeats: int) -> list[Timing]:
-    """(chorale, notes, wall times of `partimento check`, of the music21 peer)."""
+    """(chorale, notes, (wall, CPU) times of `partimento check`, of the music21 peer)."""
     import inspect
 
     from composer.corpus import parse_chorale
@@ -194,9 +199,9 @@ def run_processes(names: Sequence[str], repeats: int) -> list[Timing]:
             path = Path(tmp) / (name.replace("/", "_") + ".musicxml")
             score.write("musicxml", fp=str(path))
             notes = len(score.flatten().notes)
-            ours = [wall([*ours_cmd, "check", str(path)], lambda rc: rc in (0, 1))
+            ours = [timed([*ours_cmd, "check", str(path)], lambda rc: rc in (0, 1))
                     for _ in range(repeats)]
-            peer = [wall([sys.executable, "-c", peer_src, str(path)], lambda rc: rc == 0)
+            peer = [timed([sys.executable, "-c", peer_src, str(path)], lambda rc: rc == 0)
                     for _ in range(repeats)]
             out.append((name, notes, ours, peer))
     return out
@@ -239,6 +244,16 @@ def rule_table(tally: Tally) -> list[str]:
     return lines
 
 
+def _median_wall(runs: Sequence[tuple[float, float]]) -> float:
+    return statistics.median(w for w, _ in runs)
+
+
+def _runs(runs: Sequence[tuple[float, float]]) -> str:
+    slowest = max(w for w, _ in runs)
+    cpu = statistics.median(c for _, c in runs)
+    return f"{_median_wall(runs):.2f} ({slowest:.2f}) · {cpu:.2f} CPU"
+
+
 def verdict(value: float, target: float) -> str:
     return f"{'met' if value < target else 'NOT met'} (target < {target:g} s)"
 
@@ -256,7 +271,8 @@ def report(args: argparse.Namespace, tally: Tally,
         f"Command: `{' '.join(['python', 'benchmarks/check_corpus.py', *args.argv])}`  ",
         f"Date: {datetime.date.today().isoformat()}  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python"
-        f" {platform.python_version()}, music21 {music21.__version__}  ",
+        f" {platform.python_version()}, music21 {music21.__version__}; load average"
+        f" {args.load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end  ",
         f"Corpus: {tally.chorales} chorales checked with `{RULESET}`"
         f" ({tally.slices} onset slices)" + (f", {len(tally.skipped)} skipped" if tally.skipped
                                               else ""),
@@ -299,19 +315,18 @@ def report(args: argparse.Namespace, tally: Tally,
             " `no-parallel-fifths`, `no-parallel-octaves` and `no-parallel-unisons` above.",
         ]
     if processes:
-        median = statistics.median
-        slowest_median = max(median(p[2]) for p in processes)
+        slowest_median = max(_median_wall(p[2]) for p in processes)
         lines += [
             "",
             f"### Whole process on one chorale (MusicXML file, {args.repeats} runs each)",
             "",
-            "Wall time of the subprocess: median (slowest run). The peer is a `python -c`"
-            " process that imports music21, parses the same file and runs the check above.",
+            "Wall time of the subprocess, median (slowest run) · its median CPU time (user +"
+            " system, less sensitive to other load). The peer is a `python -c` process that"
+            " imports music21, parses the same file and runs the parallels check above.",
             "",
             "| chorale | notes | `partimento check` (s) | music21 parse + parallels (s) |",
             "| --- | ---: | ---: | ---: |",
-            *(f"| {n} | {notes} | {median(ours):.2f} ({max(ours):.2f}) |"
-              f" {median(theirs):.2f} ({max(theirs):.2f}) |"
+            *(f"| {n} | {notes} | {_runs(ours)} | {_runs(theirs)} |"
               for n, notes, ours, theirs in processes),
             "",
             f"`partimento check`, slowest median: {slowest_median:.2f} s —"
@@ -347,6 +362,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--json", type=Path, help="also write the per-rule counts as JSON")
     args = ap.parse_args(argv)
     args.argv = argv
+    args.load = os.getloadavg()
     return args
 
 

@@ -343,7 +343,7 @@ def mark_note(origin: Origin, voice: int, offset: float, colour: str, text: str 
     home = el.getContextByClass(m21.stream.Measure)
     if home is None:  # a score without bars (ABC often): the part that holds the note
         home = next((s for s in origin.score.recurse(streamsOnly=True, includeSelf=False)
-                     if s.hasElement(el)), None)
+                     if any(x is el for x in s.elements)), None)
     if home is not None:
         home.insert(el.getOffsetInHierarchy(home), expression)
 

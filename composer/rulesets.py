@@ -142,6 +142,8 @@ def parse_use(doc: YamlDoc, path: Path_, extra: tuple[str, ...] = ()) -> RuleUse
         if key == "rule":
             continue
         if key == "severity":
+            if value is False:  # YAML 1.1 reads a bare `off` (or `no`) as false
+                value = "off"
             if value not in SEVERITIES:
                 raise doc.error(where, f"severity is one of {', '.join(SEVERITIES)},"
                                 f" not {value!r}")

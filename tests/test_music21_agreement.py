@@ -7,8 +7,8 @@ VoiceLeadingQuartet built from the very music21 notes that sound there (found th
 that the kinds are exactly the deliberate differences of definition below, each pinned
 by a test that names the chorale, bar and beat:
 
-- re-voiced: music21 calls a fifth (octave) parallel when both voices leap an octave to
-  the same pitch classes; ours does not (nothing new is heard).
+- re-voiced: music21 calls a fifth parallel when both voices move but keep their pitch
+  classes (the same fifth re-voiced an octave higher or lower); ours does not.
 - unison-octave: music21 counts a unison moving to an octave or back, in contrary
   motion, as parallel octaves *and* unisons; ours tells a unison from an octave.
 - octaves-as-unisons: music21 also calls octaves moving to double octaves in contrary
@@ -101,9 +101,10 @@ def sounding_notes(texture: Texture, origin: Origin) -> tuple[tuple[Any, ...], .
         starts = [ev.offset for ev in line]
         for k, s in enumerate(texture.slices):
             x = bisect.bisect_right(starts, s.offset + EPS) - 1
-            if x < 0 or line[x].pitch is None or line[x].offset + line[x].duration <= s.offset + EPS:
+            ev = line[x] if x >= 0 else None
+            if ev is None or ev.pitch is None or ev.offset + ev.duration <= s.offset + EPS:
                 continue
-            el = line[x].source
+            el = ev.source
             table[k][v] = el if el.isNote else el.pitches[-1]
     return tuple(tuple(row) for row in table)
 
@@ -259,7 +260,7 @@ class Survey:
 
 @pytest.fixture(scope="module")
 def survey() -> Survey:
-    """The whole corpus judged once (about half a minute); scores are not kept."""
+    """The whole corpus judged once (under a minute); scores are not kept."""
     s = Survey()
     for name in chorale_names():
         s.add(read_chorale(name))

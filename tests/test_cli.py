@@ -1,0 +1,350 @@
+"""`partimento check` as a user runs it: real scores, real subprocesses, exit codes.
+
+Scores are a Bach chorale from music21's corpus written out as MusicXML and MIDI, and a
+small hand-written four-part exercise in ABC with one error (parallel fifths between
+soprano and bass); bad input is the real thing (a truncated MusicXML, random bytes…).
+The subprocesses of one group run side by side to keep the suite quick.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from composer.cli import main
+
+# G major, 4/4: I ii | V I. Soprano D5→E5 over bass G3→A3 are parallel fifths (twelfths).
+EXERCISE_ABC = """\
+X:1
+T:Exercise in G
+M:4/4
+L:1/4
+K:G
+V:1
+d2 e2 | d2 B2 |]
+V:2
+B2 c2 | A2 G2 |]
+V:3
+G2 E2 | ^F2 G2 |]
+V:4 clef=bass
+G,2 A,2 | D,2 G,2 |]
+"""
+FIFTHS = ("error[no-parallel-fifths] soprano–bass: perfect twelfth D5/G3 moves to perfect"
+          " twelfth E5/A3 in parallel")
+
+# Two-voice first species, note against note.
+SPECIES_ABC = """\
+X:2
+T:First species
+M:4/4
+L:1/2
+K:G
+V:1
+d2 | c2 | B2 | c2 | g2 |]
+V:2 clef=bass
+G,2 | A,2 | G,2 | A,2 | G,2 |]
+"""
+
+LINE = re.compile(
+    r"^(?P<file>.+):(?P<bar>\d+):(?P<beat>\d+(\.\d+)?): (?P<severity>error|warning)"
+    r"\[(?P<rule>[a-z0-9-]+)\] (?P<voices>[a-z0-9 ]+(–[a-z0-9 ]+)*): (?P<message>\S.*)$"
+)
+
+
+def partimento(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the command line in a fresh interpreter, as a user would."""
+    return subprocess.run([sys.executable, "-m", "composer", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def run_all(*commands: tuple) -> list[subprocess.CompletedProcess]:
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(lambda c: partimento(*c), commands))
+
+
+@pytest.fixture(scope="module")
+def scores(tmp_path_factory) -> dict[str, Path]:
+    import music21
+
+    d = tmp_path_factory.mktemp("scores")
+    chorale = music21.corpus.parse("bach/bwv269")
+    out = {"chorale.musicxml": d / "bwv269.musicxml", "chorale.mid": d / "bwv269.mid"}
+    chorale.write("musicxml", fp=out["chorale.musicxml"])
+    chorale.write("midi", fp=out["chorale.mid"])
+    trio = music21.stream.Score([chorale.parts[0], chorale.parts[1], chorale.parts[3]])
+    out["trio"] = d / "trio.musicxml"
+    trio.write("musicxml", fp=out["trio"])
+    out["exercise.abc"] = d / "exercise.abc"
+    out["exercise.abc"].write_text(EXERCISE_ABC)
+    exercise = music21.converter.parse(out["exercise.abc"])
+    out["exercise.musicxml"] = d / "exercise.musicxml"
+    exercise.write("musicxml", fp=out["exercise.musicxml"])
+    out["exercise.mid"] = d / "exercise.mid"
+    exercise.write("midi", fp=out["exercise.mid"])
+    out["species"] = d / "species.abc"
+    out["species"].write_text(SPECIES_ABC)
+    # Bad input, each a real file of its kind.
+    text = out["chorale.musicxml"].read_text()
+    out["truncated"] = d / "truncated.musicxml"
+    out["truncated"].write_text(text[: len(text) // 3])
+    out["html"] = d / "page.musicxml"
+    out["html"].write_text("<html><body>not a score</body></html>\n")
+    out["noise"] = d / "noise.mid"
+    out["noise"].write_bytes(bytes(range(256)) * 8)
+    out["text"] = d / "notes.txt"
+    out["text"].write_text("C D E F G\n")
+    return out
+
+
+# The text report ----------------------------------------------------------------------
+
+def test_exercise_text_report_is_compiler_style(scores):
+    r = partimento("check", "exercise.abc", cwd=scores["exercise.abc"].parent)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr == ""
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"exercise.abc:1:3: {FIFTHS}"
+    assert lines[1].startswith("  = no-parallel-fifths: Parallel fifths")
+    assert lines[-1] == "exercise.abc: 1 error(s), 0 warning(s) in 4 slices, 18 rules checked"
+
+
+def test_chorale_report_lines_all_have_the_format(scores, capsys):
+    assert main(["check", str(scores["chorale.musicxml"]), "--no-explain"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    *violations, summary = out
+    assert violations
+    for line in violations:
+        m = LINE.match(line)
+        assert m, line
+        assert m["file"] == str(scores["chorale.musicxml"])
+        assert "--" not in m["voices"] and "-" not in m["voices"].replace("voice ", "")
+        # the voices are said once, before the message
+        assert not m["message"].startswith(m["voices"] + ":")
+    assert re.fullmatch(rf"{re.escape(str(scores['chorale.musicxml']))}: \d+ error\(s\),"
+                        r" 0 warning\(s\) in \d+ slices, \d+ rules checked", summary)
+
+
+def test_every_format_reads_the_same_exercise(scores, capsys):
+    found = {}
+    for kind in ("exercise.abc", "exercise.musicxml", "exercise.mid"):
+        assert main(["check", str(scores[kind]), "--format", "json"]) == 1
+        report = json.loads(capsys.readouterr().out)
+        found[kind] = [(v["rule"], v["bar"], v["beat"], v["voices"], v["message"])
+                       for v in report["violations"]]
+    assert found["exercise.abc"] == found["exercise.musicxml"] == found["exercise.mid"] == [
+        ("no-parallel-fifths", 1, 3.0, ["soprano", "bass"],
+         "perfect twelfth D5/G3 moves to perfect twelfth E5/A3 in parallel")]
+
+
+# The JSON report ----------------------------------------------------------------------
+
+def test_json_report_is_exactly_the_documented_shape(scores, capsys):
+    assert main(["check", str(scores["chorale.musicxml"]), "-f", "json"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    report = json.loads(out)
+    assert set(report) == {"file", "violations", "checked"}
+    assert report["file"] == str(scores["chorale.musicxml"])
+    assert set(report["checked"]) == {"rules", "slices"}
+    assert report["checked"]["slices"] > 50
+    rules = report["checked"]["rules"]
+    assert len(rules) == len(set(rules)) and "no-parallel-fifths" in rules
+    assert report["violations"]
+    for v in report["violations"]:
+        assert set(v) == {"rule", "severity", "bar", "beat", "voices", "message"}
+        assert v["rule"] in rules
+        assert v["severity"] in ("error", "warning")
+        assert isinstance(v["bar"], int) and v["bar"] >= 1
+        assert isinstance(v["beat"], float) and v["beat"] >= 1
+        assert v["voices"] and all(x in ("soprano", "alto", "tenor", "bass")
+                                   for x in v["voices"])
+        assert isinstance(v["message"], str) and v["message"]
+
+
+def test_two_voices_are_graded_as_first_species(scores, capsys):
+    assert main(["check", str(scores["species"]), "-f", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert "consonant-intervals" in report["checked"]["rules"]
+    assert "complete-chord" not in report["checked"]["rules"]
+    assert {tuple(v["voices"]) for v in report["violations"]} <= {
+        ("upper",), ("lower",), ("upper", "lower")}
+
+
+# Overrides from the command line ------------------------------------------------------
+
+def test_set_changes_severity_and_parameters(scores, capsys):
+    path = str(scores["exercise.abc"])
+    assert main(["check", path, "--set", "no-parallel-fifths.severity=off"]) == 0
+    assert "0 error(s), 0 warning(s)" in capsys.readouterr().out
+
+    assert main(["check", path, "--no-explain", "--set", "no-parallel-fifths.severity=warning",
+                 "--set", "voice-range@soprano.high=D5"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        f"{path}:1:3: warning[no-parallel-fifths] soprano–bass: perfect twelfth D5/G3 moves"
+        " to perfect twelfth E5/A3 in parallel",
+        f"{path}:1:3: error[voice-range] soprano: soprano E5 is above its range C4–D5",
+        f"{path}: 1 error(s), 1 warning(s) in 4 slices, 17 rules checked",
+    ]
+
+
+# Several scores at once ---------------------------------------------------------------
+
+def test_many_scores_one_report_each_and_the_worst_exit_code(scores):
+    d = scores["exercise.abc"].parent
+    clean = ("check", "exercise.abc", "exercise.mid", "--set",
+             "no-parallel-fifths.severity=off", "-f", "json")
+    broken = ("check", "exercise.abc", "missing.musicxml", "exercise.mid", "-f", "json")
+    faulty = ("check", "exercise.abc", "bwv269.musicxml", "-f", "json")
+    with ThreadPoolExecutor(3) as pool:
+        r_clean, r_broken, r_faulty = pool.map(lambda c: partimento(*c, cwd=d),
+                                               (clean, broken, faulty))
+    assert r_clean.returncode == 0 and r_clean.stderr == ""
+    assert [json.loads(x)["file"] for x in r_clean.stdout.splitlines()] == [
+        "exercise.abc", "exercise.mid"]
+    assert r_faulty.returncode == 1 and r_faulty.stderr == ""
+    assert [json.loads(x)["file"] for x in r_faulty.stdout.splitlines()] == [
+        "exercise.abc", "bwv269.musicxml"]
+    assert r_broken.returncode == 2
+    assert r_broken.stderr == "partimento: error: missing.musicxml: no such file\n"
+    assert [json.loads(x)["file"] for x in r_broken.stdout.splitlines()] == [
+        "exercise.abc", "exercise.mid"]
+
+
+def test_text_reports_of_many_scores_follow_each_other(scores, capsys):
+    a, b = str(scores["exercise.abc"]), str(scores["exercise.musicxml"])
+    assert main(["check", a, b, "--no-explain"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out] == [a, a, b, b]
+
+
+# Bad input: one line on stderr, exit 2, no traceback ----------------------------------
+
+RULESETS = {
+    "wrong-param.yaml": "name: mine\nparts: 4\nrules:\n  - {rule: max-leap, semitones: big}\n",
+    "tab.yaml": "name: mine\nparts: 4\nrules:\n\t- chord-tones\n",
+    "unknown-field.yaml": "name: mine\nparts: 4\nrulez:\n  - chord-tones\n",
+    "severity.yaml": "name: mine\nparts: 4\nrules:\n  - {rule: spacing, severity: fatal}\n",
+    "alias.yaml": "name: mine\nparts: 4\nbase: &b {rule: max-leap}\nrules:\n  - *b\n",
+    "python-tag.yaml": ("name: mine\nparts: 4\nrules:\n"
+                        "  - !!python/object/apply:os.system [echo hi]\n"),
+    "unknown-rule.yaml": "name: mine\nparts: 4\nrules:\n  - no-parallel-fiths\n",
+}
+
+# (arguments, words the one line must contain); {name} is replaced by the file's path.
+BAD = {
+    "missing file": (("check", "{missing}"), ["missing.musicxml", "no such file"]),
+    "not a score": (("check", "{text}"), ["notes.txt", "not a score file", ".musicxml"]),
+    "not music": (("check", "{html}"), ["page.musicxml", "not a valid MusicXML file"]),
+    "corrupt MusicXML": (("check", "{truncated}"), ["truncated.musicxml",
+                                                    "not a valid MusicXML file"]),
+    "corrupt MIDI": (("check", "{noise}"), ["noise.mid", "not a valid MIDI file"]),
+    "three voices": (("check", "{trio}"),
+                     ["trio.musicxml", "has 3 voices", "4 (common-practice)",
+                      "2 (first-species)", "--rules"]),
+    "two voices, four-part rules": (("check", "{species}", "--rules", "common-practice"),
+                                    ["species.abc", "has 2 voices", "common-practice",
+                                     "grades 4 voices"]),
+    "unknown rule set": (("check", "{exercise.abc}", "--rules", "comon-practice"),
+                         ["unknown rule set 'comon-practice'", "'common-practice'"]),
+    "unknown rule in --set": (("check", "{exercise.abc}", "--set", "no-paralel-fifths.x=1"),
+                              ["--set no-paralel-fifths.x=1", "'no-parallel-fifths'"]),
+    "bad --set value": (("check", "{exercise.abc}", "--set", "max-leap.semitones=big"),
+                        ["--set max-leap.semitones=big", "whole number", "'big'"]),
+    "bad --set form": (("check", "{exercise.abc}", "--set", "max-leap=9"),
+                       ["--set 'max-leap=9'", "RULE.PARAM=VALUE"]),
+    "unknown rule id": (("rules", "max-lep"), ["unknown rule 'max-lep'", "'max-leap'"]),
+    "annotate two scores": (("check", "{exercise.abc}", "{species}", "--annotate", "o.musicxml"),
+                            ["--annotate", "one SCORE"]),
+    "wrong-param.yaml": (("check", "{exercise.abc}", "--rules", "{wrong-param.yaml}"),
+                         ["wrong-param.yaml:4:33:", "rules[0].semitones", "whole number"]),
+    "tab.yaml": (("check", "{exercise.abc}", "--rules", "{tab.yaml}"),
+                 ["tab.yaml:4:1:", "rules[0]", "tab", "indent with spaces"]),
+    "unknown-field.yaml": (("check", "{exercise.abc}", "--rules", "{unknown-field.yaml}"),
+                           ["unknown-field.yaml:3:1:", "rulez", "unknown field", "'rules'"]),
+    "severity.yaml": (("check", "{exercise.abc}", "--rules", "{severity.yaml}"),
+                      ["severity.yaml:4:30:", "rules[0].severity", "error, warning, off",
+                       "'fatal'"]),
+    "alias.yaml": (("check", "{exercise.abc}", "--rules", "{alias.yaml}"),
+                   ["alias.yaml:3:7:", "anchors and aliases"]),
+    "python-tag.yaml": (("check", "{exercise.abc}", "--rules", "{python-tag.yaml}"),
+                        ["python-tag.yaml:4:5:", "rules[0]", "!!python/object/apply:os.system",
+                         "not accepted"]),
+    "unknown-rule.yaml": (("check", "{exercise.abc}", "--rules", "{unknown-rule.yaml}"),
+                          ["unknown-rule.yaml:4:5:", "rules[0].rule",
+                           "unknown rule 'no-parallel-fiths'", "'no-parallel-fifths'"]),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_runs(scores, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+    d = tmp_path_factory.mktemp("rulesets")
+    paths = {k: str(v) for k, v in scores.items()}
+    paths["missing"] = str(d / "missing.musicxml")
+    for name, text in RULESETS.items():
+        (d / name).write_text(text)
+        paths[name] = str(d / name)
+    commands = [tuple(a.format_map(paths) if a.startswith("{") else a for a in args)
+                for args, _ in BAD.values()]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda c: partimento(*c, cwd=d), commands))
+    return dict(zip(BAD, results, strict=True))
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_is_one_clear_line_and_exit_2(case, bad_runs):
+    r = bad_runs[case]
+    words = BAD[case][1]
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+    assert r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("partimento: error: ")
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+def test_golden_messages(bad_runs, scores):
+    def line(case: str) -> str:
+        return bad_runs[case].stderr.rstrip("\n").removeprefix("partimento: error: ")
+
+    d = Path(bad_runs["missing file"].args[-1]).parent
+    assert line("missing file") == f"{d / 'missing.musicxml'}: no such file"
+    assert line("three voices") == (
+        f"{scores['trio']}: has 3 voices; the standard rule sets grade 4 (common-practice)"
+        " or 2 (first-species) voices (choose another with --rules)")
+    assert line("unknown rule set") == (
+        "unknown rule set 'comon-practice' (did you mean 'common-practice'?); available:"
+        " common-practice, first-species")
+    assert line("unknown rule id") == (
+        "unknown rule 'max-lep' (did you mean 'max-leap'?); `partimento rules` lists them")
+    assert line("wrong-param.yaml") == (
+        f"{d / 'wrong-param.yaml'}:4:33: rules[0].semitones: semitones is a whole number,"
+        " not 'big'")
+    assert line("tab.yaml") == (
+        f"{d / 'tab.yaml'}:4:1: rules[0]: a tab is used for indentation; indent with spaces")
+
+
+def test_check_does_not_import_torch(scores):
+    probe = ("import sys; from composer.cli import main; "
+             f"code = main(['check', {str(scores['exercise.abc'])!r}]); "
+             "sys.exit(10 + code if 'torch' in sys.modules else code)")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 1, r.stderr
+
+
+def test_console_script_is_installed_and_runs(scores):
+    script = Path(sys.executable).with_name("partimento")
+    if not script.exists():
+        pytest.skip("the console script is not installed beside this interpreter")
+    r = subprocess.run([str(script), "rules", "max-leap"], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith("max-leap  (melodic")
