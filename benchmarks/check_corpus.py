@@ -343,7 +343,8 @@ def write_section(path: Path, body: str) -> None:
     old = path.read_text() if path.exists() else "# Benchmark results\n"
     if BEGIN in old and END in old:
         head, rest = old.split(BEGIN, 1)
-        new = head + section + rest.split(END, 1)[1].lstrip("\n")
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        new = head + section + ("\n" + tail if tail else "")
     else:
         new = old.rstrip("\n") + "\n\n" + section
     path.write_text(new)

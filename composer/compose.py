@@ -15,13 +15,11 @@ import numpy as np
 
 from composer.errors import UnsatisfiableError
 from composer.music import Note, Piece, Pitch
-from composer.planner import Plan, Slot, plan
+from composer.planner import HarmonyChain, Plan, harmony_chain, make_plan
 from composer.rules import Context, VerticalRule
-from composer.rules.structure import CADENCES
 from composer.rulesets import RuleUse
 from composer.scorer import Scorer, StatisticalScorer
 from composer.solver import (
-    Domain,
     SlotProblem,
     Solver,
     candidate_frame,
@@ -41,69 +39,123 @@ class Composition:
     piece: Piece
 
 
-def _fixed(spec: Spec, slot: Slot, ctx: Context) -> tuple[Pitch | None, ...]:
+def _fixed(spec: Spec, offset: Fraction, ctx: Context) -> tuple[Pitch | None, ...]:
+    """Per voice, the note given at this onset (by the melody or a `fixed` rule)."""
     fixed: list[Pitch | None] = [None] * len(ctx.voices)
-    if spec.melody is not None and slot.melody is not None:
-        fixed[ctx.voices.index(spec.melody.voice)] = slot.melody
-    for use in spec.hard:
-        p = use.params
-        if use.rule.id == "fixed" and (p["bar"], float(p["beat"])) == (slot.position.bar,
-                                                                      slot.position.beat):
-            voice = ctx.index(p["voice"])
-            if voice is not None:
-                fixed[voice] = p["pitch"]
+    if spec.melody is not None:
+        for note in spec.melody.notes:
+            if note.offset <= offset < note.offset + note.duration:
+                fixed[ctx.voices.index(spec.melody.voice)] = note.pitch
+    for start, pitches in _fixed_by_voice(spec, ctx).items():
+        if start[0] == offset:
+            fixed[start[1]] = pitches
     return tuple(fixed)
 
 
-def _cadence_mask(slot: Slot, nxt: Slot | None, domain: Domain) -> np.ndarray:
-    """Cadence chords, and the dominant before them, stand on their root."""
-    f = domain.frame
-    if slot.cadence in CADENCES or (nxt is not None and nxt.cadence in ("authentic",)):
-        bass = f.midi[:, -1].astype(np.int64) % 12
-        return bass == slot.chord.root.pc
-    return np.ones(len(f), bool)
+def _fixed_by_voice(spec: Spec, ctx: Context) -> dict[tuple[Fraction, int], Pitch]:
+    out = {}
+    for use in spec.hard:
+        p = use.params
+        voice = ctx.index(p.get("voice") or "")
+        if use.rule.id == "fixed" and voice is not None:
+            offset = ((p["bar"] - 1) * spec.meter.bar_length
+                      + Fraction(p["beat"] - 1).limit_denominator(16) * spec.meter.beat_length)
+            out[(offset, voice)] = p["pitch"]
+    return out
+
+
+MAX_VOICINGS_PER_CHORD = 48  # the most likely voicings of each chord that a slot offers
+
+
+@dataclass(frozen=True, eq=False)
+class _Block:
+    """The candidates of one slot: for each allowed numeral, its voicings."""
+
+    numerals: tuple[int, ...]
+    problems: tuple[SlotProblem, ...]
+    picks: tuple[np.ndarray, ...]  # per numeral: indices into the domain's voicings
+    starts: tuple[int, ...]  # where each numeral's voicings begin in the slot's values
 
 
 def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None = None
             ) -> Composition:
+    """One chain over (chord, voicing) values, so that harmony and voice leading are
+    sampled together and no choice of chord can leave the voices stuck."""
+    from composer.sampler import Chain, NoSolution, sample
+
     rng = np.random.default_rng(spec.seed)
-    the_plan = plan(spec, rng)
     ctx = Context(spec.voices, spec.key, spec.meter)
+    chain = harmony_chain(spec, _fixed_notes(spec, ctx))
     solver = Solver(spec.rules, ctx)
     scorer = scorer or StatisticalScorer.from_corpus(spec.voices)
     ranges = voice_ranges(spec.rules, ctx)
-    slots = the_plan.slots
-    problems = [SlotProblem(s.chord, s.key, _fixed(spec, s, ctx), ranges) for s in slots]
-    domains = [solver.domain(p) for p in problems]
-    unary = []
-    for t, (slot, dom) in enumerate(zip(slots, domains, strict=True)):
-        nxt = slots[t + 1] if t + 1 < len(slots) else None
-        u = scorer.unary(dom.frame) - dom.penalty
-        u = np.where(_cadence_mask(slot, nxt, dom), u, -np.inf)
-        if not np.isfinite(u).any():
-            raise _empty_domain(spec, slot, problems[t], solver)
-        unary.append(u)
-    pair: list[np.ndarray] = []
+    blocks, unary = [], []
+    for t, (_, offset, _, cadence_slot) in enumerate(chain.times):
+        penultimate = t + 1 < len(chain.times) and chain.times[t + 1][3]
+        numerals, problems, picks, starts, scores = [], [], [], [], []
+        size = 0
+        for i in np.flatnonzero(np.isfinite(chain.unary[t])):
+            problem = SlotProblem(chain.chords[i], spec.key, _fixed(spec, offset, ctx), ranges)
+            dom = solver.domain(problem)
+            u = scorer.unary(dom.frame) - dom.penalty + chain.unary[t][i]
+            if cadence_slot or penultimate:  # cadence chords stand on their root
+                bass = dom.frame.midi[:, -1].astype(np.int64) % 12
+                u = np.where(bass == chain.chords[i].root.pc, u, -np.inf)
+            keep = np.flatnonzero(np.isfinite(u))
+            keep = keep[np.argsort(-u[keep], kind="stable")[:MAX_VOICINGS_PER_CHORD]]
+            if not len(keep):
+                continue
+            numerals.append(int(i))
+            problems.append(problem)
+            picks.append(np.sort(keep))
+            starts.append(size)
+            scores.append(u[np.sort(keep)])
+            size += len(keep)
+        if not numerals:
+            raise _empty_slot(spec, chain, t, solver, ranges)
+        blocks.append(_Block(tuple(numerals), tuple(problems), tuple(picks), tuple(starts)))
+        unary.append(np.concatenate(scores))
+    pair = []
     cache: dict[tuple[SlotProblem, SlotProblem], np.ndarray] = {}
-    for t in range(len(slots) - 1):
-        key = (problems[t], problems[t + 1])
-        if key not in cache:
-            ok, penalty = solver.pairs(domains[t].frame, domains[t + 1].frame)
-            score = scorer.transition(domains[t].frame, domains[t + 1].frame) - penalty
-            cache[key] = np.where(ok, score, -np.inf)
-        pair.append(cache[key])
+    for t in range(len(blocks) - 1):
+        a, b = blocks[t], blocks[t + 1]
+        m = np.full((len(unary[t]), len(unary[t + 1])), -np.inf, np.float32)
+        for i, pa, ka, sa in zip(a.numerals, a.problems, a.picks, a.starts, strict=True):
+            for i2, pb, kb, sb in zip(b.numerals, b.problems, b.picks, b.starts, strict=True):
+                harmony = chain.pair[t][i, i2]
+                if not np.isfinite(harmony):
+                    continue
+                if (pa, pb) not in cache:
+                    fa, fb = solver.domain(pa).frame, solver.domain(pb).frame
+                    ok, penalty = solver.pairs(fa, fb)
+                    score = scorer.transition(fa, fb) - penalty
+                    cache[(pa, pb)] = np.where(ok, score, -np.inf).astype(np.float32)
+                block = cache[(pa, pb)][np.ix_(ka, kb)]
+                m[sa:sa + len(ka), sb:sb + len(kb)] = block + harmony
+        pair.append(m)
         if progress:
-            progress("voicing", t + 1, len(slots) - 1)
-    from composer.sampler import NoSolution, sample
-
+            progress("voicing", t + 1, len(blocks) - 1)
     try:
-        choice = sample(unary, pair, rng, temperature=spec.temperature)
+        choice = sample(Chain(unary, pair), rng, temperature=spec.temperature)
     except NoSolution as exc:
-        raise _broken_chain(spec, slots, exc.slot) from None
-    voicings = tuple(tuple(domains[t].frame.pitch(i, v) for v in range(len(ctx.voices)))
-                     for t, i in enumerate(choice))
-    return Composition(spec, the_plan, voicings,  # type: ignore[arg-type]
-                       build_piece(spec, the_plan, voicings))  # type: ignore[arg-type]
+        raise _broken_chain(spec, chain, exc.slot) from None
+    numerals, voicings = [], []
+    for block, value in zip(blocks, choice, strict=True):
+        k = max(j for j, s in enumerate(block.starts) if s <= value)
+        numerals.append(block.numerals[k])
+        frame = solver.domain(block.problems[k]).frame
+        row = int(block.picks[k][value - block.starts[k]])
+        voicings.append(tuple(frame.pitch(row, v) for v in range(len(ctx.voices))))
+    the_plan = make_plan(spec, chain, numerals)
+    return Composition(spec, the_plan, tuple(voicings),  # type: ignore[arg-type]
+                       build_piece(spec, the_plan, tuple(voicings)))  # type: ignore[arg-type]
+
+
+def _fixed_notes(spec: Spec, ctx: Context) -> dict[Fraction, list[Pitch]]:
+    out: dict[Fraction, list[Pitch]] = {}
+    for (offset, _), pitch in _fixed_by_voice(spec, ctx).items():
+        out.setdefault(offset, []).append(pitch)
+    return out
 
 
 def build_piece(spec: Spec, the_plan: Plan, voicings: tuple[tuple[Pitch, ...], ...]) -> Piece:
@@ -126,37 +178,41 @@ def build_piece(spec: Spec, the_plan: Plan, voicings: tuple[tuple[Pitch, ...], .
                  harmony)
 
 
-def _where(slot: Slot) -> str:
-    return f"bar {slot.position.bar} beat {slot.position.beat:g}"
+def _where(spec: Spec, offset: Fraction) -> str:
+    bar = int(offset // spec.meter.bar_length) + 1
+    beat = float((offset % spec.meter.bar_length) / spec.meter.beat_length) + 1
+    return f"bar {bar} beat {beat:g}"
 
 
-def _empty_domain(spec: Spec, slot: Slot, problem: SlotProblem, solver: Solver
-                  ) -> UnsatisfiableError:
-    """Name the hard rules that, each on its own, leave this slot no voicing, and the
-    given notes they conflict with, each with its place in the spec."""
-    frame = candidate_frame(enumerate_voicings(problem), problem.chord, problem.key)
-    culprits = []
-    for use in spec.hard:
-        rule = use.rule
-        if isinstance(rule, VerticalRule) and len(frame) and \
-                rule.test(frame, solver.ctx, use.params).any(axis=1).all():
-            culprits.append(use)
+def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
+                ) -> UnsatisfiableError:
+    """Name the hard rules that, each on its own, leave a slot no voicing for any chord
+    allowed there, and the given notes they conflict with, each with its place."""
+    offset = chain.times[t][1]
+    fixed = _fixed(spec, offset, solver.ctx)
+    culprits: dict[str, RuleUse] = {}
+    for i in np.flatnonzero(np.isfinite(chain.unary[t])):
+        problem = SlotProblem(chain.chords[i], spec.key, fixed, ranges)
+        frame = candidate_frame(enumerate_voicings(problem), problem.chord, problem.key)
+        for use in spec.hard:
+            rule = use.rule
+            if isinstance(rule, VerticalRule) and len(frame) and \
+                    rule.test(frame, solver.ctx, use.params).any(axis=1).all():
+                culprits[use.describe()] = use
     given = []
-    for voice, pitch in zip(spec.voices, problem.fixed, strict=True):
-        if pitch is None:
-            continue
-        origin = spec.melody.origin if spec.melody and spec.melody.voice == voice else None
-        where = f"{origin.file}:{origin.line}: melody" if origin else "given"
-        given.append(f"{where} note {pitch} ({voice}) at {_where(slot)}")
-    if culprits:
-        rules = " and ".join(f"{_origin(u)}rule {u.describe()}" for u in culprits)
-        notes = " with " + ", ".join(given) if given else ""
-        return UnsatisfiableError(f"{rules} conflicts{notes}",
-                                  tuple(u.rule.id for u in culprits))
+    for voice, pitch in zip(spec.voices, fixed, strict=True):
+        if pitch is not None:
+            origin = spec.melody.origin if spec.melody and spec.melody.voice == voice else None
+            where = f"{origin.file}:{origin.line}: melody" if origin else "given"
+            given.append(f"{where} note {pitch} ({voice}) at {_where(spec, offset)}")
     notes = f" with {', '.join(given)}" if given else ""
+    if culprits:
+        rules = " and ".join(f"{_origin(u)}rule {u.describe()}" for u in culprits.values())
+        return UnsatisfiableError(f"{rules} conflicts{notes}",
+                                  tuple(u.rule.id for u in culprits.values()))
     return UnsatisfiableError(
-        f"{spec.source}: no voicing of {slot.numeral} ({slot.chord.name}) at {_where(slot)}"
-        f"{notes} satisfies the hard rules (ranges, spacing, doubling, completeness)"
+        f"{spec.source}: no chord the grammar allows at {_where(spec, offset)}{notes} has a"
+        " voicing that satisfies the hard rules (ranges, spacing, doubling, completeness)"
     )
 
 
@@ -165,11 +221,11 @@ def _origin(use: RuleUse) -> str:
     return f"{o.file}:{o.line}: " if o is not None and o.line is not None else ""
 
 
-def _broken_chain(spec: Spec, slots: tuple[Slot, ...], t: int) -> UnsatisfiableError:
-    slot = slots[min(t, len(slots) - 1)]
+def _broken_chain(spec: Spec, chain: HarmonyChain, t: int) -> UnsatisfiableError:
+    offset = chain.times[min(t, len(chain.times) - 1)][1]
     return UnsatisfiableError(
-        f"{spec.source}: the voices cannot move into {_where(slot)} ({slot.numeral}) without"
-        " breaking a hard voice-leading rule"
+        f"{spec.source}: no progression and voicing reaches {_where(spec, offset)} without"
+        " breaking a hard rule (harmony grammar, cadences, voice leading)"
     )
 
 

@@ -106,7 +106,8 @@ def _phrases(spec: Spec) -> list[Phrase]:
         if k == len(letters) - 1:
             cadence = spec.cadence_for("end") or "authentic"
             why += ", which ends the piece"
-        lengths = [per_phrase] * (bars // per_phrase)
+        # A given melody brings its own phrasing: one phrase per section.
+        lengths = [bars] if spec.melody is not None else [per_phrase] * (bars // per_phrase)
         if bars % per_phrase:
             if lengths:
                 lengths[-1] += bars % per_phrase
@@ -133,6 +134,12 @@ def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, 
         last_phrase = ph.index == len(phrases) - 1
         hold = bar_len / 2 if meter.beats_per_bar == 4 and not last_phrase else bar_len
         cadence_at = end - hold
+        if spec.melody is not None:  # the cadence chord arrives with the last melody note
+            last = [n.offset for n in spec.melody.notes
+                    if start <= n.offset < end and n.pitch is not None]
+            if last and last[-1] >= end - bar_len:
+                cadence_at = last[-1]
+                hold = end - cadence_at
         t = start
         while t < cadence_at:
             out.append((ph.index, t, beat, False))
@@ -150,25 +157,38 @@ def _melody_at(spec: Spec, offset: Fraction) -> Pitch | None:
     return None
 
 
-def plan(spec: Spec, rng: np.random.Generator) -> Plan:
-    from composer.sampler import NoSolution, sample
+@dataclass(frozen=True, eq=False)
+class HarmonyChain:
+    """The harmony as a chain for the sampler: per slot, which numerals may stand there
+    (the start, the cadences, the given notes) and how likely each progression is."""
 
+    phrases: tuple[Phrase, ...]
+    times: tuple[tuple[int, Fraction, Fraction, bool], ...]  # phrase, offset, length, cadence
+    grammar: HarmonyGrammar
+    chords: tuple[Chord, ...]  # per numeral
+    given: tuple[tuple[Pitch, ...], ...]  # per slot: notes the chord must contain
+    unary: tuple[np.ndarray, ...]  # per slot: [numerals] log-score, −inf where forbidden
+    pair: tuple[np.ndarray, ...]  # per transition: [numerals, numerals]
+
+
+def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None) -> HarmonyChain:
+    """`fixed` adds given notes (offset → pitches) besides the melody."""
     phrases = _phrases(spec)
     times = _slot_times(spec, phrases)
     grammar = harmony_grammar(spec.key.mode)
-    chords = [n.chord(spec.key) for n in grammar.numerals]
+    chords = tuple(n.chord(spec.key) for n in grammar.numerals)
     n = len(chords)
     logp = grammar.transition_logp()
-    unary, pair = [], []
-    melody = [_melody_at(spec, t) for _, t, _, _ in times]
-    for k, (ph, _, _, cadence_slot) in enumerate(times):
+    unary, pair, given = [], [], []
+    for k, (ph, t, _, cadence_slot) in enumerate(times):
+        notes = [p for p in [_melody_at(spec, t), *(fixed or {}).get(t, [])] if p is not None]
+        given.append(tuple(notes))
         u = np.zeros(n)
         if k == 0:
             u[[i for i in range(n) if i not in grammar.start]] = -np.inf
-        if melody[k] is not None:
-            u[[i for i, c in enumerate(chords) if melody[k].pc not in c.pcs]] = -np.inf
-        kind = phrases[ph].cadence
-        formulas = grammar.cadences[kind]
+        for note in notes:
+            u[[i for i, c in enumerate(chords) if note.pc not in c.pcs]] = -np.inf
+        formulas = grammar.cadences[phrases[ph].cadence]
         if cadence_slot:
             u[[i for i in range(n) if i not in {b for _, b in formulas}]] = -np.inf
         if k + 1 < len(times) and times[k + 1][3]:  # the penultimate chord of a phrase
@@ -182,22 +202,37 @@ def plan(spec: Spec, rng: np.random.Generator) -> Plan:
                     mask[a, b] = 0.0
                 p = p + mask
             pair.append(p)
-    try:
-        choice = sample(unary, pair, rng)
-    except NoSolution as exc:
-        raise _no_harmony(spec, times, exc.slot) from None
+    return HarmonyChain(tuple(phrases), tuple(times), grammar, chords, tuple(given),
+                        tuple(unary), tuple(pair))
+
+
+def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
     slots = []
-    for k, ((ph, t, dur, cadence_slot), i) in enumerate(zip(times, choice, strict=True)):
+    melody_voice = spec.melody is not None
+    for k, ((ph, t, dur, cadence_slot), i) in enumerate(zip(chain.times, choice, strict=True)):
         bar = int(t // spec.meter.bar_length) + 1
         beat = float((t % spec.meter.bar_length) / spec.meter.beat_length) + 1
         slots.append(Slot(k, t, dur, Position(bar, beat), ph, spec.key,
-                          grammar.numerals[i].name, chords[i], melody[k],
-                          phrases[ph].cadence if cadence_slot else None, cadence_slot))
-    return Plan(spec.key, spec.meter, spec.bars, tuple(phrases), tuple(slots))
+                          chain.grammar.numerals[i].name, chain.chords[i],
+                          _melody_at(spec, t) if melody_voice else None,
+                          chain.phrases[ph].cadence if cadence_slot else None, cadence_slot))
+    return Plan(spec.key, spec.meter, spec.bars, chain.phrases, tuple(slots))
 
 
-def _no_harmony(spec: Spec, times, slot: int) -> UnsatisfiableError:
-    t = times[min(slot, len(times) - 1)][1]
+def plan(spec: Spec, rng: np.random.Generator) -> Plan:
+    """The harmony alone, sampled from the grammar (what `partimento plan` prints)."""
+    from composer.sampler import Chain, NoSolution, sample
+
+    chain = harmony_chain(spec)
+    try:
+        choice = sample(Chain(chain.unary, chain.pair), rng)
+    except NoSolution as exc:
+        raise no_harmony(spec, chain, exc.slot) from None
+    return make_plan(spec, chain, choice)
+
+
+def no_harmony(spec: Spec, chain: HarmonyChain, slot: int) -> UnsatisfiableError:
+    t = chain.times[min(slot, len(chain.times) - 1)][1]
     bar = int(t // spec.meter.bar_length) + 1
     beat = float((t % spec.meter.bar_length) / spec.meter.beat_length) + 1
     note = _melody_at(spec, t)
@@ -206,7 +241,3 @@ def _no_harmony(spec: Spec, times, slot: int) -> UnsatisfiableError:
         f"{spec.source}: no progression of the {spec.key.mode} harmony grammar reaches bar"
         f" {bar} beat {beat:g}{given} with the cadences the form asks for"
     )
-
-
-def grammar_for(spec: Spec) -> HarmonyGrammar:
-    return harmony_grammar(spec.key.mode)

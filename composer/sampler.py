@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -28,24 +29,13 @@ from numpy.typing import ArrayLike, NDArray
 from composer.errors import UnsatisfiableError
 
 __all__ = [
-    "Automaton",
-    "Chain",
-    "Messages",
-    "NoSolution",
-    "backward",
-    "best",
-    "change_budget_automaton",
-    "feasible",
-    "product",
-    "run_length_automaton",
-    "sample",
+    "Automaton", "Chain", "Messages", "NoSolution", "backward", "best",
+    "change_budget_automaton", "feasible", "product", "run_length_automaton", "sample",
     "single_climax_automaton",
 ]
 
-Floats = NDArray[np.floating]
-Ints = NDArray[np.integer]
-Bools = NDArray[np.bool_]
-Reduce = Callable[[Floats], Floats]
+Array = NDArray[Any]  # shapes and dtypes are given where each is used
+Reduce = Callable[[Array], Array]
 _NEG = -np.inf
 
 
@@ -73,8 +63,8 @@ class Chain:
     −inf), for chains whose scores all sit in `unary`.
     """
 
-    unary: Sequence[ArrayLike]
-    pair: Sequence[ArrayLike]
+    unary: Sequence[Array]
+    pair: Sequence[Array]
 
     def __post_init__(self) -> None:
         unary = tuple(np.asarray(u, dtype=np.float64) for u in self.unary)
@@ -105,7 +95,7 @@ class Chain:
         return tuple(len(u) for u in self.unary)
 
 
-def _as_pair(p: ArrayLike) -> NDArray:
+def _as_pair(p: Array) -> Array:
     a = np.asarray(p)
     return a if a.dtype == np.bool_ or np.issubdtype(a.dtype, np.floating) \
         else a.astype(np.float64)
@@ -125,9 +115,9 @@ class Automaton:
     """
 
     start: int
-    accept: Bools  # [S]
-    labels: tuple[Ints, ...]  # one per slot
-    tables: tuple[Ints, ...]  # one per slot, [S, L_t] next state or −1
+    accept: Array  # [S]
+    labels: tuple[Array, ...]  # one per slot
+    tables: tuple[Array, ...]  # one per slot, [S, L_t] next state or −1
 
     def __post_init__(self) -> None:
         accept = np.asarray(self.accept, dtype=bool)
@@ -169,7 +159,7 @@ class Automaton:
                                  f"broadcast to {(before[t], chain.sizes[t])}")
 
 
-def _compact(labels: NDArray) -> Ints:
+def _compact(labels: Array) -> Array:
     """Labels in the smallest unsigned type: a bool mask becomes 0/1 without a copy."""
     if labels.dtype == np.bool_:
         return labels.view(np.uint8)
@@ -266,10 +256,10 @@ class Messages:
     chain: Chain
     automaton: Automaton
     temperature: float
-    beta: tuple[Floats, ...]
+    beta: tuple[Array, ...]
 
     @property
-    def root(self) -> Floats:
+    def root(self) -> Array:
         """The log-mass of every valid sequence starting with each value of slot 0."""
         return self.beta[0][_first_states(self.chain, self.automaton),
                             np.arange(self.chain.sizes[0])]
@@ -279,21 +269,21 @@ class Messages:
         """log of the total weight of the valid sequences (the partition function)."""
         return float(_logsumexp(self.root[None, :])[0])
 
-    def draw(self, rng: np.random.Generator, n: int = 1) -> Ints:
+    def draw(self, rng: np.random.Generator, n: int = 1) -> Array:
         """n independent samples, [n, T]: each slot given the previous one, exactly."""
-        def gumbel_max(scores: Floats) -> Ints:
+        def gumbel_max(scores: Array) -> Array:
             return (scores + rng.gumbel(size=scores.shape)).argmax(axis=1)
 
         return _forward(self, gumbel_max, n)
 
 
-def _first_states(chain: Chain, aut: Automaton) -> Ints:
+def _first_states(chain: Chain, aut: Automaton) -> Array:
     """The automaton state after each value of slot 0."""
     labels = np.broadcast_to(aut.labels[0], (1, chain.sizes[0]))[0]
     return aut.tables[0][aut.start, labels]
 
 
-def _logsumexp(m: Floats) -> Floats:
+def _logsumexp(m: Array) -> Array:
     """Row-wise, shifted by the row's maximum (so a finite row never gives −inf); the
     exponentials are taken in float32, four times faster and ample for sampling (~1e-7)."""
     top = m.max(axis=1, initial=_NEG)
@@ -303,11 +293,11 @@ def _logsumexp(m: Floats) -> Floats:
         return safe + np.log(np.exp(shifted).sum(axis=1, dtype=np.float64))
 
 
-def _max(m: Floats) -> Floats:
+def _max(m: Array) -> Array:
     return m.max(axis=1, initial=_NEG)
 
 
-def _pair_scores(pair: NDArray, temperature: float) -> Floats:
+def _pair_scores(pair: Array, temperature: float) -> Array:
     if pair.dtype == np.bool_:
         return np.where(pair, np.float32(0), np.float32(_NEG))
     return pair if temperature == 1.0 else pair / temperature
@@ -340,7 +330,7 @@ def _backward(chain: Chain, aut: Automaton, temperature: float, reduce: Reduce) 
     return msg
 
 
-def _forward(msg: Messages, pick: Callable[[Floats], Ints], n: int) -> Ints:
+def _forward(msg: Messages, pick: Callable[[Array], Array], n: int) -> Array:
     """Each slot picked from the pair scores plus the mass ahead; finite by construction."""
     chain, aut = msg.chain, msg.automaton
     out = np.empty((n, chain.length), dtype=np.intp)
@@ -361,7 +351,7 @@ def _forward(msg: Messages, pick: Callable[[Floats], Ints], n: int) -> Ints:
     return out
 
 
-def _reachable(chain: Chain, aut: Automaton) -> list[Bools]:
+def _reachable(chain: Chain, aut: Automaton) -> list[Array]:
     """Forward pass: which (state, value) pairs of each slot a valid beginning reaches."""
     n = aut.n_states
     first = np.zeros((n + 1, chain.sizes[0]), bool)
@@ -411,15 +401,16 @@ def sample(chain: Chain, rng: np.random.Generator, *, automaton: Automaton | Non
 
 
 def best(chain: Chain, *, automaton: Automaton | None = None) -> list[int]:
-    """The most probable valid sequence (Viterbi): deterministic output, ties to the lowest."""
+    """The most probable valid sequence (Viterbi), for deterministic output; ties go to the
+    lowest index, slot by slot."""
     msg = _backward(chain, automaton or _free(chain.length), 1.0, _max)
     return [int(v) for v in _forward(msg, lambda scores: scores.argmax(axis=1), 1)[0]]
 
 
-def feasible(chain: Chain, *, automaton: Automaton | None = None) -> list[Bools]:
+def feasible(chain: Chain, *, automaton: Automaton | None = None) -> list[Array]:
     """Arc consistency, exact on a chain: [K_t] masks of the values of each slot that
     belong to at least one complete valid sequence. Raises NoSolution when none exists."""
     aut = automaton or _free(chain.length)
     msg = _backward(chain, aut, 1.0, _max)
-    return [(r & np.isfinite(b[:-1])).any(axis=0)
+    return [np.any(r & np.isfinite(b[:-1]), axis=0)
             for r, b in zip(_reachable(chain, aut), msg.beta, strict=True)]

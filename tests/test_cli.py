@@ -190,7 +190,7 @@ def test_set_changes_severity_and_parameters(scores, capsys):
         f"{path}:1:3: warning[no-parallel-fifths] soprano–bass: perfect twelfth D5/G3 moves"
         " to perfect twelfth E5/A3 in parallel",
         f"{path}:1:3: error[voice-range] soprano: soprano E5 is above its range C4–D5",
-        f"{path}: 1 error(s), 1 warning(s) in 4 slices, 17 rules checked",
+        f"{path}: 1 error(s), 1 warning(s) in 4 slices, 18 rules checked",
     ]
 
 
@@ -269,7 +269,7 @@ BAD = {
     "unknown-field.yaml": (("check", "{exercise.abc}", "--rules", "{unknown-field.yaml}"),
                            ["unknown-field.yaml:3:1:", "rulez", "unknown field", "'rules'"]),
     "severity.yaml": (("check", "{exercise.abc}", "--rules", "{severity.yaml}"),
-                      ["severity.yaml:4:30:", "rules[0].severity", "error, warning, off",
+                      ["severity.yaml:4:31:", "rules[0].severity", "error, warning, off",
                        "'fatal'"]),
     "alias.yaml": (("check", "{exercise.abc}", "--rules", "{alias.yaml}"),
                    ["alias.yaml:3:7:", "anchors and aliases"]),
@@ -290,7 +290,7 @@ def bad_runs(scores, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]
     for name, text in RULESETS.items():
         (d / name).write_text(text)
         paths[name] = str(d / name)
-    commands = [tuple(a.format_map(paths) if a.startswith("{") else a for a in args)
+    commands = [tuple(paths[a[1:-1]] if a.startswith("{") else a for a in args)
                 for args, _ in BAD.values()]
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda c: partimento(*c, cwd=d), commands))

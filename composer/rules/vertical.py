@@ -166,7 +166,8 @@ class CompleteChord(VerticalRule):
     explanation = (
         "The third says whether a chord is major or minor, and the root names it; without"
         " them the harmony is hollow or ambiguous. Only the fifth may be left out, with the"
-        " root doubled instead."
+        " root doubled instead. A tone may arrive within the beat, as the resolution of a"
+        " suspension does."
     )
     params = (Param("fifth", "bool", False, "require the fifth too"),)
     example = "G3 D4 G4 G5 has no third: the chord sounds empty."
@@ -175,13 +176,12 @@ class CompleteChord(VerticalRule):
     def targets(self, ctx, p):
         return [tuple(range(len(ctx.voices)))]
 
-    def _missing(self, f: Frame, p: Params) -> np.ndarray:
-        """bool [rows, 4]: root, third, fifth, seventh absent though the chord has it."""
-        present = np.zeros((len(f), 12), bool)
-        rows = np.repeat(np.arange(len(f)), f.midi.shape[1])
-        m = f.midi.reshape(-1)
-        ok = m != -1
-        present[rows[ok], (m[ok] % 12)] = True
+    def _missing(self, f: Frame, p: Params, present: np.ndarray | None = None) -> np.ndarray:
+        """bool [rows, 4]: root, third, fifth, seventh absent though the chord has it.
+        `present` (bool [rows, 12]) is what sounds in each row's harmonic slot; by default
+        what sounds in the row itself."""
+        if present is None:
+            present = _sounding_pcs(f)
         missing = np.zeros((len(f), 4), bool)
         for role in (1, 2, 3, 4):
             has = (f.roles == role).any(axis=1)
@@ -193,9 +193,37 @@ class CompleteChord(VerticalRule):
     def test(self, f, ctx, p):
         return self._missing(f, p).any(axis=1)[:, None]
 
+    def findings(self, texture, ctx, p):
+        # Judge each beat by everything that sounds in it, not only at its onset: in a
+        # 4-3 suspension the third arrives with the resolution.
+        f = texture.frame
+        starts = np.flatnonzero(f.harmonic)
+        if not len(starts):
+            return
+        present = np.logical_or.reduceat(_sounding_pcs(f), starts, axis=0)
+        beats = f.take(starts)
+        missing = self._missing(beats, p, present)
+        target = self.targets(ctx, p)[0]
+        for r in np.flatnonzero(missing.any(axis=1)):
+            yield Finding((int(beats.rows[r]),), target, _incomplete(beats, int(r), missing[r]))
+
     def message(self, f, row, target, ctx, p):
-        gone = [ROLE_NAMES[r + 1] for r in np.flatnonzero(self._missing(f, p)[row])]
-        return f"{chord_label(f, row)} has no {' and no '.join(gone)}"
+        return _incomplete(f, row, self._missing(f, p)[row])
+
+
+def _sounding_pcs(f: Frame) -> np.ndarray:
+    """bool [rows, 12]: the pitch classes sounding in each row."""
+    present = np.zeros((len(f), 12), bool)
+    rows = np.repeat(np.arange(len(f)), f.midi.shape[1])
+    m = f.midi.reshape(-1)
+    ok = m != -1
+    present[rows[ok], (m[ok] % 12)] = True
+    return present
+
+
+def _incomplete(f: Frame, row: int, missing: np.ndarray) -> str:
+    gone = [ROLE_NAMES[r + 1] for r in np.flatnonzero(missing)]
+    return f"{chord_label(f, row)} has no {' and no '.join(gone)}"
 
 
 class NoDoubledLeadingTone(VerticalRule):

@@ -1,0 +1,72 @@
+"""Crafted exercises for the rule tests, written in music21 TinyNotation.
+
+One TinyNotation string per voice, top voice first, as keyword arguments named after
+the voices: `exercise("D major", "4/4", soprano="a4 b a8 b c#'4 | d'1", alto=…)`.
+Octaves as in TinyNotation: `c` is C4 (middle C), `c'` C5, `C` C3, `CC` C2; sharps `#`,
+flats `-`, written after the octave marks (`c'#`, not `c#'`, which music21 silently reads
+as C#4: the helper refuses it); durations `1 2 4 8` (dotted `4.`), ties `~`, rests `r`. A `|` marks a bar
+line for the reader and is checked: every bar must be full. TinyNotation writes no key
+signature, so every accidental is written out; the key's signature is added to the parts
+so that the key is found as it is on paper.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from composer.io import read_score, texture_from_music21
+from composer.music import Key, Meter
+from composer.texture import Texture
+
+
+def score(key: str, meter: str, **voices: str) -> Any:
+    """A music21 Score with one named part per voice, top first."""
+    from music21 import converter, stream
+    from music21 import key as m21key
+
+    if not voices:
+        raise ValueError("an exercise needs at least one voice")
+    signature = Key.parse(key).sharps
+    bar = float(Meter.parse(meter).bar_length)
+    result = stream.Score()
+    for name, notes in voices.items():
+        _check_bars(name, notes, meter, bar)
+        part = converter.parse(f"tinyNotation: {meter} {notes.replace('|', ' ')}")
+        part.partName = name
+        part.id = name
+        part.getElementsByClass(stream.Measure).first().insert(0, m21key.KeySignature(signature))
+        result.insert(0, part)
+    lengths = {name: float(p.highestTime) for name, p in zip(voices, result.parts, strict=True)}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"the voices differ in length (quarter notes): {lengths}")
+    return result
+
+
+def _check_bars(name: str, notes: str, meter: str, bar: float) -> None:
+    """Every bar written between `|` marks must be full (the last may be too)."""
+    from music21 import converter
+
+    if re.search(r"[#-]'", notes):
+        raise ValueError(f"{name}: write octave marks before the accidental (c'#, not c#')")
+    for i, chunk in enumerate(notes.split("|")):
+        if not chunk.strip():
+            continue
+        length = float(converter.parse(f"tinyNotation: {meter} {chunk}").highestTime)
+        if abs(length - bar) > 1e-6:
+            raise ValueError(f"{name}, bar {i + 1}: {length:g} quarter notes, not {bar:g}")
+
+
+def exercise(key: str, meter: str, **voices: str) -> Texture:
+    """The exercise as the checker sees it, straight from music21."""
+    texture, _ = texture_from_music21(score(key, meter, **voices), tuple(voices))
+    return texture
+
+
+def exercise_via_file(folder: Path, key: str, meter: str, **voices: str) -> Texture:
+    """The exercise written to MusicXML and read back, the path `partimento check` takes."""
+    path = folder / "exercise.musicxml"
+    score(key, meter, **voices).write("musicxml", fp=str(path))
+    texture, _ = read_score(path, tuple(voices))
+    return texture

@@ -1,0 +1,164 @@
+"""`partimento check --annotate OUT`: a copy of the score with the offending notes
+coloured and labelled, that music21 (and MuseScore) read back; nothing written on failure.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import music21
+import pytest
+
+from composer.checker import COLOURS, SHORT
+from composer.cli import main
+
+RED, ORANGE = COLOURS["error"], COLOURS["warning"]
+
+# G major, 4/4: I ii | V I, with parallel fifths soprano D5→E5 over bass G3→A3.
+EXERCISE_ABC = """\
+X:1
+T:Exercise in G
+M:4/4
+L:1/4
+K:G
+V:1
+d2 e2 | d2 B2 |]
+V:2
+B2 c2 | A2 G2 |]
+V:3
+G2 E2 | ^F2 G2 |]
+V:4 clef=bass
+G,2 A,2 | D,2 G,2 |]
+"""
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("annotate")
+    exercise = d / "exercise.abc"
+    exercise.write_text(EXERCISE_ABC)
+    chorale = music21.corpus.parse("bach/bwv269")
+    chorale.write("midi", fp=d / "bwv269.mid")
+    chorale.write("musicxml", fp=d / "bwv269.musicxml")
+    chorale.write("musicxml", fp=d / "piano.musicxml")
+    _grand_staff(chorale).write("musicxml", fp=d / "piano.musicxml")
+    return {"exercise": exercise, "mid": d / "bwv269.mid", "xml": d / "bwv269.musicxml",
+            "piano": d / "piano.musicxml"}
+
+
+def _grand_staff(chorale):
+    """The chorale as a keyboard score: soprano and alto as two voices of the upper
+    staff, tenor and bass of the lower, as many exercises are written."""
+    m21 = music21
+    staves = []
+    for upper, lower in ((0, 1), (2, 3)):
+        staff = m21.stream.Part()
+        pairs = zip(chorale.parts[upper].getElementsByClass("Measure"),
+                    chorale.parts[lower].getElementsByClass("Measure"), strict=True)
+        for a, b in pairs:
+            bar = m21.stream.Measure(number=a.number)
+            for el in a.getElementsByClass(("Clef", "KeySignature", "TimeSignature")):
+                bar.insert(el.offset, el)
+            for n, source in enumerate((a, b), 1):
+                voice = m21.stream.Voice(id=str(n))
+                for el in source.notesAndRests:
+                    voice.insert(el.offset, el)
+                bar.insert(0, voice)
+            staff.append(bar)
+        staves.append(staff)
+    return m21.stream.Score(staves)
+
+
+def _coloured(path: Path) -> dict[str, set[tuple[int, float, str]]]:
+    """colour -> {(part index, offset, pitch)} of every coloured note read back."""
+    score = music21.converter.parse(path, forceSource=True)
+    out: dict[str, set] = {}
+    for i, part in enumerate(score.parts):
+        flat = part.flatten()
+        for n in flat.notes:
+            if n.style.color:
+                out.setdefault(n.style.color.upper(), set()).add(
+                    (i, float(flat.elementOffset(n)), n.nameWithOctave))
+    return out
+
+
+def _texts(path: Path) -> set[tuple[int, float, str]]:
+    score = music21.converter.parse(path, forceSource=True)
+    return {(i, float(part.flatten().elementOffset(t)), t.content)
+            for i, part in enumerate(score.parts)
+            for t in part.flatten().getElementsByClass(music21.expressions.TextExpression)}
+
+
+def test_offending_notes_are_coloured_and_labelled(files, tmp_path, capsys):
+    out = tmp_path / "marked.musicxml"
+    assert main(["check", str(files["exercise"]), "--annotate", str(out)]) == 1
+    assert "error[no-parallel-fifths]" in capsys.readouterr().out
+    assert _coloured(out) == {RED: {(0, 0.0, "D5"), (0, 2.0, "E5"), (3, 0.0, "G3"),
+                                    (3, 2.0, "A3")}}
+    # the label stands above the note where the fifths arrive
+    assert _texts(out) == {(0, 2.0, SHORT["no-parallel-fifths"])}
+    assert b'<words color="#D00000">' in out.read_bytes()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files
+
+
+def test_warnings_are_orange_and_a_clean_score_is_copied_plain(files, tmp_path, capsys):
+    out = tmp_path / "warned.xml"
+    assert main(["check", str(files["exercise"]), "--annotate", str(out), "--set",
+                 "no-parallel-fifths.severity=warning"]) == 1
+    assert set(_coloured(out)) == {ORANGE}
+    clean = tmp_path / "clean.musicxml"
+    assert main(["check", str(files["exercise"]), "--annotate", str(clean), "--set",
+                 "no-parallel-fifths.severity=off"]) == 0
+    assert _coloured(clean) == {} and _texts(clean) == set()
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("source", ["mid", "piano"])
+def test_every_violation_is_marked_in_a_chorale(files, source, tmp_path, capsys):
+    """From MIDI, and from a keyboard score whose staves hold two voices each, written
+    compressed (.mxl): every violation's notes are coloured and labelled."""
+    out = tmp_path / "chorale.mxl"
+    assert main(["check", str(files[source]), "--annotate", str(out), "-f", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["violations"]
+    marked = _coloured(out)
+    assert set(marked) == {RED}
+    texts = _texts(out)
+    labels = {text for _, _, t in texts for text in t.split()}
+    assert labels == {SHORT[v["rule"]] for v in report["violations"]}
+    assert len(marked[RED]) >= len({(v["bar"], v["beat"]) for v in report["violations"]})
+
+
+@pytest.mark.parametrize("args", [
+    ["{missing}"],  # no such score
+    ["{corrupt}"],  # truncated MusicXML
+    ["{exercise}", "--rules", "comon-practice"],  # unknown rule set
+    ["{exercise}", "--set", "max-leap.semitones=wide"],  # bad override
+    ["{exercise}", "{xml}"],  # two scores, one copy
+])
+def test_nothing_is_written_when_the_command_fails(files, args, tmp_path, capsys):
+    corrupt = tmp_path / "corrupt.musicxml"
+    corrupt.write_text(files["xml"].read_text()[:5000])
+    paths = {"missing": tmp_path / "missing.musicxml", "corrupt": corrupt, **files}
+    argv = [str(paths[a[1:-1]]) if a.startswith("{") else a for a in args]
+    out = tmp_path / "out" / "marked.musicxml"
+    kept = tmp_path / "kept.musicxml"
+    kept.write_text("an earlier copy")
+    assert main(["check", *argv, "--annotate", str(out)]) == 2
+    assert main(["check", *argv, "--annotate", str(kept)]) == 2
+    assert not out.exists()
+    assert kept.read_text() == "an earlier copy"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(
+        ["corrupt.musicxml", "kept.musicxml"] + (["out"] if out.parent.exists() else []))
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(e.startswith("partimento: error: ") for e in err)
+
+
+def test_the_copy_must_be_musicxml(files, tmp_path, capsys):
+    out = tmp_path / "marked.pdf"
+    assert main(["check", str(files["exercise"]), "--annotate", str(out)]) == 2
+    assert not out.exists()
+    assert capsys.readouterr().err == (
+        f"partimento: error: --annotate {out}: the copy is MusicXML; name it OUT.musicxml or"
+        " OUT.xml or OUT.mxl\n")
