@@ -155,6 +155,6 @@ def annotate(report: Report, texture: Texture, origin: Any, target: Path) -> Non
                 if label not in labels.setdefault(note, []):
                     labels[note].append(label)
     for (voice, row), c in colour.items():
-        text = " ".join(labels.get((voice, row), [])) or None
+        text = ", ".join(labels.get((voice, row), [])) or None
         mark_note(origin, voice, texture.slices[row].offset, c, text)
     write_musicxml(origin.score, target)

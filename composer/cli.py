@@ -127,6 +127,65 @@ def rules_command(
         typer.echo(rules_text(RULES, usage))
 
 
+@app.command()
+def compose(
+    spec: Annotated[Path, typer.Argument(help="the YAML spec")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="OUT: writes OUT.musicxml, OUT.mid,"
+                                      " OUT.json (and OUT.svg)")],
+    svg: Annotated[bool, typer.Option("--svg", help="also engrave OUT.svg")] = False,
+    seed: Annotated[int | None, typer.Option(help="override the spec's seed")] = None,
+    temperature: Annotated[float | None, typer.Option(help="override the spec's")] = None,
+) -> None:
+    """Compose a piece from a spec: exit 0 done, 1 rules cannot all hold, 2 bad input."""
+    from dataclasses import replace
+
+    from rich.progress import Progress
+
+    from composer.compose import compose as run_compose
+    from composer.compose import document
+    from composer.io import write_outputs
+    from composer.spec import load_spec
+
+    the_spec = load_spec(spec)
+    if seed is not None:
+        the_spec = replace(the_spec, seed=seed)
+    if temperature is not None:
+        the_spec = replace(the_spec, temperature=temperature)
+    show = the_spec.bars > 16 and sys.stderr.isatty()
+    with Progress(transient=True, disable=not show) as bar:
+        task = bar.add_task("composing", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        comp = run_compose(the_spec, progress=progress)
+    written = write_outputs(comp.piece, out, document(comp), svg=svg)
+    typer.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+@app.command()
+def plan(spec: Annotated[Path, typer.Argument(help="the YAML spec")],
+         seed: Annotated[int | None, typer.Option(help="override the spec's seed")] = None
+         ) -> None:
+    """Print the form and harmony plan of a spec, with the reason for each phrase."""
+    import numpy as np
+
+    from composer.planner import plan as make
+    from composer.spec import load_spec
+
+    the_spec = load_spec(spec)
+    typer.echo(make(the_spec, np.random.default_rng(
+        the_spec.seed if seed is None else seed)).to_text())
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of a spec (for editors: see the README)."""
+    from composer.spec import schema as spec_schema
+
+    typer.echo(json.dumps(spec_schema(), indent=1))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (callable from tests)."""
     try:

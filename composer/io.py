@@ -389,6 +389,21 @@ def melody_from_file(path: Path) -> list[tuple[float, float, Pitch | None]]:
 # Writing a piece --------------------------------------------------------------------------
 
 _ENCODING_DATE = re.compile(r"\s*<encoding-date>[^<]*</encoding-date>")
+_RANDOM_ID = re.compile(r'"([PI])([0-9a-f]{32})"')
+
+
+def stable_musicxml(text: str) -> str:
+    """music21 stamps the date and random part ids; the same piece must give the same
+    bytes, so the date goes and the ids are numbered in order of appearance."""
+    names: dict[str, str] = {}
+
+    def number(m: re.Match[str]) -> str:
+        key = m.group(1) + m.group(2)
+        if key not in names:
+            names[key] = f"{m.group(1)}{sum(k[0] == m.group(1) for k in names) + 1}"
+        return f'"{names[key]}"'
+
+    return _RANDOM_ID.sub(number, _ENCODING_DATE.sub("", text))
 
 
 def piece_to_music21(piece: Any) -> Any:
@@ -442,7 +457,7 @@ def write_outputs(piece: Any, base: Path, document: dict[str, Any], svg: bool = 
     with tempfile.TemporaryDirectory(dir=base.parent, prefix=".partimento-") as tmp:
         staged = [Path(tmp) / t.name for t in targets]
         xml_path = score.write("musicxml", fp=str(staged[0]))
-        text = _ENCODING_DATE.sub("", Path(xml_path).read_text(encoding="utf-8"))
+        text = stable_musicxml(Path(xml_path).read_text(encoding="utf-8"))
         staged[0].write_text(text, encoding="utf-8")
         score.write("midi", fp=str(staged[1]))
         staged[2].write_text(json.dumps(document, indent=1, sort_keys=True,
@@ -461,7 +476,9 @@ def engrave_svg(musicxml: str) -> str:
     toolkit = verovio.toolkit()
     toolkit.setOptions({"pageWidth": 2100, "pageHeight": 2970, "scale": 40,
                         "adjustPageHeight": True, "footer": "none", "header": "auto"})
-    toolkit.resetXmlIdSeed(0)
+    toolkit.resetXmlIdSeed(1)
     if not toolkit.loadData(musicxml):
         raise ScoreError("verovio could not read the score it was given")
-    return toolkit.renderToSVG(1)
+    svg = toolkit.renderToSVG(1)
+    root = re.search(r'<svg[^>]* id="([^"]+)"', svg)
+    return svg.replace(root.group(1), "partimento") if root else svg  # a random id otherwise

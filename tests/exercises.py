@@ -1,13 +1,14 @@
 """Crafted exercises for the rule tests, written in music21 TinyNotation.
 
 One TinyNotation string per voice, top voice first, as keyword arguments named after
-the voices: `exercise("D major", "4/4", soprano="a4 b a8 b c#'4 | d'1", alto=…)`.
-Octaves as in TinyNotation: `c` is C4 (middle C), `c'` C5, `C` C3, `CC` C2; sharps `#`,
-flats `-`, written after the octave marks (`c'#`, not `c#'`, which music21 silently reads
-as C#4: the helper refuses it); durations `1 2 4 8` (dotted `4.`), ties `~`, rests `r`. A `|` marks a bar
-line for the reader and is checked: every bar must be full. TinyNotation writes no key
-signature, so every accidental is written out; the key's signature is added to the parts
-so that the key is found as it is on paper.
+the voices: `exercise("D major", "4/4", soprano="a4 b a8 b c'#4 | d'1", alto=…)`.
+
+TinyNotation as music21 reads it: `c` is C4 (middle C), `c'` C5, `C` C3, `CC` C2;
+sharps `#` and flats `-` come after the octave marks (`c'#`; music21 silently reads
+`c#'` as C#4, so the helper refuses it); durations `1 2 4 8`, dotted `4.`, ties `~`,
+rests `r`. A `|` marks a bar line for the reader and is checked: every bar must be full.
+TinyNotation writes no key signature, so every accidental is written out; the key's
+signature is added to the parts so that the key is found as it is on paper.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from composer.music import Pitch, interval_words
-from composer.rules.base import Context, Param, Params, VerticalRule, pitch_at
+from composer.rules.base import Context, Finding, Param, Params, VerticalRule, pitch_at
 from composer.texture import Frame
 
 # Standard choral ranges, as the textbooks give them.
