@@ -48,6 +48,10 @@ def find_key(weights: np.ndarray, sharps: int | None, last_bass_pc: int | None) 
     return max(candidates, key=fit)
 
 
+# The weight of a note sounding at the start of a harmonic slot; notes struck later in
+# the slot weigh less (see io._slot_chords).
+ONSET_WEIGHT = 1.0
+
 # Spelled chord templates: (steps, semitones) of each tone above the root.
 _TEMPLATES = [(name, ((0, 0), *q.tones)) for name, q in QUALITIES.items()]
 
@@ -55,11 +59,14 @@ _TEMPLATES = [(name, ((0, 0), *q.tones)) for name, q in QUALITIES.items()]
 def identify_chord(
     notes: Sequence[tuple[PitchClass, float]], bass: PitchClass | None, key: Key
 ) -> Chord | None:
-    """The chord best explaining weighted spelled pitch classes (heavier = on the beat).
+    """The chord best explaining weighted spelled pitch classes (heavier = on the beat:
+    ONSET_WEIGHT for each note sounding at the start of the slot, less for one struck
+    later).
 
     Each sounding pitch class is tried as a root; a template scores the weight of the
-    notes it contains, less the weight of those it leaves out, less its missing root or
-    third, less a little for every seventh and every tone foreign to the key.
+    notes it contains, less the weight of those it leaves out, less its missing third or
+    a root heard only after the beat (a passing tone is no root), less a little for
+    every seventh and every tone foreign to the key.
     """
     weight: dict[PitchClass, float] = {}
     for pc, w in notes:
@@ -80,6 +87,8 @@ def identify_chord(
             covered = sum(weight.get(t, 0.0) for t in spelled)
             score = 2 * covered - total
             if spelled[1].pc not in by_pc:
+                score -= 0.6 * total
+            if weight[root] < ONSET_WEIGHT:
                 score -= 0.6 * total
             if len(spelled) == 4:
                 score -= 0.15 * total

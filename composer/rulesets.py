@@ -34,6 +34,8 @@ class RuleUse:
     @property
     def identity(self) -> tuple[str, Any]:
         key = self.rule.keyed_by
+        if isinstance(key, tuple):
+            return (self.rule.id, tuple(self.params.get(k) for k in key))
         return (self.rule.id, self.params.get(key) if key else None)
 
     def describe(self) -> str:
@@ -86,7 +88,7 @@ def load_ruleset(name: str, _seen: tuple[str, ...] = ()) -> RuleSet:
     for key in data:
         if key not in known:
             raise doc.error((key,), f"unknown field{closest(key, known)}; accepted:"
-                            f" {', '.join(known)}")
+                            f" {', '.join(known)}", at_key=True)
     uses: tuple[RuleUse, ...] = ()
     for i, inc in enumerate(_list(doc, ("include",))):
         if not isinstance(inc, str):
@@ -157,7 +159,8 @@ def parse_use(doc: YamlDoc, path: Path_, extra: tuple[str, ...] = ()) -> RuleUse
             if spec is None:
                 names = [p.name for p in rule.params] + ["severity", *extra]
                 raise doc.error(where, f"rule {rule_id} has no parameter '{key}'"
-                                f"{closest(key, names)}; accepted: {', '.join(names)}")
+                                f"{closest(key, names)}; accepted: {', '.join(names)}",
+                                at_key=True)
             try:
                 params[key] = convert(spec, value)
             except ValueError as exc:

@@ -29,16 +29,20 @@ class YamlDoc:
     data: Any
     file: str
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)  # where each key is
 
-    def where(self, path: Path_) -> Location:
-        """The location of the value at path, or of its nearest written parent."""
+    def where(self, path: Path_, at_key: bool = False) -> Location:
+        """The location of the value at path (of its key, if at_key: for a field that
+        should not be there), or of its nearest written parent."""
+        if at_key and path in self.keys:
+            return Location(self.file, *self.keys[path])
         while path and path not in self.positions:
             path = path[:-1]
         line, col = self.positions.get(path, (None, None))  # type: ignore[assignment]
         return Location(self.file, line, col)
 
-    def error(self, path: Path_, message: str) -> SpecError:
-        return SpecError(message, self.where(path), field_name(path))
+    def error(self, path: Path_, message: str, at_key: bool = False) -> SpecError:
+        return SpecError(message, self.where(path, at_key), field_name(path))
 
 
 def field_name(path: Path_) -> str:
@@ -83,7 +87,7 @@ def load_yaml(path: Path | str, text: str | None = None) -> YamlDoc:
         return doc
     counter = [0]
     data = _build(root, (), doc, counter)
-    return YamlDoc(data, str(path), doc.positions)
+    return YamlDoc(data, str(path), doc.positions, doc.keys)
 
 
 def _field_on_line(text: str, line: int) -> str:
@@ -122,14 +126,14 @@ def _build(node: yaml.Node, path: Path_, doc: YamlDoc, counter: list[int]) -> An
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = _key(key_node, path, doc)
+            key_at = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if key in out:
-                doc.positions[(*path, key)] = (key_node.start_mark.line + 1,
-                                               key_node.start_mark.column + 1)
-                raise doc.error((*path, key), "this key is given twice")
+                doc.keys[(*path, key)] = key_at
+                raise doc.error((*path, key), "this key is given twice", at_key=True)
+            doc.keys[(*path, key)] = key_at
             out[key] = _build(value_node, (*path, key), doc, counter)
             if not isinstance(value_node, yaml.ScalarNode):  # point at the key's line
-                doc.positions[(*path, key)] = (key_node.start_mark.line + 1,
-                                               key_node.start_mark.column + 1)
+                doc.positions[(*path, key)] = key_at
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), doc, counter) for i, item in enumerate(node.value)]

@@ -24,17 +24,15 @@ from composer.texture import Texture
 
 def score(key: str, meter: str, **voices: str) -> Any:
     """A music21 Score with one named part per voice, top first."""
-    from music21 import converter, stream
+    from music21 import stream
     from music21 import key as m21key
 
     if not voices:
         raise ValueError("an exercise needs at least one voice")
     signature = Key.parse(key).sharps
-    bar = float(Meter.parse(meter).bar_length)
     result = stream.Score()
     for name, notes in voices.items():
-        _check_bars(name, notes, meter, bar)
-        part = converter.parse(f"tinyNotation: {meter} {notes.replace('|', ' ')}")
+        part = _part(name, notes, meter)
         part.partName = name
         part.id = name
         part.getElementsByClass(stream.Measure).first().insert(0, m21key.KeySignature(signature))
@@ -45,18 +43,25 @@ def score(key: str, meter: str, **voices: str) -> Any:
     return result
 
 
-def _check_bars(name: str, notes: str, meter: str, bar: float) -> None:
-    """Every bar written between `|` marks must be full (the last may be too)."""
+def _part(name: str, notes: str, meter: str) -> Any:
+    """One voice parsed, with every bar written between `|` marks checked to be full."""
     from music21 import converter
 
     if re.search(r"[#-]'", notes):
         raise ValueError(f"{name}: write octave marks before the accidental (c'#, not c#')")
-    for i, chunk in enumerate(notes.split("|")):
-        if not chunk.strip():
-            continue
-        length = float(converter.parse(f"tinyNotation: {meter} {chunk}").highestTime)
-        if abs(length - bar) > 1e-6:
-            raise ValueError(f"{name}, bar {i + 1}: {length:g} quarter notes, not {bar:g}")
+    part = converter.parse(f"tinyNotation: {meter} {notes.replace('|', ' ')}")
+    events = list(part.flatten().notesAndRests)
+    bars = [len(chunk.split()) for chunk in notes.split("|") if chunk.strip()]
+    if sum(bars) != len(events):
+        raise ValueError(f"{name}: {len(events)} notes read from {sum(bars)} tokens")
+    if "|" in notes:
+        bar, first = float(Meter.parse(meter).bar_length), 0
+        for i, count in enumerate(bars):
+            length = sum(float(e.quarterLength) for e in events[first:first + count])
+            if abs(length - bar) > 1e-6:
+                raise ValueError(f"{name}, bar {i + 1}: {length:g} quarter notes, not {bar:g}")
+            first += count
+    return part
 
 
 def exercise(key: str, meter: str, **voices: str) -> Texture:

@@ -160,7 +160,7 @@ BAD_YAML = {
         ":3:33: rules[0].semitones: semitones is a whole number, not 'wide'"),
     "unknown parameter": (
         "parts: 4\nrules:\n  - {rule: spacing, uper: 10}\n",
-        ":3:22: rules[0].uper: rule spacing has no parameter 'uper' (did you mean 'upper'?);"
+        ":3:21: rules[0].uper: rule spacing has no parameter 'uper' (did you mean 'upper'?);"
         " accepted: upper, lower, severity"),
     "tab": (
         "parts: 4\nrules:\n  - {rule: max-leap,\n\tsemitones: 9}\n",

@@ -90,7 +90,7 @@ class Rule:
     severity: ClassVar[Severity] = "error"
     # Voices a rule instance is about, if it has a 'voice' parameter: used to tell two
     # instances of one rule apart (voice-range for the soprano and for the bass).
-    keyed_by: ClassVar[str | None] = None
+    keyed_by: ClassVar[str | tuple[str, ...] | None] = None
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}

@@ -86,19 +86,23 @@ def _used_in(rule: Rule, usage: Usage) -> str:
     return ", ".join(where)
 
 
+def _wrap(text: str, indent: int, hanging: int | None = None) -> list[str]:
+    """Lines of at most WIDTH characters; words (and hyphenated words) stay whole."""
+    return textwrap.wrap(text, WIDTH, initial_indent=" " * indent,
+                         subsequent_indent=" " * (indent if hanging is None else hanging),
+                         break_on_hyphens=False, break_long_words=False)
+
+
 def rule_text(rule: Rule, usage: Usage | None = None) -> str:
-    wrap = textwrap.TextWrapper(WIDTH, initial_indent="  ", subsequent_indent="  ")
     lines = [f"{rule.id}  ({rule.scope.value}, default severity {rule.severity})",
-             *wrap.wrap(rule.summary), *wrap.wrap(rule.explanation)]
+             *_wrap(rule.summary, 2), *_wrap(rule.explanation, 2)]
     if rule.params:
         lines.append("  parameters:")
         for p in rule.params:
             choices = f" [{' | '.join(p.choices)}]" if p.choices else ""
-            lines += textwrap.wrap(f"{p.name} = {_value(p.default)}{choices}: {p.doc}", WIDTH,
-                                   initial_indent="    ", subsequent_indent="      ")
+            lines += _wrap(f"{p.name} = {_value(p.default)}{choices}: {p.doc}", 4, 6)
     if rule.example:
-        lines += textwrap.wrap(f"example: {rule.example}", WIDTH, initial_indent="  ",
-                               subsequent_indent="    ")
+        lines += _wrap(f"example: {rule.example}", 2, 4)
     if usage and (used := _used_in(rule, usage)):
         lines.append(f"  in rule sets: {used}")
     changes = [f"--set {rule.id}.severity=warning|off"]

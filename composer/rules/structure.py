@@ -138,6 +138,7 @@ class Fixed(GlobalRule):
         Param("pitch", "pitch", None, "the pitch it must have"),
     )
     example = "{rule: fixed, voice: soprano, bar: 1, beat: 1, pitch: F#4}"
+    keyed_by = ("voice", "bar", "beat")
 
     def findings(self, texture, ctx, p):
         voice = ctx.index(p["voice"])
