@@ -71,7 +71,7 @@ def check_texture(texture: Texture, ruleset: RuleSet, file: str = "score") -> Re
     if len(texture.voices) not in ruleset.parts:
         accepted = " or ".join(str(n) for n in ruleset.parts)
         raise ScoreError(
-            f"{file}: has {len(texture.voices)} voices; rule set '{ruleset.name}' grades"
+            f"{file}: has {_voices(len(texture.voices))}; rule set '{ruleset.name}' grades"
             f" {accepted} voices (choose another with --rules)"
         )
     ctx = Context(texture.voices, texture.key, texture.meter)
@@ -86,6 +86,10 @@ def check_texture(texture: Texture, ruleset: RuleSet, file: str = "score") -> Re
     found.sort(key=lambda v: (_order(texture, v), v.rule, v.voices))
     checked = tuple(dict.fromkeys(u.rule.id for u in ruleset.active))
     return Report(file, tuple(found), checked, len(texture.slices))
+
+
+def _voices(n: int) -> str:
+    return "1 voice" if n == 1 else f"{n} voices"
 
 
 def _without_prefix(message: str, voices: tuple[str, ...]) -> str:
@@ -125,7 +129,7 @@ def fitting(sets: Sequence[RuleSet], voices: int, file: str) -> RuleSet:
     accepted = " or ".join(
         f"{'/'.join(str(n) for n in s.parts)} ({s.name})" for s in sets
     )
-    raise ScoreError(f"{file}: has {voices} voices; the standard rule sets grade {accepted}"
+    raise ScoreError(f"{file}: has {_voices(voices)}; the standard rule sets grade {accepted}"
                      " voices (choose another with --rules)")
 
 

@@ -87,8 +87,10 @@ def parse_score(path: Path | str) -> Any:
             parsed = m21.converter.parse(str(path), forceSource=True)
     except Exception as exc:  # music21 raises many kinds for a corrupt file
         text = str(exc).strip()
+        if isinstance(exc, TypeError | AttributeError) or not text:  # music21's insides
+            raise ScoreError(f"{path}: not a valid {kind} file") from None
         # The first sentence, without the parser's dump of tokens or bytes.
-        reason = re.split(r"\. |, got:|\n", text)[0][:120] if text else type(exc).__name__
+        reason = re.split(r"\. |, got:|\n", text)[0][:120]
         raise ScoreError(f"{path}: not a valid {kind} file ({reason})") from None
     if isinstance(parsed, m21.stream.Opus):
         if not parsed.scores:

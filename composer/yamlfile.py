@@ -38,8 +38,9 @@ class YamlDoc:
             return Location(self.file, *self.keys[path])
         while path and path not in self.positions:
             path = path[:-1]
-        line, col = self.positions.get(path, (None, None))  # type: ignore[assignment]
-        return Location(self.file, line, col)
+        if path not in self.positions:
+            return Location(self.file)
+        return Location(self.file, *self.positions[path])
 
     def error(self, path: Path_, message: str, at_key: bool = False) -> SpecError:
         return SpecError(message, self.where(path, at_key), field_name(path))
@@ -73,8 +74,8 @@ def load_yaml(path: Path | str, text: str | None = None) -> YamlDoc:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 mark = event.start_mark
-                raise SpecError("anchors and aliases (& and *) are not accepted",
-                                Location(path, mark.line + 1, mark.column + 1))
+                where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
+                raise SpecError("anchors and aliases (& and *) are not accepted", where)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
