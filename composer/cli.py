@@ -10,11 +10,14 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from composer.errors import PartimentoError
+
+if TYPE_CHECKING:
+    from composer.rulesets import RuleSet
 
 app = typer.Typer(
     add_completion=False,
@@ -39,7 +42,7 @@ class DocFormat(StrEnum):
 ANNOTATE_SUFFIXES = (".musicxml", ".xml", ".mxl")
 
 
-def _rulesets(name: str | None, overrides: list[str] | None):
+def _rulesets(name: str | None, overrides: list[str] | None) -> tuple[RuleSet, ...]:
     """The rule set named (or the standard ones, chosen per score by its number of
     voices), with the --set overrides applied; read once for every score."""
     from composer.rulesets import load_ruleset, parse_override
@@ -52,8 +55,8 @@ def _rulesets(name: str | None, overrides: list[str] | None):
 def check(
     scores: Annotated[list[Path], typer.Argument(help="MusicXML, MIDI or ABC files")],
     rules: Annotated[str | None, typer.Option(
-        "--rules", "-r", help="rule set name in constraints/ or a YAML path"
-                              " [default: common-practice for 4 voices, first-species for 2]"
+        "--rules", "-r", help="rule set name in constraints/ or a YAML path (by default"
+                              " common-practice for 4 voices, first-species for 2)"
     )] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
     annotate: Annotated[Path | None, typer.Option(
@@ -68,8 +71,8 @@ def check(
 ) -> None:
     """Grade four-part (or two-part) exercises: exit 0 clean, 1 violations, 2 bad input.
 
-    Each score gets its own report (with --format json, one JSON object per line); a
-    score that cannot be read gets one line on stderr and the others are still graded.
+    One report per score (with --format json, one JSON object per line).
+    A score that cannot be read gets one line on stderr; the others are still graded.
     """
     from composer.checker import annotate as write_annotated
     from composer.checker import check_file
@@ -78,6 +81,9 @@ def check(
         if len(scores) > 1:
             raise PartimentoError(f"--annotate {annotate}: writes one score; give one SCORE,"
                                   f" not {len(scores)}")
+        if annotate.resolve() == scores[0].resolve():
+            raise PartimentoError(f"--annotate {annotate}: that is the score itself; write the"
+                                  " copy to another file")
         if annotate.suffix.lower() not in ANNOTATE_SUFFIXES:
             raise PartimentoError(f"--annotate {annotate}: the copy is MusicXML; name it"
                                   f" {' or '.join('OUT' + s for s in ANNOTATE_SUFFIXES)}")

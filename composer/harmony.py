@@ -64,9 +64,10 @@ def identify_chord(
     later).
 
     Each sounding pitch class is tried as a root; a template scores the weight of the
-    notes it contains, less the weight of those it leaves out, less its missing third or
-    a root heard only after the beat (a passing tone is no root), less a little for
-    every seventh and every tone foreign to the key.
+    notes it contains, less the weight of those it leaves out, less its missing third,
+    less a little for every seventh and every tone foreign to the key. A seventh chord
+    also needs its seventh and a root sounding from the start of the slot: a passing
+    tone is no root. (A triad's root may arrive later, as an appoggiatura resolves.)
     """
     weight: dict[PitchClass, float] = {}
     for pc, w in notes:
@@ -88,12 +89,12 @@ def identify_chord(
             score = 2 * covered - total
             if spelled[1].pc not in by_pc:
                 score -= 0.6 * total
-            if weight[root] < ONSET_WEIGHT:
-                score -= 0.6 * total
             if len(spelled) == 4:
                 score -= 0.15 * total
                 if weight.get(spelled[3], 0.0) < 0.2 * total:
                     score -= total
+                if weight[root] < ONSET_WEIGHT:
+                    score -= 0.6 * total
             if name == "augmented":
                 score -= 0.3 * total
             score -= 0.1 * total * sum(t.pc not in scale for t in spelled[:3])

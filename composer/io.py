@@ -8,8 +8,8 @@ that an annotated copy can colour exactly the offending notes.
 from __future__ import annotations
 
 import bisect
-import re
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,6 +66,7 @@ def parse_score(path: Path | str) -> Any:
     music21's own warnings about a doubtful file are silenced: the checker reports what
     matters, and the command line promises one line on stderr for bad input.
     """
+    import re
     import warnings
 
     path = Path(path)

@@ -24,8 +24,8 @@ from composer.texture import Texture
 
 def score(key: str, meter: str, **voices: str) -> Any:
     """A music21 Score with one named part per voice, top first."""
-    from music21 import stream
     from music21 import key as m21key
+    from music21 import stream
 
     if not voices:
         raise ValueError("an exercise needs at least one voice")

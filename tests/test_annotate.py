@@ -9,28 +9,12 @@ from pathlib import Path
 
 import music21
 import pytest
+from test_cli import EXERCISE_ABC  # the four-part exercise with parallel fifths
 
 from composer.checker import COLOURS, SHORT
 from composer.cli import main
 
 RED, ORANGE = COLOURS["error"], COLOURS["warning"]
-
-# G major, 4/4: I ii | V I, with parallel fifths soprano D5→E5 over bass G3→A3.
-EXERCISE_ABC = """\
-X:1
-T:Exercise in G
-M:4/4
-L:1/4
-K:G
-V:1
-d2 e2 | d2 B2 |]
-V:2
-B2 c2 | A2 G2 |]
-V:3
-G2 E2 | ^F2 G2 |]
-V:4 clef=bass
-G,2 A,2 | D,2 G,2 |]
-"""
 
 
 @pytest.fixture(scope="module")
@@ -157,10 +141,27 @@ def test_nothing_is_written_when_the_command_fails(files, args, tmp_path, capsys
     assert len(err) == 2 and all(e.startswith("partimento: error: ") for e in err)
 
 
-def test_the_copy_must_be_musicxml(files, tmp_path, capsys):
+def test_the_copy_must_be_musicxml_and_not_the_score_itself(files, tmp_path, capsys):
     out = tmp_path / "marked.pdf"
     assert main(["check", str(files["exercise"]), "--annotate", str(out)]) == 2
     assert not out.exists()
     assert capsys.readouterr().err == (
         f"partimento: error: --annotate {out}: the copy is MusicXML; name it OUT.musicxml or"
         " OUT.xml or OUT.mxl\n")
+    score = tmp_path / "exercise.musicxml"
+    score.write_bytes(files["xml"].read_bytes())
+    assert main(["check", str(score), "--annotate", str(score)]) == 2
+    assert score.read_bytes() == files["xml"].read_bytes()
+    assert "that is the score itself" in capsys.readouterr().err
+
+
+def test_a_compressed_copy_beside_the_score_leaves_the_score_alone(files, tmp_path, capsys):
+    """music21 writes a .mxl by writing NAME.musicxml, zipping and deleting it: the copy
+    must never pass through the score's own name."""
+    score = tmp_path / "exercise.musicxml"
+    score.write_bytes(files["xml"].read_bytes())
+    assert main(["check", str(score), "--annotate", str(tmp_path / "exercise.mxl")]) == 1
+    assert score.read_bytes() == files["xml"].read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exercise.musicxml", "exercise.mxl"]
+    assert _coloured(tmp_path / "exercise.mxl")
+    capsys.readouterr()

@@ -83,6 +83,9 @@ def scores(tmp_path_factory) -> dict[str, Path]:
     out["exercise.abc"] = d / "exercise.abc"
     out["exercise.abc"].write_text(EXERCISE_ABC)
     exercise = music21.converter.parse(out["exercise.abc"])
+    # compressed, by its name (music21 writes, zips and deletes exercise.musicxml: first)
+    out["exercise.mxl"] = d / "exercise.mxl"
+    exercise.write("musicxml", fp=out["exercise.mxl"])
     out["exercise.musicxml"] = d / "exercise.musicxml"
     exercise.write("musicxml", fp=out["exercise.musicxml"])
     out["exercise.mid"] = d / "exercise.mid"
@@ -132,12 +135,13 @@ def test_chorale_report_lines_all_have_the_format(scores, capsys):
 
 def test_every_format_reads_the_same_exercise(scores, capsys):
     found = {}
-    for kind in ("exercise.abc", "exercise.musicxml", "exercise.mid"):
+    for kind in ("exercise.abc", "exercise.musicxml", "exercise.mxl", "exercise.mid"):
         assert main(["check", str(scores[kind]), "--format", "json"]) == 1
         report = json.loads(capsys.readouterr().out)
         found[kind] = [(v["rule"], v["bar"], v["beat"], v["voices"], v["message"])
                        for v in report["violations"]]
-    assert found["exercise.abc"] == found["exercise.musicxml"] == found["exercise.mid"] == [
+    assert len(set(map(repr, found.values()))) == 1
+    assert found["exercise.abc"] == [
         ("no-parallel-fifths", 1, 3.0, ["soprano", "bass"],
          "perfect twelfth D5/G3 moves to perfect twelfth E5/A3 in parallel")]
 

@@ -174,7 +174,8 @@ class NoVoiceOverlap(HorizontalRule):
         sounding = (ah != -1) & (al != -1) & (bh != -1) & (bl != -1)
         moved = (ah != bh) | (al != bl)
         crossing = (bh < bl) | (ah < al)  # reported as voice crossing instead
-        return sounding & moved & ~crossing & ((bh < al) | (bl > ah))
+        unison = ah == al  # voices leaving a shared note do not overlap
+        return sounding & moved & ~crossing & ~unison & ((bh < al) | (bl > ah))
 
     def message(self, a, b, row, target, ctx, p):
         i, j = target

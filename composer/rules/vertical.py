@@ -245,6 +245,14 @@ class NoDoubledLeadingTone(VerticalRule):
     def test(self, f, ctx, p):
         return (self._doubled(f).sum(axis=1) > 1)[:, None]
 
+    def findings(self, texture, ctx, p):
+        # Name the voices that double it, not the whole chord.
+        f = texture.frame.take(np.flatnonzero(texture.frame.harmonic))
+        doubled = self._doubled(f)
+        for r in np.flatnonzero(doubled.sum(axis=1) > 1):
+            cols = tuple(int(c) for c in np.flatnonzero(doubled[r]))
+            yield Finding((int(f.rows[r]),), cols, self.message(f, int(r), cols, ctx, p))
+
     def message(self, f, row, target, ctx, p):
         cols = np.flatnonzero(self._doubled(f)[row])
         who = " and ".join(f"{ctx.voices[c]} {pitch_at(f, row, c)}" for c in cols)
