@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -113,8 +113,10 @@ def check_file(path: Path | str, rulesets: RuleSet | Sequence[RuleSet]
     score = parse_score(path)
     texture, origin = texture_from_music21(score, None, str(path))
     ruleset = fitting(sets, len(texture.voices), str(path))
-    if ruleset.voices and len(ruleset.voices) == len(texture.voices):
-        texture, origin = texture_from_music21(score, ruleset.voices, str(path))
+    if ruleset.voices and len(ruleset.voices) == len(texture.voices) and all(
+        v.startswith("voice ") for v in texture.voices  # unnamed parts take the set's names
+    ):
+        texture = replace(texture, voices=ruleset.voices)
     return check_texture(texture, ruleset, str(path)), texture, origin
 
 

@@ -179,9 +179,8 @@ def build_piece(spec: Spec, the_plan: Plan, voicings: tuple[tuple[Pitch, ...], .
 
 
 def _where(spec: Spec, offset: Fraction) -> str:
-    bar = int(offset // spec.meter.bar_length) + 1
-    beat = float((offset % spec.meter.bar_length) / spec.meter.beat_length) + 1
-    return f"bar {bar} beat {beat:g}"
+    where = spec.meter.position(offset)
+    return f"bar {where.bar} beat {where.beat:g}"
 
 
 def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges

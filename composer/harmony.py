@@ -9,6 +9,7 @@ sounds later in the beat, with the spelling deciding the root of symmetrical cho
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 
@@ -56,6 +57,18 @@ ONSET_WEIGHT = 1.0
 _TEMPLATES = [(name, ((0, 0), *q.tones)) for name, q in QUALITIES.items()]
 
 
+@cache
+def _spelled_templates(root: PitchClass) -> tuple[tuple[str, tuple[PitchClass, ...]], ...]:
+    """Every chord table entry built on a root, spelled (those needing triple sharps or
+    flats left out); a pure function of the root, so computed once per root."""
+    out = []
+    for name, tones in _TEMPLATES:
+        spelled = tuple(root.up(s, c) for s, c in tones)
+        if all(abs(t.alter) <= 2 for t in spelled):
+            out.append((name, spelled))
+    return tuple(out)
+
+
 def identify_chord(
     notes: Sequence[tuple[PitchClass, float]], bass: PitchClass | None, key: Key
 ) -> Chord | None:
@@ -81,10 +94,7 @@ def identify_chord(
     scale = key.scale_pcs
     best: tuple[float, Chord] | None = None
     for root in weight:
-        for name, tones in _TEMPLATES:
-            spelled = [root.up(s, c) for s, c in tones]
-            if any(abs(t.alter) > 2 for t in spelled):
-                continue
+        for name, spelled in _spelled_templates(root):
             covered = sum(weight.get(t, 0.0) for t in spelled)
             score = 2 * covered - total
             if spelled[1].pc not in by_pc:

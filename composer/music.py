@@ -250,6 +250,11 @@ class Meter:
     def beats_per_bar(self) -> int:
         return int(self.bar_length / self.beat_length)
 
+    def position(self, offset: Fraction) -> Position:
+        """Bar (from 1) and beat (from 1) of an offset in a piece with no pickup."""
+        bar, into = divmod(Fraction(offset), self.bar_length)
+        return Position(int(bar) + 1, float(into / self.beat_length) + 1)
+
     def __str__(self) -> str:
         return f"{self.numerator}/{self.denominator}"
 

@@ -210,9 +210,7 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
     slots = []
     melody_voice = spec.melody is not None
     for k, ((ph, t, dur, cadence_slot), i) in enumerate(zip(chain.times, choice, strict=True)):
-        bar = int(t // spec.meter.bar_length) + 1
-        beat = float((t % spec.meter.bar_length) / spec.meter.beat_length) + 1
-        slots.append(Slot(k, t, dur, Position(bar, beat), ph, spec.key,
+        slots.append(Slot(k, t, dur, spec.meter.position(t), ph, spec.key,
                           chain.grammar.numerals[i].name, chain.chords[i],
                           _melody_at(spec, t) if melody_voice else None,
                           chain.phrases[ph].cadence if cadence_slot else None, cadence_slot))
@@ -233,11 +231,10 @@ def plan(spec: Spec, rng: np.random.Generator) -> Plan:
 
 def no_harmony(spec: Spec, chain: HarmonyChain, slot: int) -> UnsatisfiableError:
     t = chain.times[min(slot, len(chain.times) - 1)][1]
-    bar = int(t // spec.meter.bar_length) + 1
-    beat = float((t % spec.meter.bar_length) / spec.meter.beat_length) + 1
+    where = spec.meter.position(t)
     note = _melody_at(spec, t)
     given = f" under the melody note {note}" if note else ""
     return UnsatisfiableError(
         f"{spec.source}: no progression of the {spec.key.mode} harmony grammar reaches bar"
-        f" {bar} beat {beat:g}{given} with the cadences the form asks for"
+        f" {where.bar} beat {where.beat:g}{given} with the cadences the form asks for"
     )
