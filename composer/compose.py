@@ -116,7 +116,7 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
         blocks.append(_Block(tuple(numerals), tuple(problems), tuple(picks), tuple(starts)))
         unary.append(np.concatenate(scores))
     pair = []
-    cache: dict[tuple[SlotProblem, SlotProblem], np.ndarray] = {}
+    cache: dict[tuple[SlotProblem, SlotProblem, bytes, bytes], np.ndarray] = {}
     for t in range(len(blocks) - 1):
         a, b = blocks[t], blocks[t + 1]
         m = np.full((len(unary[t]), len(unary[t + 1])), -np.inf, np.float32)
@@ -125,13 +125,14 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
                 harmony = chain.pair[t][i, i2]
                 if not np.isfinite(harmony):
                     continue
-                if (pa, pb) not in cache:
-                    fa, fb = solver.domain(pa).frame, solver.domain(pb).frame
+                key = (pa, pb, ka.tobytes(), kb.tobytes())
+                if key not in cache:  # only the offered voicings, not the whole domains
+                    fa = solver.domain(pa).frame.take(ka)
+                    fb = solver.domain(pb).frame.take(kb)
                     ok, penalty = solver.pairs(fa, fb)
                     score = scorer.transition(fa, fb) - penalty
-                    cache[(pa, pb)] = np.where(ok, score, -np.inf).astype(np.float32)
-                block = cache[(pa, pb)][np.ix_(ka, kb)]
-                m[sa:sa + len(ka), sb:sb + len(kb)] = block + harmony
+                    cache[key] = np.where(ok, score, -np.inf).astype(np.float32)
+                m[sa:sa + len(ka), sb:sb + len(kb)] = cache[key] + harmony
         pair.append(m)
         if progress:
             progress("voicing", t + 1, len(blocks) - 1)
