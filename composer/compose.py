@@ -18,7 +18,7 @@ from composer.music import Note, Piece, Pitch
 from composer.planner import HarmonyChain, Plan, harmony_chain, make_plan
 from composer.rules import Context, VerticalRule
 from composer.rulesets import RuleUse
-from composer.scorer import Scorer, StatisticalScorer
+from composer.scorer import Scorer, SlotInfo, StatisticalScorer
 from composer.solver import (
     SlotProblem,
     Solver,
@@ -27,6 +27,7 @@ from composer.solver import (
     voice_ranges,
 )
 from composer.spec import Spec
+from composer.texture import Frame
 
 Progress = Callable[[str, int, int], None]
 
@@ -89,7 +90,8 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
     solver = Solver(spec.rules, ctx)
     scorer = scorer or StatisticalScorer.from_corpus(spec.voices)
     ranges = voice_ranges(spec.rules, ctx)
-    blocks, unary = [], []
+    slots = _slot_infos(spec, chain)
+    blocks, unary, frames = [], [], []
     for t, (_, offset, _, cadence_slot) in enumerate(chain.times):
         penultimate = t + 1 < len(chain.times) and chain.times[t + 1][3]
         numerals, problems, picks, starts, scores = [], [], [], [], []
@@ -97,42 +99,46 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
         for i in np.flatnonzero(np.isfinite(chain.unary[t])):
             problem = SlotProblem(chain.chords[i], spec.key, _fixed(spec, offset, ctx), ranges)
             dom = solver.domain(problem)
-            u = scorer.unary(dom.frame) - dom.penalty + chain.unary[t][i]
+            u = scorer.unary(dom.frame, slots[t]) - dom.penalty + chain.unary[t][i]
             if cadence_slot or penultimate:  # cadence chords stand on their root
                 bass = dom.frame.midi[:, -1].astype(np.int64) % 12
                 u = np.where(bass == chain.chords[i].root.pc, u, -np.inf)
             keep = np.flatnonzero(np.isfinite(u))
-            keep = keep[np.argsort(-u[keep], kind="stable")[:MAX_VOICINGS_PER_CHORD]]
+            keep = np.sort(keep[np.argsort(-u[keep], kind="stable")[:MAX_VOICINGS_PER_CHORD]])
             if not len(keep):
                 continue
             numerals.append(int(i))
             problems.append(problem)
-            picks.append(np.sort(keep))
+            picks.append(keep)
             starts.append(size)
-            scores.append(u[np.sort(keep)])
+            scores.append(u[keep])
             size += len(keep)
         if not numerals:
             raise _empty_slot(spec, chain, t, solver, ranges)
         blocks.append(_Block(tuple(numerals), tuple(problems), tuple(picks), tuple(starts)))
         unary.append(np.concatenate(scores))
+        frames.append(Frame.concat([solver.domain(pr).frame.take(k)
+                                    for pr, k in zip(problems, picks, strict=True)]))
     pair = []
+    # The rules' verdict on a pair of voicings does not depend on where the pair stands,
+    # so it is judged once per pair of offered sets; the scorer's weight may.
     cache: dict[tuple[SlotProblem, SlotProblem, bytes, bytes], np.ndarray] = {}
     for t in range(len(blocks) - 1):
         a, b = blocks[t], blocks[t + 1]
-        m = np.full((len(unary[t]), len(unary[t + 1])), -np.inf, np.float32)
+        m = scorer.transition(frames[t], frames[t + 1], slots[t + 1]).astype(np.float32)
         for i, pa, ka, sa in zip(a.numerals, a.problems, a.picks, a.starts, strict=True):
             for i2, pb, kb, sb in zip(b.numerals, b.problems, b.picks, b.starts, strict=True):
+                rows, cols = slice(sa, sa + len(ka)), slice(sb, sb + len(kb))
                 harmony = chain.pair[t][i, i2]
                 if not np.isfinite(harmony):
+                    m[rows, cols] = -np.inf
                     continue
                 key = (pa, pb, ka.tobytes(), kb.tobytes())
                 if key not in cache:  # only the offered voicings, not the whole domains
-                    fa = solver.domain(pa).frame.take(ka)
-                    fb = solver.domain(pb).frame.take(kb)
-                    ok, penalty = solver.pairs(fa, fb)
-                    score = scorer.transition(fa, fb) - penalty
-                    cache[key] = np.where(ok, score, -np.inf).astype(np.float32)
-                m[sa:sa + len(ka), sb:sb + len(kb)] = cache[key] + harmony
+                    ok, penalty = solver.pairs(frames[t].take(np.arange(sa, sa + len(ka))),
+                                               frames[t + 1].take(np.arange(sb, sb + len(kb))))
+                    cache[key] = np.where(ok, -penalty, -np.inf).astype(np.float32)
+                m[rows, cols] += cache[key] + harmony
         pair.append(m)
         if progress:
             progress("voicing", t + 1, len(blocks) - 1)
@@ -144,12 +150,21 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
     for block, value in zip(blocks, choice, strict=True):
         k = max(j for j, s in enumerate(block.starts) if s <= value)
         numerals.append(block.numerals[k])
-        frame = solver.domain(block.problems[k]).frame
-        row = int(block.picks[k][value - block.starts[k]])
-        voicings.append(tuple(frame.pitch(row, v) for v in range(len(ctx.voices))))
+        voicings.append(tuple(frames[len(voicings)].pitch(value, v)
+                              for v in range(len(ctx.voices))))
     the_plan = make_plan(spec, chain, numerals)
     return Composition(spec, the_plan, tuple(voicings),  # type: ignore[arg-type]
                        build_piece(spec, the_plan, tuple(voicings)))  # type: ignore[arg-type]
+
+
+def _slot_infos(spec: Spec, chain: HarmonyChain) -> list[SlotInfo]:
+    out = []
+    for t, (ph, offset, _, cadence_slot) in enumerate(chain.times):
+        same = [k for k, time in enumerate(chain.times) if time[0] == ph]
+        out.append(SlotInfo(spec.key, spec.meter.position(offset).beat,
+                            spec.meter.beats_per_bar, t - same[0], same[-1] - t,
+                            cadence_slot, chain.phrases[ph].cadence))
+    return out
 
 
 def _fixed_notes(spec: Spec, ctx: Context) -> dict[Fraction, list[Pitch]]:

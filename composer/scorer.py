@@ -14,18 +14,34 @@ from typing import Protocol
 
 import numpy as np
 
+from composer.music import Key
 from composer.texture import Frame
 
 MAX_INTERVAL = 24
 
 
+@dataclass(frozen=True)
+class SlotInfo:
+    """Where a slot stands in the plan: what a scorer may condition on besides the notes
+    (each candidate's chord travels in its Frame row)."""
+
+    key: Key  # the local key
+    beat: float  # beat in the bar, from 1
+    beats_per_bar: int
+    phrase_beat: int  # beats since the phrase began
+    beats_to_cadence: int  # 0 on the phrase's last chord
+    fermata: bool
+    cadence: str  # the kind of cadence that closes the phrase
+
+
 class Scorer(Protocol):
-    def unary(self, cands: Frame) -> np.ndarray:
+    def unary(self, cands: Frame, slot: SlotInfo) -> np.ndarray:
         """float [K]: log-score of each voicing of a slot on its own."""
         ...
 
-    def transition(self, a: Frame, b: Frame) -> np.ndarray:
-        """float [K1, K2]: log-score of moving from voicing a[i] to voicing b[j]."""
+    def transition(self, a: Frame, b: Frame, slot: SlotInfo) -> np.ndarray:
+        """float [K1, K2]: log-score of moving from voicing a[i] to voicing b[j] at slot
+        (the slot of b)."""
         ...
 
 
@@ -60,13 +76,17 @@ class StatisticalScorer:
         index = default_melody_index()
         return cls.from_lines([(line.voice, line.midi) for line in index.lines], voices)
 
-    def unary(self, cands: Frame) -> np.ndarray:
+    def unary(self, cands: Frame, slot: SlotInfo | None = None) -> np.ndarray:
         bass = cands.midi[:, -1].astype(np.int64) % 12
         role = cands.roles[np.arange(len(cands)), bass]
         return self.bass_logp[role]
 
-    def transition(self, a: Frame, b: Frame) -> np.ndarray:
-        step = b.midi[None, :, :].astype(np.int64) - a.midi[:, None, :].astype(np.int64)
-        step = np.clip(step, -MAX_INTERVAL, MAX_INTERVAL) + MAX_INTERVAL
-        voices = np.arange(a.midi.shape[1])
-        return self.interval_logp[voices[None, None, :], step].sum(axis=2)
+    def transition(self, a: Frame, b: Frame, slot: SlotInfo | None = None) -> np.ndarray:
+        out = np.zeros((len(a), len(b)), np.float32)
+        for v in range(a.midi.shape[1]):  # a voice takes few pitches: look up distinct ones
+            ua, ia = np.unique(a.midi[:, v], return_inverse=True)
+            ub, ib = np.unique(b.midi[:, v], return_inverse=True)
+            step = np.clip(ub[None, :].astype(np.int64) - ua[:, None], -MAX_INTERVAL,
+                           MAX_INTERVAL) + MAX_INTERVAL
+            out += self.interval_logp[v, step].astype(np.float32)[ia[:, None], ib[None, :]]
+        return out

@@ -92,6 +92,14 @@ class Frame:
             self.rows[index], self.harmonic[index],
         )
 
+    @staticmethod
+    def concat(frames: list[Frame]) -> Frame:
+        """Row-wise union of frames over the same voice columns."""
+        return Frame(*(np.concatenate([getattr(f, name) for f in frames]) for name in
+                       ("midi", "diatonic", "attacks", "roles", "leading", "root")),
+                     frames[0].columns, np.concatenate([f.rows for f in frames]),
+                     np.concatenate([f.harmonic for f in frames]))
+
 
 def chord_arrays(chords: list[Chord | None], keys: list[Key]) -> tuple[np.ndarray, ...]:
     """The role table, leading tone and root of each chord, for a Frame."""
