@@ -192,6 +192,46 @@ def schema() -> None:
     typer.echo(json.dumps(spec_schema(), indent=1))
 
 
+@app.command("learn-grammar")
+def learn_grammar(
+    out: Annotated[Path | None, typer.Option(
+        "-o", "--out", help="where to write (default: grammars/harmony-weights.json)")] = None,
+    chorale: Annotated[list[str] | None, typer.Option(
+        "--chorale", help="count only this chorale, e.g. bwv269 (repeatable)")] = None,
+    limit: Annotated[int | None, typer.Option(
+        min=1, help="count only the first N chorales")] = None,
+) -> None:
+    """Estimate the harmony grammar's weights from a roman-numeral analysis of the Bach
+    chorales in music21's corpus."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from composer.analysis import learn_grammar as learn
+    from composer.analysis import select_chorales
+    from composer.content import content_dir
+    from composer.grammar import WEIGHTS_FILE
+    from composer.io import atomic_path
+
+    names, command = select_chorales(chorale or (), limit)
+    target = out or content_dir("grammars") / WEIGHTS_FILE
+    with Progress(console=Console(stderr=True), transient=True,
+                  disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("analysing", total=len(names))
+
+        def progress(name: str) -> None:
+            bar.update(task, description=name, advance=1)
+
+        doc = learn(names, command, progress)
+    try:
+        with atomic_path(target) as tmp:
+            tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise PartimentoError(f"{target}: cannot be written ({exc.strerror or exc})") from None
+    counted = doc["counted"]
+    typer.echo(f"wrote {target}: {counted['chorales']} chorales, {counted['phrases']} phrases,"
+               f" {counted['beats']} beats")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (callable from tests)."""
     try:

@@ -179,7 +179,8 @@ def build_piece(spec: Spec, the_plan: Plan, voicings: tuple[tuple[Pitch, ...], .
     for v, voice in enumerate(spec.voices):
         if spec.melody is not None and spec.melody.voice == voice:
             fermatas = {s.offset for s in the_plan.slots if s.fermata}
-            notes = tuple(Note(n.offset, n.duration, n.pitch, n.offset in fermatas)
+            notes = tuple(Note(n.offset, n.duration, n.pitch,
+                               n.pitch is not None and (n.fermata or n.offset in fermatas))
                           for n in spec.melody.notes)
             end = the_plan.bars * spec.meter.bar_length
             last = notes[-1].offset + notes[-1].duration if notes else Fraction(0)
@@ -188,6 +189,9 @@ def build_piece(spec: Spec, the_plan: Plan, voicings: tuple[tuple[Pitch, ...], .
         else:
             notes = tuple(Note(s.offset, s.duration, voicings[s.index][v], s.fermata)
                           for s in the_plan.slots)
+            first = the_plan.slots[0].offset
+            if first > 0:  # the melody's pickup: the other voices enter with it
+                notes = (Note(Fraction(0), first, None),) + notes
         lines.append(notes)
     harmony = tuple((s.offset, s.numeral) for s in the_plan.slots)
     return Piece(spec.title, spec.key, spec.meter, spec.tempo, spec.voices, tuple(lines),

@@ -45,6 +45,7 @@ class HarmonyGrammar:
     weights: np.ndarray  # float [N, N]: corpus counts (plus one) of i → j, where allowed
     start: tuple[int, ...]
     cadences: dict[str, tuple[tuple[int, int], ...]]
+    related: dict[str, tuple[tuple[int, int], ...]]  # cadences in closely related keys
 
     def index(self, name: str) -> int:
         return next(i for i, n in enumerate(self.numerals) if n.name == name)
@@ -82,10 +83,11 @@ def _load(mode: str) -> HarmonyGrammar:
             for b, c in row.items():
                 if a in names and b in names:
                     weights[names.index(a), names.index(b)] += float(c)
-    cadences = {kind: tuple((names.index(a), names.index(b)) for a, b in pairs)
-                for kind, pairs in data["cadences"].items()}
+    cadences, related = ({kind: tuple((names.index(a), names.index(b)) for a, b in pairs)
+                          for kind, pairs in data.get(part, {}).items()}
+                         for part in ("cadences", "related-cadences"))
     return HarmonyGrammar(data["name"], mode, numerals, region, allowed, weights,
-                          tuple(names.index(s) for s in data["start"]), cadences)
+                          tuple(names.index(s) for s in data["start"]), cadences, related)
 
 
 @lru_cache(maxsize=2)

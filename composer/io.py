@@ -356,7 +356,10 @@ def mark_note(origin: Origin, voice: int, offset: float, colour: str, text: str 
 _TINY_TOKEN = re.compile(r"^(r|[a-gA-G]+'*)(#{1,2}|-{1,2}|n)?(\d+\.{0,2})?(_\S+)?~?$")
 
 
-def melody_from_tinynotation(text: str, meter: Meter) -> list[tuple[float, float, Pitch | None]]:
+MelodyEvent = tuple[float, float, "Pitch | None", bool]  # offset, duration, pitch, fermata
+
+
+def melody_from_tinynotation(text: str, meter: Meter) -> list[MelodyEvent]:
     """A TinyNotation line as (offset, duration, pitch) notes; every token is checked
     first, since music21 silently skips what it does not understand."""
     tokens = text.split()
@@ -374,11 +377,13 @@ def melody_from_tinynotation(text: str, meter: Meter) -> list[tuple[float, float
         part = m21.converter.parse(f"tinyNotation: {meter} {text}")
     except Exception as exc:
         raise ValueError(f"cannot read the TinyNotation ({exc})") from None
-    return [(ev.offset, ev.duration, ev.pitch) for ev in _events(part)]
+    return [(ev.offset, ev.duration, ev.pitch, ev.fermata) for ev in _events(part)]
 
 
-def melody_from_file(path: Path) -> list[tuple[float, float, Pitch | None]]:
-    """The first (top) line of a MusicXML, MIDI or ABC file as a melody."""
+def melody_from_file(path: Path) -> list[MelodyEvent]:
+    """The first (top) line of a MusicXML, MIDI or ABC file as a melody, with its
+    fermatas (they end phrases). A pickup is preceded by a rest that fills its bar, so
+    that the melody's strong beats fall on the piece's."""
     try:
         score = parse_score(path)
     except ScoreError as exc:
@@ -386,7 +391,11 @@ def melody_from_file(path: Path) -> list[tuple[float, float, Pitch | None]]:
     lines = [ev for ev in (_events(line) for line in _lines(score)) if any(e.pitch for e in ev)]
     if not lines:
         raise ValueError(f"{path.name} has no notes")
-    return [(ev.offset, ev.duration, ev.pitch) for ev in lines[0]]
+    line = next(ln for ln in _lines(score) if any(e.pitch for e in _events(ln)))
+    first = line.getElementsByClass(_m21().stream.Measure).first()
+    pad = float(first.paddingLeft) if first is not None else 0.0
+    rest: list[MelodyEvent] = [(0.0, pad, None, False)] if pad > EPS else []
+    return rest + [(ev.offset + pad, ev.duration, ev.pitch, ev.fermata) for ev in lines[0]]
 
 
 # Writing a piece --------------------------------------------------------------------------

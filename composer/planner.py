@@ -9,7 +9,7 @@ keeps the reason it was made, so the plan can be printed and explained.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -18,6 +18,8 @@ from composer.errors import SpecError, UnsatisfiableError, closest
 from composer.grammar import HarmonyGrammar, form_grammar, harmony_grammar
 from composer.music import Chord, Key, Meter, Pitch, Position
 from composer.spec import Spec
+
+ANY_CADENCE = "any"  # an inner phrase of a given melody: whichever cadence its notes allow
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Phrase:
     bars: int
     cadence: str
     reason: str
+    start: Fraction = Fraction(-1)  # offsets; a melody's fermatas need not fall on bar lines
+    end: Fraction = Fraction(-1)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,9 @@ def _phrases(spec: Spec) -> list[Phrase]:
         letters, default_cadences, described = parse_form(spec.form)
     except ValueError as exc:
         raise SpecError(str(exc), None, "form") from None
+    if spec.melody is not None and any(n.fermata for n in spec.melody.notes) and \
+            (spec.form is None or spec.form.strip().lower() == "chorale"):
+        return _fermata_phrases(spec)
     grammar = form_grammar()
     if spec.bars < len(letters):
         raise SpecError(f"{spec.bars} bars cannot hold {len(letters)} sections", None, "bars")
@@ -97,6 +104,7 @@ def _phrases(spec: Spec) -> list[Phrase]:
     base, extra = divmod(spec.bars, len(letters))
     phrases: list[Phrase] = []
     bar = 1
+    bar_len = spec.meter.bar_length
     for k, letter in enumerate(letters):
         bars = base + (1 if k >= len(letters) - extra else 0)
         plain = letter.rstrip("'")
@@ -105,7 +113,6 @@ def _phrases(spec: Spec) -> list[Phrase]:
         why = f"section {letter} of {described}"
         if k == len(letters) - 1:
             cadence = spec.cadence_for("end") or "authentic"
-            why += ", which ends the piece"
         # A given melody brings its own phrasing: one phrase per section.
         lengths = [bars] if spec.melody is not None else [per_phrase] * (bars // per_phrase)
         if bars % per_phrase:
@@ -116,10 +123,45 @@ def _phrases(spec: Spec) -> list[Phrase]:
         for p, length in enumerate(lengths):
             last = p == len(lengths) - 1
             kind = cadence if last else grammar.inner_cadences[p % len(grammar.inner_cadences)]
-            reason = (f"closes {why}" if last else f"an inner phrase of {why}")
-            phrases.append(Phrase(len(phrases), letter, bar, length, kind, reason))
+            reason = f"an inner phrase of {why}"
+            if last:
+                reason = f"closes {why}" + (", which ends the piece"
+                                            if k == len(letters) - 1 else "")
+            phrases.append(Phrase(len(phrases), letter, bar, length, kind, reason,
+                                  (bar - 1) * bar_len, (bar - 1 + length) * bar_len))
             bar += length
     return phrases
+
+
+def _fermata_phrases(spec: Spec) -> list[Phrase]:
+    """A chorale melody's fermatas end its phrases; each inner phrase takes the cadence
+    its last note allows, the last one the cadence the spec asks for."""
+    assert spec.melody is not None
+    meter, end = spec.meter, spec.bars * spec.meter.bar_length
+    held = [n for n in spec.melody.notes if n.fermata]
+    ends = [n.offset + n.duration for n in held]
+    if not ends or ends[-1] < max(n.offset + n.duration for n in spec.melody.notes
+                                  if n.pitch is not None):
+        ends.append(end)
+    ends[-1] = end
+    sounding = [n.offset for n in spec.melody.notes if n.pitch is not None]
+    start = sounding[0] if sounding else Fraction(0)  # a pickup's empty beats stay silent
+    phrases = []
+    for k, stop in enumerate(ends):
+        last = k == len(ends) - 1
+        first_bar = meter.position(start).bar
+        bars = meter.position(stop - Fraction(1, 64)).bar - first_bar + 1
+        kind = (spec.cadence_for("end") or "authentic") if last else ANY_CADENCE
+        reason = ("the melody's last phrase, which ends the piece" if last else
+                  f"the melody's fermata at {_where(meter, held[k].offset)} ends a phrase")
+        phrases.append(Phrase(k, "A", first_bar, bars, kind, reason, start, stop))
+        start = stop
+    return phrases
+
+
+def _where(meter: Meter, offset: Fraction) -> str:
+    at = meter.position(offset)
+    return f"bar {at.bar} beat {at.beat:g}"
 
 
 def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, Fraction, bool]]:
@@ -129,10 +171,10 @@ def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, 
     beat, bar_len = meter.beat_length, meter.bar_length
     out = []
     for ph in phrases:
-        start = (ph.first_bar - 1) * bar_len
-        end = start + ph.bars * bar_len
+        start, end = ph.start, ph.end
         last_phrase = ph.index == len(phrases) - 1
         hold = bar_len / 2 if meter.beats_per_bar == 4 and not last_phrase else bar_len
+        hold = min(hold, end - start)
         cadence_at = end - hold
         if spec.melody is not None:  # the cadence chord arrives with the last melody note
             last = [n.offset for n in spec.melody.notes
@@ -142,7 +184,7 @@ def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, 
                 hold = end - cadence_at
         t = start
         while t < cadence_at:
-            out.append((ph.index, t, beat, False))
+            out.append((ph.index, t, min(beat, cadence_at - t), False))
             t += beat
         out.append((ph.index, cadence_at, hold, True))
     return out
@@ -188,7 +230,7 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None) 
             u[[i for i in range(n) if i not in grammar.start]] = -np.inf
         for note in notes:
             u[[i for i, c in enumerate(chords) if note.pc not in c.pcs]] = -np.inf
-        formulas = grammar.cadences[phrases[ph].cadence]
+        formulas = _formulas(grammar, phrases[ph].cadence)
         if cadence_slot:
             u[[i for i in range(n) if i not in {b for _, b in formulas}]] = -np.inf
         if k + 1 < len(times) and times[k + 1][3]:  # the penultimate chord of a phrase
@@ -198,7 +240,7 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None) 
             p = logp.copy()
             if times[k + 1][3]:
                 mask = np.full((n, n), -np.inf)
-                for a, b in formulas:
+                for a, b in _formulas(grammar, phrases[times[k + 1][0]].cadence):
                     mask[a, b] = 0.0
                 p = p + mask
             pair.append(p)
@@ -206,15 +248,33 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None) 
                         tuple(unary), tuple(pair))
 
 
+def _formulas(grammar: HarmonyGrammar, kind: str) -> tuple[tuple[int, int], ...]:
+    if kind == ANY_CADENCE:
+        every = grammar.cadences | grammar.related
+        return tuple(f for kind in every for f in every[kind])
+    return grammar.cadences.get(kind) or grammar.related[kind]
+
+
+def cadence_kind(grammar: HarmonyGrammar, before: int, last: int) -> str:
+    """The name of the cadence a pair of numerals makes, in the grammar's order."""
+    every = grammar.cadences | grammar.related
+    return next((kind for kind, pairs in every.items() if (before, last) in pairs), "authentic")
+
+
 def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
+    phrases = list(chain.phrases)
+    for k, (ph, _, _, cadence_slot) in enumerate(chain.times):
+        if cadence_slot and phrases[ph].cadence == ANY_CADENCE and k > 0:
+            kind = cadence_kind(chain.grammar, choice[k - 1], choice[k])
+            phrases[ph] = replace(phrases[ph], cadence=kind)
     slots = []
     melody_voice = spec.melody is not None
     for k, ((ph, t, dur, cadence_slot), i) in enumerate(zip(chain.times, choice, strict=True)):
         slots.append(Slot(k, t, dur, spec.meter.position(t), ph, spec.key,
                           chain.grammar.numerals[i].name, chain.chords[i],
                           _melody_at(spec, t) if melody_voice else None,
-                          chain.phrases[ph].cadence if cadence_slot else None, cadence_slot))
-    return Plan(spec.key, spec.meter, spec.bars, chain.phrases, tuple(slots))
+                          phrases[ph].cadence if cadence_slot else None, cadence_slot))
+    return Plan(spec.key, spec.meter, spec.bars, tuple(phrases), tuple(slots))
 
 
 def plan(spec: Spec, rng: np.random.Generator) -> Plan:

@@ -45,6 +45,27 @@ class Scorer(Protocol):
         ...
 
 
+# Root position dominates chorale basses, then first inversion: the textbook proportions
+# of root, third, fifth and seventh, for when the learned weights hold no bass counts.
+TEXTBOOK_BASS = (0.62, 0.30, 0.05, 0.03)
+
+
+def bass_position_logp() -> np.ndarray:
+    """float [5]: log P(the bass is the chord's root, third, fifth, seventh), indexed by
+    role code (0, no chord tone, all but excluded): counted over every chord of the
+    analysed chorales (`partimento learn-grammar`), add-one smoothed, pooled over modes."""
+    import json
+
+    from composer.analysis import bass_position_counts
+    from composer.content import content_dir
+    from composer.grammar import WEIGHTS_FILE
+
+    learned = content_dir("grammars") / WEIGHTS_FILE
+    counts = bass_position_counts(json.loads(learned.read_text())) if learned.exists() else None
+    p = np.array(TEXTBOOK_BASS) if counts is None else (counts[1:] + 1) / (counts[1:] + 1).sum()
+    return np.log(np.concatenate([[1e-9], p]))
+
+
 @dataclass(frozen=True, eq=False)
 class StatisticalScorer:
     """A Markov scorer: per-voice melodic interval probabilities and the bass's chord
@@ -64,10 +85,7 @@ class StatisticalScorer:
             steps = steps[np.abs(steps) <= MAX_INTERVAL]
             np.add.at(counts[voices.index(voice)], steps + MAX_INTERVAL, 1)
         logp = np.log(counts / counts.sum(axis=1, keepdims=True))
-        # Root position dominates chorale basses, then first inversion (textbook
-        # proportions; refined by the model).
-        bass = np.log(np.array([1e-9, 0.62, 0.30, 0.05, 0.03]))
-        return cls(logp, bass)
+        return cls(logp, bass_position_logp())
 
     @classmethod
     def from_corpus(cls, voices: Sequence[str]) -> StatisticalScorer:

@@ -83,6 +83,7 @@ class MelodyNote:
     offset: Fraction  # quarter notes from the start of the piece
     duration: Fraction
     pitch: Pitch | None  # None: a rest
+    fermata: bool = False  # ends a phrase
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ def _melody(doc: YamlDoc, model: SpecModel, meter: Meter, folder: Path) -> Melod
         except ValueError as exc:
             raise doc.error(where, str(exc)) from None
     melody = tuple(MelodyNote(Fraction(o).limit_denominator(64),
-                              Fraction(d).limit_denominator(64), p) for o, d, p in notes)
+                              Fraction(d).limit_denominator(64), p, f) for o, d, p, f in notes)
     length = sum((n.duration for n in melody), Fraction(0))
     room = model.bars * meter.bar_length
     if length > room:

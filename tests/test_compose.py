@@ -19,7 +19,8 @@ from composer.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "constraints" / "examples"
-COMPOSABLE = ["chorale-d-major", "harmonize-melody", "minor-aaba", "waltz-3-4", "fixed-notes"]
+COMPOSABLE = ["chorale-d-major", "harmonize-melody", "minor-aaba", "waltz-3-4", "fixed-notes",
+              "chorale-melody"]
 
 
 def _hard_report(path: Path, spec):
@@ -96,3 +97,25 @@ def test_compose_command_writes_all_or_nothing(tmp_path):
     assert bad.returncode == 1
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.glob("none*"))
+
+
+def test_chorale_melody_fermatas_end_phrases_and_the_pickup_stays(tmp_path):
+    spec = load_spec(EXAMPLES / "chorale-melody.yaml")
+    fermatas = [n for n in spec.melody.notes if n.fermata]
+    comp = compose(spec)
+    plan = comp.plan
+    # One phrase per fermata, each ending where its fermata note ends.
+    assert len(plan.phrases) == len(fermatas)
+    assert [p.end for p in plan.phrases[:-1]] == [n.offset + n.duration for n in fermatas[:-1]]
+    # Each phrase's cadence chord sounds with its fermata note, and contains it.
+    cadences = [s for s in plan.slots if s.cadence]
+    assert [s.offset for s in cadences] == [n.offset for n in fermatas]
+    assert all(n.pitch.pc in s.chord.pcs for s, n in zip(cadences, fermatas, strict=True))
+    assert plan.phrases[-1].cadence == "authentic"
+    # The pickup: the voices enter together on the melody's first note, beat 3 of bar 1.
+    first = next(n for n in spec.melody.notes if n.pitch is not None)
+    assert spec.meter.position(first.offset).beat == 3
+    written = write_outputs(comp.piece, tmp_path / "chorale", document(comp))
+    texture, origin = read_score(written[0])
+    assert all(line[0].pitch is None and line[1].offset == first.offset
+               for line in origin.events)
