@@ -78,33 +78,47 @@ class _Block:
     starts: tuple[int, ...]  # where each numeral's voicings begin in the slot's values
 
 
-def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None = None
-            ) -> Composition:
-    """One chain over (chord, voicing) values, so that harmony and voice leading are
-    sampled together and no choice of chord can leave the voices stuck."""
-    from composer.sampler import Chain, NoSolution, sample
+@dataclass(frozen=True, eq=False)
+class _Candidates:
+    """The chain over (chord, voicing) values of a run of slots, ready for the sampler."""
 
-    rng = np.random.default_rng(spec.seed)
+    blocks: tuple[_Block, ...]
+    frames: tuple[Frame, ...]  # per slot: every offered voicing
+    unary: tuple[np.ndarray, ...]
+    pair: tuple[np.ndarray, ...]
+
+
+def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
+               slots: range | None = None, cap: int | None = MAX_VOICINGS_PER_CHORD,
+               progress: Progress | None = None, memo: dict | None = None) -> _Candidates:
+    """Each slot's (chord, voicing) values and the scores between neighbours. Without a
+    scorer every allowed value weighs the same (enough to ask whether any piece exists);
+    `cap` keeps the most likely voicings of each chord (None: all of them). `memo` shares
+    domains and verdicts between calls with the same rules (as an explanation makes)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
-    chain = harmony_chain(spec, _fixed_notes(spec, ctx))
-    solver = Solver(spec.rules, ctx)
-    scorer = scorer or StatisticalScorer.from_corpus(spec.voices)
+    memo = {} if memo is None else memo
+    rules_key = tuple(sorted(id(u) for u in spec.rules))
+    solver = memo.setdefault(("solver", rules_key), Solver(spec.rules, ctx))
     ranges = voice_ranges(spec.rules, ctx)
-    slots = _slot_infos(spec, chain)
+    infos = _slot_infos(spec, chain)
+    slots = slots if slots is not None else range(len(chain.times))
     blocks, unary, frames = [], [], []
-    for t, (_, offset, _, cadence_slot) in enumerate(chain.times):
+    for t in slots:
+        _, offset, _, cadence_slot = chain.times[t]
         penultimate = t + 1 < len(chain.times) and chain.times[t + 1][3]
         numerals, problems, picks, starts, scores = [], [], [], [], []
         size = 0
         for i in np.flatnonzero(np.isfinite(chain.unary[t])):
             problem = SlotProblem(chain.chords[i], spec.key, _fixed(spec, offset, ctx), ranges)
             dom = solver.domain(problem)
-            u = scorer.unary(dom.frame, slots[t]) - dom.penalty + chain.unary[t][i]
+            u = (scorer.unary(dom.frame, infos[t]) if scorer else 0.0) - dom.penalty \
+                + chain.unary[t][i]
+            u = np.broadcast_to(u, (len(dom.frame),))
             if cadence_slot or penultimate:  # cadence chords stand on their root
                 bass = dom.frame.midi[:, -1].astype(np.int64) % 12
                 u = np.where(bass == chain.chords[i].root.pc, u, -np.inf)
             keep = np.flatnonzero(np.isfinite(u))
-            keep = np.sort(keep[np.argsort(-u[keep], kind="stable")[:MAX_VOICINGS_PER_CHORD]])
+            keep = np.sort(keep[np.argsort(-u[keep], kind="stable")[:cap]])
             if not len(keep):
                 continue
             numerals.append(int(i))
@@ -122,10 +136,11 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
     pair = []
     # The rules' verdict on a pair of voicings does not depend on where the pair stands,
     # so it is judged once per pair of offered sets; the scorer's weight may.
-    cache: dict[tuple[SlotProblem, SlotProblem, bytes, bytes], np.ndarray] = {}
-    for t in range(len(blocks) - 1):
-        a, b = blocks[t], blocks[t + 1]
-        m = scorer.transition(frames[t], frames[t + 1], slots[t + 1]).astype(np.float32)
+    cache = memo.setdefault(("pairs", rules_key), {})
+    for k, t in enumerate(list(slots)[:-1]):
+        a, b = blocks[k], blocks[k + 1]
+        m = (scorer.transition(frames[k], frames[k + 1], infos[t + 1]).astype(np.float32)
+             if scorer else np.zeros((len(unary[k]), len(unary[k + 1])), np.float32))
         for i, pa, ka, sa in zip(a.numerals, a.problems, a.picks, a.starts, strict=True):
             for i2, pb, kb, sb in zip(b.numerals, b.problems, b.picks, b.starts, strict=True):
                 rows, cols = slice(sa, sa + len(ka)), slice(sb, sb + len(kb))
@@ -135,17 +150,43 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
                     continue
                 key = (pa, pb, ka.tobytes(), kb.tobytes())
                 if key not in cache:  # only the offered voicings, not the whole domains
-                    ok, penalty = solver.pairs(frames[t].take(np.arange(sa, sa + len(ka))),
-                                               frames[t + 1].take(np.arange(sb, sb + len(kb))))
+                    ok, penalty = solver.pairs(frames[k].take(np.arange(sa, sa + len(ka))),
+                                               frames[k + 1].take(np.arange(sb, sb + len(kb))))
                     cache[key] = np.where(ok, -penalty, -np.inf).astype(np.float32)
                 m[rows, cols] += cache[key] + harmony
         pair.append(m)
         if progress:
-            progress("voicing", t + 1, len(blocks) - 1)
+            progress("voicing", k + 1, len(blocks) - 1)
+    return _Candidates(tuple(blocks), tuple(frames), tuple(unary), tuple(pair))
+
+
+def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None = None
+            ) -> Composition:
+    """One chain over (chord, voicing) values, so that harmony and voice leading are
+    sampled together and no choice of chord can leave the voices stuck."""
+    from composer.sampler import Chain, NoSolution, sample
+
+    rng = np.random.default_rng(spec.seed)
+    ctx = Context(spec.voices, spec.key, spec.meter)
+    chain = harmony_chain(spec, _fixed_notes(spec, ctx))
+    scorer = scorer or StatisticalScorer.from_corpus(spec.voices)
+    cands = candidates(spec, chain, scorer, progress=progress)
     try:
-        choice = sample(Chain(unary, pair), rng, temperature=spec.temperature)
+        choice = sample(Chain(cands.unary, cands.pair), rng, temperature=spec.temperature)
     except NoSolution as exc:
-        raise _broken_chain(spec, chain, exc.slot) from None
+        from composer.explain import explain
+
+        # Either the rules truly conflict near the break (then say which), or only the
+        # most likely voicings failed to connect: then offer every voicing.
+        conflict = explain(spec, exc.slot)
+        if conflict is not None:
+            raise conflict from None
+        try:
+            cands = candidates(spec, chain, scorer, cap=None)
+            choice = sample(Chain(cands.unary, cands.pair), rng, temperature=spec.temperature)
+        except NoSolution as again:
+            raise explain(spec, again.slot, whole=True) from None
+    blocks, frames = cands.blocks, cands.frames
     numerals, voicings = [], []
     for block, value in zip(blocks, choice, strict=True):
         k = max(j for j, s in enumerate(block.starts) if s <= value)

@@ -213,10 +213,12 @@ class HarmonyChain:
     pair: tuple[np.ndarray, ...]  # per transition: [numerals, numerals]
 
 
-def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None) -> HarmonyChain:
-    """`fixed` adds given notes (offset → pitches) besides the melody."""
-    phrases = _phrases(spec)
-    times = _slot_times(spec, phrases)
+def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
+                  layout: HarmonyChain | None = None) -> HarmonyChain:
+    """`fixed` adds given notes (offset → pitches) besides the melody; `layout` reuses
+    another chain's phrases and slots (to ask what changes when notes are taken away)."""
+    phrases = list(layout.phrases) if layout else _phrases(spec)
+    times = list(layout.times) if layout else _slot_times(spec, phrases)
     grammar = harmony_grammar(spec.key.mode)
     chords = tuple(n.chord(spec.key) for n in grammar.numerals)
     n = len(chords)

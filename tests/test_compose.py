@@ -119,3 +119,22 @@ def test_chorale_melody_fermatas_end_phrases_and_the_pickup_stays(tmp_path):
     texture, origin = read_score(written[0])
     assert all(line[0].pitch is None and line[1].offset == first.offset
                for line in origin.events)
+
+
+def test_a_conflict_across_slots_is_named_minimally(tmp_path):
+    """A leap the melody makes between two phrases, forbidden by the spec's own max-leap:
+    no single slot is empty, so the explanation must look across slots."""
+    tune = "d4 e f# e d2 a2 b4 c'# d' c'# d'1 " * 8  # each phrase leaps D5 → D4 (12)
+    spec_file = tmp_path / "leap.yaml"
+    spec_file.write_text(
+        "key: D major\nmeter: 4/4\nbars: 32\nmelody:\n  voice: soprano\n"
+        f'  tinynotation: "{tune.strip()}"\nrules:\n  include: [common-practice]\n'
+        "  hard:\n    - {rule: max-leap, semitones: 9}\n")
+    with pytest.raises(UnsatisfiableError) as err:
+        compose(load_spec(spec_file))
+    message = str(err.value)
+    assert message.startswith(f"{spec_file}:10: rule max-leap (semitones: 9) conflicts with")
+    assert "melody note D5 at bar 4 beat 1" in message
+    assert "melody note D4 at bar 5 beat 1" in message
+    assert message.count("melody note") == 2 and message.count("rule ") == 1
+    assert err.value.conflicts == ("max-leap",)

@@ -1,0 +1,91 @@
+"""Every example spec, many seeds: composed, written, read back from disk and graded.
+
+For each composable spec in constraints/examples/ and each seed, compose, write the
+MusicXML, parse it back (an independent path through music21) and check it with the
+spec's hard rules. Prints, per example, how many seeds composed, how many hard-rule
+violations the checker found (must be zero) and the mean time per piece.
+
+    .venv/bin/python benchmarks/examples_seeds.py               # seeds 0–49; writes RESULTS.md
+    .venv/bin/python benchmarks/examples_seeds.py --seeds 5     # a quick look; writes nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "RESULTS.md"
+BEGIN = "<!-- begin: examples_seeds.py -->"
+END = "<!-- end: examples_seeds.py -->"
+EXAMPLES = ROOT / "constraints" / "examples"
+UNSATISFIABLE = {"unsatisfiable"}
+
+
+def grade(name: str, seeds: int, folder: Path) -> tuple[int, Counter, list[str], float]:
+    """(composed, violations per rule, failures, seconds per piece) for one example."""
+    from composer.checker import check_texture
+    from composer.compose import compose, document
+    from composer.errors import PartimentoError
+    from composer.io import read_score, write_outputs
+    from composer.rulesets import RuleSet
+    from composer.spec import load_spec
+
+    spec = load_spec(EXAMPLES / f"{name}.yaml")
+    ruleset = RuleSet("spec", "", (len(spec.voices),), spec.voices, spec.hard)
+    composed, broken, failures = 0, Counter(), []
+    start = time.perf_counter()
+    for seed in range(seeds):
+        try:
+            comp = compose(replace(spec, seed=seed))
+        except PartimentoError as exc:
+            failures.append(f"seed {seed}: {exc}")
+            continue
+        written = write_outputs(comp.piece, folder / f"{name}-{seed}", document(comp))
+        texture, _ = read_score(written[0], spec.voices)
+        report = check_texture(texture, ruleset, str(written[0]))
+        broken.update(v.rule for v in report.violations)
+        composed += 1
+    return composed, broken, failures, (time.perf_counter() - start) / seeds
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=50)
+    args = parser.parse_args(argv)
+    names = sorted(p.stem for p in EXAMPLES.glob("*.yaml") if p.stem not in UNSATISFIABLE)
+    rows = ["| example | seeds composed | hard violations (read back from disk) | s per piece |",
+            "| --- | --- | --- | --- |"]
+    clean = True
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            composed, broken, failures, seconds = grade(name, args.seeds, Path(tmp))
+            clean &= composed == args.seeds and not broken
+            detail = ", ".join(f"{r}: {n}" for r, n in broken.items()) or "0"
+            rows.append(f"| {name} | {composed}/{args.seeds} | {detail} | {seconds:.2f} |")
+            print(rows[-1], flush=True)
+            for failure in failures[:3]:
+                print(f"    {failure}", flush=True)
+    verdict = "every seed composes with zero hard violations" if clean else "FAILURES above"
+    print(verdict)
+    if args.seeds == 50:
+        text = RESULTS.read_text() if RESULTS.exists() else ""
+        block = "\n".join([BEGIN, "## Every example, seeds 0–49", "",
+                           "`.venv/bin/python benchmarks/examples_seeds.py`", "", *rows, "",
+                           f"Verdict: {verdict}.", END])
+        if BEGIN in text:
+            text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+        RESULTS.write_text(text)
+    return 0 if clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

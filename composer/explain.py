@@ -1,0 +1,145 @@
+"""Why a spec cannot be composed: a minimal set of its hard rules and given notes that
+cannot all hold together, each named with its place in the YAML.
+
+QuickXplain (Junker, AAAI 2004) finds a minimal conflicting subset with few consistency
+checks. A check asks whether any piece exists at all — every voicing offered, no scorer —
+over a window of slots around the place where composing broke: if the window alone has no
+solution, neither has the piece, so the conflict found there is a true one, and a window
+keeps each check to a fraction of a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from composer.errors import UnsatisfiableError
+from composer.planner import HarmonyChain, harmony_chain
+from composer.rulesets import RuleUse
+from composer.spec import Spec
+
+WINDOWS = (1, 2, 4, 8, 16, 32)  # slots before the break that a check looks at, widening
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One thing the spec asks for: a hard rule, or one given melody note."""
+
+    use: RuleUse | None = None
+    note: int | None = None  # index into the melody's notes
+
+
+def explain(spec: Spec, slot: int, whole: bool = False) -> UnsatisfiableError | None:
+    """Which rules and notes conflict near `slot`, where composing broke; None when no
+    window around it is itself impossible (only the voicings offered failed to connect),
+    unless `whole`: then the whole piece is the window."""
+    from composer.compose import _fixed_notes
+    from composer.rules import Context
+
+    ctx = Context(spec.voices, spec.key, spec.meter)
+    full = harmony_chain(spec, _fixed_notes(spec, ctx))
+    n = len(full.times)
+    every = [_Item(use=u) for u in spec.hard]
+    memo: dict = {}
+    window = None
+    for width in (n,) if whole else WINDOWS:
+        lo, hi = max(0, slot - width), min(n, slot + 1)
+        if not _consistent(spec, full, range(lo, hi), every + _notes(spec, full, lo, hi), memo):
+            window = range(lo, hi)
+            break
+    if window is None:
+        if not whole:
+            return None
+        return UnsatisfiableError(
+            f"{spec.source}: the rules leave too few voicings to connect the chords near"
+            f" {_where(spec, full.times[min(slot, n - 1)][1])}; widen a voice's range or"
+            " loosen a rule there")
+    # Rules first with every note of the window given (small domains, quick checks), then
+    # the notes with only those rules: removing any member of the result then lets the
+    # window be composed, so the set is minimal.
+    notes = _notes(spec, full, window.start, window.stop)
+    rules = quickxplain(every, lambda subset: _consistent(spec, full, window,
+                                                          subset + notes, memo))
+    conflict = rules + quickxplain(notes, lambda subset: _consistent(spec, full, window,
+                                                                     rules + subset, memo))
+    return UnsatisfiableError(_describe(spec, conflict, full.times[window.stop - 1][1]),
+                              tuple(i.use.rule.id for i in conflict if i.use is not None))
+
+
+def quickxplain(items: Sequence[_Item], consistent: Callable[[list[_Item]], bool]
+                ) -> list[_Item]:
+    """A minimal subset of `items` that is inconsistent (items must be inconsistent)."""
+
+    def qx(background: list[_Item], delta: bool, pool: list[_Item]) -> list[_Item]:
+        if delta and not consistent(background):
+            return []
+        if len(pool) == 1:
+            return list(pool)
+        half = len(pool) // 2
+        first, second = pool[:half], pool[half:]
+        d2 = qx(background + first, True, second)
+        d1 = qx(background + d2, bool(d2), first)
+        return d1 + d2
+
+    if not items or not consistent([]):
+        return []
+    return qx([], False, list(items))
+
+
+def _notes(spec: Spec, chain: HarmonyChain, lo: int, hi: int) -> list[_Item]:
+    if spec.melody is None:
+        return []
+    start = chain.times[lo][1]
+    end = chain.times[hi - 1][1] + chain.times[hi - 1][2]
+    return [_Item(note=k) for k, n in enumerate(spec.melody.notes)
+            if n.pitch is not None and n.offset < end and n.offset + n.duration > start]
+
+
+def _consistent(spec: Spec, full: HarmonyChain, window: range, items: list[_Item],
+                memo: dict) -> bool:
+    from composer.compose import _fixed_notes, candidates
+    from composer.rules import Context
+    from composer.sampler import Chain, NoSolution, feasible
+
+    uses = tuple(i.use for i in items if i.use is not None)
+    kept = {i.note for i in items if i.note is not None}
+    melody = spec.melody
+    if melody is not None:
+        melody = replace(melody, notes=tuple(
+            n if k in kept else replace(n, pitch=None) for k, n in enumerate(melody.notes)))
+    trial = replace(spec, rules=uses, melody=melody)
+    ctx = Context(spec.voices, spec.key, spec.meter)
+    chain = harmony_chain(trial, _fixed_notes(trial, ctx), layout=full)
+    try:
+        cands = candidates(trial, chain, None, slots=window, cap=None, memo=memo)
+        feasible(Chain(cands.unary, cands.pair))
+    except (NoSolution, UnsatisfiableError):
+        return False
+    return True
+
+
+def _where(spec: Spec, offset: Fraction) -> str:
+    at = spec.meter.position(offset)
+    return f"bar {at.bar} beat {at.beat:g}"
+
+
+def _describe(spec: Spec, conflict: list[_Item], near: Fraction) -> str:
+    parts = []
+    for item in conflict:
+        if item.use is not None:
+            o = item.use.origin
+            place = f"{o.file}:{o.line}: " if o is not None and o.line is not None else ""
+            parts.append(f"{place}rule {item.use.describe()}")
+        else:
+            assert spec.melody is not None and item.note is not None
+            note = spec.melody.notes[item.note]
+            o = spec.melody.origin
+            place = f"{o.file}:{o.line}: " if o.line is not None else ""
+            parts.append(f"{place}melody note {note.pitch} at {_where(spec, note.offset)}")
+    if not parts:
+        return (f"{spec.source}: the harmony grammar and the cadences the form asks for"
+                f" cannot be met near {_where(spec, near)}")
+    if len(parts) == 1:
+        return f"{parts[0]} cannot hold (with the harmony grammar and the form's cadences)"
+    return f"{parts[0]} conflicts with " + ", ".join(parts[1:])
