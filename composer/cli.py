@@ -145,6 +145,7 @@ def compose(
     """Compose a piece from a spec: exit 0 done, 1 rules cannot all hold, 2 bad input."""
     from dataclasses import replace
 
+    from rich.console import Console
     from rich.progress import Progress
 
     from composer.compose import compose as run_compose
@@ -158,7 +159,7 @@ def compose(
     if temperature is not None:
         the_spec = replace(the_spec, temperature=temperature)
     show = the_spec.bars > 16 and sys.stderr.isatty()
-    with Progress(transient=True, disable=not show) as bar:
+    with Progress(console=Console(stderr=True), transient=True, disable=not show) as bar:
         task = bar.add_task("composing", total=None)
 
         def progress(stage: str, done: int, total: int) -> None:

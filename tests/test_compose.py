@@ -138,3 +138,11 @@ def test_a_conflict_across_slots_is_named_minimally(tmp_path):
     assert "melody note D4 at bar 5 beat 1" in message
     assert message.count("melody note") == 2 and message.count("rule ") == 1
     assert err.value.conflicts == ("max-leap",)
+
+
+def test_progress_reports_every_transition_in_order():
+    spec = load_spec(EXAMPLES / "minor-aaba.yaml")
+    seen = []
+    comp = compose(spec, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    steps = [(done, total) for stage, done, total in seen if stage == "voicing"]
+    assert steps == [(k, len(comp.plan.slots) - 1) for k in range(1, len(comp.plan.slots))]
