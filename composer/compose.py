@@ -194,8 +194,32 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
         voicings.append(tuple(frames[len(voicings)].pitch(value, v)
                               for v in range(len(ctx.voices))))
     the_plan = make_plan(spec, chain, numerals)
-    return Composition(spec, the_plan, tuple(voicings),  # type: ignore[arg-type]
+    comp = Composition(spec, the_plan, tuple(voicings),  # type: ignore[arg-type]
                        build_piece(spec, the_plan, tuple(voicings)))  # type: ignore[arg-type]
+    _verify_copying(comp)
+    return comp
+
+
+def _verify_copying(comp: Composition) -> None:
+    """`max-order` is not yet carried along the chain (the corpus automaton is too large
+    for it), so a piece that copies too much is refused rather than written."""
+    uses = [u for u in comp.spec.hard if u.rule.id == "max-order"]
+    if not uses:
+        return
+    from composer.checker import check_texture
+    from composer.io import piece_to_music21, texture_from_music21
+    from composer.rulesets import RuleSet
+
+    spec = comp.spec
+    texture, _ = texture_from_music21(piece_to_music21(comp.piece), spec.voices)
+    report = check_texture(texture, RuleSet("max-order", "", (len(spec.voices),),
+                                            spec.voices, tuple(uses)), spec.source)
+    if report.violations:
+        v = report.violations[0]
+        raise UnsatisfiableError(
+            f"{_origin(uses[0])}rule max-order: with seed {spec.seed} the {v.message} (bar"
+            f" {v.bar}); max-order is checked after composing, not yet enforced while"
+            " sampling: try another --seed", ("max-order",))
 
 
 def _slot_infos(spec: Spec, chain: HarmonyChain) -> list[SlotInfo]:
