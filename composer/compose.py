@@ -27,6 +27,7 @@ from composer.solver import (
     voice_ranges,
 )
 from composer.spec import Spec
+from composer.surface import Surface, choose_surface
 from composer.texture import Frame
 
 Progress = Callable[[str, int, int], None]
@@ -194,8 +195,12 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
         voicings.append(tuple(frames[len(voicings)].pitch(value, v)
                               for v in range(len(ctx.voices))))
     the_plan = make_plan(spec, chain, numerals)
+    # The third level: figures within each beat, on the chosen voicings.
+    surface = choose_surface(spec, the_plan, voicings, rng) if spec.surface == "figured" \
+        else None
     comp = Composition(spec, the_plan, tuple(voicings),  # type: ignore[arg-type]
-                       build_piece(spec, the_plan, tuple(voicings)))  # type: ignore[arg-type]
+                       build_piece(spec, the_plan, tuple(voicings),  # type: ignore[arg-type]
+                                   surface))
     _verify_copying(comp)
     return comp
 
@@ -239,7 +244,10 @@ def _fixed_notes(spec: Spec, ctx: Context) -> dict[Fraction, list[Pitch]]:
     return out
 
 
-def build_piece(spec: Spec, the_plan: Plan, voicings: tuple[tuple[Pitch, ...], ...]) -> Piece:
+def build_piece(spec: Spec, the_plan: Plan, voicings: tuple[tuple[Pitch, ...], ...],
+                surface: Surface | None = None) -> Piece:
+    """The written notes: the melody as given, the other voices' block chords or, with a
+    surface, their figures."""
     lines = []
     for v, voice in enumerate(spec.voices):
         if spec.melody is not None and spec.melody.voice == voice:
@@ -252,8 +260,9 @@ def build_piece(spec: Spec, the_plan: Plan, voicings: tuple[tuple[Pitch, ...], .
             if last < end:
                 notes += (Note(last, end - last, None),)
         else:
-            notes = tuple(Note(s.offset, s.duration, voicings[s.index][v], s.fermata)
-                          for s in the_plan.slots)
+            figured = surface.lines[v] if surface is not None else None
+            notes = figured or tuple(Note(s.offset, s.duration, voicings[s.index][v],
+                                          s.fermata) for s in the_plan.slots)
             first = the_plan.slots[0].offset
             if first > 0:  # the melody's pickup: the other voices enter with it
                 notes = (Note(Fraction(0), first, None),) + notes

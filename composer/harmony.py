@@ -13,7 +13,7 @@ from functools import cache
 
 import numpy as np
 
-from composer.music import QUALITIES, Chord, Key, PitchClass
+from composer.music import QUALITIES, Chord, Key, Pitch, PitchClass
 
 # Krumhansl-Kessler key profiles (probe-tone ratings), tonic first.
 _MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -50,23 +50,48 @@ def find_key(weights: np.ndarray, sharps: int | None, last_bass_pc: int | None) 
 
 
 # The weight of a note sounding at the start of a harmonic slot; notes struck later in
-# the slot weigh less (see io._slot_chords).
+# the slot weigh less (see slot_notes).
 ONSET_WEIGHT = 1.0
+
+# One onset slice of a harmonic slot: (duration, pitch per voice or None, struck or not).
+SliceNotes = tuple[float, Sequence[Pitch | None], Sequence[bool]]
+
+
+def slot_notes(rows: Sequence[SliceNotes]) -> tuple[list[tuple[PitchClass, float]],
+                                                     PitchClass | None]:
+    """(weighted notes, bass) of one harmonic slot from its onset slices, the one on the
+    beat first: all that sounds there weighs ONSET_WEIGHT, a note struck later half its
+    share of the slot's time. The composer weighs its surface figures the same way."""
+    span = sum(r[0] for r in rows) or 1.0
+    first = rows[0][1]
+    notes = [(p.pitch_class, ONSET_WEIGHT) for p in first if p is not None]
+    notes += [(p.pitch_class, 0.5 * d / span) for d, pitches, struck in rows[1:]
+              for p, a in zip(pitches, struck, strict=True) if p is not None and a]
+    sounding = [p for p in first if p is not None]
+    return notes, (min(sounding).pitch_class if sounding else None)
+
 
 # Spelled chord templates: (steps, semitones) of each tone above the root.
 _TEMPLATES = [(name, ((0, 0), *q.tones)) for name, q in QUALITIES.items()]
 
 
 @cache
-def _spelled_templates(root: PitchClass) -> tuple[tuple[str, tuple[PitchClass, ...]], ...]:
+def _spelled_templates(root: PitchClass
+                       ) -> tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...]:
     """Every chord table entry built on a root, spelled (those needing triple sharps or
-    flats left out); a pure function of the root, so computed once per root."""
+    flats left out), as the codes (`_code`) and pitch classes of its tones; a pure
+    function of the root, so computed once per root."""
     out = []
     for name, tones in _TEMPLATES:
         spelled = tuple(root.up(s, c) for s, c in tones)
         if all(abs(t.alter) <= 2 for t in spelled):
-            out.append((name, spelled))
+            out.append((name, tuple(_code(t) for t in spelled), tuple(t.pc for t in spelled)))
     return tuple(out)
+
+
+def _code(pc: PitchClass) -> int:
+    """A spelled pitch class as a small int: hashed in C, where a PitchClass is not."""
+    return 8 * pc.step + pc.alter + 3
 
 
 def identify_chord(
@@ -82,34 +107,39 @@ def identify_chord(
     also needs its seventh and a root sounding from the start of the slot: a passing
     tone is no root. (A triad's root may arrive later, as an appoggiatura resolves.)
     """
-    weight: dict[PitchClass, float] = {}
+    weight: dict[int, float] = {}
+    spelled: dict[int, PitchClass] = {}
     for pc, w in notes:
-        weight[pc] = weight.get(pc, 0.0) + w
+        c = _code(pc)
+        weight[c] = weight.get(c, 0.0) + w
+        spelled.setdefault(c, pc)
     if not weight:
         return None
     total = sum(weight.values())
     by_pc: dict[int, float] = {}
-    for pc, w in weight.items():
-        by_pc[pc.pc] = by_pc.get(pc.pc, 0.0) + w
+    for c, w in weight.items():
+        by_pc[spelled[c].pc] = by_pc.get(spelled[c].pc, 0.0) + w
     scale = key.scale_pcs
-    best: tuple[float, Chord] | None = None
+    bass_code = _code(bass) if bass is not None else None
+    best: tuple[float, int, str] | None = None
     for root in weight:
-        for name, spelled in _spelled_templates(root):
-            covered = sum(weight.get(t, 0.0) for t in spelled)
+        for name, tones, pcs in _spelled_templates(spelled[root]):
+            covered = sum([weight.get(t, 0.0) for t in tones])
             score = 2 * covered - total
-            if spelled[1].pc not in by_pc:
+            if pcs[1] not in by_pc:
                 score -= 0.6 * total
-            if len(spelled) == 4:
+            if len(tones) == 4:
                 score -= 0.15 * total
-                if weight.get(spelled[3], 0.0) < 0.2 * total:
+                if weight.get(tones[3], 0.0) < 0.2 * total:
                     score -= total
                 if weight[root] < ONSET_WEIGHT:
                     score -= 0.6 * total
             if name == "augmented":
                 score -= 0.3 * total
-            score -= 0.1 * total * sum(t.pc not in scale for t in spelled[:3])
-            if bass is not None and root == bass:
+            score -= 0.1 * total * ((pcs[0] not in scale) + (pcs[1] not in scale)
+                                    + (pcs[2] not in scale))
+            if root == bass_code:
                 score += 0.1 * total
             if best is None or score > best[0]:
-                best = (score, Chord(root, name))
-    return best[1] if best else None
+                best = (score, root, name)
+    return Chord(spelled[best[1]], best[2]) if best else None

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from composer.errors import ScoreError
-from composer.harmony import find_key, identify_chord
-from composer.music import Key, Meter, Pitch, PitchClass, Position
+from composer.harmony import find_key, identify_chord, slot_notes
+from composer.music import Key, Meter, Pitch, Position
 from composer.texture import Slice, Texture, Voicing
 
 SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".mid", ".midi", ".abc", ".krn")
@@ -270,22 +270,8 @@ def _slot_chords(raw: list[tuple], key: Key) -> dict:
     slots: dict[Any, list[tuple]] = {}
     for row in raw:
         slots.setdefault(row[-1], []).append(row)
-    chords = {}
-    for slot, rows in slots.items():
-        span = sum(r[1] for r in rows) or 1.0
-        notes: list[tuple[PitchClass, float]] = []
-        first = rows[0]
-        for p in first[3]:
-            if p is not None:
-                notes.append((p.pitch_class, 1.0))
-        for r in rows[1:]:
-            for p, a in zip(r[3], r[4], strict=True):
-                if p is not None and a:
-                    notes.append((p.pitch_class, 0.5 * r[1] / span))
-        sounding = [p for p in first[3] if p is not None]
-        bass = min(sounding).pitch_class if sounding else None
-        chords[slot] = identify_chord(notes, bass, key)
-    return chords
+    return {slot: identify_chord(*slot_notes([(r[1], r[3], r[4]) for r in rows]), key)
+            for slot, rows in slots.items()}
 
 
 @contextmanager

@@ -57,6 +57,9 @@ class SpecModel(BaseModel):
     rules: RulesModel = Field(default_factory=RulesModel)
     seed: int = 0
     temperature: float = Field(1.0, gt=0, le=10)
+    surface: Literal["figured", "plain"] = Field(
+        "figured", description="figured: voices move within the beat (passing tones,"
+        " neighbours, suspensions…); plain: one note per voice per beat")
 
     @field_validator("key")
     @classmethod
@@ -109,6 +112,7 @@ class Spec:
     temperature: float
     source: str  # the spec file
     text: str  # the YAML as written, kept in OUT.json
+    surface: str = "figured"  # 'figured' or 'plain' (block chords)
 
     @property
     def hard(self) -> tuple[RuleUse, ...]:
@@ -141,7 +145,7 @@ def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
     melody = _melody(doc, model, meter, folder) if model.melody else None
     return Spec(model.title, Key.parse(model.key), meter, model.bars, model.tempo,
                 tuple(model.voices), model.form, tuple(model.cadences.items()), melody, rules,
-                model.seed, model.temperature, doc.file, text)
+                model.seed, model.temperature, doc.file, text, model.surface)
 
 
 def _spec_error(doc: YamlDoc, exc: ValidationError) -> SpecError:

@@ -1,0 +1,485 @@
+"""Surface figures: how one voice moves within a beat, from its note to the next beat's.
+
+The chords and voicings give every voice one note per beat; a figure fills the beat as a
+chorale singer would — holding the note, passing to the next through the note between,
+touching a neighbour, skipping to another chord tone, arriving early (anticipation) or
+late (suspension). The vocabulary is a table (`FIGURES`); each figure has a function
+that spells its notes in the local key from the voice's notes and the chord.
+
+The same vocabulary names what Bach does: `classify_beats` reads a sixteenth-note grid
+(MIDI pitch and onset flag per cell) and labels every beat of every voice, and
+`python -m composer.figures counts` counts the labels over the chorales of music21's
+corpus into `models/chorale-figures.json`, by voice, by the intervals to and from the
+beat's note, by the place in the bar and by the distance to the cadence. The
+`StatisticalFigureScorer` reads those counts; a neural scorer implements the same
+`FigureScorer` protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from composer.content import content_dir
+from composer.music import STEP_PC, Chord, Key, Pitch, PitchClass
+from composer.texture import REST
+
+CELLS = 4  # sixteenth notes in a quarter-note beat: the grid figures are written on
+COUNTS_FILE = "chorale-figures.json"
+COUNTS_COMMAND = "python -m composer.figures counts"
+
+_ = False
+X = True
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    onsets: tuple[bool, ...]  # per cell: a note struck there (cell 0 is the beat)
+    summary: str
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("hold", (X, _, _, _), "the note lasts the beat"),
+    Figure("passing", (X, _, X, _), "two eighths: a step to the note between it and the"
+           " next beat's, a third away"),
+    Figure("upper-neighbour", (X, _, X, _), "two eighths: the step above, returning on the"
+           " next beat"),
+    Figure("lower-neighbour", (X, _, X, _), "two eighths: the step below, returning on the"
+           " next beat"),
+    Figure("anticipation", (X, _, X, _), "two eighths: the next beat's note, a step away,"
+           " arrives early"),
+    Figure("skip-up", (X, _, X, _), "two eighths: the chord's next tone above (a chord"
+           " skip)"),
+    Figure("skip-down", (X, _, X, _), "two eighths: the chord's next tone below (a chord"
+           " skip)"),
+    Figure("suspension", (_, _, X, _), "the previous beat's note held over, dissonant,"
+           " resolving down by step on the half beat"),
+    Figure("run", (X, _, X, X), "an eighth and two sixteenths passing through a fourth"),
+    Figure("turn", (X, _, X, X), "an eighth, the next beat's note (a step away) and its"
+           " neighbour beyond as sixteenths, back on the beat"),
+)
+NAMES = tuple(f.name for f in FIGURES)
+HOLD, SUSPENSION = NAMES.index("hold"), NAMES.index("suspension")
+# What Bach does that the vocabulary has no name for, and a voice that is silent.
+LABELS = (*NAMES, "other", "rest")
+OTHER, SILENT = LABELS.index("other"), LABELS.index("rest")
+
+
+# Spelling the notes of a figure ------------------------------------------------------
+
+def scale_step(p: Pitch, direction: int, key: Key, chord: Chord, rising: bool) -> Pitch:
+    """The note a diatonic step from p: spelled as the chord spells that letter, else as
+    the local key does — in minor with the sixth and seventh raised when the line goes
+    on upwards (melodic minor), so that no augmented second appears."""
+    d = p.diatonic + direction
+    letter = d % 7
+    tone = next((t for t in chord.tones if t.step == letter), None)
+    if tone is None:
+        degree = (letter - key.tonic.step) % 7 + 1
+        tone = key.degree(degree)
+        if key.mode == "minor" and degree in (6, 7) and rising:
+            tone = PitchClass(tone.step, tone.alter + 1)
+    return Pitch(12 * (d // 7 + 1) + STEP_PC[letter] + tone.alter, d)
+
+
+def _second(a: Pitch, b: Pitch) -> bool:
+    """A minor or major second, as a line moves by step."""
+    return abs(b.diatonic - a.diatonic) == 1 and 1 <= abs(b.midi - a.midi) <= 2
+
+
+def _chord_tone_beside(p: Pitch, chord: Chord, direction: int) -> Pitch | None:
+    """The nearest tone of the chord above (direction 1) or below (−1) p, of another
+    pitch class."""
+    found = []
+    for tone in chord.tones:
+        for octave in range(p.octave - 1, p.octave + 2):
+            q = Pitch(12 * (octave + 1) + STEP_PC[tone.step] + tone.alter, 7 * octave + tone.step)
+            if q.pc != p.pc and (q.midi - p.midi) * direction > 0:
+                found.append(q)
+    return min(found, key=lambda q: abs(q.midi - p.midi), default=None)
+
+
+Cells = tuple[Pitch, ...]
+Realize = Callable[[Pitch | None, Pitch, Pitch | None, Chord, Key], Cells | None]
+
+
+def _hold(prev, this, nxt, chord, key):
+    return (this,) * CELLS
+
+
+def _passing(prev, this, nxt, chord, key):
+    if nxt is None or abs(nxt.diatonic - this.diatonic) != 2:
+        return None
+    up = nxt.diatonic > this.diatonic
+    p = scale_step(this, 1 if up else -1, key, chord, rising=up)
+    return (this, this, p, p) if _second(this, p) and _second(p, nxt) else None
+
+
+def _neighbour(direction: int) -> Realize:
+    def realize(prev, this, nxt, chord, key):
+        if nxt != this:
+            return None
+        n = scale_step(this, direction, key, chord, rising=direction < 0)
+        return (this, this, n, n) if _second(this, n) else None
+    return realize
+
+
+def _anticipation(prev, this, nxt, chord, key):
+    return (this, this, nxt, nxt) if nxt is not None and _second(this, nxt) else None
+
+
+def _skip(direction: int) -> Realize:
+    def realize(prev, this, nxt, chord, key):
+        s = _chord_tone_beside(this, chord, direction)
+        return (this, this, s, s) if s is not None and nxt is not None else None
+    return realize
+
+
+def _suspension(prev, this, nxt, chord, key):
+    """prev held over is dissonant against the new chord and falls a step to this."""
+    if prev is None or prev.diatonic - this.diatonic != 1 or not _second(prev, this) \
+            or prev.pc in chord.pcs:
+        return None
+    return (prev, prev, this, this)
+
+
+def _run(prev, this, nxt, chord, key):
+    if nxt is None or abs(nxt.diatonic - this.diatonic) != 3:
+        return None
+    d = 1 if nxt.diatonic > this.diatonic else -1
+    a = scale_step(this, d, key, chord, rising=d > 0)
+    b = scale_step(a, d, key, chord, rising=d > 0)
+    ok = _second(this, a) and _second(a, b) and _second(b, nxt)
+    return (this, this, a, b) if ok else None
+
+
+def _turn(prev, this, nxt, chord, key):
+    if nxt is None or not _second(this, nxt):
+        return None
+    d = 1 if nxt.diatonic > this.diatonic else -1
+    beyond = scale_step(nxt, d, key, chord, rising=d < 0)
+    return (this, this, nxt, beyond) if _second(nxt, beyond) else None
+
+
+REALIZE: dict[str, Realize] = {
+    "hold": _hold, "passing": _passing, "upper-neighbour": _neighbour(1),
+    "lower-neighbour": _neighbour(-1), "anticipation": _anticipation, "skip-up": _skip(1),
+    "skip-down": _skip(-1), "suspension": _suspension, "run": _run, "turn": _turn,
+}
+
+
+def realize(figure: str, prev: Pitch | None, this: Pitch, nxt: Pitch | None, chord: Chord,
+            key: Key) -> Cells | None:
+    """The pitch of each sixteenth cell of the beat (strike where `onsets` says), or None
+    where the figure cannot lead from these notes. `this` is the beat's chord tone (for a
+    suspension, its resolution), prev and nxt the voice's notes on the beats around."""
+    return REALIZE[figure](prev, this, nxt, chord, key)
+
+
+# Reading figures off a grid ----------------------------------------------------------
+
+def _cells(a: np.ndarray, at: np.ndarray, fill) -> np.ndarray:
+    """a[at] along the first axis, `fill` where `at` falls outside."""
+    inside = (at >= 0) & (at < len(a))
+    out = a[np.clip(at, 0, max(len(a) - 1, 0))] if len(a) else np.zeros((*at.shape, a.shape[1]),
+                                                                         a.dtype)
+    return np.where(inside[..., None], out, fill)
+
+
+def classify_beats(midi: np.ndarray, onset: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """int8 [B, V]: the LABELS index of each voice's figure in each beat.
+
+    midi: [T, V] the MIDI note sounding in each sixteenth cell (REST when silent);
+    onset: [T, V] a note struck at the cell; starts: [B] the cell where each quarter-note
+    beat begins. Judged from the line alone, by semitones (a step is 1–2): a note held
+    into the beat that falls a step on the half beat is a suspension, whatever the
+    harmony.
+    """
+    starts = np.asarray(starts, np.int64)
+    at = starts[:, None] + np.arange(CELLS)  # [B, CELLS]
+    m = _cells(np.asarray(midi, np.int64), at, REST)  # [B, CELLS, V]
+    o = _cells(np.asarray(onset, bool), at, False)
+    nxt = _cells(np.asarray(midi, np.int64), starts + CELLS, REST)  # [B, V]
+    prev = _cells(np.asarray(midi, np.int64), starts - 1, REST)
+    f, s, s3 = m[:, 0], m[:, 2], m[:, 3]
+    sounding = (f != REST) & (s != REST) & (s3 != REST) & (nxt != REST)
+    d1, d2, d3 = s - f, s3 - s, nxt - s3
+
+    def step(d: np.ndarray) -> np.ndarray:
+        return (np.abs(d) >= 1) & (np.abs(d) <= 2)
+
+    pattern = (o * np.array([8, 4, 2, 1])[None, :, None]).sum(axis=1)
+    eighths, sixteenths = (pattern == 0b1010) & sounding, (pattern == 0b1011) & sounding
+    into = nxt - s
+    label = np.select([
+        (f == REST) & ~o[:, 1:].any(axis=1),
+        ~o[:, 1:].any(axis=1),
+        (pattern == 0b0010) & (f == prev) & (f != REST) & (s != REST) & (d1 < 0) & step(d1),
+        eighths & step(d1) & (into == 0),
+        eighths & step(d1) & step(into) & (np.sign(d1) == np.sign(into)),
+        eighths & step(d1) & (d1 > 0) & (nxt == f),
+        eighths & step(d1) & (d1 < 0) & (nxt == f),
+        eighths & (d1 >= 3),
+        eighths & (d1 <= -3),
+        sixteenths & step(d1) & step(d2) & step(d3) & (np.sign(d1) == np.sign(d2))
+        & (np.sign(d2) == np.sign(d3)),
+        sixteenths & step(d1) & step(d2) & (np.sign(d1) == np.sign(d2)) & (nxt == s),
+    ], [SILENT, HOLD, SUSPENSION, *(NAMES.index(n) for n in (
+        "anticipation", "passing", "upper-neighbour", "lower-neighbour", "skip-up",
+        "skip-down", "run", "turn"))], OTHER)
+    return label.astype(np.int8)
+
+
+def skeleton(midi: np.ndarray, starts: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """int [B, V]: each beat's chord tone — the note on the beat, or a suspension's
+    resolution — the notes a voicing gives and a figure leads between."""
+    starts = np.asarray(starts, np.int64)
+    on = _cells(np.asarray(midi, np.int64), starts, REST)
+    half = _cells(np.asarray(midi, np.int64), starts + CELLS // 2, REST)
+    return np.where(labels == SUSPENSION, half, on)
+
+
+# The context a figure is scored in ---------------------------------------------------
+
+# Intervals to and from the beat's note, in semitones, as classes a corpus can fill.
+STEP_IN = ("none or same", "step down", "step up", "leap down", "leap up")
+STEP_OUT = ("leap down", "fourth-fifth down", "third down", "step down", "same or none",
+            "step up", "third up", "fourth-fifth up", "leap up")
+METRIC = ("downbeat", "half bar", "other beat")
+TO_CADENCE = ("cadence", "penultimate", "antepenultimate", "inside the phrase")
+
+
+@dataclass(frozen=True, eq=False)
+class FigurePlaces:
+    """K (voice, beat) places as arrays: what a figure scorer may condition on."""
+
+    voice: np.ndarray  # int [K]: 0 is the top voice
+    prev: np.ndarray  # int [K]: MIDI of the voice's chord tone on the beat before, or REST
+    this: np.ndarray  # int [K]: on this beat
+    next: np.ndarray  # int [K]: on the beat after, or REST
+    beat: np.ndarray  # int [K]: beat in the bar, from 0
+    beats_per_bar: np.ndarray  # int [K]
+    to_cadence: np.ndarray  # int [K]: beats to the phrase's cadence chord (0: on it)
+
+    def __len__(self) -> int:
+        return len(self.voice)
+
+    def classes(self) -> tuple[np.ndarray, ...]:
+        """(voice, step in, step out, metric, cadence) class indices, as counted."""
+        def signed(d: np.ndarray, bounds: tuple[int, ...]) -> np.ndarray:
+            size = np.searchsorted(np.array(bounds), np.abs(d), side="right")
+            return np.sign(d) * size
+
+        d_in = np.where((self.prev == REST) | (self.this == REST), 0, self.this - self.prev)
+        d_out = np.where((self.next == REST) | (self.this == REST), 0, self.next - self.this)
+        size_in = np.minimum(signed(d_in, (1, 3)), 2)
+        step_in = np.select([size_in == 0, size_in == -1, size_in == 1, size_in < 0], [0, 1, 2, 3],
+                            4)
+        step_out = np.clip(signed(d_out, (1, 3, 5, 8)), -4, 4) + 4
+        metric = np.where(self.beat == 0, 0,
+                          np.where((self.beats_per_bar == 4) & (self.beat == 2), 1, 2))
+        cadence = np.minimum(np.maximum(self.to_cadence, 0), len(TO_CADENCE) - 1)
+        return (np.minimum(self.voice, 3), step_in, step_out, metric, cadence)
+
+
+class FigureScorer(Protocol):
+    def log_scores(self, places: FigurePlaces) -> np.ndarray:
+        """float [K, len(FIGURES)]: the log-score of each figure at each place. The
+        candidates offered are already legal; the scorer only weighs them."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class StatisticalFigureScorer:
+    """How often Bach's voices take each figure in each context, smoothed towards the
+    same voice's figures for the same interval out (and those towards the voice's)."""
+
+    logp: np.ndarray  # [voice, step in, step out, metric, cadence, figure]
+
+    @classmethod
+    def from_counts(cls, counts: np.ndarray, strength: float = 8.0) -> StatisticalFigureScorer:
+        n = counts[..., :len(FIGURES)].astype(np.float64)
+        voice = n.sum(axis=(1, 2, 3, 4)) + 1.0
+        p = voice / voice.sum(axis=-1, keepdims=True)
+        out = n.sum(axis=(1, 3, 4))
+        p = (out + strength * p[:, None]) / (out.sum(-1, keepdims=True) + strength)
+        p = (n + strength * p[:, None, :, None, None]) / (n.sum(-1, keepdims=True) + strength)
+        return cls(np.log(p))
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> StatisticalFigureScorer:
+        return cls.from_counts(load_counts(path)[0])
+
+    def log_scores(self, places: FigurePlaces) -> np.ndarray:
+        return self.logp[places.classes()]
+
+
+@lru_cache(maxsize=1)
+def default_figure_scorer() -> StatisticalFigureScorer:
+    return StatisticalFigureScorer.load()
+
+
+# Counting the chorales ---------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class BeatGrid:
+    """A piece's voices on the sixteenth grid, with where its beats stand."""
+
+    midi: np.ndarray  # int [T, V]
+    onset: np.ndarray  # bool [T, V]
+    starts: np.ndarray  # int [B]: the cell each beat begins
+    beat: np.ndarray  # int [B]: beat in the bar, from 0
+    beats_per_bar: int
+    to_cadence: np.ndarray  # int [B]: beats to the next fermata (0: on it)
+
+    def places(self, labels: np.ndarray) -> FigurePlaces:
+        """Every (voice, beat) of the grid, beats first, with its chord-tone skeleton."""
+        skel = skeleton(self.midi, self.starts, labels)  # [B, V]
+        b, v = skel.shape
+        prev = np.vstack([np.full((1, v), REST), skel[:-1]])
+        nxt = np.vstack([skel[1:], np.full((1, v), REST)])
+
+        def each(x: np.ndarray) -> np.ndarray:
+            return np.repeat(x, v) if x.ndim == 1 else x.reshape(-1)
+
+        return FigurePlaces(np.tile(np.arange(v), b), each(prev), each(skel), each(nxt),
+                            each(self.beat), np.full(b * v, self.beats_per_bar),
+                            each(self.to_cadence))
+
+    @property
+    def moving(self) -> np.ndarray:
+        """bool [B]: some voice strikes a note within the beat (eighths or faster)."""
+        at = self.starts[:, None] + np.arange(1, CELLS)
+        return _cells(self.onset, at, False).any(axis=(1, 2))
+
+
+def beat_grid(lines: list[list[tuple[float, float, int | None, bool]]], beats_per_bar: int,
+              first_beat: float) -> BeatGrid:
+    """The grid of some voices' notes (offset, duration, MIDI or None, fermata), in
+    quarter notes; `first_beat` is the beat in the bar (from 0) of offset 0. Notes off
+    the grid (thirty-seconds, triplets) are struck at the cell they begin in."""
+    end = max((o + d for line in lines for o, d, _, _ in line), default=0.0)
+    t = int(np.ceil(end * CELLS - 1e-6))
+    midi = np.full((t, len(lines)), REST, np.int64)
+    onset = np.zeros((t, len(lines)), bool)
+    fermata = np.zeros(t, bool)
+    for v, line in enumerate(lines):
+        for o, d, p, f in line:
+            a, b = int(np.floor(o * CELLS + 1e-6)), int(np.floor((o + d) * CELLS + 1e-6))
+            if p is None or b <= a:
+                continue
+            midi[a:b, v], onset[a, v] = p, True
+            fermata[a] |= f
+    starts = np.arange(0, t, CELLS)
+    beat = (np.arange(len(starts)) + int(round(first_beat))) % beats_per_bar
+    marks = np.flatnonzero(np.add.reduceat(fermata.astype(np.int64), starts) > 0) if t \
+        else np.zeros(0, np.int64)
+    to_cadence = np.full(len(starts), len(TO_CADENCE), np.int64)
+    ahead = np.searchsorted(marks, np.arange(len(starts)))
+    found = ahead < len(marks)
+    to_cadence[found] = marks[ahead[found]] - np.arange(len(starts))[found]
+    return BeatGrid(midi, onset, starts, beat, beats_per_bar, to_cadence)
+
+
+def chorale_grids(names: list[str] | None = None) -> Iterator[tuple[str, BeatGrid | None]]:
+    """Each chorale's grid, or None for one whose beat is not a quarter note."""
+    from composer.corpus import chorale_names, parse_chorale
+    from composer.io import texture_from_music21
+
+    for name in names or sorted(set(chorale_names())):
+        texture, origin = texture_from_music21(parse_chorale(name), source=name)
+        meter = texture.meter
+        if meter.beat_length != 1 or meter.compound or len(texture.voices) != 4:
+            yield name, None
+            continue
+        first = texture.slices[0]
+        into = (first.position.beat - 1) - first.offset  # a pickup starts inside its bar
+        lines = [[(ev.offset, ev.duration, ev.pitch.midi if ev.pitch else None, ev.fermata)
+                  for ev in events] for events in origin.events]
+        yield name, beat_grid(lines, meter.beats_per_bar, into)
+
+
+SHAPE = (4, len(STEP_IN), len(STEP_OUT), len(METRIC), len(TO_CADENCE), len(LABELS))
+
+
+MAX_SKELETON_STEP = 24  # semitones; wider moves between beat notes are not counted
+
+
+def count_figures(grids: list[BeatGrid]) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(counts in SHAPE, skeleton intervals [voice, 2 * MAX_SKELETON_STEP + 1], beats,
+    beats in which some voice moves within the beat)."""
+    counts = np.zeros(SHAPE, np.int64)
+    steps = np.zeros((SHAPE[0], 2 * MAX_SKELETON_STEP + 1), np.int64)
+    beats = moving = 0
+    for grid in grids:
+        labels = classify_beats(grid.midi, grid.onset, grid.starts)
+        places = grid.places(labels)
+        np.add.at(counts, (*places.classes(), labels.reshape(-1)), 1)
+        skel = skeleton(grid.midi, grid.starts, labels)
+        for v in range(skel.shape[1]):
+            d = np.diff(skel[:, v])
+            d = d[(skel[:-1, v] != REST) & (skel[1:, v] != REST) & (np.abs(d) <= MAX_SKELETON_STEP)]
+            np.add.at(steps[v], d + MAX_SKELETON_STEP, 1)
+        beats += len(grid.starts)
+        moving += int(grid.moving.sum())
+    return counts, steps, beats, moving
+
+
+def build_counts(target: Path) -> dict:
+    grids, skipped = [], []
+    for name, grid in chorale_grids():
+        if grid is None:
+            skipped.append(name)
+        else:
+            grids.append(grid)
+    counts, steps, beats, moving = count_figures(grids)
+    nonzero = np.argwhere(counts)
+    data = {
+        "source": "music21 corpus: Bach chorales (corpus.chorales.Iterator)",
+        "command": COUNTS_COMMAND, "chorales": len(grids),
+        "skipped": sorted(set(skipped)), "beats": beats, "moving_beats": moving,
+        "axes": {"voice": ["soprano", "alto", "tenor", "bass"], "step_in": list(STEP_IN),
+                 "step_out": list(STEP_OUT), "metric": list(METRIC),
+                 "to_cadence": list(TO_CADENCE), "label": list(LABELS)},
+        "counts": [[*map(int, i), int(counts[tuple(i)])] for i in nonzero],
+        # How each voice's chord tone moves from beat to beat, in semitones from
+        # -MAX_SKELETON_STEP: what a voicing chooses, before figures fill the beat.
+        "skeleton_steps": steps.tolist(),
+    }
+    target.write_text(json.dumps(data, separators=(",", ":")) + "\n")
+    return data
+
+
+def load_counts(path: Path | None = None) -> tuple[np.ndarray, dict]:
+    """(counts in SHAPE, the file's other fields)."""
+    path = path or content_dir("models") / COUNTS_FILE
+    data = json.loads(path.read_text())
+    if data["axes"]["label"] != list(LABELS):
+        raise ValueError(f"{path} counts other figures; rebuild it with `{COUNTS_COMMAND}`")
+    counts = np.zeros(SHAPE, np.int64)
+    rows = np.array(data["counts"], np.int64).reshape(-1, len(SHAPE) + 1)
+    counts[tuple(rows[:, :-1].T)] = rows[:, -1]
+    return counts, {k: v for k, v in data.items() if k != "counts"}
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] != ["counts"]:
+        print(f"usage: {COUNTS_COMMAND}", file=sys.stderr)
+        return 2
+    target = content_dir("models") / COUNTS_FILE
+    data = build_counts(target)
+    print(f"wrote figure counts of {data['chorales']} chorales ({data['beats']} beats) to"
+          f" {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,50 @@
+"""The benchmarks run end to end on a few items and print their figures.
+
+They are scripts, not tests: what they measure is judged in benchmarks/RESULTS.md. Here
+they only have to run — each smoke mode in a process of its own, as a person runs it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(script: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_compose_speed_prints_all_three_side_by_side(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    out = run("compose_speed.py", "--quick", "--lengths", "4,8", "--constraint-cap", "2",
+              "--results", str(results))
+    assert "### Partimento in process (s)" in out
+    assert "8 bars take" in out
+    assert "A whole `partimento compose` process" in out
+    assert "MB." in out
+    assert "music21's figured-bass realizer" in out
+    assert "| 4 |" in out.split("music21's figured-bass realizer")[1]
+    assert "as fast as music21's realizer" in out
+    assert "Plain python-constraint" in out
+    section = results.read_text()
+    assert section.count("<!-- begin: compose_speed.py -->") == 1
+    assert "<!-- end: compose_speed.py -->" in section
+
+
+@pytest.mark.slow
+def test_harmonize_chorales_sorts_every_chorale_into_one_category(tmp_path: Path) -> None:
+    out = run("harmonize_chorales.py", "--names", "bwv281,bwv41.6", "--jobs", "2")
+    assert "| **all** | 2 |" in out
+    assert "Composed without a hard violation:" in out
+    assert "bach/bwv41.6: the meter changes (4/4, 3/4)" in out  # one meter per spec
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "%" in line]
+    assert sum(int(row.split("|")[2]) for row in rows) == 2
