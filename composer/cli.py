@@ -141,6 +141,9 @@ def compose(
     svg: Annotated[bool, typer.Option("--svg", help="also engrave OUT.svg")] = False,
     seed: Annotated[int | None, typer.Option(help="override the spec's seed")] = None,
     temperature: Annotated[float | None, typer.Option(help="override the spec's")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="PATH of a trained model (NAME.pt, its card NAME.json beside it), or"
+                        " 'none' for the statistical scorer; default: models/chorale.pt")] = None,
 ) -> None:
     """Compose a piece from a spec: exit 0 done, 1 rules cannot all hold, 2 bad input."""
     from dataclasses import replace
@@ -165,9 +168,82 @@ def compose(
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        comp = run_compose(the_spec, progress=progress)
+        comp = run_compose(the_spec, _scorer(model, the_spec.voices), progress=progress)
     written = write_outputs(comp.piece, out, document(comp), svg=svg)
     typer.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+def _scorer(model: str | None, voices: tuple[str, ...]):
+    """The scorer `--model` asks for (None: compose's default, the shipped model)."""
+    if model is None:
+        return None
+    if model == "none":
+        from composer.scorer import StatisticalScorer
+
+        return StatisticalScorer.from_corpus(voices)
+    from composer.neural.scorer import load_scorer
+
+    return load_scorer(Path(model))
+
+
+@app.command()
+def train(
+    name: Annotated[str, typer.Option(help="writes models/NAME.pt and its card NAME.json")
+                    ] = "chorale",
+    epochs: Annotated[int, typer.Option(min=1, help="at most this many epochs")] = 30,
+    seed: Annotated[int, typer.Option(help="the same seed trains the same model")] = 0,
+    limit: Annotated[int | None, typer.Option(
+        min=1, help="train on the first N chorales only (a quick trial)")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="go on from the last epoch's checkpoint of NAME")] = False,
+    out: Annotated[Path | None, typer.Option(
+        "-o", "--out", help="folder to write to (default: models/)")] = None,
+    override: Annotated[list[str] | None, typer.Option(
+        "--set", help="a model setting FIELD=VALUE: hidden, embed, within (none, outer,"
+                      " full), within_hidden, context, dropout (repeatable)")] = None,
+    threads: Annotated[int, typer.Option(
+        min=1, help="CPU threads (the model is small: one is usually fastest)")] = 1,
+) -> None:
+    """Train the chorale model from music21's Bach chorales, with early stopping on the
+    validation chorales; a checkpoint is kept after every epoch."""
+    import time
+
+    import torch
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from composer.content import content_dir
+    from composer.neural.train import TrainConfig, model_config
+    from composer.neural.train import train as run_train
+
+    torch.set_num_threads(threads)
+    config = TrainConfig(name=name, epochs=epochs, seed=seed, limit=limit,
+                         model=model_config(override or ()))
+    command = " ".join(["partimento train", f"--name {name}", f"--epochs {epochs}",
+                        f"--seed {seed}", *([f"--limit {limit}"] if limit else []),
+                        *(f"--set {o}" for o in override or ())])
+    err = Console(stderr=True)
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[loss]}"),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("reading the chorales", total=None, loss="")
+
+        def loading(chorale: str) -> None:
+            bar.update(task, description=f"reading {chorale}")
+
+        def progress(r) -> None:
+            loss = f"loss {r.loss:.3f}"
+            bar.update(task, description=f"epoch {r.epoch}/{epochs}", completed=r.step,
+                       total=r.steps, loss=loss if r.val is None else f"{loss} · val {r.val:.3f}")
+            if r.val is not None:
+                bar.console.print(f"epoch {r.epoch}: loss {r.loss:.4f}, validation {r.val:.4f}"
+                                  " (nats per note)")
+
+        result = run_train(config, out or content_dir("models"), resume=resume,
+                           command=command, progress=progress, loading=loading)
+    seconds, figures = time.perf_counter() - started, result.card["figures"]
+    typer.echo(f"wrote {', '.join(map(str, result.paths))} in {seconds:.0f} s: validation"
+               f" {figures['validation_nll']:.4f}, test {figures['test_nll']:.4f} nats per note")
 
 
 @app.command()

@@ -155,7 +155,8 @@ def _run_dir(config: TrainConfig) -> Path:
 
 
 def _config_json(config: TrainConfig) -> str:
-    return json.dumps(asdict(config), sort_keys=True)
+    """The settings a resumed run must share (it may run for more epochs)."""
+    return json.dumps({**asdict(config), "epochs": None}, sort_keys=True)
 
 
 def train(config: TrainConfig, out_dir: Path, *, resume: bool = False, command: str = "",
@@ -259,7 +260,8 @@ def _card(config: TrainConfig, model: ChoraleNet, split: dict[str, list[Chorale]
                       " file once",
             "chorales": len(names),
             "left_out": off_grid(names),
-            "split_rule": SPLIT_RULE,
+            "split_rule": SPLIT_RULE if not config.limit else
+            f"--limit {config.limit}: the first chorales train, the first one validates",
             "splits": {s: [c.name.removeprefix("bach/") for c in cs]
                        for s, cs in split.items()},
             "transposition": f"training chorales into every key that keeps each voice"
