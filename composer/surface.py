@@ -392,15 +392,15 @@ def _singles_allowed(b: _Beat, ok: np.ndarray, moving: np.ndarray) -> np.ndarray
 
 
 def _consonant_together(f: Frame, ctx: Context) -> np.ndarray:
-    """Two notes struck together off the beat, one of them foreign to the chord, are
-    consonant with each other (the consonant-intervals rule's verdict): passing tones
-    move in thirds and sixths, or against a chord tone."""
+    """Two notes foreign to the chord struck together off the beat are consonant with
+    each other (the consonant-intervals rule's verdict): passing tones move together in
+    thirds and sixths."""
     rule = RULES["consonant-intervals"]
     clash = rule.test(f, ctx, rule.defaults())  # [rows, pairs]
     pcs = np.where(f.sounding, f.midi % 12, 0).astype(np.int64)
     foreign = (np.take_along_axis(f.roles, pcs, axis=1) == 0) & f.sounding
     i, j = zip(*ctx.pairs(), strict=True)
-    both = f.attacks[:, i] & f.attacks[:, j] & (foreign[:, i] | foreign[:, j])
+    both = f.attacks[:, i] & f.attacks[:, j] & foreign[:, i] & foreign[:, j]
     return ~(clash & both).any(axis=1)
 
 

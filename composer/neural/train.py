@@ -49,7 +49,7 @@ class TrainConfig:
     name: str = "chorale"
     epochs: int = 30
     seed: int = 0
-    batch: int = 128
+    batch: int = 256
     lr: float = 2e-3
     weight_decay: float = 1e-5
     patience: int = 4  # epochs without a better validation loss before stopping
