@@ -26,6 +26,7 @@ import math
 import multiprocessing
 import os
 import platform
+import re
 import signal
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from typing import Any
 from compose_speed import write_section
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 RESULTS = HERE / "RESULTS.md"
 RULESET = "common-practice"
 TARGET = 99.0
@@ -122,6 +124,11 @@ def write_spec(name: str, folder: Path, seed: int) -> tuple[Path, int] | str:
     return spec, bars
 
 
+def _short(message: str, folder: Path) -> str:
+    """A message without this machine's folders: the temporary one, the checkout."""
+    return message.replace(str(folder), "…").replace(f"{ROOT}/", "")
+
+
 @functools.cache
 def scorer() -> Any:
     """One per worker process: loading it is not what is measured."""
@@ -174,13 +181,13 @@ def _harmonize(name: str, seed: int) -> Outcome:
             try:
                 spec = load_spec(path)
             except SpecError as exc:
-                return Outcome(name, "inexpressible", str(exc).replace(str(folder), "…"),
+                return Outcome(name, "inexpressible", _short(str(exc), folder),
                                total_s=time.perf_counter() - t0)
             t1 = time.perf_counter()
             try:
                 comp = compose(spec, scorer())
             except UnsatisfiableError as exc:
-                return Outcome(name, "unsatisfiable", str(exc).replace(str(folder), "…"),
+                return Outcome(name, "unsatisfiable", _short(str(exc), folder),
                                time.perf_counter() - t1, time.perf_counter() - t0, bars)
             composed = time.perf_counter() - t1
             written = write_outputs(comp.piece, folder / "out", document(comp))
@@ -231,8 +238,9 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], wall: float) -> st
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python"
         f" {platform.python_version()}, music21 {music21.__version__}; {args.jobs} job(s);"
         f" load average {args.load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end  ",
-        f"Corpus: {n} chorales' sopranos harmonized with `{RULESET}`, seed {args.seed}; each"
-        " written by `write_outputs` and the MusicXML checked back from disk",
+        f"Corpus: {n} chorales' sopranos{_distinct(outcomes)} harmonized with `{RULESET}`,"
+        f" seed {args.seed}; each written by `write_outputs` and its MusicXML checked back"
+        " from disk",
         "",
         "| outcome | chorales | share | mean s each |",
         "| --- | ---: | ---: | ---: |",
@@ -259,9 +267,46 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], wall: float) -> st
         lines += ["", "Hard violations by rule (a bug): " + ", ".join(
             f"`{r}` ×{c} in {sum(r in o.errors for o in by['violations'])} chorales"
             for r, c in rules.most_common()) + "."]
+    lines += _blame_table(by["unsatisfiable"])
     for category in ("violations", "unsatisfiable", "inexpressible", "crashed"):
         lines += _listing(CATEGORIES[category], by[category], args.show)
     return "\n".join(lines) + "\n"
+
+
+def blames(message: str) -> str:
+    """What an unsatisfiable chorale's explanation names, to group them."""
+    rules = sorted(set(re.findall(r"rule ([a-z-]+)", message)))
+    if rules:
+        return "rule " + " and ".join(f"`{r}`" for r in rules) + " against melody notes"
+    if "no chord the grammar allows" in message:
+        where = "one slot of bar 1" if " at bar 1 beat " in message else "one slot"
+        return f"no chord of the grammar has a voicing at {where}"
+    if "cannot hold" in message:
+        return "one melody note, with the grammar and the cadences"
+    if "conflicts with" in message:
+        return "melody notes against one another (grammar, cadences, voice leading)"
+    if "no progression and voicing reaches" in message:
+        return "no progression and voicing reaches a slot"
+    return "something else"
+
+
+def _blame_table(outcomes: list[Outcome]) -> list[str]:
+    groups: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        groups.setdefault(blames(o.detail), []).append(o)
+    if not groups:
+        return []
+    rows = sorted(groups.items(), key=lambda kv: -len(kv[1]))
+    return ["", "Unsatisfiable chorales by what the explanation names:", "",
+            "| the explanation names | chorales | e.g. |", "| --- | ---: | --- |",
+            *(f"| {kind} | {len(group)} |"
+              f" {', '.join(o.name.split('/')[-1] for o in group[:4])} |" for kind, group in rows)]
+
+
+def _distinct(outcomes: list[Outcome]) -> str:
+    files = len({o.name for o in outcomes})
+    return "" if files == len(outcomes) else \
+        f" ({files} distinct files: music21's list names some twice)"
 
 
 def _mean(values: Sequence[float]) -> float:

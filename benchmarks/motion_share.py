@@ -7,6 +7,11 @@ chorales were read to count their figures. Prints, side by side with Bach's chor
 composer.figures counts`): the share of beats in which some voice strikes a note within
 the beat (eighth notes or faster), and how often each figure occurs, per voice.
 
+A third column separates the two levels of the composer: Bach's own chorales reduced to
+one chord tone per voice and beat (his soprano kept as a given melody, his chords as the
+plan), then figured again by `composer.surface` — what the figure level does with
+Bach's skeleton rather than with the one the voicing level chose.
+
     .venv/bin/python benchmarks/motion_share.py              # 50 seeds; writes RESULTS.md
     .venv/bin/python benchmarks/motion_share.py --seeds 5    # a quick look; writes nothing
 
@@ -75,6 +80,96 @@ def composed(names: list[str], seeds: int):
         print(f"  {name}: {seeds} seeds", file=sys.stderr)
     pieces = len(names) * seeds - len(failures)
     return counts, beats, moving, spent / max(pieces, 1), failures
+
+
+def refigured(step: int):
+    """(label counts [voice, label], beats, moving beats, chorales used, seconds per
+    chorale): every `step`-th chorale's skeleton figured again by the composer."""
+    from fractions import Fraction
+
+    from composer.corpus import chorale_names, parse_chorale
+    from composer.errors import Location
+    from composer.figures import CELLS, LABELS, beat_grid, classify_beats, skeleton
+    from composer.io import texture_from_music21
+    from composer.music import Position
+    from composer.planner import Plan, Slot
+    from composer.rulesets import load_ruleset
+    from composer.spec import Melody, MelodyNote, Spec
+    from composer.surface import choose_surface
+
+    rules = load_ruleset("common-practice").active
+    counts = np.zeros((len(VOICES), len(LABELS)), np.int64)
+    beats = moving = used = 0
+    spent = 0.0
+    for name in sorted(set(chorale_names()))[::step]:
+        texture, origin = texture_from_music21(parse_chorale(name), source=name)
+        meter, key = texture.meter, texture.key
+        if meter.beat_length != 1 or meter.compound or len(texture.voices) != 4:
+            continue
+        first = texture.slices[0]
+        shift = Fraction(first.position.beat - 1).limit_denominator(16) - \
+            Fraction(first.offset).limit_denominator(16)
+        grid = piece_grid_of(origin.events, meter.beats_per_bar, float(shift))
+        labels = classify_beats(grid.midi, grid.onset, grid.starts)
+        skel = skeleton(grid.midi, grid.starts, labels)
+        pitches, chords, harmonic = [], [], [s for s in texture.slices if s.harmonic]
+        for b, cell in enumerate(grid.starts):
+            at = cell / CELLS
+            row = []
+            for v, events in enumerate(origin.events):
+                t = at + (0.5 if labels[b, v] == LABELS.index("suspension") else 0)
+                ev = next((e for e in events if e.offset <= t + 1e-6 < e.offset + e.duration),
+                          None)
+                row.append(ev.pitch if ev is not None and ev.pitch is not None
+                           and ev.pitch.midi == skel[b, v] else None)
+            pitches.append(row)
+            heard = [s.chord for s in harmonic if s.offset <= at + 1e-6]
+            chords.append(heard[-1] if heard else None)
+        if any(p is None for row in pitches for p in row) or None in chords:
+            continue  # rests or an unheard chord: no skeleton to figure
+        fermata = grid.to_cadence == 0
+        slots, phrase = [], 0
+        for b in range(len(grid.starts)):
+            metric = b + int(shift)
+            slots.append(Slot(b, Fraction(b), Fraction(1),
+                              Position(metric // meter.beats_per_bar + 1,
+                                       float(metric % meter.beats_per_bar + 1)),
+                              phrase, key, "", chords[b], None,
+                              "authentic" if fermata[b] else None, bool(fermata[b])))
+            phrase += bool(fermata[b])
+        soprano = tuple(MelodyNote(Fraction(e.offset).limit_denominator(16),
+                                   Fraction(e.duration).limit_denominator(16), e.pitch,
+                                   e.fermata) for e in origin.events[0])
+        spec = Spec(name, key, meter, len(slots) // meter.beats_per_bar + 1, 80, VOICES,
+                    None, (), Melody("soprano", soprano, Location(name)), rules, 0, 1.0,
+                    name, "")
+        plan = Plan(key, meter, spec.bars, (), tuple(slots))
+        start = time.perf_counter()
+        surface = choose_surface(spec, plan, pitches, np.random.default_rng(0))
+        spent += time.perf_counter() - start
+        lines = [[(float(n.offset), float(n.duration), n.pitch.midi if n.pitch else None,
+                   n.fermata) for n in line] for line in surface.lines[1:]]
+        again = beat_grid([grid_line(origin.events[0]), *lines], meter.beats_per_bar,
+                          float(shift))
+        got = classify_beats(again.midi, again.onset, again.starts)
+        for v in range(len(VOICES)):
+            counts[v] += np.bincount(got[:, v], minlength=len(LABELS))
+        beats += len(again.starts)
+        moving += int(again.moving.sum())
+        used += 1
+    return counts, beats, moving, used, spent / max(used, 1)
+
+
+def grid_line(events) -> list[tuple[float, float, int | None, bool]]:
+    """One voice's notes as read by composer.io, for composer.figures.beat_grid."""
+    return [(e.offset, e.duration, e.pitch.midi if e.pitch else None, e.fermata)
+            for e in events]
+
+
+def piece_grid_of(events, beats_per_bar: int, first_beat: float):
+    from composer.figures import beat_grid
+
+    return beat_grid([grid_line(line) for line in events], beats_per_bar, first_beat)
 
 
 def report(names: list[str], seeds: int) -> tuple[str, bool]:

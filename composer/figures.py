@@ -96,13 +96,13 @@ def _second(a: Pitch, b: Pitch) -> bool:
 
 
 def _chord_tone_beside(p: Pitch, chord: Chord, direction: int) -> Pitch | None:
-    """The nearest tone of the chord above (direction 1) or below (−1) p, of another
-    pitch class."""
+    """The nearest tone of the chord at least a third above (direction 1) or below (−1)
+    p: a leap, not a step to a seventh."""
     found = []
     for tone in chord.tones:
         for octave in range(p.octave - 1, p.octave + 2):
             q = Pitch(12 * (octave + 1) + STEP_PC[tone.step] + tone.alter, 7 * octave + tone.step)
-            if q.pc != p.pc and (q.midi - p.midi) * direction > 0:
+            if (q.diatonic - p.diatonic) * direction >= 2 and (q.midi - p.midi) * direction >= 3:
                 found.append(q)
     return min(found, key=lambda q: abs(q.midi - p.midi), default=None)
 

@@ -9,7 +9,7 @@ its own window of WIDTH notes around its range.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,6 +27,10 @@ LOW = np.array([Pitch.parse(STANDARD_RANGES[v][0]).midi - 15 for v in SATB])
 MAX_COUNT = 8  # beats since the phrase began and beats to the cadence: 0..7, 8 or more
 CADENCES = ("authentic", "half", "plagal", "deceptive", "other")
 ROLE_VALUES = 5  # role codes 0 (not in the chord), root, third, fifth, seventh
+# How many values each field of a beat's place takes; the value one past the last
+# stands for "not known" (see PlanArrays.without_place).
+PLACE_VALUES = {"beat": 4, "meter": 3, "phrase_beat": MAX_COUNT + 1,
+                "to_cadence": MAX_COUNT + 1, "fermata": 2, "cadence": len(CADENCES)}
 
 
 def tokens(midi: np.ndarray, tonic: np.ndarray) -> np.ndarray:
@@ -75,6 +79,11 @@ class PlanArrays:
                    np.clip(col(phrase_beat), 0, MAX_COUNT), np.clip(col(to_cadence), 0,
                                                                     MAX_COUNT),
                    col(fermata), col(cadence))
+
+    def without_place(self) -> PlanArrays:
+        """Chord and key alone: what a beat's voicing is scored by on its own."""
+        return replace(self, **{f: np.full_like(getattr(self, f), n)
+                                for f, n in PLACE_VALUES.items()})
 
     def take(self, index: np.ndarray) -> PlanArrays:
         return PlanArrays(*(getattr(self, f)[index] for f in self.__dataclass_fields__))

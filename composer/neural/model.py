@@ -28,8 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from composer.neural.features import (
-    CADENCES,
-    MAX_COUNT,
+    PLACE_VALUES,
     ROLE_VALUES,
     START,
     VOCAB,
@@ -40,10 +39,11 @@ from composer.neural.features import (
 FORMAT = 1
 VOICES = 4
 OUT = WIDTH + 1  # classes per voice: the window's notes and a rest
-# What each voice sees of its own beat (soprano, bass, alto, tenor: the order of choice).
+ORDER = (0, 3, 1, 2)  # voices are chosen soprano, bass, alto, tenor
+# What each voice sees of its own beat.
 PREFIX = {"none": {}, "outer": {3: (0,), 1: (0, 3), 2: (0, 3)},
           "full": {3: (0,), 1: (0, 3), 2: (0, 3, 1)}}
-PLAN_FEATURES = 12 * ROLE_VALUES + 12 + 1 + 4 + 3 + 2 * (MAX_COUNT + 1) + 1 + len(CADENCES)
+PLAN_FEATURES = 12 * ROLE_VALUES + 12 + 1 + sum(PLACE_VALUES.values())
 KEY_FEATURES = 12 * ROLE_VALUES + 12 + 1  # a chord by pitch class, the tonic, the mode
 
 
@@ -106,6 +106,11 @@ def _one_hot(x: torch.Tensor, n: int) -> torch.Tensor:
     return F.one_hot(x, n).flatten(1).float()
 
 
+def _place(x: torch.Tensor, n: int) -> torch.Tensor:
+    """[N] → [N, n] one-hot; the value n (not known) is a row of zeros."""
+    return F.one_hot(x, n + 1)[:, :n].float()
+
+
 def _key(roles: torch.Tensor, tonic: torch.Tensor, minor: torch.Tensor) -> torch.Tensor:
     return torch.cat([_one_hot(roles, ROLE_VALUES), _one_hot(tonic, 12),
                       minor.float()[:, None]], dim=1)
@@ -142,10 +147,8 @@ class ChoraleNet(nn.Module):
 
     def plan_side(self, b: Batch) -> torch.Tensor:
         """[N, 4, OUT] logits from the next beat's plan."""
-        x = torch.cat([_key(b.roles, b.tonic, b.minor), _one_hot(b.beat, 4),
-                       _one_hot(b.meter, 3), _one_hot(b.phrase_beat, MAX_COUNT + 1),
-                       _one_hot(b.to_cadence, MAX_COUNT + 1), b.fermata.float()[:, None],
-                       _one_hot(b.cadence, len(CADENCES))], dim=1)
+        x = torch.cat([_key(b.roles, b.tonic, b.minor),
+                       *(_place(getattr(b, f), n) for f, n in PLACE_VALUES.items())], dim=1)
         return self.plan_net(x).reshape(-1, VOICES, OUT)
 
     def within(self, target: torch.Tensor, roles: torch.Tensor, tonic: torch.Tensor,
@@ -178,28 +181,48 @@ class ChoraleNet(nn.Module):
                        chord: np.ndarray) -> torch.Tensor:
         """log p(b_j | a_i, plan) [K1, K2] for every a_i of prev_side logits [K1, 4, OUT]
         and every b_j of target [K2, 4], whose plan_side + within logits are `after`
-        [K2, 4, OUT]; chord [K2] numbers b_j's chord (rows with the same chord and the
-        same notes before a voice share that voice's normaliser)."""
-        k1, k2 = len(prev), len(target)
-        # In float64, so that two confident experts that disagree never underflow.
-        top = prev.amax(-1, keepdim=True)
-        scaled = torch.exp((prev - top).double())
-        log_p = torch.zeros(k1, k2)
-        code = chord.astype(np.int64)
-        prefix = PREFIX[self.config.within]
-        for v in range(VOICES):
-            x = target[:, v]
-            log_p += torch.index_select(prev[:, v], 1, x) + after[:, v].gather(1, x[:, None]).T
-            key = code
-            for seen in prefix.get(v, ()):
-                key = key * VOCAB + target[:, seen].numpy()
-            _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-            b = after[torch.as_tensor(first), v]
-            b_top = b.amax(-1, keepdim=True)
-            z = scaled[:, v] @ torch.exp((b - b_top).double()).T  # [K1, distinct]
-            log_z = torch.log(z.clamp_min(1e-300)).float() + top[:, v] + b_top.T
-            log_p -= torch.index_select(log_z, 1, torch.as_tensor(inverse.reshape(-1)))
-        return log_p
+        [K2, 4, OUT]; chord [K2] numbers b_j's chord.
+
+        Voice by voice in the order of choice, the sum is kept once per distinct (chord,
+        notes so far), so that only the last voice works on all of K2; each voice's
+        normaliser is one matrix product per distinct (chord, notes the voice sees)."""
+        digits = [chord.astype(np.int64), *(target[:, v].numpy() for v in ORDER)]
+        total = torch.zeros(len(prev), 1)
+        parent = np.zeros(len(target), np.int64)  # each b_j's row of `total`
+        for level, v in enumerate(ORDER):
+            _, first, inverse = np.unique(_code(digits[:level + 2]), return_index=True,
+                                          return_inverse=True)
+            x = target[first, v]
+            log_z, row = self._log_normaliser(prev[:, v], after[:, v], target, chord, v)
+            terms = torch.index_select(prev[:, v], 1, x) \
+                - torch.index_select(log_z, 1, torch.as_tensor(row[first])) \
+                + after[first, v].gather(1, x[:, None]).T
+            total = torch.index_select(total, 1, torch.as_tensor(parent[first])) + terms
+            parent = inverse.reshape(-1)
+        return torch.index_select(total, 1, torch.as_tensor(parent))
+
+    def _log_normaliser(self, prev: torch.Tensor, after: torch.Tensor, target: torch.Tensor,
+                        chord: np.ndarray, v: int) -> tuple[torch.Tensor, np.ndarray]:
+        """log Σ_x exp(prev[i, x] + after[j, x]) for voice v, once per distinct (chord,
+        notes seen): [K1, distinct], and each b_j's column."""
+        digits = [chord.astype(np.int64), *(target[:, w].numpy()
+                                            for w in PREFIX[self.config.within].get(v, ()))]
+        _, first, inverse = np.unique(_code(digits), return_index=True, return_inverse=True)
+        top, b = prev.amax(-1, keepdim=True), after[torch.as_tensor(first)]
+        b_top = b.amax(-1, keepdim=True)
+        z = torch.exp(prev - top) @ torch.exp(b - b_top).T
+        if bool((z < 1e-30).any()):  # two confident experts that disagree: in float64
+            z = (torch.exp((prev - top).double()) @ torch.exp((b - b_top).double()).T
+                 ).clamp_min(1e-300)
+        return torch.log(z).float() + top + b_top.T, inverse.reshape(-1)
+
+
+def _code(digits: list[np.ndarray]) -> np.ndarray:
+    """One int64 per row for a tuple of small non-negative ints (each below VOCAB)."""
+    code = np.zeros_like(digits[0])
+    for d in digits:
+        code = code * VOCAB + d
+    return code
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -1,19 +1,21 @@
 """The trained model as the sampler's scorer, and loading it from models/.
 
-`unary(b)` is log p(b | plan), the voicing of a beat on its own (the previous beat
-hidden), and `transition(a, b)` is log p(b | a, plan) − log p(b | plan), so that along
-a chain the sum of all scores is exactly the model's log-likelihood of the piece,
-log p(b_0) + Σ_t log p(b_t | b_t−1); the sampler then draws from the model's own
-distribution, restricted to what the rules allow. The unary also ranks each chord's
-voicings when a slot offers only the likeliest.
+`unary(b)` is log p(b | chord, key), the voicing of a chord on its own (the previous
+beat and the place in bar and phrase hidden), and `transition(a, b)` is
+log p(b | a, plan) − log p(b | chord, key), so that along a chain the scores add up to
+exactly the model's log-likelihood of the piece, log p(b_0) + Σ_t log p(b_t | b_t−1):
+the sampler draws from the model's own distribution, restricted to what the rules
+allow. The unary also ranks each chord's voicings where a slot offers only the
+likeliest, the same at every slot, so that the rules' verdicts on them are shared.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import torch
@@ -37,39 +39,66 @@ DEFAULT_MODEL = "chorale.pt"
 
 
 @dataclass(frozen=True, eq=False)
+class _Voicings:
+    """A frame of voicings read in one key: what the model needs of it, computed once."""
+
+    target: torch.Tensor  # int64 [K, 4]: window index of each note
+    chords: np.ndarray  # [C, 12]: the distinct chords' role rows
+    chord: np.ndarray  # [K]: each voicing's chord
+    within: torch.Tensor  # [K, 4, OUT]: the within-beat logits
+    alone: np.ndarray  # float32 [K]: log p(voicing | chord, key)
+
+
+@dataclass(frozen=True, eq=False)
 class NeuralScorer:
     model: ChoraleNet
     path: Path
+    # The sampler shows the same frames again (a slot's candidates are the next
+    # transition's predecessors; a chord's domain recurs at many slots): what depends
+    # on a frame and the key alone is remembered, weakly, per frame.
+    _seen: WeakKeyDictionary = field(default_factory=WeakKeyDictionary, repr=False)
 
     def unary(self, cands: Frame, slot: SlotInfo) -> np.ndarray:
-        with torch.inference_mode():
-            return self._scores(None, cands, slot)[0].numpy().astype(np.float64)
+        return self._voicings(cands, slot).alone.astype(np.float64)
 
     def transition(self, a: Frame, b: Frame, slot: SlotInfo) -> np.ndarray:
-        with torch.inference_mode():
-            pair = self._scores(a, b, slot)
-            return (pair[1:] - pair[:1]).numpy()
-
-    def _scores(self, a: Frame | None, b: Frame, slot: SlotInfo) -> torch.Tensor:
-        """[1 + K1, K2]: log p(b_j | plan), then log p(b_j | a_i, plan) for each a_i."""
         net, tonic, minor = self.model, slot.key.tonic.pc, int(slot.key.mode == "minor")
-        chords, chord = np.unique(b.roles, axis=0, return_inverse=True)
-        chord = chord.reshape(-1)
-        rows = 1 + (0 if a is None else len(a))
-        prev = np.full((rows, 1, 4), START, np.int64)
-        prev_roles = np.zeros((rows, 1, 12), np.int64)
-        if a is not None:
-            prev[1:, 0] = tokens(a.midi, tonic)
-            prev_roles[1:, 0] = relative_roles(a.roles, tonic)
-        before = net.prev_side(torch.as_tensor(prev), torch.as_tensor(prev_roles),
-                               torch.full((rows,), tonic), torch.full((rows,), minor))
-        plan = net.plan_side(Batch.build(prev[:0], prev_roles[:0], _plan(chords, slot),
-                                         np.zeros((0, 4))))
-        target = torch.as_tensor(tokens(b.midi, tonic))
-        after = plan[torch.as_tensor(chord)] + net.within(
-            target, torch.as_tensor(relative_roles(b.roles, tonic)),
-            torch.full((len(b),), tonic), torch.full((len(b),), minor))
-        return net.pair_log_probs(before, after, target, chord)
+        seen = self._voicings(b, slot)
+        with torch.inference_mode():
+            before = net.prev_side(torch.as_tensor(tokens(a.midi, tonic)[:, None]),
+                                   torch.as_tensor(relative_roles(a.roles, tonic)[:, None]),
+                                   torch.full((len(a),), tonic), torch.full((len(a),), minor))
+            after = self._plan_logits(_plan(seen.chords, slot), seen)
+            pair = net.pair_log_probs(before, after, seen.target, seen.chord).numpy()
+        return pair - seen.alone
+
+    def _voicings(self, frame: Frame, slot: SlotInfo) -> _Voicings:
+        key = (slot.key.tonic.pc, slot.key.mode)
+        memo = self._seen.setdefault(frame, {})
+        if key not in memo:
+            net, tonic, minor = self.model, slot.key.tonic.pc, int(slot.key.mode == "minor")
+            code = frame.roles.astype(np.int64) @ (5 ** np.arange(12))
+            _, first, chord = np.unique(code, return_index=True, return_inverse=True)
+            with torch.inference_mode():
+                target = torch.as_tensor(tokens(frame.midi, tonic))
+                within = net.within(target, torch.as_tensor(relative_roles(frame.roles, tonic)),
+                                    torch.full((len(frame),), tonic),
+                                    torch.full((len(frame),), minor))
+                seen = _Voicings(target, frame.roles[first], chord.reshape(-1), within,
+                                 np.zeros(0, np.float32))
+                before = net.prev_side(torch.full((1, 1, 4), START), torch.zeros(1, 1, 12,
+                                                                                dtype=torch.int64),
+                                       torch.tensor([tonic]), torch.tensor([minor]))
+                after = self._plan_logits(_plan(seen.chords, slot).without_place(), seen)
+                alone = net.pair_log_probs(before, after, target, seen.chord)[0].numpy()
+            memo[key] = replace(seen, alone=alone)
+        return memo[key]
+
+    def _plan_logits(self, plan: PlanArrays, seen: _Voicings) -> torch.Tensor:
+        """[K, 4, OUT]: the plan's and the within-beat logits of each voicing."""
+        none = np.zeros((0, 4), np.int64)
+        logits = self.model.plan_side(Batch.build(none, none, plan, none))
+        return logits[torch.as_tensor(seen.chord)] + seen.within
 
     def note_log_probs(self, a: Frame, b: Frame, slot: SlotInfo) -> np.ndarray:
         """float [K, 4, WIDTH + 1]: for each pair (a[k], b[k]), each voice's distribution

@@ -37,7 +37,7 @@ from composer.neural.data import (
     split_of,
     transpositions,
 )
-from composer.neural.features import START, PlanArrays, relative_roles, tokens
+from composer.neural.features import PLACE_VALUES, START, PlanArrays, relative_roles, tokens
 from composer.neural.model import FORMAT, Batch, ChoraleNet, ModelConfig, count_parameters
 from composer.texture import REST
 
@@ -130,10 +130,12 @@ def to_batch(arrays: dict[str, np.ndarray]) -> Batch:
 
 
 def hide_previous(batch: Batch, mask: torch.Tensor) -> Batch:
-    """The batch with the previous beat hidden where mask is True."""
+    """The batch with the previous beat and the beat's place in bar and phrase hidden
+    where mask is True: those rows teach the voicing of a chord on its own."""
     m = mask[:, None, None]
+    place = {f: torch.where(mask, n, getattr(batch, f)) for f, n in PLACE_VALUES.items()}
     return replace(batch, prev=torch.where(m, START, batch.prev),
-                   prev_roles=torch.where(m, 0, batch.prev_roles))
+                   prev_roles=torch.where(m, 0, batch.prev_roles), **place)
 
 
 @torch.no_grad()
