@@ -200,7 +200,7 @@ def train(
         "-o", "--out", help="folder to write to (default: models/)")] = None,
     override: Annotated[list[str] | None, typer.Option(
         "--set", help="a model setting FIELD=VALUE: hidden, embed, within (none, outer,"
-                      " full), within_hidden, context, dropout (repeatable)")] = None,
+                      " full), within_hidden, dropout (repeatable)")] = None,
     threads: Annotated[int, typer.Option(
         min=1, help="CPU threads (the model is small: one is usually fastest)")] = 1,
 ) -> None:

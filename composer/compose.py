@@ -18,7 +18,7 @@ from composer.music import Note, Piece, Pitch
 from composer.planner import HarmonyChain, Plan, harmony_chain, make_plan
 from composer.rules import Context, VerticalRule
 from composer.rulesets import RuleUse
-from composer.scorer import Scorer, SlotInfo, StatisticalScorer
+from composer.scorer import Scorer, SlotInfo
 from composer.solver import (
     SlotProblem,
     Solver,
@@ -170,7 +170,10 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
     rng = np.random.default_rng(spec.seed)
     ctx = Context(spec.voices, spec.key, spec.meter)
     chain = harmony_chain(spec, _fixed_notes(spec, ctx))
-    scorer = scorer or StatisticalScorer.from_corpus(spec.voices)
+    if scorer is None:  # the shipped model (torch is imported only here, when composing)
+        from composer.neural.scorer import default_scorer
+
+        scorer = default_scorer()
     cands = candidates(spec, chain, scorer, progress=progress)
     try:
         choice = sample(Chain(cands.unary, cands.pair), rng, temperature=spec.temperature)

@@ -9,30 +9,24 @@ that spells its notes in the local key from the voice's notes and the chord.
 The same vocabulary names what Bach does: `classify_beats` reads a sixteenth-note grid
 (MIDI pitch and onset flag per cell) and labels every beat of every voice, and
 `python -m composer.figures counts` counts the labels over the chorales of music21's
-corpus into `models/chorale-figures.json`, by voice, by the intervals to and from the
-beat's note, by the place in the bar and by the distance to the cadence. The
-`StatisticalFigureScorer` reads those counts; a neural scorer implements the same
+corpus into `models/chorale-figures.json` (see `composer.figure_counts`, whose
+`StatisticalFigureScorer` reads them); a neural scorer implements the same
 `FigureScorer` protocol.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from composer.content import content_dir
 from composer.music import STEP_PC, Chord, Key, Pitch, PitchClass
 from composer.texture import REST
 
 CELLS = 4  # sixteenth notes in a quarter-note beat: the grid figures are written on
-COUNTS_FILE = "chorale-figures.json"
 COUNTS_COMMAND = "python -m composer.figures counts"
 
 _ = False
@@ -68,6 +62,7 @@ FIGURES: tuple[Figure, ...] = (
 )
 NAMES = tuple(f.name for f in FIGURES)
 HOLD, SUSPENSION = NAMES.index("hold"), NAMES.index("suspension")
+GIVEN = -1  # not a figure: a given melody's own rhythm
 # What Bach does that the vocabulary has no name for, and a voice that is silent.
 LABELS = (*NAMES, "other", "rest")
 OTHER, SILENT = LABELS.index("other"), LABELS.index("rest")
@@ -268,6 +263,8 @@ class FigurePlaces:
     beat: np.ndarray  # int [K]: beat in the bar, from 0
     beats_per_bar: np.ndarray  # int [K]
     to_cadence: np.ndarray  # int [K]: beats to the phrase's cadence chord (0: on it)
+    offered: np.ndarray | None = None  # bool [K, len(FIGURES)]: the figures that lead
+    # between these notes at all (holding always does); the rules may still refuse some
 
     def __len__(self) -> int:
         return len(self.voice)
@@ -297,37 +294,7 @@ class FigureScorer(Protocol):
         ...
 
 
-@dataclass(frozen=True, eq=False)
-class StatisticalFigureScorer:
-    """How often Bach's voices take each figure in each context, smoothed towards the
-    same voice's figures for the same interval out (and those towards the voice's)."""
-
-    logp: np.ndarray  # [voice, step in, step out, metric, cadence, figure]
-
-    @classmethod
-    def from_counts(cls, counts: np.ndarray, strength: float = 8.0) -> StatisticalFigureScorer:
-        n = counts[..., :len(FIGURES)].astype(np.float64)
-        voice = n.sum(axis=(1, 2, 3, 4)) + 1.0
-        p = voice / voice.sum(axis=-1, keepdims=True)
-        out = n.sum(axis=(1, 3, 4))
-        p = (out + strength * p[:, None]) / (out.sum(-1, keepdims=True) + strength)
-        p = (n + strength * p[:, None, :, None, None]) / (n.sum(-1, keepdims=True) + strength)
-        return cls(np.log(p))
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> StatisticalFigureScorer:
-        return cls.from_counts(load_counts(path)[0])
-
-    def log_scores(self, places: FigurePlaces) -> np.ndarray:
-        return self.logp[places.classes()]
-
-
-@lru_cache(maxsize=1)
-def default_figure_scorer() -> StatisticalFigureScorer:
-    return StatisticalFigureScorer.load()
-
-
-# Counting the chorales ---------------------------------------------------------------
+# Reading a piece's beats ------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
 class BeatGrid:
@@ -389,95 +356,15 @@ def beat_grid(lines: list[list[tuple[float, float, int | None, bool]]], beats_pe
     return BeatGrid(midi, onset, starts, beat, beats_per_bar, to_cadence)
 
 
-def chorale_grids(names: list[str] | None = None) -> Iterator[tuple[str, BeatGrid | None]]:
-    """Each chorale's grid, or None for one whose beat is not a quarter note."""
-    from composer.corpus import chorale_names, parse_chorale
-    from composer.io import texture_from_music21
-
-    for name in names or sorted(set(chorale_names())):
-        texture, origin = texture_from_music21(parse_chorale(name), source=name)
-        meter = texture.meter
-        if meter.beat_length != 1 or meter.compound or len(texture.voices) != 4:
-            yield name, None
-            continue
-        first = texture.slices[0]
-        into = (first.position.beat - 1) - first.offset  # a pickup starts inside its bar
-        lines = [[(ev.offset, ev.duration, ev.pitch.midi if ev.pitch else None, ev.fermata)
-                  for ev in events] for events in origin.events]
-        yield name, beat_grid(lines, meter.beats_per_bar, into)
-
-
-SHAPE = (4, len(STEP_IN), len(STEP_OUT), len(METRIC), len(TO_CADENCE), len(LABELS))
-
-
-MAX_SKELETON_STEP = 24  # semitones; wider moves between beat notes are not counted
-
-
-def count_figures(grids: list[BeatGrid]) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """(counts in SHAPE, skeleton intervals [voice, 2 * MAX_SKELETON_STEP + 1], beats,
-    beats in which some voice moves within the beat)."""
-    counts = np.zeros(SHAPE, np.int64)
-    steps = np.zeros((SHAPE[0], 2 * MAX_SKELETON_STEP + 1), np.int64)
-    beats = moving = 0
-    for grid in grids:
-        labels = classify_beats(grid.midi, grid.onset, grid.starts)
-        places = grid.places(labels)
-        np.add.at(counts, (*places.classes(), labels.reshape(-1)), 1)
-        skel = skeleton(grid.midi, grid.starts, labels)
-        for v in range(skel.shape[1]):
-            d = np.diff(skel[:, v])
-            d = d[(skel[:-1, v] != REST) & (skel[1:, v] != REST) & (np.abs(d) <= MAX_SKELETON_STEP)]
-            np.add.at(steps[v], d + MAX_SKELETON_STEP, 1)
-        beats += len(grid.starts)
-        moving += int(grid.moving.sum())
-    return counts, steps, beats, moving
-
-
-def build_counts(target: Path) -> dict:
-    grids, skipped = [], []
-    for name, grid in chorale_grids():
-        if grid is None:
-            skipped.append(name)
-        else:
-            grids.append(grid)
-    counts, steps, beats, moving = count_figures(grids)
-    nonzero = np.argwhere(counts)
-    data = {
-        "source": "music21 corpus: Bach chorales (corpus.chorales.Iterator)",
-        "command": COUNTS_COMMAND, "chorales": len(grids),
-        "skipped": sorted(set(skipped)), "beats": beats, "moving_beats": moving,
-        "axes": {"voice": ["soprano", "alto", "tenor", "bass"], "step_in": list(STEP_IN),
-                 "step_out": list(STEP_OUT), "metric": list(METRIC),
-                 "to_cadence": list(TO_CADENCE), "label": list(LABELS)},
-        "counts": [[*map(int, i), int(counts[tuple(i)])] for i in nonzero],
-        # How each voice's chord tone moves from beat to beat, in semitones from
-        # -MAX_SKELETON_STEP: what a voicing chooses, before figures fill the beat.
-        "skeleton_steps": steps.tolist(),
-    }
-    target.write_text(json.dumps(data, separators=(",", ":")) + "\n")
-    return data
-
-
-def load_counts(path: Path | None = None) -> tuple[np.ndarray, dict]:
-    """(counts in SHAPE, the file's other fields)."""
-    path = path or content_dir("models") / COUNTS_FILE
-    data = json.loads(path.read_text())
-    if data["axes"]["label"] != list(LABELS):
-        raise ValueError(f"{path} counts other figures; rebuild it with `{COUNTS_COMMAND}`")
-    counts = np.zeros(SHAPE, np.int64)
-    rows = np.array(data["counts"], np.int64).reshape(-1, len(SHAPE) + 1)
-    counts[tuple(rows[:, :-1].T)] = rows[:, -1]
-    return counts, {k: v for k, v in data.items() if k != "counts"}
-
-
 def main(argv: list[str]) -> int:
     if argv[:1] != ["counts"]:
         print(f"usage: {COUNTS_COMMAND}", file=sys.stderr)
         return 2
-    target = content_dir("models") / COUNTS_FILE
-    data = build_counts(target)
+    from composer.figure_counts import build_counts, counts_path
+
+    data = build_counts(counts_path())
     print(f"wrote figure counts of {data['chorales']} chorales ({data['beats']} beats) to"
-          f" {target}")
+          f" {counts_path()}")
     return 0
 
 

@@ -22,36 +22,28 @@ from itertools import combinations
 
 import numpy as np
 
+from composer.figure_counts import default_figure_scorer
 from composer.figures import (
     CELLS,
     FIGURES,
+    GIVEN,
     HOLD,
     NAMES,
     SUSPENSION,
     FigurePlaces,
     FigureScorer,
-    default_figure_scorer,
     realize,
 )
-from composer.harmony import ONSET_WEIGHT, identify_chord
-from composer.music import STEP_PC, Chord, Note, Pitch, PitchClass
+from composer.music import Chord, Note, Pitch
 from composer.planner import Plan, Slot
-from composer.rules import RULES, Context, HorizontalRule, MelodicRule, VerticalRule
-from composer.rules.vertical import CompleteChord
-from composer.rulesets import RuleUse
+from composer.rules import Context
 from composer.sampler import Chain, sample
-from composer.solver import vertical_filter
 from composer.spec import Spec
-from composer.texture import REST, Frame, chord_arrays, leading_tone_of
+from composer.surface_rules import identify, judge_beats, pair_scores, signatures
+from composer.texture import REST, chord_arrays, leading_tone_of
 
 MAX_MOVING = 2  # voices moving within one beat (in Bach, 94% of beats move at most two)
-MAX_COMBINATIONS = 16  # the most likely combinations a beat offers (cf. the voicings' cap)
-GIVEN = -1  # the figure of a given melody: its own rhythm
 TENDENCY_FIGURES = frozenset({HOLD, NAMES.index("anticipation")})
-# Judged by all that sounds in the beat, which always includes the voicing the level
-# above has checked (a suspension's resolution arrives within the beat).
-_WHOLE_BEAT = (CompleteChord,)
-Tables = tuple[np.ndarray, np.ndarray, np.ndarray]  # roles, leading tone, root per beat
 
 
 @dataclass(frozen=True)
@@ -63,29 +55,30 @@ class Surface:
 
 
 @dataclass(frozen=True)
-class _Option:
+class Option:
     figure: int  # index into FIGURES, or GIVEN
     pitches: tuple[Pitch | None, ...]  # at each onset time of the slot
     struck: tuple[bool, ...]
 
 
 @dataclass(frozen=True, eq=False)
-class _Beat:
+class Beat:
     """One slot's candidates: options per voice, and the combinations offered."""
 
     slot: Slot
     times: tuple[Fraction, ...]  # where any option may strike, from the slot's start
-    options: tuple[tuple[_Option, ...], ...]  # per voice; option 0 holds (or is given)
+    options: tuple[tuple[Option, ...], ...]  # per voice; option 0 holds (or is given)
     combos: np.ndarray  # int [n, V]: an option per voice; row 0 holds every voice
     midi: np.ndarray  # int16 [n, R, V]
     diatonic: np.ndarray  # int16 [n, R, V]
     struck: np.ndarray  # bool [n, R, V]
+    figured: bool  # the voices may move within this beat
     chord: Chord | None = None  # what the checker hears on the block chord
 
-    def take(self, keep: np.ndarray) -> _Beat:
+    def take(self, keep: np.ndarray) -> Beat:
         k = np.flatnonzero(keep)
-        return _Beat(self.slot, self.times, self.options, self.combos[k], self.midi[k],
-                      self.diatonic[k], self.struck[k], self.chord)
+        return Beat(self.slot, self.times, self.options, self.combos[k], self.midi[k],
+                    self.diatonic[k], self.struck[k], self.figured, self.chord)
 
     def figures(self, voice: int) -> np.ndarray:
         """int [n]: the figure voice takes in each combination."""
@@ -98,11 +91,14 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
     ctx = Context(spec.voices, spec.key, spec.meter)
     beats = [_beat(spec, plan, voicings, t, ctx) for t in range(len(plan.slots))]
     tables = chord_arrays([b.chord or b.slot.chord for b in beats], [ctx.key] * len(beats))
-    scores = _scores(spec, plan, voicings, beats, scorer or default_figure_scorer())
-    keep, penalty = _judge_beats(beats, spec.rules, ctx, tables, scores)
+    scorer = scorer or default_figure_scorer()
+    keep, penalty = judge_beats(beats, spec.rules, ctx, tables,
+                                 _scores(spec, plan, voicings, beats, scorer))
     beats = [b.take(k) for b, k in zip(beats, keep, strict=True)]
-    unary = [(s - p)[k] for s, p, k in zip(scores, penalty, keep, strict=True)]
-    pair = _pairs(beats, spec.rules, ctx, tables)
+    # Scored again, now that the figures the rules allow on each beat are known.
+    scores = _scores(spec, plan, voicings, beats, scorer)
+    unary = [s - p[k] for s, p, k in zip(scores, penalty, keep, strict=True)]
+    pair = pair_scores(beats, spec.rules, ctx, tables)
     choice = sample(Chain(unary, pair), rng, temperature=spec.temperature)
     return _surface(spec, plan, beats, choice)
 
@@ -118,7 +114,10 @@ def _figured(spec: Spec, plan: Plan, t: int) -> bool:
 
 
 def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
-          ctx: Context) -> _Beat:
+          ctx: Context) -> Beat:
+    """Slot t's options per voice on the grid of every onset they may make (the
+    sixteenths of a figured beat, the given melody's notes), and their combinations,
+    each of which strikes something on the beat."""
     slot = plan.slots[t]
     figured = _figured(spec, plan, t)
     start, dur = slot.offset, slot.duration
@@ -135,21 +134,22 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
                                   < n.offset + n.duration), None) for x in order)
             struck = tuple(any(n.offset == start + x and n.pitch is not None for n in given)
                            for x in order)
-            options.append((_Option(GIVEN, pitches, struck),))
+            options.append((Option(GIVEN, pitches, struck),))
             continue
         y = voicings[t][v]
-        opts = [_Option(HOLD, (y,) * len(order), (True,) + (False,) * (len(order) - 1))]
+        opts = [Option(HOLD, (y,) * len(order), (True,) + (False,) * (len(order) - 1))]
         if figured and _may_move(spec, v, ctx):
             opts += _moves(spec, plan, voicings, t, v, order)
         options.append(tuple(opts))
     combos = _combos(options)
     midi, diatonic, struck = _arrays(options, combos)
-    b = _Beat(slot, order, tuple(options), combos, midi, diatonic, struck)
+    b = Beat(slot, order, tuple(options), combos, midi, diatonic, struck, figured)
     enters = struck[:, 0].any(axis=1)  # the beat's first slice is on the beat
     enters[0] = True
     b = b.take(enters)
-    chord = _identify(_signatures(b, np.zeros(1, np.int64), ctx)[0], len(options), ctx)
-    return _Beat(b.slot, b.times, b.options, b.combos, b.midi, b.diatonic, b.struck, chord)
+    chord = identify(signatures(b, np.zeros(1, np.int64), ctx)[0], len(options), ctx)
+    return Beat(b.slot, b.times, b.options, b.combos, b.midi, b.diatonic, b.struck, figured,
+                chord)
 
 
 def _may_move(spec: Spec, v: int, ctx: Context) -> bool:
@@ -160,7 +160,7 @@ def _may_move(spec: Spec, v: int, ctx: Context) -> bool:
 
 
 def _moves(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int, v: int,
-           times: tuple[Fraction, ...]) -> list[_Option]:
+           times: tuple[Fraction, ...]) -> list[Option]:
     """The figures other than holding that voice v can take on slot t."""
     slot = plan.slots[t]
     this, nxt = voicings[t][v], voicings[t + 1][v]
@@ -179,9 +179,8 @@ def _moves(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int, 
             continue
         cells = realize(figure.name, prev, this, nxt, slot.chord, slot.key)
         if cells is not None:
-            out.append(_Option(f, tuple(cells[k] for k in at),
-                               tuple(figure.onsets[k] and o for k, o in zip(at, on_cell,
-                                                                            strict=True))))
+            struck = tuple(figure.onsets[k] and o for k, o in zip(at, on_cell, strict=True))
+            out.append(Option(f, tuple(cells[k] for k in at), struck))
     return out
 
 
@@ -202,7 +201,7 @@ def _may_suspend(spec: Spec, voicing: Sequence[Pitch], v: int, prev: Pitch | Non
                    for w, other in enumerate(voicing))
 
 
-def _combos(options: Sequence[Sequence[_Option]]) -> np.ndarray:
+def _combos(options: Sequence[Sequence[Option]]) -> np.ndarray:
     """Every voice holding, then one voice moving, then two (at most one suspension)."""
     movers = [(w, k) for w in range(len(options)) for k in range(1, len(options[w]))]
     groups = [()] + [(m,) for m in movers]
@@ -216,7 +215,7 @@ def _combos(options: Sequence[Sequence[_Option]]) -> np.ndarray:
     return out
 
 
-def _arrays(options: Sequence[Sequence[_Option]], combos: np.ndarray
+def _arrays(options: Sequence[Sequence[Option]], combos: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     midi, diatonic, struck = [], [], []
     for v, opts in enumerate(options):
@@ -229,316 +228,15 @@ def _arrays(options: Sequence[Sequence[_Option]], combos: np.ndarray
     return np.stack(midi, -1), np.stack(diatonic, -1), np.stack(struck, -1)
 
 
-# What the checker will hear ----------------------------------------------------------
-
-def _signatures(b: _Beat, rows: np.ndarray, ctx: Context) -> np.ndarray:
-    """float [len(rows), L]: for each combination, what `harmony.slot_notes` makes of the
-    slot's first beat as the checker cuts it — the spelled notes sounding on the beat
-    and their bass, then per later onset the notes struck and their weight. Equal rows
-    are heard alike."""
-    midi = b.midi[rows].astype(np.int64)
-    dia = b.diatonic[rows].astype(np.int64)
-    struck = b.struck[rows]
-    n, r, _ = midi.shape
-    start = float(b.slot.offset)
-    at = np.array([round(start + float(x), 6) for x in b.times])
-    end = round(start + float(b.slot.duration), 6)
-    onset = struck.any(axis=2)
-    onset[:, 0] = True
-    # Each onset slice lasts until the next one (the next slot begins with an onset).
-    when = np.where(onset, at[None, :], np.inf)
-    after = np.minimum.accumulate(when[:, ::-1], axis=1)[:, ::-1]
-    nxt = np.minimum(np.concatenate([after[:, 1:], np.full((n, 1), end)], axis=1), end)
-    first = np.array([x < ctx.meter.beat_length for x in b.times])
-    used = onset & first[None, :]
-    length = np.where(used, nxt - at[None, :], 0.0)
-    span = np.zeros(n)
-    for k in range(r):  # in order, as the checker sums them
-        span = span + length[:, k]
-    weight = np.where(used, 0.5 * length / span[:, None], 0.0)
-    step = dia % 7
-    alter = midi - (12 * (dia // 7 + 1) + np.array(STEP_PC)[step])
-    code = np.where(midi != REST, 8 * step + alter + 3, -1)
-    lowest = np.where(midi[:, 0] != REST, midi[:, 0] * 100 + dia[:, 0], 1 << 30).argmin(axis=1)
-    later = np.where(struck[:, 1:] & used[:, 1:, None], code[:, 1:], -1)
-    return np.concatenate([code[:, 0], code[np.arange(n), 0, lowest][:, None],
-                           later.reshape(n, -1), weight[:, 1:]], axis=1).astype(np.float64)
-
-
-def _identify(sig: np.ndarray, v: int, ctx: Context) -> Chord | None:
-    """The chord `harmony.identify_chord` hears in one signature."""
-    def pc(code: float) -> PitchClass:
-        return PitchClass(int(code) // 8, int(code) % 8 - 3)
-
-    notes = [(pc(c), ONSET_WEIGHT) for c in sig[:v] if c >= 0]
-    r = (len(sig) - v - 1) // (v + 1)
-    later = sig[v + 1:v + 1 + r * v].reshape(r, v)
-    for row, w in zip(later, sig[v + 1 + r * v:], strict=True):
-        notes += [(pc(c), float(w)) for c in row if c >= 0]
-    return identify_chord(notes, pc(sig[v]) if sig[v] >= 0 else None, ctx.key)
-
-
-def _heard(b: _Beat, rows: np.ndarray, ctx: Context, cache: dict) -> np.ndarray:
-    """bool [len(rows)]: the checker hears the block chord under these combinations."""
-    if not len(rows):
-        return np.zeros(0, bool)
-    sig = _signatures(b, rows, ctx)
-    out = np.zeros(len(rows), bool)
-    for k, row in enumerate(sig):
-        key = (row.tobytes(), b.chord)
-        if key not in cache:
-            cache[key] = _identify(row, len(b.options), ctx) == b.chord
-        out[k] = cache[key]
-    return out
-
-
-# Judging one beat's candidates -------------------------------------------------------
-
-def _frame(midi: np.ndarray, diatonic: np.ndarray, struck: np.ndarray, beat: np.ndarray,
-           tables: Tables, harmonic: bool, columns: tuple[int, ...]) -> Frame:
-    roles, leading, root = tables
-    n = len(midi)
-    return Frame(midi.astype(np.int16), diatonic.astype(np.int16), struck, roles[beat],
-                 leading[beat], root[beat], columns, np.arange(n, dtype=np.int32),
-                 np.full(n, harmonic))
-
-
-def _tally(n: int, verdicts: list[tuple[RuleUse, np.ndarray]]
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """(unbroken, soft penalty) per row from each use's count of broken targets."""
-    ok, penalty = np.ones(n, bool), np.zeros(n)
-    for use, broken in verdicts:
-        if use.severity == "error":
-            ok &= broken == 0
-        else:
-            penalty += use.weight * broken
-    return ok, penalty
-
-
-def _motion(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """(unbroken, penalty) of each row of a moving to the same row of b."""
-    return _tally(len(a), [(u, u.rule.test(a, b, ctx, u.params).sum(axis=1)) for u in uses
-                           if isinstance(u.rule, HorizontalRule)])
-
-
-def _judge_beats(beats: Sequence[_Beat], uses: Sequence[RuleUse], ctx: Context,
-                 tables: Tables, scores: Sequence[np.ndarray]
-                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per beat, (keep [n], soft penalty [n]) of each combination: the vertical rules on
-    and off the beat, the horizontal rules from onset to onset, and the chord heard —
-    asked of the MAX_COMBINATIONS most likely that pass the rules."""
-    sizes = np.array([len(b.combos) for b in beats])
-    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    cols = tuple(range(len(ctx.voices)))
-    n_all = int(sizes.sum())
-    ok, penalty = np.ones(n_all, bool), np.zeros(n_all)
-
-    def gather(rows: slice) -> list[np.ndarray]:
-        """The given rows of every combination of every beat, stacked, with the beat
-        and the combination each row is of."""
-        parts = []
-        for k, b in enumerate(beats):
-            m, d, s = b.midi[:, rows], b.diatonic[:, rows], b.struck[:, rows]
-            r = m.shape[1]
-            parts.append((m.reshape(-1, len(cols)), d.reshape(-1, len(cols)),
-                          s.reshape(-1, len(cols)), np.full(len(b.combos) * r, k),
-                          np.repeat(first[k] + np.arange(len(b.combos)), r)))
-        return [np.concatenate(x) for x in zip(*parts, strict=True)]
-
-    def add(combo: np.ndarray, verdict: tuple[np.ndarray, np.ndarray]) -> None:
-        good, pen = verdict
-        ok[:] &= np.bincount(combo[~good], minlength=n_all) == 0
-        penalty[:] += np.bincount(combo, weights=pen, minlength=n_all)
-
-    vertical = [u for u in uses if isinstance(u.rule, VerticalRule)
-                and not isinstance(u.rule, _WHOLE_BEAT)]
-    m, d, s, beat, combo = gather(slice(0, 1))
-    add(combo, vertical_filter(_frame(m, d, s, beat, tables, True, cols), vertical, ctx))
-    between = [u for u in vertical if not u.rule.harmonic_only]  # type: ignore[attr-defined]
-    m, d, s, beat, combo = gather(slice(1, None))
-    off = _frame(m, d, s, beat, tables, False, cols)
-    add(combo, vertical_filter(off, between, ctx))
-    add(combo, (_consonant_together(off, ctx), np.zeros(len(off))))
-    ma, da, sa, beat, combo = gather(slice(None, -1))
-    mb, db, sb, _, _ = gather(slice(1, None))
-    add(combo, _motion(_frame(ma, da, sa, beat, tables, False, cols),
-                       _frame(mb, db, sb, beat, tables, False, cols), uses, ctx))
-    ok[first] = True  # the block chords: the level above answers for them
-    cache: dict = {}
-    for k, b in enumerate(beats):
-        mine = ok[first[k]:first[k] + len(b.combos)]  # a view: written through
-        value = np.where(mine, scores[k] - penalty[first[k]:first[k] + len(b.combos)], -np.inf)
-        value[0] = np.inf
-        mine[np.argsort(-value, kind="stable")[MAX_COMBINATIONS:]] = False
-        moving = np.count_nonzero(b.combos, axis=1)
-        single = np.flatnonzero(mine & (moving == 1))
-        mine[single] = _heard(b, single, ctx, cache)
-        mine &= _singles_allowed(b, mine, moving)
-        double = np.flatnonzero(mine & (moving > 1))
-        mine[double] = _heard(b, double, ctx, cache)
-    return ([ok[a:a + n] for a, n in zip(first, sizes, strict=True)],
-            [penalty[a:a + n] for a, n in zip(first, sizes, strict=True)])
-
-
-def _singles_allowed(b: _Beat, ok: np.ndarray, moving: np.ndarray) -> np.ndarray:
-    """Two voices move together only in figures each may take alone."""
-    voices = b.combos.shape[1]
-    alone = np.zeros((voices, int(b.combos.max()) + 1), bool)
-    alone[:, 0] = True
-    single = moving == 1
-    alone[b.combos[single].argmax(axis=1), b.combos[single].max(axis=1)] = ok[single]
-    return (moving < 2) | alone[np.arange(voices)[None, :], b.combos].all(axis=1)
-
-
-def _consonant_together(f: Frame, ctx: Context) -> np.ndarray:
-    """Two notes foreign to the chord struck together off the beat are consonant with
-    each other (the consonant-intervals rule's verdict): passing tones move together in
-    thirds and sixths."""
-    rule = RULES["consonant-intervals"]
-    clash = rule.test(f, ctx, rule.defaults())  # [rows, pairs]
-    pcs = np.where(f.sounding, f.midi % 12, 0).astype(np.int64)
-    foreign = (np.take_along_axis(f.roles, pcs, axis=1) == 0) & f.sounding
-    i, j = zip(*ctx.pairs(), strict=True)
-    both = f.attacks[:, i] & f.attacks[:, j] & foreign[:, i] & foreign[:, j]
-    return ~(clash & both).any(axis=1)
-
-
-# Neighbouring beats ------------------------------------------------------------------
-
-def _pairs(beats: Sequence[_Beat], uses: Sequence[RuleUse], ctx: Context, tables: Tables
-           ) -> list[np.ndarray]:
-    """[n_t, n_t+1] per transition: −inf where a hard rule breaks across the border of
-    the two beats, else minus the soft penalty."""
-    line_ok, line_penalty = _lines(beats, uses, ctx, tables)
-    out = []
-    for t, (ok, penalty) in enumerate(_borders(beats, uses, ctx, tables)):
-        a, b = beats[t], beats[t + 1]
-        for v in range(len(ctx.voices)):
-            if a.options[v][0].figure == GIVEN:
-                continue
-            ia, ib = a.combos[:, v][:, None], b.combos[:, v][None, :]
-            ok &= line_ok[t, v][ia, ib]
-            penalty += line_penalty[t, v][ia, ib]
-            # A suspension is prepared: the voice held its note through the beat before.
-            ok &= (b.figures(v) != SUSPENSION)[None, :] | (a.combos[:, v] == 0)[:, None]
-        m = np.where(ok, -penalty, -np.inf).astype(np.float32)
-        if not np.isfinite(m[0, 0]):  # block chords on both beats: the level above's
-            m[0, 0] = 0.0
-        out.append(m)
-    return out
-
-
-def _borders(beats: Sequence[_Beat], uses: Sequence[RuleUse], ctx: Context, tables: Tables
-             ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per transition, (unbroken, penalty) [n_t, n_t+1] of the last slice of each
-    combination of one beat moving to the first slice of each of the next, judged once
-    per distinct pair of slices."""
-    v, cols = len(ctx.voices), tuple(range(len(ctx.voices)))
-    parts, maps = [], []
-    for t in range(len(beats) - 1):
-        a, b = beats[t], beats[t + 1]
-        exits, ei = _unique_rows(np.concatenate([a.midi[:, -1], a.diatonic[:, -1]], axis=1))
-        entries, ni = _unique_rows(np.concatenate([b.midi[:, 0], b.diatonic[:, 0],
-                                                   b.struck[:, 0]], axis=1))
-        x = np.repeat(np.arange(len(exits)), len(entries))
-        y = np.tile(np.arange(len(entries)), len(exits))
-        parts.append((exits[x], entries[y], np.full(len(x), t)))
-        maps.append((ei.ravel(), ni.ravel(), len(exits), len(entries)))
-    ea, eb, beat = (np.concatenate(p) for p in zip(*parts, strict=True))
-    fa = _frame(ea[:, :v], ea[:, v:], np.zeros((len(ea), v), bool), beat, tables, False, cols)
-    fb = _frame(eb[:, :v], eb[:, v:2 * v], eb[:, 2 * v:].astype(bool), beat + 1, tables,
-                True, cols)
-    good, pen = _motion(fa, fb, uses, ctx)
-    out, at = [], 0
-    for ei, ni, n_exit, n_entry in maps:
-        size = n_exit * n_entry
-        g = good[at:at + size].reshape(n_exit, n_entry)
-        p = pen[at:at + size].reshape(n_exit, n_entry)
-        out.append((g[ei[:, None], ni[None, :]], p[ei[:, None], ni[None, :]]))
-        at += size
-    return out
-
-
-def _unique_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct rows, index of each row's), through a bytes view (faster than axis=0)."""
-    x = np.ascontiguousarray(x, np.int16)
-    keys = x.view(np.dtype((np.void, x.dtype.itemsize * x.shape[1]))).ravel()
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    return x[first], inverse.ravel()
-
-
-def _lines(beats: Sequence[_Beat], uses: Sequence[RuleUse], ctx: Context, tables: Tables
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """(unbroken, penalty) [T-1, V, I, I] of voice v's melodic windows that begin on beat
-    t, with option i there and option j on beat t+1. A voice's events are its notes
-    struck and the note sounding on each beat (a suspension held over is one). A window
-    reaching past beat t+1 centres on a struck chord tone, which dissonance-treatment
-    never flags: it is left out."""
-    size, voices = len(beats), len(ctx.voices)
-    width = max(len(o) for b in beats for o in b.options)
-    midi = np.full((size, voices, width, CELLS), REST, np.int64)
-    dia = np.zeros((size, voices, width, CELLS), np.int64)
-    count = np.zeros((size, voices, width), np.int64)
-    for t, b in enumerate(beats):
-        for v, opts in enumerate(b.options):
-            if opts[0].figure == GIVEN:
-                continue
-            for i, o in enumerate(opts):
-                ev = [p for r, (p, s) in enumerate(zip(o.pitches, o.struck, strict=True))
-                      if p is not None and (s or r == 0)]
-                count[t, v, i] = len(ev)
-                midi[t, v, i, :len(ev)] = [p.midi for p in ev]
-                dia[t, v, i, :len(ev)] = [p.diatonic for p in ev]
-    # The events of option i on beat t followed by the first two of option j on t+1.
-    here = count[:-1, :, :, None, None]  # [T-1, V, I, 1, 1]
-    ahead = np.minimum(count[1:], 2)[:, :, None, :, None]  # [T-1, V, 1, J, 1]
-    pos = np.arange(CELLS + 2)
-    mine = pos < here
-    theirs = np.clip(pos - here, 0, 1)
-
-    def joined(x: np.ndarray) -> np.ndarray:
-        a = x[:-1][:, :, :, None, :][..., np.minimum(pos, CELLS - 1)]
-        b = np.where(theirs == 0, x[1:][:, :, None, :, 0:1], x[1:][:, :, None, :, 1:2])
-        return np.where(mine, a, b)
-
-    seq_m, seq_d = joined(midi), joined(dia)
-    beat = np.where(mine, np.arange(size - 1)[:, None, None, None, None],
-                    np.arange(1, size)[:, None, None, None, None])
-    shape = (size - 1, voices, width, width)
-    ok, penalty = np.ones(shape, bool), np.zeros(shape)
-    melodic = [u for u in uses if isinstance(u.rule, MelodicRule)]
-    for w in (2, 3):
-        for k in range(CELLS):
-            valid = ((k < here) & (k + w <= here + ahead))[..., 0] & (ahead[..., 0] > 0)
-            t, v, i, j = np.nonzero(valid)
-            for voice in range(voices):
-                sel = v == voice
-                if not sel.any():
-                    continue
-                rows = (t[sel], v[sel], i[sel], j[sel])
-                frames = tuple(_frame(seq_m[(*rows, k + q)][:, None],
-                                      seq_d[(*rows, k + q)][:, None],
-                                      np.ones((int(sel.sum()), 1), bool),
-                                      np.broadcast_to(beat, seq_m.shape)[(*rows, k + q)],
-                                      tables, True, (voice,)) for q in range(w))
-                good, pen = _tally(len(frames[0]), [
-                    (u, u.rule.test(frames, ctx, u.params).astype(np.int64)) for u in melodic
-                    if u.rule.window == w  # type: ignore[attr-defined]
-                    and u.rule.applies(voice, ctx, u.params)])  # type: ignore[attr-defined]
-                np.logical_and.at(ok, rows, good)
-                np.add.at(penalty, rows, pen)
-    return ok, penalty
-
-
 # Scores and the written notes --------------------------------------------------------
 
 def _scores(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
-            beats: Sequence[_Beat], scorer: FigureScorer) -> list[np.ndarray]:
-    """Per beat, the summed log-score of each combination's figures."""
+            beats: Sequence[Beat], scorer: FigureScorer) -> list[np.ndarray]:
+    """Per beat, the summed log-score of each combination's figures. The scorer sees
+    every beat where a voice could move, with the figures its combinations offer."""
     slots = plan.slots
-    places = [(t, v) for t, b in enumerate(beats) for v in range(len(b.options))
-              if len(b.options[v]) > 1]
+    places = [(t, v) for t, b in enumerate(beats) if b.figured for v in range(len(b.options))
+              if b.options[v][0].figure == HOLD]
     if not places:
         return [np.zeros(len(b.combos)) for b in beats]
     cadence = {s.phrase: s.index for s in slots if s.fermata}
@@ -552,7 +250,8 @@ def _scores(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
         v, note(t - 1), note(t), note(t + 1),
         np.array([int(slots[a].position.beat) - 1 for a in t]),
         np.full(len(t), spec.meter.beats_per_bar),
-        np.array([cadence.get(slots[a].phrase, a) - a for a in t])))
+        np.array([cadence.get(slots[a].phrase, a) - a for a in t]),
+        _offered(beats, places)))
     index = {p: k for k, p in enumerate(places)}
     out = []
     for a, b in enumerate(beats):
@@ -564,7 +263,16 @@ def _scores(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
     return out
 
 
-def _surface(spec: Spec, plan: Plan, beats: Sequence[_Beat], choice: Sequence[int]) -> Surface:
+def _offered(beats: Sequence[Beat], places: list[tuple[int, int]]) -> np.ndarray:
+    """bool [K, len(FIGURES)]: the figures some combination gives each place (and hold)."""
+    out = np.zeros((len(places), len(FIGURES)), bool)
+    out[:, HOLD] = True
+    for k, (t, v) in enumerate(places):
+        out[k, beats[t].figures(v)] = True
+    return out
+
+
+def _surface(spec: Spec, plan: Plan, beats: Sequence[Beat], choice: Sequence[int]) -> Surface:
     voices = range(len(spec.voices))
     chosen = [[b.options[v][int(b.combos[c, v])] for v in voices]
               for b, c in zip(beats, choice, strict=True)]

@@ -11,19 +11,21 @@ import pytest
 
 from composer.checker import check_texture
 from composer.compose import compose, document
+from composer.figure_counts import (
+    SHAPE,
+    StatisticalFigureScorer,
+    chorale_grids,
+    count_figures,
+    load_counts,
+)
 from composer.figures import (
     CELLS,
     FIGURES,
     LABELS,
     NAMES,
-    SHAPE,
     STEP_OUT,
     FigurePlaces,
-    StatisticalFigureScorer,
-    chorale_grids,
     classify_beats,
-    count_figures,
-    load_counts,
     realize,
 )
 from composer.io import read_score, write_outputs
@@ -186,6 +188,31 @@ def test_scorer_learns_that_thirds_are_filled_and_steps_are_not():
         (p_third.argmax(axis=1) == passing).any()
     assert (p_third[1:, passing] > 0.4).all() and p_third[3, passing] > 0.7  # the bass
     assert (p_step[:, hold] > 0.75).all() and (p_step[:, passing] < 0.02).all()
+
+
+def test_scorer_moves_a_voice_as_often_as_bach_s_but_keeps_his_preferences():
+    """Where few figures are offered (no thirds to fill), the scorer leans towards those
+    there are, until the voice moves as often as Bach's; the order among figures at each
+    place stays the counts' own."""
+    scorer = StatisticalFigureScorer.load()
+    rng = np.random.default_rng(0)
+    k = 200
+    this = np.full(k, 64)
+    places = FigurePlaces(np.full(k, 2), this + rng.integers(-2, 3, k), this,
+                          this + rng.choice([-2, -1, 0, 1, 2], k), rng.integers(0, 4, k),
+                          np.full(k, 4), np.full(k, 5))
+    offered = np.zeros((k, len(FIGURES)), bool)
+    offered[:, [NAMES.index(n) for n in ("hold", "anticipation", "lower-neighbour",
+                                         "skip-down")]] = True
+    plain = scorer.log_scores(places)
+    leaned = scorer.log_scores(replace(places, offered=offered))
+    p = np.where(offered, np.exp(leaned), 0)
+    p /= p.sum(axis=1, keepdims=True)
+    moving = 1 - p[:, NAMES.index("hold")]
+    assert abs(moving.mean() - scorer.rate[2]) < 1e-3  # the tenor's rate, cadences aside
+    assert 0.2 < scorer.rate[2] < 0.35 and scorer.rate[0] < scorer.rate[3]
+    others = [NAMES.index(n) for n in ("anticipation", "lower-neighbour", "skip-down")]
+    assert (np.argsort(plain[:, others], axis=1) == np.argsort(leaned[:, others], axis=1)).all()
 
 
 # Composing -----------------------------------------------------------------------------

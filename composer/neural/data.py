@@ -72,23 +72,23 @@ class Grid:
 
 def encode_grid(lines: Sequence[Sequence[Span]]) -> Grid:
     """The grid of some voices' notes; raises OffGrid for a note between the cells."""
-    cells = []
+    voices: list[list[tuple[int, int, int]]] = []
     for line in lines:
-        row = []
+        notes = []
         for span in line:
-            start, length = span.offset * CELLS_PER_QUARTER, span.duration * CELLS_PER_QUARTER
-            if start.denominator != 1 or length.denominator != 1 or length <= 0:
+            start, cells = span.offset * CELLS_PER_QUARTER, span.duration * CELLS_PER_QUARTER
+            if start.denominator != 1 or cells.denominator != 1 or cells <= 0:
                 raise OffGrid(f"a note at {span.offset} lasting {span.duration} quarters is "
                               "not on the sixteenth-note grid")
-            row.append((int(start), int(start + length), span.midi))
-        cells.append(row)
-    length = max((end for row in cells for _, end, _ in row), default=0)
+            notes.append((int(start), int(start + cells), span.midi))
+        voices.append(notes)
+    length = max((end for notes in voices for _, end, _ in notes), default=0)
     midi = np.full((length, len(lines)), REST, np.int8)
     onset = np.zeros((length, len(lines)), bool)
-    for v, row in enumerate(cells):
-        for start, end, note in row:
-            midi[start:end, v] = note
-            onset[start, v] = True
+    for v, notes in enumerate(voices):
+        for start_cell, end, note in notes:
+            midi[start_cell:end, v] = note
+            onset[start_cell, v] = True
     return Grid(midi, onset)
 
 

@@ -4,7 +4,8 @@ exactly the same conditioning. Numpy only.
 
 Pitches are counted from the local tonic (MIDI note minus the tonic's pitch class), so
 that a progression learnt in one key serves all twelve; each voice reads them through
-its own window of WIDTH notes around its range.
+its own window of WIDTH notes around its standard range (a note beyond it, as a spec
+with much wider ranges may offer, reads as the window's edge).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ PLACE_VALUES = {"beat": 4, "meter": 3, "phrase_beat": MAX_COUNT + 1,
                 "to_cadence": MAX_COUNT + 1, "fermata": 2, "cadence": len(CADENCES)}
 
 
-def tokens(midi: np.ndarray, tonic: np.ndarray) -> np.ndarray:
+def tokens(midi: np.ndarray, tonic: np.ndarray | int) -> np.ndarray:
     """int64 [N, 4] window index of each voice's note (clipped to the window) or
     REST_TOKEN; `tonic` is [N] (or a scalar) pitch classes."""
     rel = midi.astype(np.int64) - np.asarray(tonic, np.int64).reshape(-1, 1) - LOW
@@ -45,7 +46,7 @@ def pitches(tonic: int) -> np.ndarray:
     return LOW[:, None] + tonic + np.arange(WIDTH)[None, :]
 
 
-def relative_roles(roles: np.ndarray, tonic: np.ndarray) -> np.ndarray:
+def relative_roles(roles: np.ndarray, tonic: np.ndarray | int) -> np.ndarray:
     """int64 [N, 12]: role codes by pitch class counted from the tonic."""
     tonic = np.asarray(tonic, np.int64).reshape(-1, 1)
     return roles[np.arange(len(roles))[:, None], (np.arange(12)[None, :] + tonic) % 12

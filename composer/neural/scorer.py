@@ -12,6 +12,8 @@ likeliest, the same at every slot, so that the rules' verdicts on them are share
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +27,6 @@ from composer.errors import PartimentoError
 from composer.neural.features import (
     CADENCES,
     START,
-    WIDTH,
     PlanArrays,
     pitches,
     relative_roles,
@@ -53,24 +54,47 @@ class _Voicings:
 class NeuralScorer:
     model: ChoraleNet
     path: Path
-    # The sampler shows the same frames again (a slot's candidates are the next
-    # transition's predecessors; a chord's domain recurs at many slots): what depends
-    # on a frame and the key alone is remembered, weakly, per frame.
+    # The sampler shows the same frames again (a chord's domain at every slot where
+    # the chord may stand): what depends on a frame and the key alone is remembered,
+    # weakly, per frame.
     _seen: WeakKeyDictionary = field(default_factory=WeakKeyDictionary, repr=False)
 
     def unary(self, cands: Frame, slot: SlotInfo) -> np.ndarray:
+        if not len(cands):  # a slot the rules leave empty
+            return np.zeros(0)
         return self._voicings(cands, slot).alone.astype(np.float64)
 
     def transition(self, a: Frame, b: Frame, slot: SlotInfo) -> np.ndarray:
-        net, tonic, minor = self.model, slot.key.tonic.pc, int(slot.key.mode == "minor")
+        if not len(a) or not len(b):
+            return np.zeros((len(a), len(b)), np.float32)
         seen = self._voicings(b, slot)
-        with torch.inference_mode():
-            before = net.prev_side(torch.as_tensor(tokens(a.midi, tonic)[:, None]),
-                                   torch.as_tensor(relative_roles(a.roles, tonic)[:, None]),
-                                   torch.full((len(a),), tonic), torch.full((len(a),), minor))
+        with _inference():
             after = self._plan_logits(_plan(seen.chords, slot), seen)
-            pair = net.pair_log_probs(before, after, seen.target, seen.chord).numpy()
+            pair = self.model.pair_log_probs(self._prev(a, slot), after, seen.target,
+                                             seen.chord).numpy()
         return pair - seen.alone
+
+    def _prev(self, a: Frame | None, slot: SlotInfo) -> list[tuple[torch.Tensor, np.ndarray]]:
+        """Each voice's prev_side logits once per distinct (note, chord) of a (or for no
+        previous beat at all), and each voicing's row."""
+        tonic, minor = slot.key.tonic.pc, int(slot.key.mode == "minor")
+        if a is None:
+            notes, roles = np.full((1, 4), START), np.zeros((1, 12), np.int64)
+        else:
+            notes, roles = tokens(a.midi, tonic), relative_roles(a.roles, tonic)
+        _, chord = np.unique(roles @ (5 ** np.arange(12)), return_inverse=True)
+        picks, rows = [], []
+        for v in range(4):
+            _, first, row = np.unique(notes[:, v] * len(notes) + chord.reshape(-1),
+                                      return_index=True, return_inverse=True)
+            picks.append(first)
+            rows.append(row.reshape(-1))
+        pick, voice = np.concatenate(picks), np.repeat(np.arange(4), [len(p) for p in picks])
+        logits = self.model.prev_side(
+            torch.as_tensor(notes[pick, voice]), torch.as_tensor(voice),
+            torch.as_tensor(roles[pick]), torch.full((len(pick),), tonic),
+            torch.full((len(pick),), minor))
+        return list(zip(torch.split(logits, [len(p) for p in picks]), rows, strict=True))
 
     def _voicings(self, frame: Frame, slot: SlotInfo) -> _Voicings:
         key = (slot.key.tonic.pc, slot.key.mode)
@@ -79,19 +103,16 @@ class NeuralScorer:
             net, tonic, minor = self.model, slot.key.tonic.pc, int(slot.key.mode == "minor")
             code = frame.roles.astype(np.int64) @ (5 ** np.arange(12))
             _, first, chord = np.unique(code, return_index=True, return_inverse=True)
-            with torch.inference_mode():
+            with _inference():
                 target = torch.as_tensor(tokens(frame.midi, tonic))
                 within = net.within(target, torch.as_tensor(relative_roles(frame.roles, tonic)),
                                     torch.full((len(frame),), tonic),
                                     torch.full((len(frame),), minor))
                 seen = _Voicings(target, frame.roles[first], chord.reshape(-1), within,
                                  np.zeros(0, np.float32))
-                before = net.prev_side(torch.full((1, 1, 4), START), torch.zeros(1, 1, 12,
-                                                                                dtype=torch.int64),
-                                       torch.tensor([tonic]), torch.tensor([minor]))
                 after = self._plan_logits(_plan(seen.chords, slot).without_place(), seen)
-                alone = net.pair_log_probs(before, after, target, seen.chord)[0].numpy()
-            memo[key] = replace(seen, alone=alone)
+                alone = net.pair_log_probs(self._prev(None, slot), after, target, seen.chord)
+            memo[key] = replace(seen, alone=alone[0].numpy())
         return memo[key]
 
     def _plan_logits(self, plan: PlanArrays, seen: _Voicings) -> torch.Tensor:
@@ -105,16 +126,28 @@ class NeuralScorer:
         over the notes of its window (then a rest), given a[k], the plan and b[k]'s
         voices before it; `window(slot)` gives the notes."""
         tonic = slot.key.tonic.pc
-        batch = Batch.build(tokens(a.midi, tonic)[:, None],
-                            relative_roles(a.roles, tonic)[:, None], _plan(b.roles, slot),
-                            tokens(b.midi, tonic))
-        with torch.inference_mode():
+        batch = Batch.build(tokens(a.midi, tonic), relative_roles(a.roles, tonic),
+                            _plan(b.roles, slot), tokens(b.midi, tonic))
+        with _inference():
             return self.model(batch).numpy()
 
     @staticmethod
     def window(slot: SlotInfo) -> np.ndarray:
         """int [4, WIDTH]: the MIDI note of each class of `note_log_probs`."""
         return pitches(slot.key.tonic.pc)
+
+
+@contextmanager
+def _inference() -> Iterator[None]:
+    """No autograd, and one thread: the matrices are small, and a second thread costs
+    more than it gives, twenty times more when the other core is busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _plan(roles: np.ndarray, slot: SlotInfo) -> PlanArrays:
@@ -135,7 +168,9 @@ def load_scorer(path: Path) -> NeuralScorer:
                               " `--model none` composes without it)")
     try:
         card = json.loads(card_path.read_text())
-        version, config = card["format_version"], ModelConfig(**card["model"]["config"])
+        version = card["format_version"]
+        if version == FORMAT:
+            config = ModelConfig(**card["model"]["config"])
     except FileNotFoundError:
         raise PartimentoError(f"{card_path}: the model card is missing (a model is NAME.pt"
                               " with its card NAME.json beside it)") from None
@@ -168,4 +203,4 @@ def default_scorer() -> NeuralScorer:
     return load_scorer(content_dir("models") / DEFAULT_MODEL)
 
 
-__all__ = ["DEFAULT_MODEL", "WIDTH", "NeuralScorer", "default_scorer", "load_scorer"]
+__all__ = ["DEFAULT_MODEL", "NeuralScorer", "default_scorer", "load_scorer"]

@@ -4,8 +4,9 @@ Every beat of a training chorale is one example: its four notes, given the beat 
 the beat's plan (chord, key, place) and, voice by voice, the notes already chosen. Each
 training chorale is also transposed into every key that keeps its voices in range; the
 validation and test chorales are read as written. A share of the examples hides the
-previous beat, so that the same network also learns the voicing of a beat on its own
-(what scores a piece's first beat, and what a slot's candidates are ranked by).
+previous beat and the beat's place, so that the same network also learns the voicing
+of a chord on its own (what scores a piece's first beat, and what ranks a slot's
+candidates).
 
 Training is reproducible from its seed: each epoch draws its order and dropout from
 (seed, epoch), so a run resumed from its last checkpoint goes on exactly as it would
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -97,25 +99,20 @@ def model_config(overrides: Sequence[str]) -> ModelConfig:
         raise PartimentoError(f"--set: {exc}") from None
 
 
-def examples(chorales: Sequence[Chorale], context: int, transpose: bool) -> dict[str, np.ndarray]:
+def examples(chorales: Sequence[Chorale], transpose: bool) -> dict[str, np.ndarray]:
     """The arrays of a Batch (numpy), one row per beat and transposition."""
     parts: list[dict[str, np.ndarray]] = []
     for ch in chorales:
         b = ch.beats
-        n = len(b)
-        shifts = transpositions(ch.grid.midi) if transpose else [0]
-        back = np.arange(n)[:, None] - np.arange(context, 0, -1)[None, :]  # [n, context]
-        for k in shifts:
+        for k in transpositions(ch.grid.midi) if transpose else [0]:
             midi = np.where(b.midi == REST, REST, b.midi.astype(np.int64) + k)
             roles = np.roll(b.roles, k, axis=1)
             tonic = (b.tonic.astype(np.int64) + k) % 12
-            prev_midi = np.where((back >= 0)[..., None], midi[back.clip(0)], REST)
-            prev = tokens(prev_midi.reshape(-1, 4), np.repeat(tonic, context)).reshape(
-                n, context, 4)
-            prev = np.where((back >= 0)[..., None], prev, START)
-            prev_roles = np.where((back >= 0)[..., None], roles[back.clip(0)], 0)
-            prev_roles = np.stack([relative_roles(prev_roles[:, d], tonic)
-                                   for d in range(context)], axis=1)
+            # The previous beat, read in this beat's key; the first beat has none.
+            prev = tokens(np.roll(midi, 1, axis=0), tonic)
+            prev[0] = START
+            prev_roles = relative_roles(np.roll(roles, 1, axis=0), tonic)
+            prev_roles[0] = 0
             plan = PlanArrays.build(roles, tonic, b.minor, b.beat, b.beats_per_bar,
                                     b.phrase_beat, b.beats_to_cadence, b.fermata, b.cadence)
             parts.append({"prev": prev, "prev_roles": prev_roles,
@@ -132,7 +129,7 @@ def to_batch(arrays: dict[str, np.ndarray]) -> Batch:
 def hide_previous(batch: Batch, mask: torch.Tensor) -> Batch:
     """The batch with the previous beat and the beat's place in bar and phrase hidden
     where mask is True: those rows teach the voicing of a chord on its own."""
-    m = mask[:, None, None]
+    m = mask[:, None]
     place = {f: torch.where(mask, n, getattr(batch, f)) for f, n in PLACE_VALUES.items()}
     return replace(batch, prev=torch.where(m, START, batch.prev),
                    prev_roles=torch.where(m, 0, batch.prev_roles), **place)
@@ -152,19 +149,16 @@ def evaluate(model: ChoraleNet, batch: Batch, size: int = 4096) -> dict[str, flo
     return {"nll": nll / notes, "accuracy": right / notes}
 
 
-def _run_dir(config: TrainConfig) -> Path:
-    return cache_root() / "runs" / config.name
-
-
 def _config_json(config: TrainConfig) -> str:
     """The settings a resumed run must share (it may run for more epochs)."""
     return json.dumps({**asdict(config), "epochs": None}, sort_keys=True)
 
 
 def train(config: TrainConfig, out_dir: Path, *, resume: bool = False, command: str = "",
-          progress: Callable[[Report], None] | None = None,
+          runs: Path | None = None, progress: Callable[[Report], None] | None = None,
           loading: Callable[[str], None] | None = None) -> Result:
-    """Train, checkpointing every epoch, and write out_dir/NAME.pt and NAME.json."""
+    """Train, checkpointing every epoch under runs/NAME (by default in the cache), and
+    write out_dir/NAME.pt and NAME.json."""
     torch.manual_seed(config.seed)
     names = corpus_names()
     names = names[:config.limit] if config.limit else names
@@ -172,16 +166,14 @@ def train(config: TrainConfig, out_dir: Path, *, resume: bool = False, command: 
     split = {s: [c for c in chorales if c.split == s] for s in ("train", "validation", "test")}
     if config.limit:  # a handful of chorales: validate on what there is
         split = {"train": chorales, "validation": chorales[:1], "test": chorales[:1]}
-    ctx = config.model.context
-    data = {"train": to_batch(examples(split["train"], ctx, transpose=True)),
-            "validation": to_batch(examples(split["validation"], ctx, transpose=False)),
-            "test": to_batch(examples(split["test"], ctx, transpose=False))}
+    data = {s: to_batch(examples(cs, transpose=s == "train")) for s, cs in split.items()}
     model = ChoraleNet(config.model)
     optim = torch.optim.AdamW(model.parameters(), lr=config.lr,
                               weight_decay=config.weight_decay)
-    state = {"epoch": 0, "best": float("inf"), "bad": 0, "history": [], "seconds": 0.0}
+    state: dict[str, Any] = {"epoch": 0, "best": float("inf"), "bad": 0, "history": [],
+                             "seconds": 0.0}
     best_state = {k: v.clone() for k, v in model.state_dict().items()}
-    checkpoint = _run_dir(config) / "checkpoint.pt"
+    checkpoint = (runs or cache_root() / "runs") / config.name / "checkpoint.pt"
     if resume:
         best_state = _restore(checkpoint, config, model, optim, state)
     train_set = data["train"]
@@ -287,9 +279,8 @@ def _card(config: TrainConfig, model: ChoraleNet, split: dict[str, list[Chorale]
 def write_model(model: ChoraleNet, card: dict, out_dir: Path, name: str) -> tuple[Path, ...]:
     """NAME.pt (a plain state dict of tensors) and NAME.json (the card), each atomic."""
     weights, card_path = out_dir / f"{name}.pt", out_dir / f"{name}.json"
-    old = _read_json(card_path)
-    if "tried" in old and "tried" not in card:  # keep the architecture comparison
-        card = {**card, "tried": old["tried"]}
+    old = _read_json(card_path)  # keep the architecture comparison of an earlier card
+    card = {**{k: v for k, v in old.items() if k.startswith("tried")}, **card}
     with atomic_path(weights) as tmp:
         torch.save({k: v.contiguous() for k, v in model.state_dict().items()}, tmp)
     with atomic_path(card_path) as tmp:

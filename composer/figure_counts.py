@@ -1,0 +1,192 @@
+"""Bach's figures counted, and the statistical figure scorer that reads the counts.
+
+`python -m composer.figures counts` reads every chorale of music21's corpus whose beat is
+a quarter note onto the sixteenth grid, labels each voice's figure on each beat
+(`composer.figures.classify_beats`) and counts the labels by voice, by the intervals to
+and from the beat's chord tone, by the place in the bar and by the distance to the next
+fermata, into `models/chorale-figures.json`; composing reads that file, never the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from composer.content import content_dir
+from composer.figures import (
+    COUNTS_COMMAND,
+    FIGURES,
+    HOLD,
+    LABELS,
+    METRIC,
+    SILENT,
+    STEP_IN,
+    STEP_OUT,
+    TO_CADENCE,
+    BeatGrid,
+    FigurePlaces,
+    beat_grid,
+    classify_beats,
+    skeleton,
+)
+from composer.texture import REST
+
+COUNTS_FILE = "chorale-figures.json"
+SHAPE = (4, len(STEP_IN), len(STEP_OUT), len(METRIC), len(TO_CADENCE), len(LABELS))
+LEAN_LIMIT = 3.0  # nats: the most the statistical scorer leans a voice towards moving
+
+
+def counts_path() -> Path:
+    return content_dir("models") / COUNTS_FILE
+
+
+@dataclass(frozen=True, eq=False)
+class StatisticalFigureScorer:
+    """How often Bach's voices take each figure in each context, smoothed towards the
+    same voice's figures for the same interval out (and those towards the voice's).
+
+    Where a piece's beat notes leave a voice fewer chances to move than Bach's left his
+    (fewer thirds to fill: the voicing level does not choose its notes for their
+    figures), the counts alone would make it move less often than Bach's voice does.
+    Given the figures offered at each place, the scorer therefore adds to every figure
+    but holding the one log-odds (per voice, at most LEAN_LIMIT) that makes the voice move,
+    on average over the places, as often as Bach's voice moves within a beat away from
+    the cadence: how often a voice moves is Bach's; which figure it takes, and where, is
+    still the contexts' choice.
+    """
+
+    logp: np.ndarray  # [voice, step in, step out, metric, cadence, figure]
+    rate: np.ndarray  # [voice]: the share of Bach's voice-beats, cadences aside, that move
+
+    @classmethod
+    def from_counts(cls, counts: np.ndarray, strength: float = 8.0) -> StatisticalFigureScorer:
+        n = counts[..., :len(FIGURES)].astype(np.float64)
+        voice = n.sum(axis=(1, 2, 3, 4)) + 1.0
+        p = voice / voice.sum(axis=-1, keepdims=True)
+        out = n.sum(axis=(1, 3, 4))
+        p = (out + strength * p[:, None]) / (out.sum(-1, keepdims=True) + strength)
+        p = (n + strength * p[:, None, :, None, None]) / (n.sum(-1, keepdims=True) + strength)
+        away = counts[:, :, :, :, 1:].sum(axis=(1, 2, 3, 4)).astype(np.float64)  # [voice, label]
+        sounding = away.sum(axis=1) - away[:, SILENT]
+        return cls(np.log(p), (sounding - away[:, HOLD]) / sounding)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> StatisticalFigureScorer:
+        return cls.from_counts(load_counts(path)[0])
+
+    def log_scores(self, places: FigurePlaces) -> np.ndarray:
+        scores = self.logp[places.classes()]
+        if places.offered is None:
+            return scores
+        moving = np.arange(len(FIGURES)) != HOLD
+        lean = np.zeros(len(places))
+        weight = np.exp(scores - scores.max(axis=1, keepdims=True)) * places.offered
+        still, move = weight[:, ~moving].sum(axis=1), weight[:, moving].sum(axis=1)
+        for v in np.unique(places.voice):
+            rows = places.voice == v
+            lean[rows] = _lean(still[rows], move[rows], float(self.rate[min(v, 3)]))
+        return scores + lean[:, None] * moving
+
+
+def _lean(still: np.ndarray, move: np.ndarray, rate: float) -> float:
+    """The log-odds β, within ±LEAN_LIMIT, at which the mean over places of
+    move·e^β / (still + move·e^β) is `rate` (bisection: the mean grows with β)."""
+    low, high = -LEAN_LIMIT, LEAN_LIMIT
+    for _ in range(40):
+        mid = (low + high) / 2
+        grown = move * np.exp(mid)
+        if np.mean(grown / np.maximum(still + grown, 1e-300)) < rate:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+@lru_cache(maxsize=1)
+def default_figure_scorer() -> StatisticalFigureScorer:
+    return StatisticalFigureScorer.load()
+
+
+def chorale_grids(names: list[str] | None = None) -> Iterator[tuple[str, BeatGrid | None]]:
+    """Each chorale's grid, or None for one whose beat is not a quarter note."""
+    from composer.corpus import chorale_names, parse_chorale
+    from composer.io import texture_from_music21
+
+    for name in names or sorted(set(chorale_names())):
+        texture, origin = texture_from_music21(parse_chorale(name), source=name)
+        meter = texture.meter
+        if meter.beat_length != 1 or meter.compound or len(texture.voices) != 4:
+            yield name, None
+            continue
+        first = texture.slices[0]
+        into = (first.position.beat - 1) - first.offset  # a pickup starts inside its bar
+        lines = [[(ev.offset, ev.duration, ev.pitch.midi if ev.pitch else None, ev.fermata)
+                  for ev in events] for events in origin.events]
+        yield name, beat_grid(lines, meter.beats_per_bar, into)
+
+
+MAX_SKELETON_STEP = 24  # semitones; wider moves between beat notes are not counted
+
+
+def count_figures(grids: list[BeatGrid]) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(counts in SHAPE, skeleton intervals [voice, 2 * MAX_SKELETON_STEP + 1], beats,
+    beats in which some voice moves within the beat)."""
+    counts = np.zeros(SHAPE, np.int64)
+    steps = np.zeros((SHAPE[0], 2 * MAX_SKELETON_STEP + 1), np.int64)
+    beats = moving = 0
+    for grid in grids:
+        labels = classify_beats(grid.midi, grid.onset, grid.starts)
+        places = grid.places(labels)
+        np.add.at(counts, (*places.classes(), labels.reshape(-1)), 1)
+        skel = skeleton(grid.midi, grid.starts, labels)
+        for v in range(skel.shape[1]):
+            d = np.diff(skel[:, v])
+            d = d[(skel[:-1, v] != REST) & (skel[1:, v] != REST) & (np.abs(d) <= MAX_SKELETON_STEP)]
+            np.add.at(steps[v], d + MAX_SKELETON_STEP, 1)
+        beats += len(grid.starts)
+        moving += int(grid.moving.sum())
+    return counts, steps, beats, moving
+
+
+def build_counts(target: Path) -> dict:
+    grids, skipped = [], []
+    for name, grid in chorale_grids():
+        if grid is None:
+            skipped.append(name)
+        else:
+            grids.append(grid)
+    counts, steps, beats, moving = count_figures(grids)
+    nonzero = np.argwhere(counts)
+    data = {
+        "source": "music21 corpus: Bach chorales (corpus.chorales.Iterator)",
+        "command": COUNTS_COMMAND, "chorales": len(grids),
+        "skipped": sorted(set(skipped)), "beats": beats, "moving_beats": moving,
+        "axes": {"voice": ["soprano", "alto", "tenor", "bass"], "step_in": list(STEP_IN),
+                 "step_out": list(STEP_OUT), "metric": list(METRIC),
+                 "to_cadence": list(TO_CADENCE), "label": list(LABELS)},
+        "counts": [[*map(int, i), int(counts[tuple(i)])] for i in nonzero],
+        # How each voice's chord tone moves from beat to beat, in semitones from
+        # -MAX_SKELETON_STEP: what a voicing chooses, before figures fill the beat.
+        "skeleton_steps": steps.tolist(),
+    }
+    target.write_text(json.dumps(data, separators=(",", ":")) + "\n")
+    return data
+
+
+def load_counts(path: Path | None = None) -> tuple[np.ndarray, dict]:
+    """(counts in SHAPE, the file's other fields)."""
+    path = path or counts_path()
+    data = json.loads(path.read_text())
+    if data["axes"]["label"] != list(LABELS):
+        raise ValueError(f"{path} counts other figures; rebuild it with `{COUNTS_COMMAND}`")
+    counts = np.zeros(SHAPE, np.int64)
+    rows = np.array(data["counts"], np.int64).reshape(-1, len(SHAPE) + 1)
+    counts[tuple(rows[:, :-1].T)] = rows[:, -1]
+    return counts, {k: v for k, v in data.items() if k != "counts"}
+
+
