@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from results import write_section
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
-BEGIN = "<!-- begin: check_corpus.py -->"
-END = "<!-- end: check_corpus.py -->"
 RULESET = "common-practice"
 TARGET_CHORALE_S = 0.5
 TARGET_PROCESS_S = 2.0
@@ -337,19 +337,6 @@ def report(args: argparse.Namespace, tally: Tally,
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, body: str) -> None:
-    """Replace this benchmark's section of RESULTS.md, keeping every other section."""
-    section = f"{BEGIN}\n## Checking the Bach chorales (`check_corpus.py`)\n\n{body}{END}\n"
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        new = head + section + ("\n" + tail if tail else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + section
-    path.write_text(new)
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--limit", type=int, help="only the first N chorales")
@@ -385,7 +372,8 @@ def main(argv: list[str]) -> int:
                                          "counts": counts}, indent=1) + "\n")
     target = args.results or (RESULTS if args.limit is None else None)
     if target is not None:
-        write_section(target, body)
+        write_section(target, "check_corpus.py",
+                      "Checking the Bach chorales (`check_corpus.py`)", body)
         print(f"wrote {target}", file=sys.stderr)
     return 0
 

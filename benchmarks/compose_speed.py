@@ -38,6 +38,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from results import write_section
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 LENGTHS = (16, 64)  # bars: the target is set for the first, growth measured to the second
@@ -537,21 +539,6 @@ def report(args: argparse.Namespace, ours: dict[str, Any], process: list[Child],
         lines.append(f"| {bars} | {4 * slots[bars]} | {constraints} | {med[bars]:.3f} | {text}"
                      f" | {note} |")
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, name: str, title: str, body: str) -> None:
-    """Replace one benchmark's section of RESULTS.md (between its markers), keeping
-    every other section."""
-    begin, end = f"<!-- begin: {name} -->", f"<!-- end: {name} -->"
-    section = f"{begin}\n## {title}\n\n{body}{end}\n"
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    if begin in old and end in old:
-        head, rest = old.split(begin, 1)
-        tail = rest.split(end, 1)[1].lstrip("\n")
-        new = head + section + ("\n" + tail if tail else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + section
-    path.write_text(new)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -22,8 +22,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "RESULTS.md"
-BEGIN = "<!-- begin: examples_seeds.py -->"
-END = "<!-- end: examples_seeds.py -->"
 EXAMPLES = ROOT / "constraints" / "examples"
 UNSATISFIABLE = {"unsatisfiable"}
 
@@ -75,15 +73,11 @@ def main(argv: list[str]) -> int:
     verdict = "every seed composes with zero hard violations" if clean else "FAILURES above"
     print(verdict)
     if args.seeds == 50:
-        text = RESULTS.read_text() if RESULTS.exists() else ""
-        block = "\n".join([BEGIN, "## Every example, seeds 0–49", "",
-                           "`.venv/bin/python benchmarks/examples_seeds.py`", "", *rows, "",
-                           f"Verdict: {verdict}.", END])
-        if BEGIN in text:
-            text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-        RESULTS.write_text(text)
+        from results import write_section
+
+        write_section(RESULTS, "examples_seeds.py", "Every example, seeds 0–49",
+                      "\n".join(["`.venv/bin/python benchmarks/examples_seeds.py`", "", *rows,
+                                 "", f"Verdict: {verdict}.", ""]))
     return 0 if clean else 1
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compose_speed import write_section
+from results import write_section
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

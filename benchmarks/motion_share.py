@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     text, met = report(names, args.seeds, args.every)
     print(f"## {TITLE}\n\n{text}")
     if args.seeds >= 50:
-        from compose_speed import write_section
+        from results import write_section
 
         write_section(RESULTS, "motion_share.py", TITLE, text)
         print(f"\nwrote {RESULTS}", file=sys.stderr)
