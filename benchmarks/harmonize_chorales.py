@@ -54,9 +54,14 @@ melody:
   voice: soprano
   file: soprano.musicxml
 rules:
-  include: [{ruleset}]
+  include: [{ruleset}]{ending}
 seed: {seed}
 """
+# A modal chorale that closes on the dominant of its signature's key (a Phrygian ending)
+# is asked for that half cadence, as a musician harmonizing it would.
+HALF_ENDING = """
+  hard:
+    - {rule: cadence, end: [half]}"""
 CATEGORIES = {  # category: how the report names it
     "clean": "composed, no hard violation",
     "violations": "composed, with hard violations (a bug)",
@@ -110,7 +115,7 @@ def write_spec(name: str, folder: Path, seed: int) -> tuple[Path, int] | str:
             else "the soprano has no time signature"
     try:
         meter = Meter.parse(found[0])
-        key = texture_from_music21(score, source=name)[0].key  # as the checker hears it
+        key, ending = chorale_key(texture_from_music21(score, source=name)[0])
     except (ValueError, PartimentoError) as exc:
         return str(exc)
     soprano = folder / "soprano.musicxml"
@@ -120,8 +125,36 @@ def write_spec(name: str, folder: Path, seed: int) -> tuple[Path, int] | str:
     bars = math.ceil(end / float(meter.bar_length) - 1e-6)
     spec = folder / "spec.yaml"
     spec.write_text(SPEC.format(title=f"{name.split('/')[-1]}, soprano harmonized", key=key,
-                                meter=meter, bars=bars, ruleset=RULESET, seed=seed))
+                                meter=meter, bars=bars, ruleset=RULESET, seed=seed,
+                                ending=HALF_ENDING if ending == "half" else ""))
     return spec, bars
+
+
+def chorale_key(texture: Any) -> tuple[Any, str]:
+    """The key a musician gives the melody, and how the chorale ends: the key the checker
+    hears when Bach's last bass note is its tonic ('authentic'); the same key when that
+    note is its dominant ('half': a Phrygian ending); otherwise the major or minor key on
+    that note that fits the notes best (a Dorian chorale under a signature one flat short).
+    """
+    import numpy as np
+
+    from composer.harmony import key_fit
+    from composer.music import Key
+
+    key, frame = texture.key, texture.frame
+    bass = frame.midi[:, -1][frame.midi[:, -1] >= 0]
+    final = int(bass[-1]) % 12 if len(bass) else key.tonic.pc
+    if final == key.tonic.pc:
+        return key, "authentic"
+    if final == key.degree(5).pc:
+        return key, "half"
+    weights = np.bincount(frame.midi[frame.midi >= 0] % 12, minlength=12).astype(float)
+    tonic = next(p for p in (key.degree(d) for d in range(1, 8)) if p.pc == final) \
+        if any(key.degree(d).pc == final for d in range(1, 8)) else None
+    if tonic is None:
+        return key, "authentic"
+    return max((Key(tonic, m) for m in ("major", "minor")), key=lambda k: key_fit(k, weights)), \
+        "authentic"
 
 
 def _short(message: str, folder: Path) -> str:
@@ -166,7 +199,7 @@ def _harmonize(name: str, seed: int) -> Outcome:
     from composer.compose import compose, document
     from composer.errors import SpecError, UnsatisfiableError
     from composer.io import write_outputs
-    from composer.rulesets import load_ruleset
+    from composer.rulesets import RuleSet
     from composer.spec import load_spec
 
     scorer()
@@ -191,7 +224,9 @@ def _harmonize(name: str, seed: int) -> Outcome:
                                time.perf_counter() - t1, time.perf_counter() - t0, bars)
             composed = time.perf_counter() - t1
             written = write_outputs(comp.piece, folder / "out", document(comp))
-            report = check_file(written[0], load_ruleset(RULESET))[0]
+            # graded by the rules the spec asks for: common-practice, and its ending
+            rules = RuleSet(RULESET, "", (len(spec.voices),), spec.voices, spec.rules)
+            report = check_file(written[0], rules)[0]
         except Exception as exc:  # a bug: keep its kind and message, go on with the rest
             return Outcome(name, "crashed", f"{type(exc).__name__}: {str(exc)[:300]}"
                            f"{origin(exc)}", total_s=time.perf_counter() - t0)

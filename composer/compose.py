@@ -54,6 +54,16 @@ def _fixed(spec: Spec, offset: Fraction, ctx: Context) -> tuple[Pitch | None, ..
     return tuple(fixed)
 
 
+def _inner_notes(spec: Spec, ctx: Context, offset: Fraction, duration: Fraction
+                 ) -> tuple[tuple[int, Pitch], ...]:
+    """(voice, pitch) of each melody note struck inside the slot after its first moment."""
+    if spec.melody is None:
+        return ()
+    voice = ctx.voices.index(spec.melody.voice)
+    return tuple((voice, n.pitch) for n in spec.melody.notes
+                 if offset < n.offset < offset + duration and n.pitch is not None)
+
+
 def _fixed_by_voice(spec: Spec, ctx: Context) -> dict[tuple[Fraction, int], Pitch]:
     out = {}
     for use in spec.hard:
@@ -103,10 +113,13 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     ranges = voice_ranges(spec.rules, ctx)
     infos = _slot_infos(spec, chain)
     slots = slots if slots is not None else range(len(chain.times))
-    blocks, unary, frames = [], [], []
+    blocks, unary, frames, tails, inners = [], [], [], [], []
+    inside = memo.setdefault(("within", rules_key), {})
     for t in slots:
-        _, offset, _, cadence_slot = chain.times[t]
+        _, offset, duration, cadence_slot = chain.times[t]
         penultimate = t + 1 < len(chain.times) and chain.times[t + 1][3]
+        inner = _inner_notes(spec, ctx, offset, duration)
+        inners.append(inner)
         numerals, problems, picks, starts, scores = [], [], [], [], []
         size = 0
         for i in np.flatnonzero(np.isfinite(chain.unary[t])):
@@ -115,6 +128,11 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
             u = (scorer.unary(dom.frame, infos[t]) if scorer else 0.0) - dom.penalty \
                 + chain.unary[t][i]
             u = np.broadcast_to(u, (len(dom.frame),))
+            if inner:  # the melody's quicker notes sound against the held voicing
+                if (problem, inner) not in inside:
+                    inside[(problem, inner)] = solver.within(dom.frame, inner)
+                ok, soft, _ = inside[(problem, inner)]
+                u = np.where(ok, u - soft, -np.inf)
             if cadence_slot or penultimate:  # cadence chords stand on their root
                 bass = dom.frame.midi[:, -1].astype(np.int64) % 12
                 u = np.where(bass == chain.chords[i].root.pc, u, -np.inf)
@@ -134,6 +152,10 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         unary.append(np.concatenate(scores))
         frames.append(Frame.concat([solver.domain(pr).frame.take(k)
                                     for pr, k in zip(problems, picks, strict=True)]))
+        # Voice leading to the next slot starts from the slot's last moment.
+        tails.append(Frame.concat([inside[(pr, inner)][2].take(k)
+                                   for pr, k in zip(problems, picks, strict=True)])
+                     if inner else frames[-1])
     pair = []
     # The rules' verdict on a pair of voicings does not depend on where the pair stands,
     # so it is judged once per pair of offered sets; the scorer's weight may.
@@ -149,9 +171,9 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                 if not np.isfinite(harmony):
                     m[rows, cols] = -np.inf
                     continue
-                key = (pa, pb, ka.tobytes(), kb.tobytes())
+                key = (pa, pb, ka.tobytes(), kb.tobytes(), inners[k])
                 if key not in cache:  # only the offered voicings, not the whole domains
-                    ok, penalty = solver.pairs(frames[k].take(np.arange(sa, sa + len(ka))),
+                    ok, penalty = solver.pairs(tails[k].take(np.arange(sa, sa + len(ka))),
                                                frames[k + 1].take(np.arange(sb, sb + len(kb))))
                     cache[key] = np.where(ok, -penalty, -np.inf).astype(np.float32)
                 m[rows, cols] += cache[key] + harmony
@@ -264,15 +286,25 @@ def build_piece(spec: Spec, the_plan: Plan, voicings: tuple[tuple[Pitch, ...], .
                 notes += (Note(last, end - last, None),)
         else:
             figured = surface.lines[v] if surface is not None else None
-            notes = figured or tuple(Note(s.offset, s.duration, voicings[s.index][v],
-                                          s.fermata) for s in the_plan.slots)
-            first = the_plan.slots[0].offset
-            if first > 0:  # the melody's pickup: the other voices enter with it
-                notes = (Note(Fraction(0), first, None),) + notes
+            notes = _with_rests(figured or tuple(Note(s.offset, s.duration,
+                                                      voicings[s.index][v], s.fermata)
+                                                 for s in the_plan.slots))
         lines.append(notes)
     harmony = tuple((s.offset, s.numeral) for s in the_plan.slots)
     return Piece(spec.title, spec.key, spec.meter, spec.tempo, spec.voices, tuple(lines),
                  harmony)
+
+
+def _with_rests(notes: tuple[Note, ...]) -> tuple[Note, ...]:
+    """Rests where the slots leave time empty: before a pickup, under the melody's rests."""
+    out: list[Note] = []
+    at = Fraction(0)
+    for note in notes:
+        if note.offset > at:
+            out.append(Note(at, note.offset - at, None))
+        out.append(note)
+        at = note.offset + note.duration
+    return tuple(out)
 
 
 def _where(spec: Spec, offset: Fraction) -> str:

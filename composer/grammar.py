@@ -41,18 +41,26 @@ class HarmonyGrammar:
     mode: str
     numerals: tuple[Numeral, ...]
     region: tuple[str, ...]  # per numeral
-    allowed: np.ndarray  # bool [N, N]: may numeral i be followed by numeral j?
-    weights: np.ndarray  # float [N, N]: corpus counts (plus one) of i → j, where allowed
+    allowed: np.ndarray  # bool [N, N]: do the moves list numeral i → numeral j?
+    weights: np.ndarray  # float [N, N]: corpus count plus one; × `unlisted` where not listed
     start: tuple[int, ...]
     cadences: dict[str, tuple[tuple[int, int], ...]]
     related: dict[str, tuple[tuple[int, int], ...]]  # cadences in closely related keys
+    unlisted: float = 0.0  # the weight of an unlisted progression or first chord
+
+    def start_logp(self) -> np.ndarray:
+        """log-weight of each numeral as the first chord: 0 for a listed start."""
+        with np.errstate(divide="ignore"):
+            out = np.full(len(self.numerals), np.log(self.unlisted))
+        out[list(self.start)] = 0.0
+        return out
 
     def index(self, name: str) -> int:
         return next(i for i, n in enumerate(self.numerals) if n.name == name)
 
     def transition_logp(self) -> np.ndarray:
-        """log P(j | i) over allowed progressions; −inf where the grammar forbids."""
-        w = np.where(self.allowed, self.weights, 0.0)
+        """log P(j | i); −inf only where the grammar has no weight for unlisted moves."""
+        w = self.weights
         total = w.sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore"):
             return np.log(np.where(total > 0, w / np.maximum(total, 1e-12), 0.0))
@@ -76,6 +84,11 @@ def _load(mode: str) -> HarmonyGrammar:
             else:
                 allowed[i, j] = region[j] in data["moves"][region[i]]
     weights = np.ones((n, n))
+    cadences, related = ({kind: tuple((names.index(a), names.index(b)) for a, b in pairs)
+                          for kind, pairs in data.get(part, {}).items()}
+                         for part in ("cadences", "related-cadences"))
+    for a, b in (f for part in (cadences, related) for pairs in part.values() for f in pairs):
+        allowed[a, b] = True  # a cadence's two chords may always follow each other
     learned = content_dir("grammars") / WEIGHTS_FILE
     if learned.exists():
         counts = json.loads(learned.read_text()).get(mode, {})
@@ -83,11 +96,11 @@ def _load(mode: str) -> HarmonyGrammar:
             for b, c in row.items():
                 if a in names and b in names:
                     weights[names.index(a), names.index(b)] += float(c)
-    cadences, related = ({kind: tuple((names.index(a), names.index(b)) for a, b in pairs)
-                          for kind, pairs in data.get(part, {}).items()}
-                         for part in ("cadences", "related-cadences"))
+    unlisted = float(data.get("unlisted", 0.0))
+    weights = np.where(allowed, weights, unlisted * weights)
     return HarmonyGrammar(data["name"], mode, numerals, region, allowed, weights,
-                          tuple(names.index(s) for s in data["start"]), cadences, related)
+                          tuple(names.index(s) for s in data["start"]), cadences, related,
+                          unlisted)
 
 
 @lru_cache(maxsize=2)

@@ -40,13 +40,14 @@ def find_key(weights: np.ndarray, sharps: int | None, last_bass_pc: int | None) 
                 return key
     else:
         candidates = [key_from_signature(s, m) for s in range(-6, 6) for m in ("major", "minor")]
+    return max(candidates, key=lambda key: key_fit(key, weights))
 
-    def fit(key: Key) -> float:
-        profile = _MAJOR_PROFILE if key.mode == "major" else _MINOR_PROFILE
-        return float(np.corrcoef(np.roll(profile, key.tonic.pc), weights)[0, 1]) if weights.any() \
-            else 0.0
 
-    return max(candidates, key=fit)
+def key_fit(key: Key, weights: np.ndarray) -> float:
+    """How well pitch-class weights match the key's profile (a correlation)."""
+    profile = _MAJOR_PROFILE if key.mode == "major" else _MINOR_PROFILE
+    return float(np.corrcoef(np.roll(profile, key.tonic.pc), weights)[0, 1]) if weights.any() \
+        else 0.0
 
 
 # The weight of a note sounding at the start of a harmonic slot; notes struck later in

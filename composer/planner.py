@@ -112,7 +112,7 @@ def _phrases(spec: Spec) -> list[Phrase]:
                    or default_cadences.get(plain) or "authentic")
         why = f"section {letter} of {described}"
         if k == len(letters) - 1:
-            cadence = spec.cadence_for("end") or "authentic"
+            cadence = _end_cadence(spec)
         # A given melody brings its own phrasing: one phrase per section.
         lengths = [bars] if spec.melody is not None else [per_phrase] * (bars // per_phrase)
         if bars % per_phrase:
@@ -151,12 +151,23 @@ def _fermata_phrases(spec: Spec) -> list[Phrase]:
         last = k == len(ends) - 1
         first_bar = meter.position(start).bar
         bars = meter.position(stop - Fraction(1, 64)).bar - first_bar + 1
-        kind = (spec.cadence_for("end") or "authentic") if last else ANY_CADENCE
+        kind = _end_cadence(spec) if last else ANY_CADENCE
         reason = ("the melody's last phrase, which ends the piece" if last else
                   f"the melody's fermata at {_where(meter, held[k].offset)} ends a phrase")
         phrases.append(Phrase(k, "A", first_bar, bars, kind, reason, start, stop))
         start = stop
     return phrases
+
+
+def _end_cadence(spec: Spec) -> str:
+    """The cadence the spec asks for at the end; without one, a given melody may close
+    with any cadence the hard `cadence` rule accepts there ('authentic|plagal'), a free
+    plan with an authentic cadence."""
+    asked = spec.cadence_for("end")
+    if asked or spec.melody is None:
+        return asked or "authentic"
+    ends = [u.params["end"] for u in spec.hard if u.rule.id == "cadence"]
+    return "|".join(ends[-1]) if ends else "authentic"
 
 
 def _where(meter: Meter, offset: Fraction) -> str:
@@ -184,10 +195,16 @@ def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, 
                 hold = end - cadence_at
         t = start
         while t < cadence_at:
-            out.append((ph.index, t, min(beat, cadence_at - t), False))
+            if not _melody_rests(spec, t):  # where the melody rests, every voice rests
+                out.append((ph.index, t, min(beat, cadence_at - t), False))
             t += beat
         out.append((ph.index, cadence_at, hold, True))
     return out
+
+
+def _melody_rests(spec: Spec, offset: Fraction) -> bool:
+    return spec.melody is not None and any(
+        n.pitch is None and n.offset <= offset < n.offset + n.duration for n in spec.melody.notes)
 
 
 def _melody_at(spec: Spec, offset: Fraction) -> Pitch | None:
@@ -229,7 +246,7 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
         given.append(tuple(notes))
         u = np.zeros(n)
         if k == 0:
-            u[[i for i in range(n) if i not in grammar.start]] = -np.inf
+            u += grammar.start_logp()
         for note in notes:
             u[[i for i, c in enumerate(chords) if note.pc not in c.pcs]] = -np.inf
         formulas = _formulas(grammar, phrases[ph].cadence)
@@ -254,20 +271,27 @@ def _formulas(grammar: HarmonyGrammar, kind: str) -> tuple[tuple[int, int], ...]
     if kind == ANY_CADENCE:
         every = grammar.cadences | grammar.related
         return tuple(f for kind in every for f in every[kind])
+    if "|" in kind:  # one of several
+        return tuple(f for part in kind.split("|") for f in _formulas(grammar, part))
     return grammar.cadences.get(kind) or grammar.related[kind]
 
 
-def cadence_kind(grammar: HarmonyGrammar, before: int, last: int) -> str:
+def cadence_kind(grammar: HarmonyGrammar, before: int, last: int,
+                 kinds: list[str] | None = None) -> str:
     """The name of the cadence a pair of numerals makes, in the grammar's order."""
     every = grammar.cadences | grammar.related
-    return next((kind for kind, pairs in every.items() if (before, last) in pairs), "authentic")
+    return next((kind for kind, pairs in every.items()
+                 if (before, last) in pairs and (kinds is None or kind in kinds)), "authentic")
 
 
 def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
     phrases = list(chain.phrases)
     for k, (ph, _, _, cadence_slot) in enumerate(chain.times):
-        if cadence_slot and phrases[ph].cadence == ANY_CADENCE and k > 0:
-            kind = cadence_kind(chain.grammar, choice[k - 1], choice[k])
+        choices = phrases[ph].cadence
+        if cadence_slot and (choices == ANY_CADENCE or "|" in choices) and k > 0:
+            every = chain.grammar.cadences | chain.grammar.related
+            kinds = [c for c in every if choices == ANY_CADENCE or c in choices.split("|")]
+            kind = cadence_kind(chain.grammar, choice[k - 1], choice[k], kinds)
             phrases[ph] = replace(phrases[ph], cadence=kind)
     slots = []
     melody_voice = spec.melody is not None

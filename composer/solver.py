@@ -11,7 +11,7 @@ judged the same way with the horizontal and melodic rules.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from constraint import FunctionConstraint, Problem
@@ -102,6 +102,8 @@ def vertical_filter(frame: Frame, uses: Sequence[RuleUse], ctx: Context) -> tupl
         broken = rule.test(frame, ctx, use.params)
         if broken.size == 0:
             continue
+        if rule.harmonic_only:  # a note struck within the beat is judged as the checker does
+            broken = broken & frame.harmonic[:, None]
         if use.severity == "error":
             keep &= ~broken.any(axis=1)
         else:
@@ -130,6 +132,27 @@ class Solver:
     def pairs(self, a: Frame, b: Frame) -> tuple[np.ndarray, np.ndarray]:
         return pair_matrix(a, b, self.uses, self.ctx)
 
+    def within(self, frame: Frame, notes: Sequence[tuple[int, Pitch]]
+               ) -> tuple[np.ndarray, np.ndarray, Frame]:
+        """(allowed [K], soft penalty [K], the last moment) of each voicing held while
+        the given notes (voice, pitch) are struck one after another inside its slot, as
+        a melody's quicker notes are: the checker judges every such moment."""
+        ok, penalty = np.ones(len(frame), bool), np.zeros(len(frame))
+        before = frame
+        for voice, pitch in notes:
+            midi, diatonic = before.midi.copy(), before.diatonic.copy()
+            midi[:, voice], diatonic[:, voice] = pitch.midi, pitch.diatonic
+            attacks = np.zeros_like(before.attacks)
+            attacks[:, voice] = True
+            after = replace(before, midi=midi, diatonic=diatonic, attacks=attacks,
+                            harmonic=np.zeros(len(frame), bool))
+            keep, soft = vertical_filter(after, self.uses, self.ctx)
+            step, soft_step = step_rules(before, after, self.uses, self.ctx, [voice])
+            ok &= keep & step
+            penalty += soft + soft_step
+            before = after
+        return ok, penalty, before
+
 
 def pair_matrix(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -137,18 +160,25 @@ def pair_matrix(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context
     voicings under the horizontal and two-note melodic rules."""
     k1, k2 = len(a), len(b)
     ia, ib = np.repeat(np.arange(k1), k2), np.tile(np.arange(k2), k1)
-    fa, fb = a.take(ia), b.take(ib)
-    ok = np.ones(k1 * k2, bool)
-    penalty = np.zeros(k1 * k2)
+    ok, penalty = step_rules(a.take(ia), b.take(ib), uses, ctx)
+    return ok.reshape(k1, k2), penalty.reshape(k1, k2)
+
+
+def step_rules(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context,
+               lines: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(compatible [K], soft penalty [K]) of row r of `a` moving to row r of `b`; the
+    melodic rules judge the voices in `lines` (all by default: each strikes anew)."""
+    ok = np.ones(len(a), bool)
+    penalty = np.zeros(len(a))
     for use in uses:
         rule = use.rule
         if isinstance(rule, HorizontalRule):
-            broken = rule.test(fa, fb, ctx, use.params).sum(axis=1)
+            broken = rule.test(a, b, ctx, use.params).sum(axis=1)
         elif isinstance(rule, MelodicRule) and rule.window == 2:
-            broken = np.zeros(k1 * k2, int)
-            for v in range(len(ctx.voices)):
+            broken = np.zeros(len(a), int)
+            for v in range(len(ctx.voices)) if lines is None else lines:
                 if rule.applies(v, ctx, use.params):
-                    broken += rule.test((fa.take(slice(None), [v]), fb.take(slice(None), [v])),
+                    broken += rule.test((a.take(slice(None), [v]), b.take(slice(None), [v])),
                                         ctx, use.params)
         else:
             continue
@@ -156,4 +186,4 @@ def pair_matrix(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context
             ok &= broken == 0
         else:
             penalty += use.weight * broken
-    return ok.reshape(k1, k2), penalty.reshape(k1, k2)
+    return ok, penalty

@@ -106,11 +106,13 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
 # One beat's candidates ---------------------------------------------------------------
 
 def _figured(spec: Spec, plan: Plan, t: int) -> bool:
-    """Figures fill quarter-note beats inside a phrase; cadence chords are held."""
+    """Figures fill quarter-note beats inside a phrase; cadence chords and chords before
+    a rest are held."""
     slot, meter = plan.slots[t], spec.meter
     return (meter.beat_length == 1 and not meter.compound and slot.duration == 1
             and not slot.fermata and float(slot.position.beat).is_integer()
-            and t + 1 < len(plan.slots))
+            and t + 1 < len(plan.slots)
+            and plan.slots[t + 1].offset == slot.offset + slot.duration)  # not into a rest
 
 
 def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
@@ -284,11 +286,12 @@ def _surface(spec: Spec, plan: Plan, beats: Sequence[Beat], choice: Sequence[int
         if chosen[0][v].figure == GIVEN:
             lines.append(None)
             continue
-        starts = [(b.slot.offset + x, p, b.slot.fermata and x == 0)
+        starts = [(b.slot.offset + x, p, b.slot.fermata and x == 0,
+                   b.slot.offset + b.slot.duration)
                   for b, row in zip(beats, chosen, strict=True)
                   for x, p, s in zip(b.times, row[v].pitches, row[v].struck, strict=True)
                   if s and p is not None]
-        ends = [s[0] for s in starts[1:]] + [end]
-        lines.append(tuple(Note(o, e - o, p, f)
-                           for (o, p, f), e in zip(starts, ends, strict=True)))
+        ends = [s[0] for s in starts[1:]] + [end]  # a note ends with its slot at the latest
+        lines.append(tuple(Note(o, min(e, stop) - o, p, f)
+                           for (o, p, f, stop), e in zip(starts, ends, strict=True)))
     return Surface(figures, tuple(lines))
