@@ -131,11 +131,12 @@ def write_spec(name: str, folder: Path, seed: int) -> tuple[Path, int] | str:
 
 
 def chorale_key(texture: Any) -> tuple[Any, str]:
-    """The key a musician gives the melody, and how the chorale ends: the key the checker
-    hears when Bach's last bass note is its tonic ('authentic'); the same key when that
-    note is its dominant ('half': a Phrygian ending); otherwise the major or minor key on
-    that note that fits the notes best (a Dorian chorale under a signature one flat short).
-    """
+    """The key a musician gives the melody, and how the chorale ends. Bach's last bass
+    note is the tonic: of the key the checker hears, or else of the major or minor key on
+    it that fits the notes best (a Dorian chorale under a signature one flat short) —
+    'authentic'. Where that note is the key's dominant, or the soprano falls a semitone
+    onto a minor tonic, the piece closes on the dominant of the key a fifth below —
+    'half' (a Phrygian ending)."""
     import numpy as np
 
     from composer.harmony import key_fit
@@ -144,17 +145,19 @@ def chorale_key(texture: Any) -> tuple[Any, str]:
     key, frame = texture.key, texture.frame
     bass = frame.midi[:, -1][frame.midi[:, -1] >= 0]
     final = int(bass[-1]) % 12 if len(bass) else key.tonic.pc
-    if final == key.tonic.pc:
-        return key, "authentic"
     if final == key.degree(5).pc:
         return key, "half"
-    weights = np.bincount(frame.midi[frame.midi >= 0] % 12, minlength=12).astype(float)
-    tonic = next(p for p in (key.degree(d) for d in range(1, 8)) if p.pc == final) \
-        if any(key.degree(d).pc == final for d in range(1, 8)) else None
-    if tonic is None:
-        return key, "authentic"
-    return max((Key(tonic, m) for m in ("major", "minor")), key=lambda k: key_fit(k, weights)), \
-        "authentic"
+    if final != key.tonic.pc:
+        weights = np.bincount(frame.midi[frame.midi >= 0] % 12, minlength=12).astype(float)
+        tonic = next((p for p in (key.degree(d) for d in range(1, 8)) if p.pc == final), None)
+        if tonic is None:
+            return key, "authentic"
+        key = max((Key(tonic, m) for m in ("major", "minor")), key=lambda k: key_fit(k, weights))
+    top = [int(m) for m in frame.midi[:, 0] if m >= 0]
+    top = [m for k, m in enumerate(top) if k == 0 or m != top[k - 1]]
+    if key.mode == "minor" and len(top) > 1 and top[-2] - top[-1] == 1:
+        return Key(key.degree(4), "minor"), "half"  # a Phrygian close
+    return key, "authentic"
 
 
 def _short(message: str, folder: Path) -> str:

@@ -24,6 +24,7 @@ from composer.solver import (
     Solver,
     candidate_frame,
     enumerate_voicings,
+    struck_within,
     voice_ranges,
 )
 from composer.spec import Spec
@@ -316,28 +317,48 @@ def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
                 ) -> UnsatisfiableError:
     """Name the hard rules that, each on its own, leave a slot no voicing for any chord
     allowed there, and the given notes they conflict with, each with its place."""
-    offset = chain.times[t][1]
+    _, offset, duration, _ = chain.times[t]
     fixed = _fixed(spec, offset, solver.ctx)
+    inner = _inner_notes(spec, solver.ctx, offset, duration)
     culprits: dict[str, RuleUse] = {}
+    late: set[int] = set()  # the notes inside the slot that a culprit cannot accept
     for i in np.flatnonzero(np.isfinite(chain.unary[t])):
         problem = SlotProblem(chain.chords[i], spec.key, fixed, ranges)
         frame = candidate_frame(enumerate_voicings(problem), problem.chord, problem.key)
+        if not len(frame):
+            continue
+        moments = [(None, frame)] + [(k, struck_within(frame, v, p))
+                                     for k, (v, p) in enumerate(inner)]
         for use in spec.hard:
             rule = use.rule
-            if isinstance(rule, VerticalRule) and len(frame) and \
-                    rule.test(frame, solver.ctx, use.params).any(axis=1).all():
-                culprits[use.describe()] = use
+            if not isinstance(rule, VerticalRule):
+                continue
+            for k, moment in moments:
+                if (k is None or not rule.harmonic_only) and \
+                        rule.test(moment, solver.ctx, use.params).any(axis=1).all():
+                    culprits[use.describe()] = use
+                    late |= {k} if k is not None else set()
     given = []
-    for voice, pitch in zip(spec.voices, fixed, strict=True):
+    at = [(offset, pitch, voice) for voice, pitch in zip(spec.voices, fixed, strict=True)]
+    melody = [n for n in spec.melody.notes if offset < n.offset < offset + duration
+              and n.pitch is not None] if spec.melody else []
+    at += [(melody[k].offset, melody[k].pitch, spec.melody.voice) for k in sorted(late)
+           ] if spec.melody else []
+    for when, pitch, voice in at:
         if pitch is not None:
             origin = spec.melody.origin if spec.melody and spec.melody.voice == voice else None
             where = f"{origin.file}:{origin.line}: melody" if origin else "given"
-            given.append(f"{where} note {pitch} ({voice}) at {_where(spec, offset)}")
+            given.append(f"{where} note {pitch} ({voice}) at {_where(spec, when)}")
     notes = f" with {', '.join(given)}" if given else ""
     if culprits:
         rules = " and ".join(f"{_origin(u)}rule {u.describe()}" for u in culprits.values())
         return UnsatisfiableError(f"{rules} conflicts{notes}",
                                   tuple(u.rule.id for u in culprits.values()))
+    if not np.isfinite(chain.unary[t]).any():
+        return UnsatisfiableError(
+            f"{spec.source}: no chord of the {spec.key.mode} harmony grammar that may stand at"
+            f" {_where(spec, offset)} contains{notes.replace(' with', '', 1)} as spelled"
+            " (chords in grammars/)")
     return UnsatisfiableError(
         f"{spec.source}: no chord the grammar allows at {_where(spec, offset)}{notes} has a"
         " voicing that satisfies the hard rules (ranges, spacing, doubling, completeness)"

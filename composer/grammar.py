@@ -15,7 +15,8 @@ from functools import lru_cache
 import numpy as np
 
 from composer.content import content_dir
-from composer.music import Chord, Key
+from composer.music import Chord, Key, PitchClass
+from composer.rules.structure import CADENCES, classify_cadence, related_keys
 from composer.yamlfile import load_yaml
 
 WEIGHTS_FILE = "harmony-weights.json"
@@ -57,6 +58,25 @@ class HarmonyGrammar:
 
     def index(self, name: str) -> int:
         return next(i for i, n in enumerate(self.numerals) if n.name == name)
+
+    def cadence_kinds(self) -> tuple[str, ...]:
+        """Every cadence a phrase may close with: in the home key, then in each closely
+        related key ('half in vi')."""
+        return CADENCES + tuple(f"{kind} in {name}" for name in _related(self.mode)
+                                for kind in CADENCES)
+
+    def cadence_pairs(self, kind: str) -> tuple[tuple[int, int], ...]:
+        """The (penultimate, last) numerals that make the cadence: the formulas the
+        grammar lists, then every other pair the checker's `cadence` rule hears as that
+        cadence (the last chord in root position, as the composer places it)."""
+        return _cadence_pairs(self, kind)
+
+    def cadence_logp(self, pair: tuple[int, int]) -> float:
+        """0 for a formula the grammar lists, the unlisted weight's log for one that is
+        only heard as the cadence."""
+        listed = any(pair in pairs for part in (self.cadences, self.related)
+                     for pairs in part.values())
+        return 0.0 if listed else float(np.log(self.unlisted)) if self.unlisted else -np.inf
 
     def transition_logp(self) -> np.ndarray:
         """log P(j | i); −inf only where the grammar has no weight for unlisted moves."""
@@ -101,6 +121,38 @@ def _load(mode: str) -> HarmonyGrammar:
     return HarmonyGrammar(data["name"], mode, numerals, region, allowed, weights,
                           tuple(names.index(s) for s in data["start"]), cadences, related,
                           unlisted)
+
+
+_REFERENCE = {"major": Key(PitchClass.parse("C"), "major"),
+              "minor": Key(PitchClass.parse("A"), "minor")}
+
+
+def _related(mode: str) -> dict[str, Key]:
+    """The closely related keys of a mode, by the numeral of their tonic: 'V', 'vi'."""
+    home = _REFERENCE[mode]
+    out = {}
+    for key in related_keys(home)[1:]:
+        degree = next(d for d in range(1, 8) if home.degree(d).pc == key.tonic.pc)
+        name = ("I", "II", "III", "IV", "V", "VI", "VII")[degree - 1]
+        out[name if key.mode == "major" else name.lower()] = key
+    return out
+
+
+@lru_cache(maxsize=64)
+def _cadence_pairs(grammar: HarmonyGrammar, kind: str) -> tuple[tuple[int, int], ...]:
+    base, _, where = kind.partition(" in ")
+    key = _related(grammar.mode)[where] if where else _REFERENCE[grammar.mode]
+    listed = grammar.cadences.get(kind) or grammar.related.get(kind) or ()
+    chords = [n.chord(_REFERENCE[grammar.mode]) for n in grammar.numerals]
+    # An applied numeral that spells a plain one (V/iv and the major tonic in minor)
+    # does not close a cadence under its applied name.
+    alias = {b for b, y in enumerate(chords) if grammar.region[b] == "applied"
+             and any(z == y and grammar.region[c] != "applied" for c, z in enumerate(chords))}
+    heard = tuple((a, b) for a, x in enumerate(chords) for b, y in enumerate(chords)
+                  if (a, b) not in listed and b not in alias
+                  and classify_cadence(x, y, y.root.pc, key) == base)
+    return tuple(listed) + heard
+
 
 
 @lru_cache(maxsize=2)

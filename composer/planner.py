@@ -248,7 +248,7 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
         if k == 0:
             u += grammar.start_logp()
         for note in notes:
-            u[[i for i, c in enumerate(chords) if note.pc not in c.pcs]] = -np.inf
+            u[[i for i, c in enumerate(chords) if note.pitch_class not in c.tones]] = -np.inf
         formulas = _formulas(grammar, phrases[ph].cadence)
         if cadence_slot:
             u[[i for i in range(n) if i not in {b for _, b in formulas}]] = -np.inf
@@ -260,7 +260,7 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
             if times[k + 1][3]:
                 mask = np.full((n, n), -np.inf)
                 for a, b in _formulas(grammar, phrases[times[k + 1][0]].cadence):
-                    mask[a, b] = 0.0
+                    mask[a, b] = grammar.cadence_logp((a, b))
                 p = p + mask
             pair.append(p)
     return HarmonyChain(tuple(phrases), tuple(times), grammar, chords, tuple(given),
@@ -268,20 +268,21 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
 
 
 def _formulas(grammar: HarmonyGrammar, kind: str) -> tuple[tuple[int, int], ...]:
+    return tuple(f for k in _kinds(grammar, kind) for f in grammar.cadence_pairs(k))
+
+
+def _kinds(grammar: HarmonyGrammar, kind: str) -> list[str]:
+    """The cadences a phrase's cadence field allows: one, several ('authentic|plagal'),
+    or any in the home key or a closely related one."""
     if kind == ANY_CADENCE:
-        every = grammar.cadences | grammar.related
-        return tuple(f for kind in every for f in every[kind])
-    if "|" in kind:  # one of several
-        return tuple(f for part in kind.split("|") for f in _formulas(grammar, part))
-    return grammar.cadences.get(kind) or grammar.related[kind]
+        return list(grammar.cadence_kinds())
+    return kind.split("|")
 
 
-def cadence_kind(grammar: HarmonyGrammar, before: int, last: int,
-                 kinds: list[str] | None = None) -> str:
-    """The name of the cadence a pair of numerals makes, in the grammar's order."""
-    every = grammar.cadences | grammar.related
-    return next((kind for kind, pairs in every.items()
-                 if (before, last) in pairs and (kinds is None or kind in kinds)), "authentic")
+def cadence_kind(grammar: HarmonyGrammar, before: int, last: int, kind: str) -> str:
+    """The name of the cadence a pair of numerals makes, of those `kind` allows."""
+    return next((k for k in _kinds(grammar, kind) if (before, last) in grammar.cadence_pairs(k)),
+                kind)
 
 
 def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
@@ -289,9 +290,7 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
     for k, (ph, _, _, cadence_slot) in enumerate(chain.times):
         choices = phrases[ph].cadence
         if cadence_slot and (choices == ANY_CADENCE or "|" in choices) and k > 0:
-            every = chain.grammar.cadences | chain.grammar.related
-            kinds = [c for c in every if choices == ANY_CADENCE or c in choices.split("|")]
-            kind = cadence_kind(chain.grammar, choice[k - 1], choice[k], kinds)
+            kind = cadence_kind(chain.grammar, choice[k - 1], choice[k], choices)
             phrases[ph] = replace(phrases[ph], cadence=kind)
     slots = []
     melody_voice = spec.melody is not None

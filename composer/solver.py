@@ -140,18 +140,23 @@ class Solver:
         ok, penalty = np.ones(len(frame), bool), np.zeros(len(frame))
         before = frame
         for voice, pitch in notes:
-            midi, diatonic = before.midi.copy(), before.diatonic.copy()
-            midi[:, voice], diatonic[:, voice] = pitch.midi, pitch.diatonic
-            attacks = np.zeros_like(before.attacks)
-            attacks[:, voice] = True
-            after = replace(before, midi=midi, diatonic=diatonic, attacks=attacks,
-                            harmonic=np.zeros(len(frame), bool))
+            after = struck_within(before, voice, pitch)
             keep, soft = vertical_filter(after, self.uses, self.ctx)
             step, soft_step = step_rules(before, after, self.uses, self.ctx, [voice])
             ok &= keep & step
             penalty += soft + soft_step
             before = after
         return ok, penalty, before
+
+
+def struck_within(frame: Frame, voice: int, pitch: Pitch) -> Frame:
+    """The moment inside a slot when `voice` strikes `pitch` and the others hold."""
+    midi, diatonic = frame.midi.copy(), frame.diatonic.copy()
+    midi[:, voice], diatonic[:, voice] = pitch.midi, pitch.diatonic
+    attacks = np.zeros_like(frame.attacks)
+    attacks[:, voice] = True
+    return replace(frame, midi=midi, diatonic=diatonic, attacks=attacks,
+                   harmonic=np.zeros(len(frame), bool))
 
 
 def pair_matrix(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context
