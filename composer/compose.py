@@ -77,7 +77,8 @@ def _fixed_by_voice(spec: Spec, ctx: Context) -> dict[tuple[Fraction, int], Pitc
     return out
 
 
-MAX_VOICINGS_PER_CHORD = 48  # the most likely voicings of each chord that a slot offers
+MAX_VALUES_PER_SLOT = 64  # the most likely (chord, voicing) values a slot offers
+MIN_VOICINGS_PER_CHORD = 4  # and of every chord allowed there, at least this many
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,6 +89,32 @@ class _Block:
     problems: tuple[SlotProblem, ...]
     picks: tuple[np.ndarray, ...]  # per numeral: indices into the domain's voicings
     starts: tuple[int, ...]  # where each numeral's voicings begin in the slot's values
+
+    def numeral_of_values(self) -> np.ndarray:
+        return np.repeat(self.numerals, [len(k) for k in self.picks])
+
+
+def _offer(picks: list[np.ndarray], scores: list[np.ndarray], cap: int
+           ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The `cap` most likely values of a slot, with at least a few voicings of every
+    chord allowed there, so that the harmony keeps all its choices."""
+    floor = [np.argsort(-u, kind="stable")[:MIN_VOICINGS_PER_CHORD] for u in scores]
+    pool = np.concatenate(scores)
+    owner = np.repeat(np.arange(len(scores)), [len(u) for u in scores])
+    local = np.concatenate([np.arange(len(u)) for u in scores])
+    taken = np.zeros(len(pool), bool)
+    offsets = np.cumsum([0] + [len(u) for u in scores[:-1]])
+    for n, f in enumerate(floor):
+        taken[offsets[n] + f] = True
+    room = max(cap - int(taken.sum()), 0)
+    rest = np.flatnonzero(~taken)
+    taken[rest[np.argsort(-pool[rest], kind="stable")[:room]]] = True
+    out_picks, out_scores = [], []
+    for n, (keep, u) in enumerate(zip(picks, scores, strict=True)):
+        mine = np.sort(local[taken & (owner == n)])
+        out_picks.append(keep[mine])
+        out_scores.append(u[mine])
+    return out_picks, out_scores
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,11 +128,11 @@ class _Candidates:
 
 
 def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
-               slots: range | None = None, cap: int | None = MAX_VOICINGS_PER_CHORD,
+               slots: range | None = None, cap: int | None = MAX_VALUES_PER_SLOT,
                progress: Progress | None = None, memo: dict | None = None) -> _Candidates:
     """Each slot's (chord, voicing) values and the scores between neighbours. Without a
     scorer every allowed value weighs the same (enough to ask whether any piece exists);
-    `cap` keeps the most likely voicings of each chord (None: all of them). `memo` shares
+    `cap` bounds the values each slot offers (None: all of them). `memo` shares
     domains and verdicts between calls with the same rules (as an explanation makes)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
     memo = {} if memo is None else memo
@@ -138,17 +165,19 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                 bass = dom.frame.midi[:, -1].astype(np.int64) % 12
                 u = np.where(bass == chain.chords[i].root.pc, u, -np.inf)
             keep = np.flatnonzero(np.isfinite(u))
-            keep = np.sort(keep[np.argsort(-u[keep], kind="stable")[:cap]])
             if not len(keep):
                 continue
             numerals.append(int(i))
             problems.append(problem)
             picks.append(keep)
-            starts.append(size)
             scores.append(u[keep])
-            size += len(keep)
         if not numerals:
             raise _empty_slot(spec, chain, t, solver, ranges)
+        if cap is not None:
+            picks, scores = _offer(picks, scores, cap)
+        for keep in picks:
+            starts.append(size)
+            size += len(keep)
         blocks.append(_Block(tuple(numerals), tuple(problems), tuple(picks), tuple(starts)))
         unary.append(np.concatenate(scores))
         frames.append(Frame.concat([solver.domain(pr).frame.take(k)
@@ -165,6 +194,14 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         a, b = blocks[k], blocks[k + 1]
         m = (scorer.transition(frames[k], frames[k + 1], infos[t + 1]).astype(np.float32)
              if scorer else np.zeros((len(unary[k]), len(unary[k + 1])), np.float32))
+        if cap is not None:  # few values: every pair in one call
+            ok, penalty = solver.pairs(tails[k], frames[k + 1])
+            harmony = chain.pair[t][np.ix_(a.numeral_of_values(), b.numeral_of_values())]
+            m += np.where(ok, harmony - penalty, -np.inf).astype(np.float32)
+            pair.append(m)
+            if progress:
+                progress("voicing", k + 1, len(blocks) - 1)
+            continue
         for i, pa, ka, sa in zip(a.numerals, a.problems, a.picks, a.starts, strict=True):
             for i2, pb, kb, sb in zip(b.numerals, b.problems, b.picks, b.starts, strict=True):
                 rows, cols = slice(sa, sa + len(ka)), slice(sb, sb + len(kb))
@@ -188,7 +225,8 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
             ) -> Composition:
     """One chain over (chord, voicing) values, so that harmony and voice leading are
     sampled together and no choice of chord can leave the voices stuck."""
-    from composer.sampler import Chain, NoSolution, sample
+    from composer.copying import check_given_line, copy_guards, sample_original
+    from composer.sampler import Chain, NoSolution
 
     rng = np.random.default_rng(spec.seed)
     ctx = Context(spec.voices, spec.key, spec.meter)
@@ -197,9 +235,11 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
         from composer.neural.scorer import default_scorer
 
         scorer = default_scorer()
+    check_given_line(spec)
     cands = candidates(spec, chain, scorer, progress=progress)
     try:
-        choice = sample(Chain(cands.unary, cands.pair), rng, temperature=spec.temperature)
+        choice = sample_original(Chain(cands.unary, cands.pair), rng,
+                                 copy_guards(spec, cands.frames), temperature=spec.temperature)
     except NoSolution as exc:
         from composer.explain import explain
 
@@ -210,7 +250,9 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
             raise conflict from None
         try:
             cands = candidates(spec, chain, scorer, cap=None)
-            choice = sample(Chain(cands.unary, cands.pair), rng, temperature=spec.temperature)
+            choice = sample_original(Chain(cands.unary, cands.pair), rng,
+                                     copy_guards(spec, cands.frames),
+                                     temperature=spec.temperature)
         except NoSolution as again:
             raise explain(spec, again.slot, whole=True) from None
     blocks, frames = cands.blocks, cands.frames
@@ -227,30 +269,7 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
     comp = Composition(spec, the_plan, tuple(voicings),  # type: ignore[arg-type]
                        build_piece(spec, the_plan, tuple(voicings),  # type: ignore[arg-type]
                                    surface))
-    _verify_copying(comp)
     return comp
-
-
-def _verify_copying(comp: Composition) -> None:
-    """`max-order` is not yet carried along the chain (the corpus automaton is too large
-    for it), so a piece that copies too much is refused rather than written."""
-    uses = [u for u in comp.spec.hard if u.rule.id == "max-order"]
-    if not uses:
-        return
-    from composer.checker import check_texture
-    from composer.io import piece_to_music21, texture_from_music21
-    from composer.rulesets import RuleSet
-
-    spec = comp.spec
-    texture, _ = texture_from_music21(piece_to_music21(comp.piece), spec.voices)
-    report = check_texture(texture, RuleSet("max-order", "", (len(spec.voices),),
-                                            spec.voices, tuple(uses)), spec.source)
-    if report.violations:
-        v = report.violations[0]
-        raise UnsatisfiableError(
-            f"{_origin(uses[0])}rule max-order: with seed {spec.seed} the {v.message} (bar"
-            f" {v.bar}); max-order is checked after composing, not yet enforced while"
-            " sampling: try another --seed", ("max-order",))
 
 
 def _slot_infos(spec: Spec, chain: HarmonyChain) -> list[SlotInfo]:

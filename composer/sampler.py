@@ -118,6 +118,12 @@ class Automaton:
     accept: Array  # [S]
     labels: tuple[Array, ...]  # one per slot
     tables: tuple[Array, ...]  # one per slot, [S, L_t] next state or −1
+    # Optional, per slot [S, L_t]: False where state s can never be the state after
+    # reading label l at slot t. It needs labels of one row (a label per value) and must
+    # hold every state the tables reach; the backward pass then computes each state's
+    # messages only on the values it can stand with, so an automaton whose states are
+    # each tied to one group of values (a pitch) costs about one pass, not S.
+    support: tuple[Array, ...] | None = None
 
     def __post_init__(self) -> None:
         accept = np.asarray(self.accept, dtype=bool)
@@ -136,6 +142,8 @@ class Automaton:
         object.__setattr__(self, "accept", accept)
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "tables", tables)
+        if self.support is not None:
+            object.__setattr__(self, "support", _checked_support(self.support, labels, tables))
 
     @property
     def n_states(self) -> int:
@@ -157,6 +165,21 @@ class Automaton:
             if lab.shape[0] not in (1, before[t]) or lab.shape[1] not in (1, chain.sizes[t]):
                 raise ValueError(f"labels[{t}] has shape {lab.shape}, which does not "
                                  f"broadcast to {(before[t], chain.sizes[t])}")
+
+
+def _checked_support(support: Sequence[ArrayLike], labels: tuple[Array, ...],
+                     tables: tuple[Array, ...]) -> tuple[Array, ...]:
+    out = tuple(np.asarray(sup, dtype=bool) for sup in support)
+    if len(out) != len(tables):
+        raise ValueError("one support array per slot")
+    for t, (sup, lab, table) in enumerate(zip(out, labels, tables, strict=True)):
+        if sup.shape != table.shape or lab.shape[0] != 1:
+            raise ValueError(f"support[{t}] must have the shape of tables[{t}], and "
+                             f"labels[{t}] one row")
+        reached = table >= 0
+        if not sup[table[reached], np.nonzero(reached)[1]].all():
+            raise ValueError(f"support[{t}] leaves out a state that tables[{t}] reaches")
+    return out
 
 
 def _compact(labels: Array) -> Array:
@@ -194,8 +217,20 @@ def _product2(a: Automaton, b: Automaton) -> Automaton:
         ta4, tb4 = ta[:, None, :, None], tb[None, :, None, :]
         both = np.where((ta4 < 0) | (tb4 < 0), -1, ta4 * nb + tb4)
         tables.append(both.reshape(a.n_states * nb, ta.shape[1] * width))
+    support = None
+    if (a.support is not None or b.support is not None) \
+            and all(lab.shape[0] == 1 for lab in labels):
+        support = tuple(_support_or_all(a, t)[:, None, :, None]
+                        & _support_or_all(b, t)[None, :, None, :]
+                        for t in range(len(labels)))
+        support = tuple(sup.reshape(tab.shape) for sup, tab in zip(support, tables, strict=True))
     return Automaton(a.start * nb + b.start, np.outer(a.accept, b.accept).ravel(),
-                     tuple(labels), tuple(tables))
+                     tuple(labels), tuple(tables), support)
+
+
+def _support_or_all(aut: Automaton, t: int) -> Array:
+    return aut.support[t] if aut.support is not None \
+        else np.ones(aut.tables[t].shape, bool)
 
 
 def run_length_automaton(continues: Sequence[ArrayLike], order: int) -> Automaton:
@@ -308,6 +343,9 @@ def _backward(chain: Chain, aut: Automaton, temperature: float, reduce: Reduce) 
     if not (0 < temperature < np.inf):
         raise ValueError("temperature must be positive and finite")
     aut.fits(chain)
+    if aut.support is not None and reduce is _logsumexp:
+        return _checked(Messages(chain, aut, temperature,
+                                 _backward_supported(chain, aut, temperature)))
     n = aut.n_states
     last = np.full((n + 1, chain.sizes[-1]), _NEG)
     last[:n][aut.accept] = chain.unary[-1] / temperature
@@ -324,10 +362,60 @@ def _backward(chain: Chain, aut: Automaton, temperature: float, reduce: Reduce) 
             if np.isfinite(ahead).any():
                 here[s] = unary + reduce(pair + ahead.astype(pair.dtype, copy=False))
         beta.append(here)
-    msg = Messages(chain, aut, temperature, tuple(reversed(beta)))
+    return _checked(Messages(chain, aut, temperature, tuple(reversed(beta))))
+
+
+def _checked(msg: Messages) -> Messages:
     if not np.isfinite(msg.root).any():
-        raise _no_solution(chain, aut)
+        raise _no_solution(msg.chain, msg.automaton)
     return msg
+
+
+def _backward_supported(chain: Chain, aut: Automaton, temperature: float
+                        ) -> tuple[Array, ...]:
+    """The log-sum-exp backward pass when each state stands with only some values: the
+    states that stand with the same values form a group, and a group's messages are one
+    matrix product over exactly those values (float64, shifted by each row's maximum;
+    an entry that underflows there is summed again exactly)."""
+    assert aut.support is not None
+    n = aut.n_states
+    last = np.full((n + 1, chain.sizes[-1]), _NEG)
+    stands = aut.support[-1][:, aut.labels[-1][0]] & aut.accept[:, None]
+    last[:n] = np.where(stands, chain.unary[-1] / temperature, _NEG)
+    beta = [last]
+    for t in range(chain.length - 2, -1, -1):
+        pair = _pair_scores(chain.pair[t], temperature)
+        unary = chain.unary[t] / temperature
+        after, size = beta[-1], chain.sizes[t + 1]
+        ahead = after[aut.tables[t + 1][:, aut.labels[t + 1][0]], np.arange(size)]  # [S, K]
+        here = np.full((n + 1, len(unary)), _NEG)
+        live = np.flatnonzero(np.isfinite(ahead).any(axis=1) & aut.support[t].any(axis=1))
+        groups: dict[bytes, list[int]] = {}
+        for s in live:
+            groups.setdefault(aut.support[t][s].tobytes(), []).append(int(s))
+        for states in groups.values():
+            rows = np.flatnonzero(aut.support[t][states[0]][aut.labels[t][0]])
+            if len(rows):
+                here[np.ix_(states, rows)] = unary[rows] + _log_product(ahead[states],
+                                                                        pair[rows])
+        beta.append(here)
+    return tuple(reversed(beta))
+
+
+def _log_product(a: Array, b: Array) -> Array:
+    """[g, r]: log sum_j exp(a[s, j] + b[i, j]), as a matrix product of exponentials."""
+    a_top, b_top = a.max(axis=1, initial=_NEG), b.max(axis=1, initial=_NEG)
+    a_top = np.where(np.isfinite(a_top), a_top, 0.0)
+    b_top = np.where(np.isfinite(b_top), b_top, 0.0)
+    with np.errstate(divide="ignore"):
+        total = np.exp(a - a_top[:, None]) @ np.exp(b.astype(np.float64) - b_top[:, None]).T
+        out = np.log(total) + a_top[:, None] + b_top[None, :]
+    lost = total == 0
+    if lost.any():  # an underflow, or truly no valid continuation: tell them apart
+        overlap = np.isfinite(a).astype(np.float32) @ np.isfinite(b).astype(np.float32).T
+        for s, i in zip(*np.nonzero(lost & (overlap > 0)), strict=True):
+            out[s, i] = _logsumexp((a[s] + b[i])[None, :])[0]
+    return out
 
 
 def _forward(msg: Messages, pick: Callable[[Array], Array], n: int) -> Array:

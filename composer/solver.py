@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 from constraint import FunctionConstraint, Problem
@@ -55,8 +56,10 @@ def _tone_pitches(chord: Chord, low: int, high: int) -> list[Pitch]:
     return sorted(out)
 
 
-def enumerate_voicings(problem: SlotProblem) -> list[tuple[Pitch, ...]]:
-    """All voicings within the domains, voices in order, found by python-constraint."""
+@lru_cache(maxsize=4096)
+def enumerate_voicings(problem: SlotProblem) -> tuple[tuple[Pitch, ...], ...]:
+    """All voicings within the domains, voices in order, found by python-constraint
+    (a pure function of the problem, so pieces composed in one process share them)."""
     n = len(problem.ranges)
     domains = []
     for v in range(n):
@@ -66,12 +69,13 @@ def enumerate_voicings(problem: SlotProblem) -> list[tuple[Pitch, ...]]:
     solver = Problem()
     for v, domain in enumerate(domains):
         if not domain:
-            return []
+            return ()
         solver.addVariable(v, [p.midi for p in domain])
     for v in range(n - 1):  # pruning only: the crossing rule itself filters afterwards
         solver.addConstraint(FunctionConstraint(lambda hi, lo: hi >= lo), (v, v + 1))
     spell = [{p.midi: p for p in domain} for domain in domains]
-    return sorted(tuple(spell[v][s[v]] for v in range(n)) for s in solver.getSolutionIter())
+    return tuple(sorted(tuple(spell[v][s[v]] for v in range(n))
+                        for s in solver.getSolutionIter()))
 
 
 def candidate_frame(voicings: Sequence[tuple[Pitch, ...]], chord: Chord, key: Key) -> Frame:
