@@ -40,6 +40,7 @@ class Composition:
     plan: Plan
     voicings: tuple[tuple[Pitch, ...], ...]  # per slot
     piece: Piece
+    surface: Surface | None = None  # the figure of each voice on each slot
 
 
 def _fixed(spec: Spec, offset: Fraction, ctx: Context) -> tuple[Pitch | None, ...]:
@@ -268,7 +269,7 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
         else None
     comp = Composition(spec, the_plan, tuple(voicings),  # type: ignore[arg-type]
                        build_piece(spec, the_plan, tuple(voicings),  # type: ignore[arg-type]
-                                   surface))
+                                   surface), surface)
     return comp
 
 
@@ -413,6 +414,8 @@ def document(comp: Composition) -> dict:
         "slots": [{"bar": s.position.bar, "beat": s.position.beat, "offset": str(s.offset),
                    "duration": str(s.duration), "phrase": s.phrase, "numeral": s.numeral,
                    "chord": s.chord.name, "cadence": s.cadence,
-                   "voicing": [p.name for p in comp.voicings[s.index]]}
+                   "voicing": [p.name for p in comp.voicings[s.index]],
+                   **({"figures": dict(zip(spec.voices, comp.surface.figures[s.index],
+                                           strict=True))} if comp.surface else {})}
                   for s in comp.plan.slots],
     }

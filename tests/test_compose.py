@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,32 @@ def test_progress_reports_every_transition_in_order():
     comp = compose(spec, progress=lambda stage, done, total: seen.append((stage, done, total)))
     steps = [(done, total) for stage, done, total in seen if stage == "voicing"]
     assert steps == [(k, len(comp.plan.slots) - 1) for k in range(1, len(comp.plan.slots))]
+
+
+def test_the_json_names_each_voices_figure_as_written(tmp_path):
+    """OUT.json records the figure of every voice on every beat, and the written notes
+    agree: a held voice strikes once in its beat, a figure of eighths twice or more, a
+    suspension not on the beat."""
+    spec = load_spec(EXAMPLES / "chorale-d-major.yaml")
+    comp = compose(spec)
+    written = write_outputs(comp.piece, tmp_path / "piece", document(comp))
+    data = json.loads(written[0].with_suffix(".json").read_text())
+    _, origin = read_score(written[0], spec.voices)
+    moving = 0
+    for slot in data["slots"]:
+        start, end = Fraction(slot["offset"]), Fraction(slot["offset"]) + Fraction(
+            slot["duration"])
+        assert set(slot["figures"]) == set(spec.voices)
+        for v, voice in enumerate(spec.voices):
+            figure = slot["figures"][voice]
+            struck = [ev for ev in origin.events[v]
+                      if ev.pitch is not None and start <= ev.offset < end]
+            on_beat = any(ev.offset == start for ev in struck)
+            if figure == "hold":
+                assert len(struck) <= 1
+            elif figure == "suspension":
+                assert not on_beat and len(struck) == 1
+            else:
+                moving += 1
+                assert len(struck) >= 2, (slot, voice, figure)
+    assert moving > 0
