@@ -16,7 +16,7 @@ import numpy as np
 from composer.errors import UnsatisfiableError
 from composer.music import Note, Piece, Pitch
 from composer.planner import HarmonyChain, Plan, harmony_chain, make_plan
-from composer.rules import Context, VerticalRule
+from composer.rules import Context
 from composer.rulesets import RuleUse
 from composer.scorer import Scorer, SlotInfo
 from composer.solver import (
@@ -24,7 +24,7 @@ from composer.solver import (
     Solver,
     candidate_frame,
     enumerate_voicings,
-    struck_within,
+    vertical_filter,
     voice_ranges,
 )
 from composer.spec import Spec
@@ -64,6 +64,12 @@ def _inner_notes(spec: Spec, ctx: Context, offset: Fraction, duration: Fraction
     voice = ctx.voices.index(spec.melody.voice)
     return tuple((voice, n.pitch) for n in spec.melody.notes
                  if offset < n.offset < offset + duration and n.pitch is not None)
+
+
+def _melody_at_time(spec: Spec, offset: Fraction) -> Pitch | None:
+    assert spec.melody is not None
+    return next((n.pitch for n in spec.melody.notes
+                 if n.offset <= offset < n.offset + n.duration), None)
 
 
 def _fixed_by_voice(spec: Spec, ctx: Context) -> dict[tuple[Fraction, int], Pitch]:
@@ -148,6 +154,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         _, offset, duration, cadence_slot = chain.times[t]
         penultimate = t + 1 < len(chain.times) and chain.times[t + 1][3]
         inner = _inner_notes(spec, ctx, offset, duration)
+        if inner:  # and the note that follows them on the next beat
+            inner += (_melody_at_time(spec, offset + duration),)
         inners.append(inner)
         numerals, problems, picks, starts, scores = [], [], [], [], []
         size = 0
@@ -159,7 +167,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
             u = np.broadcast_to(u, (len(dom.frame),))
             if inner:  # the melody's quicker notes sound against the held voicing
                 if (problem, inner) not in inside:
-                    inside[(problem, inner)] = solver.within(dom.frame, inner)
+                    inside[(problem, inner)] = solver.within(dom.frame, inner[:-1], inner[-1])
                 ok, soft, _ = inside[(problem, inner)]
                 u = np.where(ok, u - soft, -np.inf)
             if cadence_slot or penultimate:  # cadence chords stand on their root
@@ -226,8 +234,9 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
             ) -> Composition:
     """One chain over (chord, voicing) values, so that harmony and voice leading are
     sampled together and no choice of chord can leave the voices stuck."""
-    from composer.copying import check_given_line, copy_guards, sample_original
-    from composer.sampler import Chain, NoSolution
+    from composer.copying import check_given_line, copy_guards
+    from composer.form import check_given_climax, form_of, sample_form
+    from composer.sampler import NoSolution
 
     rng = np.random.default_rng(spec.seed)
     ctx = Context(spec.voices, spec.key, spec.meter)
@@ -237,10 +246,11 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
 
         scorer = default_scorer()
     check_given_line(spec)
+    check_given_climax(spec)
+    form = form_of(spec, chain)  # repeated sections and single climaxes (composer/form.py)
     cands = candidates(spec, chain, scorer, progress=progress)
     try:
-        choice = sample_original(Chain(cands.unary, cands.pair), rng,
-                                 copy_guards(spec, cands.frames), temperature=spec.temperature)
+        choice = sample_form(spec, form, cands, rng, copy_guards(spec, cands.frames))
     except NoSolution as exc:
         from composer.explain import explain
 
@@ -251,9 +261,7 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
             raise conflict from None
         try:
             cands = candidates(spec, chain, scorer, cap=None)
-            choice = sample_original(Chain(cands.unary, cands.pair), rng,
-                                     copy_guards(spec, cands.frames),
-                                     temperature=spec.temperature)
+            choice = sample_form(spec, form, cands, rng, copy_guards(spec, cands.frames))
         except NoSolution as again:
             raise explain(spec, again.slot, whole=True) from None
     blocks, frames = cands.blocks, cands.frames
@@ -263,7 +271,7 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
         numerals.append(block.numerals[k])
         voicings.append(tuple(frames[len(voicings)].pitch(value, v)
                               for v in range(len(ctx.voices))))
-    the_plan = make_plan(spec, chain, numerals)
+    the_plan = form.annotate(make_plan(spec, chain, numerals))
     # The third level: figures within each beat, on the chosen voicings.
     surface = choose_surface(spec, the_plan, voicings, rng) if spec.surface == "figured" \
         else None
@@ -336,34 +344,32 @@ def _where(spec: Spec, offset: Fraction) -> str:
 def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
                 ) -> UnsatisfiableError:
     """Name the hard rules that, each on its own, leave a slot no voicing for any chord
-    allowed there, and the given notes they conflict with, each with its place."""
+    allowed there, and the given notes they conflict with, each with its place (the
+    melody's quicker notes in the slot too, where only they are in the way)."""
     _, offset, duration, _ = chain.times[t]
     fixed = _fixed(spec, offset, solver.ctx)
     inner = _inner_notes(spec, solver.ctx, offset, duration)
+    then = _melody_at_time(spec, offset + duration) if inner else None
     culprits: dict[str, RuleUse] = {}
-    late: set[int] = set()  # the notes inside the slot that a culprit cannot accept
-    for i in np.flatnonzero(np.isfinite(chain.unary[t])):
-        problem = SlotProblem(chain.chords[i], spec.key, fixed, ranges)
-        frame = candidate_frame(enumerate_voicings(problem), problem.chord, problem.key)
-        if not len(frame):
-            continue
-        moments = [(None, frame)] + [(k, struck_within(frame, v, p))
-                                     for k, (v, p) in enumerate(inner)]
-        for use in spec.hard:
-            rule = use.rule
-            if not isinstance(rule, VerticalRule):
-                continue
-            for k, moment in moments:
-                if (k is None or not rule.harmonic_only) and \
-                        rule.test(moment, solver.ctx, use.params).any(axis=1).all():
-                    culprits[use.describe()] = use
-                    late |= {k} if k is not None else set()
+    late = False  # whether a culprit stands against the notes inside the slot
+    frames = [candidate_frame(enumerate_voicings(p), p.chord, p.key) for p in
+              (SlotProblem(chain.chords[i], spec.key, fixed, ranges)
+               for i in np.flatnonzero(np.isfinite(chain.unary[t])))]
+    frames = [f for f in frames if len(f)]
+    for use in spec.hard:
+        alone = Solver((use,), solver.ctx)
+        on_beat = [vertical_filter(f, (use,), solver.ctx)[0] for f in frames]
+        if not any(k.any() for k in on_beat):
+            culprits[use.describe()] = use
+        elif inner and not any((k & alone.within(f, inner, then)[0]).any()
+                               for f, k in zip(frames, on_beat, strict=True)):
+            culprits[use.describe()] = use
+            late = True
     given = []
     at = [(offset, pitch, voice) for voice, pitch in zip(spec.voices, fixed, strict=True)]
-    melody = [n for n in spec.melody.notes if offset < n.offset < offset + duration
-              and n.pitch is not None] if spec.melody else []
-    at += [(melody[k].offset, melody[k].pitch, spec.melody.voice) for k in sorted(late)
-           ] if spec.melody else []
+    if late and spec.melody is not None:
+        at += [(n.offset, n.pitch, spec.melody.voice) for n in spec.melody.notes
+               if offset < n.offset <= offset + duration and n.pitch is not None]
     for when, pitch, voice in at:
         if pitch is not None:
             origin = spec.melody.origin if spec.melody and spec.melody.voice == voice else None

@@ -180,9 +180,10 @@ class _Matcher:
 
 
 def sample_original(chain: Chain, rng: np.random.Generator, guards: Sequence[CopyGuard],
-                    *, temperature: float = 1.0) -> list[int]:
+                    *, temperature: float = 1.0, also: Sequence[Automaton] = ()) -> list[int]:
     """One sequence drawn exactly from P(x) ∝ exp(score(x) / temperature) over the valid
-    sequences in which no guarded voice copies the corpus (see the module's docstring).
+    sequences in which no guarded voice copies the corpus (see the module's docstring)
+    and which the automata `also` (other non-local rules) accept.
 
     Raises NoSolution when the chain has no valid sequence at all, UnsatisfiableError
     when every one copies."""
@@ -191,8 +192,9 @@ def sample_original(chain: Chain, rng: np.random.Generator, guards: Sequence[Cop
                                      for g in guards]
     for _ in range(MAX_ROUNDS):
         automata = [g.automaton(chain, f) for g, f in zip(guards, forbidden, strict=True) if f]
+        carried = [*automata, *also]
         try:
-            msg = backward(chain, automaton=product(*automata) if automata else None,
+            msg = backward(chain, automaton=product(*carried) if carried else None,
                            temperature=temperature)
         except UnsatisfiableError:
             if not automata:

@@ -165,6 +165,10 @@ class FormGrammar:
     forms: dict[str, tuple[str, dict[str, str]]]  # name → (sections, default cadences)
     inner_cadences: tuple[str, ...]
     phrase_bars: dict[int, int]
+    # A varied repeat (A′) changes at most this share of its model's slots, and at least
+    # `min_changes` of them.
+    max_share: float = 0.25
+    min_changes: int = 1
 
 
 @lru_cache(maxsize=1)
@@ -172,5 +176,8 @@ def form_grammar() -> FormGrammar:
     data = load_yaml(content_dir("grammars") / "forms.yaml").data
     forms = {name: (str(f["sections"]), dict(f.get("cadences", {})))
              for name, f in data["forms"].items()}
+    variation = data.get("variation", {})
     return FormGrammar(forms, tuple(data["inner-cadences"]),
-                       {int(k): int(v) for k, v in data["phrase-bars"].items()})
+                       {int(k): int(v) for k, v in data["phrase-bars"].items()},
+                       float(variation.get("max-share", 0.25)),
+                       int(variation.get("min-changes", 1)))

@@ -432,7 +432,12 @@ def piece_to_music21(piece: Any) -> Any:
                 el.expressions.append(m21.expressions.Fermata())
             part.insert(note.offset, el)
         score.insert(0, part.makeMeasures())
-    return score.makeNotation()
+    score.makeNotation(inPlace=True)
+    # A value no single note shape can show (a pickup's rest of 4½ quarters) becomes tied
+    # notes or rests that can.
+    if any(el.duration.type == "complex" for el in score.recurse().notesAndRests):
+        score.splitAtDurations(recurse=True)
+    return score
 
 
 def _m21_pitch(pitch: Pitch) -> Any:
@@ -454,7 +459,8 @@ def write_outputs(piece: Any, base: Path, document: dict[str, Any], svg: bool = 
     base.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=base.parent, prefix=".partimento-") as tmp:
         staged = [Path(tmp) / t.name for t in targets]
-        xml_path = score.write("musicxml", fp=str(staged[0]))
+        # The notation is made already: music21 would copy the score to make it again.
+        xml_path = score.write("musicxml", fp=str(staged[0]), makeNotation=False)
         text = stable_musicxml(Path(xml_path).read_text(encoding="utf-8"))
         staged[0].write_text(text, encoding="utf-8")
         score.write("midi", fp=str(staged[1]))

@@ -32,6 +32,7 @@ class Phrase:
     reason: str
     start: Fraction = Fraction(-1)  # offsets; a melody's fermatas need not fall on bar lines
     end: Fraction = Fraction(-1)
+    part: int = 0  # which section of the form, from 0 (two A sections are two parts)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def _phrases(spec: Spec) -> list[Phrase]:
                 reason = f"closes {why}" + (", which ends the piece"
                                             if k == len(letters) - 1 else "")
             phrases.append(Phrase(len(phrases), letter, bar, length, kind, reason,
-                                  (bar - 1) * bar_len, (bar - 1 + length) * bar_len))
+                                  (bar - 1) * bar_len, (bar - 1 + length) * bar_len, k))
             bar += length
     return phrases
 
@@ -188,18 +189,31 @@ def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, 
         hold = min(hold, end - start)
         cadence_at = end - hold
         if spec.melody is not None:  # the cadence chord arrives with the last melody note
-            last = [n.offset for n in spec.melody.notes
+            last = [n for n in spec.melody.notes
                     if start <= n.offset < end and n.pitch is not None]
-            if last and last[-1] >= end - bar_len:
-                cadence_at = last[-1]
+            if last and (last[-1].offset + last[-1].duration > end - bar_len
+                         or last_phrase):  # (rests may close the melody)
+                cadence_at = last[-1].offset
                 hold = end - cadence_at
         t = start
         while t < cadence_at:
             if not _melody_rests(spec, t):  # where the melody rests, every voice rests
-                out.append((ph.index, t, min(beat, cadence_at - t), False))
+                out.append((ph.index, t, _until_silence(spec, t, min(beat, cadence_at - t)),
+                            False))
             t += beat
-        out.append((ph.index, cadence_at, hold, True))
+        out.append((ph.index, cadence_at, _until_silence(spec, cadence_at, hold), True))
     return out
+
+
+def _until_silence(spec: Spec, offset: Fraction, duration: Fraction) -> Fraction:
+    """A slot's duration, cut where the melody falls silent inside it (a rest, or its
+    end): the other voices stop with it."""
+    if spec.melody is None:
+        return duration
+    sounding = [n for n in spec.melody.notes if n.pitch is not None]
+    stops = [n.offset for n in spec.melody.notes if n.pitch is None]
+    stops += [sounding[-1].offset + sounding[-1].duration] if sounding else []
+    return min([s - offset for s in stops if offset < s < offset + duration] + [duration])
 
 
 def _melody_rests(spec: Spec, offset: Fraction) -> bool:

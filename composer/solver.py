@@ -21,7 +21,7 @@ from composer.music import Chord, Key, Pitch
 from composer.rules import Context, HorizontalRule, MelodicRule, VerticalRule
 from composer.rules.vertical import STANDARD_RANGES
 from composer.rulesets import RuleUse
-from composer.texture import Frame, chord_arrays
+from composer.texture import REST, Frame, chord_arrays
 
 
 @dataclass(frozen=True)
@@ -136,27 +136,51 @@ class Solver:
     def pairs(self, a: Frame, b: Frame) -> tuple[np.ndarray, np.ndarray]:
         return pair_matrix(a, b, self.uses, self.ctx)
 
-    def within(self, frame: Frame, notes: Sequence[tuple[int, Pitch]]
-               ) -> tuple[np.ndarray, np.ndarray, Frame]:
+    def within(self, frame: Frame, notes: Sequence[tuple[int, Pitch]],
+               then: Pitch | None = None) -> tuple[np.ndarray, np.ndarray, Frame]:
         """(allowed [K], soft penalty [K], the last moment) of each voicing held while
         the given notes (voice, pitch) are struck one after another inside its slot, as
-        a melody's quicker notes are: the checker judges every such moment."""
+        a melody's quicker notes are: the checker judges every such moment, and each
+        note's treatment as a dissonance between the notes around it (`then`: the
+        voice's note on the next beat, a tone of the chord there; None: a rest)."""
         ok, penalty = np.ones(len(frame), bool), np.zeros(len(frame))
-        before = frame
+        moments = [frame]
         for voice, pitch in notes:
-            after = struck_within(before, voice, pitch)
+            before, after = moments[-1], struck_within(moments[-1], voice, pitch)
             keep, soft = vertical_filter(after, self.uses, self.ctx)
             step, soft_step = step_rules(before, after, self.uses, self.ctx, [voice])
             ok &= keep & step
             penalty += soft + soft_step
-            before = after
-        return ok, penalty, before
+            moments.append(after)
+        if notes:
+            voice = notes[0][0]
+            nxt = struck_within(moments[-1], voice, then)
+            if then is not None:  # the next beat's note belongs to its own chord
+                roles = nxt.roles.copy()
+                roles[:, then.pc] = np.maximum(roles[:, then.pc], 1)
+                nxt = replace(nxt, roles=roles)
+            line = [m.take(slice(None), [voice]) for m in (*moments, nxt)]
+            for use in self.uses:
+                rule = use.rule
+                if not (isinstance(rule, MelodicRule) and rule.window == 3
+                        and rule.applies(voice, self.ctx, use.params)):
+                    continue
+                broken = np.zeros(len(frame), int)
+                for k in range(1, len(line) - 1):
+                    broken += rule.test(tuple(line[k - 1:k + 2]), self.ctx, use.params)
+                if use.severity == "error":
+                    ok &= broken == 0
+                else:
+                    penalty += use.weight * broken
+        return ok, penalty, moments[-1]
 
 
-def struck_within(frame: Frame, voice: int, pitch: Pitch) -> Frame:
-    """The moment inside a slot when `voice` strikes `pitch` and the others hold."""
+def struck_within(frame: Frame, voice: int, pitch: Pitch | None) -> Frame:
+    """The moment inside a slot when `voice` strikes `pitch` (None: rests) and the
+    others hold."""
     midi, diatonic = frame.midi.copy(), frame.diatonic.copy()
-    midi[:, voice], diatonic[:, voice] = pitch.midi, pitch.diatonic
+    midi[:, voice] = pitch.midi if pitch is not None else REST
+    diatonic[:, voice] = pitch.diatonic if pitch is not None else 0
     attacks = np.zeros_like(frame.attacks)
     attacks[:, voice] = True
     return replace(frame, midi=midi, diatonic=diatonic, attacks=attacks,

@@ -155,10 +155,11 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
 
 
 def _may_move(spec: Spec, v: int, ctx: Context) -> bool:
-    """A voice whose line max-order compares with the corpus keeps its block notes (the
-    chain's notes, which the sampler's automaton judges, are then the written notes)."""
-    return not any(u.rule.id == "max-order" and ctx.index(u.params.get("voice") or "") == v
-                   for u in spec.hard)
+    """A voice whose line max-order compares with the corpus, or whose climax is struck
+    once, keeps its block notes (the chain's notes, which the sampler's automaton judges,
+    are then the written notes)."""
+    return not any(u.rule.id in ("max-order", "single-climax")
+                   and ctx.index(u.params.get("voice") or "") == v for u in spec.hard)
 
 
 def _moves(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int, v: int,

@@ -228,7 +228,8 @@ def test_every_rule_of_the_set_has_a_crafted_fault(name: str) -> None:
 
 def test_every_rule_there_is_has_a_crafted_exercise() -> None:
     crafted = {fault.rule for faults in FAULTS.values() for fault in faults}
-    assert crafted | {"fixed", "max-order"} == set(RULES)  # those two: tests below
+    # fixed and max-order: tests below; single-climax: tests/test_form.py
+    assert crafted | {"fixed", "max-order", "single-climax"} == set(RULES)
 
 
 # Rules used with parameters in a spec ---------------------------------------------------

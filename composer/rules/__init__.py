@@ -14,6 +14,7 @@ from composer.rules.base import (
     Severity,
     VerticalRule,
 )
+from composer.rules.contour import CONTOUR_RULES
 from composer.rules.melodic import MELODIC_RULES
 from composer.rules.motion import MOTION_RULES
 from composer.rules.originality import ORIGINALITY_RULES
@@ -23,7 +24,7 @@ from composer.rules.vertical import VERTICAL_RULES
 RULES: dict[str, Rule] = {
     rule.id: rule
     for rule in (*VERTICAL_RULES, *MOTION_RULES, *MELODIC_RULES, *STRUCTURE_RULES,
-                 *ORIGINALITY_RULES)
+                 *ORIGINALITY_RULES, *CONTOUR_RULES)
 }
 
 __all__ = ["RULES", "Context", "Finding", "GlobalRule", "HorizontalRule", "MelodicRule",

@@ -21,6 +21,7 @@ WIDTH = 88
 _SET_EXAMPLES: dict[str, str | None] = {
     "voice-range": "voice-range@soprano.high=A5",
     "fixed": None,
+    "single-climax": "single-climax.voice=soprano",  # no rule set uses it: switch it on
 }
 
 OVERRIDING = """\
