@@ -4,8 +4,9 @@ In one run it prints, side by side:
 
 - Partimento composing a 16-bar and a 64-bar SATB chorale in process (the spec of
   `constraints/examples/chorale-d-major.yaml`, several seeds, median; the first, cold
-  call apart), the growth from 16 to 64 bars, and a whole `partimento compose` process
-  with its peak memory;
+  call apart), with the statistical scorer and with the shipped model side by side, the
+  growth from 16 to 64 bars, and a whole `partimento compose` process with either
+  (`--model none`, and the default) with its peak memory;
 - music21's figured-bass realizer on the same bass lines, figured from the chords and
   inversions Partimento chose, under its comparable rules: the graph that `realize()`
   builds plus one realization taken from it (`generateRandomRealization` itself fails on
@@ -43,8 +44,12 @@ from results import write_section
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 LENGTHS = (16, 64)  # bars: the target is set for the first, growth measured to the second
-TARGET_S = 0.5  # for 16 bars
+TARGET_S = 0.5  # for 16 bars, the statistical scorer
+TARGET_MODEL_S = 1.0  # for 16 bars, the shipped model
+TARGET_PROCESS_S = 4.0  # a whole `partimento compose` process, 16 bars, the shipped model
+TARGET_MB = 600  # its peak memory
 TARGET_SPEEDUP = 10.0
+SCORERS = ("statistical", "model")  # `--model none`, and the default
 SPEC = """\
 title: Chorale in D
 key: D major
@@ -74,23 +79,30 @@ def write_spec(folder: Path, bars: int, seed: int = 0) -> Path:
     return path
 
 
-def time_partimento(folder: Path, lengths: Sequence[int], seeds: Sequence[int]
+def time_partimento(folder: Path, lengths: Sequence[int], seeds: Sequence[int], scorer: str
                     ) -> tuple[dict[str, Any], dict[int, Any]]:
-    """Times per length (the first call of the process apart) and seed 0's compositions."""
+    """Times per length (the first call of the process apart) and seed 0's compositions,
+    with the statistical scorer or the shipped model."""
     from composer.compose import compose
-    from composer.scorer import StatisticalScorer
     from composer.spec import load_spec
 
     t0 = time.perf_counter()
     specs = {bars: load_spec(write_spec(folder, bars)) for bars in lengths}
-    scorer = StatisticalScorer.from_corpus(specs[lengths[0]].voices)
+    if scorer == "model":
+        from composer.neural.scorer import default_scorer
+
+        the_scorer: Any = default_scorer()
+    else:
+        from composer.scorer import StatisticalScorer
+
+        the_scorer = StatisticalScorer.from_corpus(specs[lengths[0]].voices)
     out: dict[str, Any] = {"setup": time.perf_counter() - t0, "times": {}, "slots": {}}
     pieces: dict[int, Any] = {}
     for bars in lengths:
         times = []
         for seed in seeds:
             t0 = time.perf_counter()
-            comp = compose(replace(specs[bars], seed=seed), scorer)
+            comp = compose(replace(specs[bars], seed=seed), the_scorer)
             times.append(time.perf_counter() - t0)
             pieces.setdefault(bars, comp)
         if "cold" not in out:
@@ -99,6 +111,37 @@ def time_partimento(folder: Path, lengths: Sequence[int], seeds: Sequence[int]
         out["times"][bars] = times
         out["slots"][bars] = len(pieces[bars].plan.slots)
     return out, pieces
+
+
+def time_in_child(folder: Path, lengths: Sequence[int], seeds: int, scorer: str
+                  ) -> tuple[dict[str, Any], dict[int, Any]]:
+    """`time_partimento` in a fresh process, so that each scorer starts cold and neither
+    inherits what the other imported; seed 0's pieces come back pickled."""
+    import pickle
+
+    path = folder / f"pieces-{scorer}.pickle"
+    child = run_child([sys.executable, str(Path(__file__).resolve()), "--partimento", scorer,
+                       str(path), "--lengths", ",".join(map(str, lengths)), "--seeds",
+                       str(seeds)], 3600)
+    res = child.result()
+    if res is None:
+        raise SystemExit(f"compose_speed: composing with the {scorer} failed:\n"
+                         f"{child.output[-3000:]}")
+    res["times"] = {int(b): t for b, t in res["times"].items()}
+    res["slots"] = {int(b): n for b, n in res["slots"].items()}
+    return res, pickle.loads(path.read_bytes())
+
+
+def partimento_main(scorer: str, path: Path, lengths: Sequence[int], seeds: int
+                    ) -> dict[str, Any]:
+    """Child: time Partimento with one scorer; seed 0's pieces go to path, pickled."""
+    import pickle
+
+    with tempfile.TemporaryDirectory(prefix="compose_speed.") as tmp:
+        out, pieces = time_partimento(Path(tmp), lengths, range(seeds), scorer)
+    path.write_bytes(pickle.dumps(pieces))
+    out["torch"] = "torch" in sys.modules  # composing must not need it
+    return out
 
 
 # Child processes -------------------------------------------------------------------------
@@ -150,9 +193,9 @@ def peer(kind: str, data: dict[str, Any], folder: Path, cap: float) -> Child:
     return child
 
 
-def time_process(spec: Path, out: Path, repeats: int) -> list[Child]:
+def time_process(spec: Path, out: Path, repeats: int, scorer: str) -> list[Child]:
     command = [str(Path(sys.executable).parent / "partimento"), "compose", str(spec), "-o",
-               str(out)]
+               str(out), *(["--model", "none"] if scorer == "statistical" else [])]
     runs = [run_child(command, 120) for _ in range(repeats)]
     for run in runs:
         if run.rc != 0:
@@ -453,16 +496,30 @@ def _m21_rows(bars: int, ours: float, runs: list[tuple[bool, Child]], cap: float
     return rows, best
 
 
-def report(args: argparse.Namespace, ours: dict[str, Any], process: list[Child],
-           m21: dict[int, list[tuple[bool, Child]]], pc: dict[int, tuple[Child, int, str]]
-           ) -> str:
+def report(args: argparse.Namespace, runs: dict[str, dict[str, Any]],
+           process: dict[str, list[Child]], m21: dict[int, list[tuple[bool, Child]]],
+           pc: dict[int, tuple[Child, int, str]]) -> str:
     import music21
 
     lengths = args.lengths
     short, long = lengths[0], lengths[-1]
-    med = {bars: statistics.median(ours["times"][bars]) for bars in lengths}
-    slots = ours["slots"]
-    ratio, growth = med[long] / med[short], slots[long] / slots[short]
+    meds = {name: {bars: statistics.median(r["times"][bars]) for bars in lengths}
+            for name, r in runs.items()}
+    ours = runs["statistical"]  # the peers are compared with the statistical scorer
+    med, slots = meds["statistical"], ours["slots"]
+    model = runs.get("model")
+
+    def cells(name: str, bars: int) -> str:
+        times = runs[name]["times"][bars]
+        return f"{meds[name][bars]:.3f} | {min(times):.3f} | {max(times):.3f}"
+
+    def growth(name: str) -> str:
+        n = runs[name]["slots"]
+        ratio, more = meds[name][long] / meds[name][short], n[long] / n[short]
+        return (f"{long} bars take {ratio:.2f}× the time of {short} bars for {more:.2f}× the"
+                f" slots: {'linear' if ratio < 1.3 * more else 'NOT linear'}")
+
+    names = [n for n in SCORERS if n in runs]
     lines = [
         f"Command: `{' '.join(['python', 'benchmarks/compose_speed.py', *args.argv])}`  ",
         f"Date: {datetime.date.today().isoformat()}  ",
@@ -470,28 +527,43 @@ def report(args: argparse.Namespace, ours: dict[str, Any], process: list[Child],
         f" {platform.python_version()}, music21 {music21.__version__}; load average"
         f" {args.load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end  ",
         f"Spec: `constraints/examples/chorale-d-major.yaml` at {short} and {long} bars, seeds"
-        f" 0–{args.seeds - 1}; the peers work on seed 0's pieces",
+        f" 0–{args.seeds - 1}; the peers work on seed 0's pieces (statistical scorer)",
         "",
         "### Partimento in process (s)",
         "",
-        "| bars | slots | median | min | max |",
-        "| ---: | ---: | ---: | ---: | ---: |",
-        *(f"| {b} | {slots[b]} | {med[b]:.3f} | {min(ours['times'][b]):.3f} |"
-          f" {max(ours['times'][b]):.3f} |" for b in lengths),
+        "Each scorer in a process of its own: the statistical scorer (`--model none`) and"
+        " the shipped model (`models/chorale.npz`, run in numpy; the default).",
         "",
-        f"The first call of the process ({short} bars, seed 0, empty caches) took"
-        f" {ours['cold']:.3f} s and is left out above; loading the specs and the scorer took"
-        f" {ours['setup']:.3f} s. {long} bars take {ratio:.2f}× the time of {short} bars for"
-        f" {growth:.2f}× the slots: {'linear' if ratio < 1.3 * growth else 'NOT linear'}."
-        f" {short} bars in {med[short]:.3f} s —"
-        f" {'met' if med[short] < TARGET_S else 'NOT met'} (target < {TARGET_S:g} s for 16).",
+        "| bars | slots | " + " | ".join(f"{n} median | min | max" for n in names) + " |",
+        "| ---: | ---: | " + " | ".join("---: | ---: | ---:" for _ in names) + " |",
+        *(f"| {b} | {slots[b]} | " + " | ".join(cells(n, b) for n in names) + " |"
+          for b in lengths),
+        "",
+        f"The first call of the process ({short} bars, seed 0, empty caches) is left out"
+        " above: " + "; ".join(f"{n} {runs[n]['cold']:.3f} s (loading the specs and the"
+                               f" scorer {runs[n]['setup']:.3f} s)" for n in names) + ".",
+        f"Statistical: {growth('statistical')}. {short} bars in {med[short]:.3f} s —"
+        f" {'met' if med[short] < TARGET_S else 'NOT met'} (target < {TARGET_S:g} s for"
+        f" {short}).",
     ]
-    if process:
-        walls = [c.wall for c in process]
-        lines += ["", f"A whole `partimento compose` process, {short} bars, writing MusicXML, MIDI"
-                  f" and JSON ({len(process)} runs): {statistics.median(walls):.2f} s median"
-                  f" ({max(walls):.2f} slowest), peak memory"
-                  f" {max(c.rss_mb for c in process):.0f} MB."]
+    if model is not None:
+        m = meds["model"][short]
+        lines.append(
+            f"Model: {growth('model')}. {short} bars in {m:.3f} s —"
+            f" {'met' if m < TARGET_MODEL_S else 'NOT met'} (target < {TARGET_MODEL_S:g} s"
+            f" for {short}); torch {'WAS' if model['torch'] else 'was not'} imported.")
+    for name, children in process.items():
+        walls = [c.wall for c in children]
+        wall, mb = statistics.median(walls), max(c.rss_mb for c in children)
+        line = (f"A whole `partimento compose` process, {short} bars, {name}"
+                f"{' (`--model none`)' if name == 'statistical' else ' (the default)'},"
+                f" writing MusicXML, MIDI and JSON ({len(children)} runs):"
+                f" {wall:.2f} s median ({max(walls):.2f} slowest), peak memory {mb:.0f} MB.")
+        if name == "model":
+            line += (f" Targets: < {TARGET_PROCESS_S:g} s"
+                     f" {'met' if wall < TARGET_PROCESS_S else 'NOT met'}, < {TARGET_MB} MB"
+                     f" {'met' if mb < TARGET_MB else 'NOT met'}.")
+        lines += ["", line]
     lines += [
         "",
         "### music21's figured-bass realizer on the same bass lines (s)",
@@ -554,7 +626,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="seconds (default 60; 5 with --quick)")
     ap.add_argument("--results", type=Path, help=f"write the section here (default:"
                     f" {RESULTS.name}, unless --quick)")
+    ap.add_argument("--scorers", type=lambda t: tuple(t.split(",")), default=SCORERS,
+                    help="statistical, model or both (default statistical,model)")
     ap.add_argument("--peer", nargs=2, help=argparse.SUPPRESS)  # a child: KIND DATA.json
+    ap.add_argument("--partimento", nargs=2, help=argparse.SUPPRESS)  # a child: SCORER OUT
     args = ap.parse_args(argv)
     quick = args.quick
     args.seeds = args.seeds or (2 if quick else 7)
@@ -562,6 +637,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.music21_cap = args.music21_cap or (30.0 if quick else 300.0)
     args.constraint_cap = args.constraint_cap or (5.0 if quick else 60.0)
     args.argv, args.load = argv, os.getloadavg()
+    if "statistical" not in args.scorers or set(args.scorers) - set(SCORERS):
+        ap.error("--scorers: statistical, and optionally model")
     return args
 
 
@@ -572,21 +649,29 @@ def main(argv: list[str]) -> int:
         run = {"music21": music21_main, "constraint": constraint_main}[kind]
         print("RESULT " + json.dumps(run(json.loads(Path(path).read_text()))), flush=True)
         return 0
+    if args.partimento:
+        scorer, path = args.partimento
+        print("RESULT " + json.dumps(partimento_main(scorer, Path(path), args.lengths,
+                                                     args.seeds)), flush=True)
+        return 0
     with tempfile.TemporaryDirectory(prefix="compose_speed.") as tmp:
         folder = Path(tmp)
-        print("Partimento in process …", file=sys.stderr)
-        ours, pieces = time_partimento(folder, args.lengths, range(args.seeds))
-        print("a whole `partimento compose` process …", file=sys.stderr)
-        process = time_process(write_spec(folder, args.lengths[0]), folder / "out",
-                               args.repeats)
+        runs, process, pieces = {}, {}, {}
+        for scorer in args.scorers:
+            print(f"Partimento in process, {scorer} …", file=sys.stderr)
+            runs[scorer], made = time_in_child(folder, args.lengths, args.seeds, scorer)
+            pieces.setdefault("statistical", made)
+            print(f"a whole `partimento compose` process, {scorer} …", file=sys.stderr)
+            process[scorer] = time_process(write_spec(folder, args.lengths[0]),
+                                           folder / "out", args.repeats, scorer)
         m21, pc = {}, {}
-        for bars, comp in pieces.items():
+        for bars, comp in pieces["statistical"].items():
             print(f"music21's realizer, {bars} bars …", file=sys.stderr)
             m21[bars] = [(resolve, peer("music21", bass_line(comp, resolve), folder,
                                         args.music21_cap)) for resolve in (True, False)]
             print(f"python-constraint, {bars} bars …", file=sys.stderr)
             pc[bars] = run_constraint(comp, folder, args.constraint_cap)
-    body = report(args, ours, process, m21, pc)
+    body = report(args, runs, process, m21, pc)
     print(body)
     target = args.results or (None if args.quick else RESULTS)
     if target is not None:

@@ -72,22 +72,23 @@ def statistical(train: list[Any]) -> tuple[Any, Any]:
 def note_log_likelihoods(chorales: list[Any], melodic: Any, beats: Any
                          ) -> dict[str, np.ndarray]:
     """Per note, log p under each scorer, and which notes count: [beats, 4] each."""
-    import torch
-
+    from composer.neural.features import PlanArrays
     from composer.neural.scorer import default_scorer
-    from composer.neural.train import examples, to_batch
+    from composer.neural.train import examples
     from composer.scorer import MAX_INTERVAL
     from composer.texture import REST
 
-    batch = to_batch(examples(chorales, transpose=False))
-    with torch.inference_mode():
-        logp = default_scorer().model(batch).gather(-1, batch.target[..., None])[..., 0]
+    arrays = examples(chorales, transpose=False)
+    plan = PlanArrays(**{f: arrays[f] for f in PlanArrays.__dataclass_fields__})
+    logp = np.take_along_axis(default_scorer().model.log_probs(
+        arrays["prev"], arrays["prev_roles"], plan, arrays["target"]),
+        arrays["target"][..., None], -1)[..., 0]
     before = np.concatenate([np.roll(c.beats.midi, 1, axis=0) for c in chorales]).astype(int)
     after = np.concatenate([c.beats.midi for c in chorales]).astype(int)
     first = np.concatenate([np.arange(len(c.beats)) == 0 for c in chorales])
     counts = (before != REST) & (after != REST) & ~first[:, None]
     step = np.clip(after - before, -MAX_INTERVAL, MAX_INTERVAL) + MAX_INTERVAL
-    return {"model": logp.numpy(), "melodic": melodic.interval_logp[np.arange(4), step],
+    return {"model": logp, "melodic": melodic.interval_logp[np.arange(4), step],
             "beat": beats.interval_logp[np.arange(4), step], "counts": counts}
 
 

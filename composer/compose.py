@@ -159,8 +159,9 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         inners.append(inner)
         numerals, problems, picks, starts, scores = [], [], [], [], []
         size = 0
+        fixed = _fixed(spec, offset, ctx)
         for i in np.flatnonzero(np.isfinite(chain.unary[t])):
-            problem = SlotProblem(chain.chords[i], spec.key, _fixed(spec, offset, ctx), ranges)
+            problem = SlotProblem(chain.chords[i], spec.key, fixed, ranges)
             dom = solver.domain(problem)
             u = (scorer.unary(dom.frame, infos[t]) if scorer else 0.0) - dom.penalty \
                 + chain.unary[t][i]

@@ -459,8 +459,7 @@ def write_outputs(piece: Any, base: Path, document: dict[str, Any], svg: bool = 
     base.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=base.parent, prefix=".partimento-") as tmp:
         staged = [Path(tmp) / t.name for t in targets]
-        # The notation is made already: music21 would copy the score to make it again.
-        xml_path = score.write("musicxml", fp=str(staged[0]), makeNotation=False)
+        xml_path = score.write("musicxml", fp=str(staged[0]))
         text = stable_musicxml(Path(xml_path).read_text(encoding="utf-8"))
         staged[0].write_text(text, encoding="utf-8")
         score.write("midi", fp=str(staged[1]))

@@ -287,12 +287,25 @@ def _surface(spec: Spec, plan: Plan, beats: Sequence[Beat], choice: Sequence[int
         if chosen[0][v].figure == GIVEN:
             lines.append(None)
             continue
-        starts = [(b.slot.offset + x, p, b.slot.fermata and x == 0,
-                   b.slot.offset + b.slot.duration)
-                  for b, row in zip(beats, chosen, strict=True)
-                  for x, p, s in zip(b.times, row[v].pitches, row[v].struck, strict=True)
-                  if s and p is not None]
-        ends = [s[0] for s in starts[1:]] + [end]  # a note ends with its slot at the latest
-        lines.append(tuple(Note(o, min(e, stop) - o, p, f)
-                           for (o, p, f, stop), e in zip(starts, ends, strict=True)))
+        lines.append(_line([(b.slot, b.times, row[v]) for b, row in zip(beats, chosen,
+                                                                          strict=True)], end))
     return Surface(figures, tuple(lines))
+
+
+def _line(cells: Sequence[tuple[Slot, tuple[Fraction, ...], Option]], end: Fraction
+          ) -> tuple[Note, ...]:
+    """One voice's notes: each lasts to the next onset, or to the end of the last slot it
+    sounds in (a suspension ties it over the beat; a rest after a slot cuts it)."""
+    starts: list[list] = []  # [offset, pitch, fermata, stop]
+    for slot, times, option in cells:
+        stop = slot.offset + slot.duration
+        for x, p, struck in zip(times, option.pitches, option.struck, strict=True):
+            if p is None:
+                continue
+            if struck or not starts:
+                starts.append([slot.offset + x, p, slot.fermata and x == 0, stop])
+            else:  # held over from before
+                starts[-1][3] = stop
+    ends = [s[0] for s in starts[1:]] + [end]
+    return tuple(Note(o, min(e, stop) - o, p, f) for (o, p, f, stop), e in zip(starts, ends,
+                                                                              strict=True))

@@ -162,6 +162,69 @@ def test_shipped_checkpoint_is_a_plain_state_dict_with_its_card():
     assert card["figures"]["test_nll"] < 1.0  # nats per note; a uniform guess is 3.7
 
 
+def test_the_numpy_network_is_the_torch_network(scorer):
+    """Composing runs the network in numpy: on a real chorale's beats (every key it is
+    transposed to), the same log-probabilities as the torch module that was trained."""
+    import torch
+
+    from composer.neural.features import PlanArrays
+    from composer.neural.model import ChoraleNet, ModelConfig
+    from composer.neural.train import examples, to_batch
+
+    card = json.loads(SHIPPED.with_suffix(".json").read_text())
+    model = ChoraleNet(ModelConfig(**card["model"]["config"]))
+    model.load_state_dict(torch.load(SHIPPED, weights_only=True))
+    model.eval()
+    arrays = examples([encode_chorale("bach/bwv269")], transpose=True)
+    with torch.inference_mode():
+        expected = model(to_batch(arrays)).numpy()
+    plan = PlanArrays(**{f: arrays[f] for f in PlanArrays.__dataclass_fields__})
+    got = scorer.model.log_probs(arrays["prev"], arrays["prev_roles"], plan, arrays["target"])
+    assert got.shape == expected.shape and len(got) > 500
+    assert np.abs(got - expected).max() < 1e-4
+
+
+def test_the_shipped_npz_is_the_pt_exported_bit_for_bit(tmp_path):
+    from composer.neural.weights import digest, export, read_npz, read_pt
+
+    arrays, source = read_npz(SHIPPED.with_suffix(".npz"))
+    state = read_pt(SHIPPED)
+    assert source == digest(SHIPPED)  # re-export after retraining: see composer/neural/weights.py
+    assert arrays.keys() == state.keys()
+    assert all(arrays[k].dtype == state[k].dtype and np.array_equal(arrays[k], state[k])
+               for k in state)
+    copy = tmp_path / "m.pt"
+    shutil.copy(SHIPPED, copy)
+    assert export(copy).read_bytes() == SHIPPED.with_suffix(".npz").read_bytes()
+
+
+def test_a_pt_with_a_stale_npz_is_read_through_torch(tmp_path):
+    from composer.neural.scorer import load_scorer
+    from composer.neural.weights import read_npz, write_npz
+
+    model = tmp_path / "m.pt"
+    shutil.copy(SHIPPED, model)
+    shutil.copy(SHIPPED.with_suffix(".json"), model.with_suffix(".json"))
+    arrays, _ = read_npz(SHIPPED.with_suffix(".npz"))
+    zeros = {k: np.zeros_like(a) if a.ndim else a for k, a in arrays.items()}
+    write_npz(zeros, model.with_suffix(".npz"), source="0" * 64)  # not this .pt's
+    loaded = load_scorer(model).model.plan.out_weight
+    assert np.abs(loaded).sum() > 0
+    # The .npz on its own is a model too.
+    write_npz(arrays, model.with_suffix(".npz"), source="")
+    assert np.array_equal(load_scorer(model.with_suffix(".npz")).model.plan.out_weight, loaded)
+
+
+def test_composing_with_the_shipped_model_imports_no_torch(tmp_path):
+    probe = ("import sys; from composer.cli import main; code = main({}); "
+             "print(code, 'torch' in sys.modules)")
+    argv = ["compose", str(EXAMPLES / "harmonize-melody.yaml"), "-o", str(tmp_path / "ode")]
+    r = subprocess.run([sys.executable, "-c", probe.format(argv)], capture_output=True,
+                       text=True, timeout=300)
+    assert r.stdout.splitlines()[-1] == "0 False", r.stderr
+    assert (tmp_path / "ode.musicxml").exists()
+
+
 def _frames(chords: list[Chord], key: Key):
     from composer.rules import Context
     from composer.solver import SlotProblem, Solver, voice_ranges
@@ -236,6 +299,23 @@ def test_a_bad_model_is_one_line_and_exit_2(damage, tmp_path, capsys):
             "no card": "model card is missing", "version": "format version 99",
             "other model": "do not fit"}[damage] in err
     assert not list(tmp_path.glob("out*"))
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "other model"])
+def test_a_bad_npz_is_one_line_and_exit_2(damage, tmp_path, capsys):
+    model = tmp_path / "m.npz"
+    shutil.copy(SHIPPED.with_suffix(".npz"), model)
+    card = json.loads(SHIPPED.with_suffix(".json").read_text())
+    if damage == "corrupt":
+        model.write_bytes(model.read_bytes()[:5000])
+    else:
+        card["model"]["config"]["embed"] = 8
+    model.with_suffix(".json").write_text(json.dumps(card))
+    code = main(["compose", str(EXAMPLES / "harmonize-melody.yaml"), "-o",
+                 str(tmp_path / "out"), "--model", str(model)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "m.npz" in err
+    assert {"corrupt": "not a readable model file", "other model": "do not fit"}[damage] in err
 
 
 def test_model_none_composes_with_the_statistical_scorer(tmp_path):

@@ -15,58 +15,35 @@ Their logits add, and the softmax over the voice's notes is where they meet: a l
 tone that `prev` wants to lift lands where `plan` has a chord tone. Because no term sees
 a and b together, the sampler can score every voicing of one slot against every voicing
 of the next at once: the numerators are look-ups and each normaliser is one matrix
-product, Σ_x exp(prev[a, x]) · exp(plan[b, x] + within[b, x]) (see `pair_log_probs`).
-The model card lists the richer mixes that were measured against it: letting `prev` see
-the whole previous voicing, or several beats, fitted the training chorales better and
-the validation chorales worse.
+product, Σ_x exp(prev[a, x]) · exp(plan[b, x] + within[b, x]) (see
+`net.pair_log_probs`). The model card lists the richer mixes that were measured against
+it: letting `prev` see the whole previous voicing, or several beats, fitted the training
+chorales better and the validation chorales worse.
+
+This torch module is what `partimento train` fits; composing runs the same network in
+numpy (`net`, from the weights `weights` exports), so that it never imports torch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from composer.neural.features import (
-    PLACE_VALUES,
-    ROLE_VALUES,
-    START,
-    VOCAB,
-    WIDTH,
-    PlanArrays,
+from composer.neural.architecture import (
+    FORMAT,
+    KEY_FEATURES,
+    OUT,
+    PLAN_FEATURES,
+    PREFIX,
+    VOICES,
+    ModelConfig,
 )
-
-FORMAT = 1
-VOICES = 4
-OUT = WIDTH + 1  # classes per voice: the window's notes and a rest
-ORDER = (0, 3, 1, 2)  # voices are chosen soprano, bass, alto, tenor
-# What each voice sees of its own beat.
-PREFIX = {"none": {}, "outer": {3: (0,), 1: (0, 3), 2: (0, 3)},
-          "full": {3: (0,), 1: (0, 3), 2: (0, 3, 1)}}
-PLAN_FEATURES = 12 * ROLE_VALUES + 12 + 1 + sum(PLACE_VALUES.values())
-KEY_FEATURES = 12 * ROLE_VALUES + 12 + 1  # a chord by pitch class, the tonic, the mode
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    hidden: int = 128
-    embed: int = 16
-    within: str = "full"  # 'none', 'outer' or 'full' (see PREFIX)
-    within_hidden: int = 64
-    dropout: float = 0.3
-
-    def __post_init__(self) -> None:
-        if self.within not in PREFIX:
-            raise ValueError(f"within must be one of {', '.join(PREFIX)}, not {self.within!r}")
-        if min(self.hidden, self.embed, self.within_hidden) < 1 or not 0 <= self.dropout < 1:
-            raise ValueError("sizes must be at least 1, dropout in [0, 1)")
-
-    def to_json(self) -> dict:
-        return asdict(self)
+from composer.neural.features import PLACE_VALUES, ROLE_VALUES, START, VOCAB, PlanArrays
 
 
 @dataclass(frozen=True)
@@ -186,51 +163,6 @@ class ChoraleNet(nn.Module):
     def loss(self, b: Batch) -> torch.Tensor:
         """Mean negative log-likelihood per note (rests included)."""
         return -self(b).gather(-1, b.target[..., None]).mean()
-
-    def pair_log_probs(self, prev: Sequence[tuple[torch.Tensor, np.ndarray]],
-                       after: torch.Tensor, target: torch.Tensor, chord: np.ndarray
-                       ) -> torch.Tensor:
-        """log p(b_j | a_i, plan) [K1, K2] for every a_i and every b_j of target [K2, 4].
-
-        prev[v] is voice v's prev_side logits once per distinct (note, chord) of the a_i,
-        [R_v, OUT], and each a_i's row [K1]; `after` [K2, 4, OUT] holds each b_j's plan
-        and within-beat logits; chord [K2] numbers b_j's chord. Voice by voice in the
-        order of choice, the sum is kept once per distinct (chord, notes so far), so that
-        only the last voice works on all of K2; each normaliser is one matrix product
-        between the distinct rows of either side."""
-        digits = [torch.as_tensor(chord.astype(np.int64)), *(target[:, v] for v in ORDER)]
-        total = torch.zeros(len(prev[0][1]), 1)
-        parent = torch.zeros(len(target), dtype=torch.int64)  # each b_j's column of total
-        for level, v in enumerate(ORDER):
-            logits, rows = prev[v]
-            if level < len(ORDER) - 1:
-                _, first, inverse = _unique(_code(digits[:level + 2], [VOCAB] * (level + 1)))
-            else:  # the last voice: every b_j in its own column, in order
-                first = inverse = torch.arange(len(target))
-            x = target[first, v]
-            log_z, column = self._log_normaliser(logits, after[:, v], target, chord, v)
-            terms = torch.index_select(logits, 1, x) - torch.index_select(log_z, 1, column[first])
-            terms = torch.index_select(terms, 0, torch.as_tensor(rows))
-            terms += after[first, v].gather(1, x[:, None]).T
-            terms += torch.index_select(total, 1, parent[first])
-            total, parent = terms, inverse
-        return total
-
-    def _log_normaliser(self, prev: torch.Tensor, after: torch.Tensor, target: torch.Tensor,
-                        chord: np.ndarray, v: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """log Σ_x exp(prev[r, x] + after[j, x]) for voice v, for every row r of prev
-        and once per distinct (chord, notes seen) of the b_j: [R, distinct], and each
-        b_j's column."""
-        digits = [torch.as_tensor(chord.astype(np.int64)),
-                  *(target[:, w] for w in PREFIX[self.config.within].get(v, ()))]
-        _, first, inverse = _unique(_code(digits, [VOCAB] * (len(digits) - 1)))
-        top, b = prev.amax(-1, keepdim=True), after[first]
-        b_top = b.amax(-1, keepdim=True)
-        z = torch.exp(prev - top) @ torch.exp(b - b_top).T
-        if bool((z < 1e-30).any()):  # two confident experts that disagree: in float64
-            z = (torch.exp((prev - top).double()) @ torch.exp((b - b_top).double()).T
-                 ).clamp_min(1e-300)
-        return torch.log(z).float() + top + b_top.T, inverse
 
 
 def _code(digits: Sequence[torch.Tensor], bases: Sequence[int]) -> torch.Tensor:

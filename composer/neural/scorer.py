@@ -12,18 +12,17 @@ likeliest, the same at every slot, so that the rules' verdicts on them are share
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
 import numpy as np
-import torch
 
 from composer.content import content_dir
 from composer.errors import PartimentoError
+from composer.neural.architecture import FORMAT, ModelConfig, weight_shapes
 from composer.neural.features import (
     CADENCES,
     START,
@@ -32,32 +31,38 @@ from composer.neural.features import (
     relative_roles,
     tokens,
 )
-from composer.neural.model import FORMAT, Batch, ChoraleNet, ModelConfig
+from composer.neural.net import Groups, Net, Previous, one_thread
+from composer.neural.weights import read_weights
 from composer.scorer import SlotInfo
 from composer.texture import Frame
 
-DEFAULT_MODEL = "chorale.pt"
-
+DEFAULT_MODEL = "chorale.pt"  # read from chorale.npz, exported from it, without torch
+CACHE = 256  # frames remembered by content (each some 100 kB)
 
 @dataclass(frozen=True, eq=False)
 class _Voicings:
     """A frame of voicings read in one key: what the model needs of it, computed once."""
 
-    target: torch.Tensor  # int64 [K, 4]: window index of each note
+    target: np.ndarray  # int64 [K, 4]: window index of each note
     chords: np.ndarray  # [C, 12]: the distinct chords' role rows
     chord: np.ndarray  # [K]: each voicing's chord
-    within: torch.Tensor  # [K, 4, OUT]: the within-beat logits
+    groups: Groups  # how the voicings share work in pair_log_probs
+    within: np.ndarray  # float32 [K, 4, OUT]: the within-beat logits
     alone: np.ndarray  # float32 [K]: log p(voicing | chord, key)
+    prev: list[Previous] | None = None  # the frame as the previous beat, once asked
 
 
 @dataclass(frozen=True, eq=False)
 class NeuralScorer:
-    model: ChoraleNet
+    model: Net
     path: Path
     # The sampler shows the same frames again (a chord's domain at every slot where
-    # the chord may stand): what depends on a frame and the key alone is remembered,
-    # weakly, per frame.
+    # the chord may stand), and equal frames as other objects: what depends on a frame
+    # and the key alone is remembered weakly per frame, and by content for the last
+    # CACHE frames; the empty previous beat once per key.
     _seen: WeakKeyDictionary = field(default_factory=WeakKeyDictionary, repr=False)
+    _by_content: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _start: dict = field(default_factory=dict, repr=False)
 
     def unary(self, cands: Frame, slot: SlotInfo) -> np.ndarray:
         if not len(cands):  # a slot the rules leave empty
@@ -67,69 +72,73 @@ class NeuralScorer:
     def transition(self, a: Frame, b: Frame, slot: SlotInfo) -> np.ndarray:
         if not len(a) or not len(b):
             return np.zeros((len(a), len(b)), np.float32)
-        seen = self._voicings(b, slot)
-        with _inference():
+        seen, prev = self._voicings(b, slot), self._previous(a, slot)
+        with one_thread():
             after = self._plan_logits(_plan(seen.chords, slot), seen)
-            pair = self.model.pair_log_probs(self._prev(a, slot), after, seen.target,
-                                             seen.chord).numpy()
-        return pair - seen.alone
+            pair = self.model.pair_log_probs(prev, after, seen.groups)
+        pair -= seen.alone
+        return pair
 
-    def _prev(self, a: Frame | None, slot: SlotInfo) -> list[tuple[torch.Tensor, np.ndarray]]:
-        """Each voice's prev_side logits once per distinct (note, chord) of a (or for no
-        previous beat at all), and each voicing's row."""
+    def _previous(self, a: Frame | None, slot: SlotInfo) -> list[Previous]:
+        """The prev_side logits of a as the previous beat (None: no previous beat), in
+        the slot's key, remembered."""
         tonic, minor = slot.key.tonic.pc, int(slot.key.mode == "minor")
         if a is None:
-            notes, roles = np.full((1, 4), START), np.zeros((1, 12), np.int64)
-        else:
-            notes, roles = tokens(a.midi, tonic), relative_roles(a.roles, tonic)
-        _, chord = np.unique(roles @ (5 ** np.arange(12)), return_inverse=True)
-        picks, rows = [], []
-        for v in range(4):
-            _, first, row = np.unique(notes[:, v] * len(notes) + chord.reshape(-1),
-                                      return_index=True, return_inverse=True)
-            picks.append(first)
-            rows.append(row.reshape(-1))
-        pick, voice = np.concatenate(picks), np.repeat(np.arange(4), [len(p) for p in picks])
-        logits = self.model.prev_side(
-            torch.as_tensor(notes[pick, voice]), torch.as_tensor(voice),
-            torch.as_tensor(roles[pick]), torch.full((len(pick),), tonic),
-            torch.full((len(pick),), minor))
-        return list(zip(torch.split(logits, [len(p) for p in picks]), rows, strict=True))
+            if (tonic, minor) not in self._start:
+                self._start[tonic, minor] = self.model.previous(
+                    np.full((1, 4), START), np.zeros((1, 12), np.int64), tonic, minor)
+            return self._start[tonic, minor]
+        seen = self._voicings(a, slot)
+        if seen.prev is None:
+            with one_thread():
+                seen = replace(seen, prev=self.model.previous(
+                    tokens(a.midi, tonic), relative_roles(a.roles, tonic), tonic, minor))
+            self._seen[a][_key(slot)] = self._by_content[_content(a, slot)] = seen
+        assert seen.prev is not None
+        return seen.prev
 
     def _voicings(self, frame: Frame, slot: SlotInfo) -> _Voicings:
-        key = (slot.key.tonic.pc, slot.key.mode)
+        key = _key(slot)
         memo = self._seen.setdefault(frame, {})
         if key not in memo:
-            net, tonic, minor = self.model, slot.key.tonic.pc, int(slot.key.mode == "minor")
-            code = frame.roles.astype(np.int64) @ (5 ** np.arange(12))
-            _, first, chord = np.unique(code, return_index=True, return_inverse=True)
-            with _inference():
-                target = torch.as_tensor(tokens(frame.midi, tonic))
-                within = net.within(target, torch.as_tensor(relative_roles(frame.roles, tonic)),
-                                    torch.full((len(frame),), tonic),
-                                    torch.full((len(frame),), minor))
-                seen = _Voicings(target, frame.roles[first], chord.reshape(-1), within,
-                                 np.zeros(0, np.float32))
-                after = self._plan_logits(_plan(seen.chords, slot).without_place(), seen)
-                alone = net.pair_log_probs(self._prev(None, slot), after, target, seen.chord)
-            memo[key] = replace(seen, alone=alone[0].numpy())
+            content = _content(frame, slot)
+            seen = self._by_content.get(content)
+            if seen is None:
+                with one_thread():
+                    seen = self._read(frame, slot)
+                self._by_content[content] = seen
+                if len(self._by_content) > CACHE:
+                    self._by_content.popitem(last=False)
+            memo[key] = seen
         return memo[key]
 
-    def _plan_logits(self, plan: PlanArrays, seen: _Voicings) -> torch.Tensor:
+    def _read(self, frame: Frame, slot: SlotInfo) -> _Voicings:
+        """What the model needs of a frame in the slot's key (see `_Voicings`)."""
+        net, tonic, minor = self.model, slot.key.tonic.pc, int(slot.key.mode == "minor")
+        code = frame.roles.astype(np.int64) @ (5 ** np.arange(12))
+        _, first, chord = np.unique(code, return_index=True, return_inverse=True)
+        chord = chord.reshape(-1)
+        target = tokens(frame.midi, tonic)
+        within = net.within_beat(target, relative_roles(frame.roles, tonic),
+                                 np.full(len(frame), tonic), np.full(len(frame), minor))
+        seen = _Voicings(target, frame.roles[first], chord, net.groups(target, chord),
+                         within, np.zeros(0, np.float32))
+        after = self._plan_logits(_plan(seen.chords, slot).without_place(), seen)
+        alone = net.pair_log_probs(self._previous(None, slot), after, seen.groups)
+        return replace(seen, alone=alone[0])
+
+    def _plan_logits(self, plan: PlanArrays, seen: _Voicings) -> np.ndarray:
         """[K, 4, OUT]: the plan's and the within-beat logits of each voicing."""
-        none = np.zeros((0, 4), np.int64)
-        logits = self.model.plan_side(Batch.build(none, none, plan, none))
-        return logits[torch.as_tensor(seen.chord)] + seen.within
+        return self.model.plan_side(plan)[seen.chord] + seen.within
 
     def note_log_probs(self, a: Frame, b: Frame, slot: SlotInfo) -> np.ndarray:
         """float [K, 4, WIDTH + 1]: for each pair (a[k], b[k]), each voice's distribution
         over the notes of its window (then a rest), given a[k], the plan and b[k]'s
         voices before it; `window(slot)` gives the notes."""
         tonic = slot.key.tonic.pc
-        batch = Batch.build(tokens(a.midi, tonic), relative_roles(a.roles, tonic),
-                            _plan(b.roles, slot), tokens(b.midi, tonic))
-        with _inference():
-            return self.model(batch).numpy()
+        with one_thread():
+            return self.model.log_probs(tokens(a.midi, tonic), relative_roles(a.roles, tonic),
+                                        _plan(b.roles, slot), tokens(b.midi, tonic))
 
     @staticmethod
     def window(slot: SlotInfo) -> np.ndarray:
@@ -137,17 +146,14 @@ class NeuralScorer:
         return pitches(slot.key.tonic.pc)
 
 
-@contextmanager
-def _inference() -> Iterator[None]:
-    """No autograd, and one thread: the matrices are small, and a second thread costs
-    more than it gives, twenty times more when the other core is busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.inference_mode():
-            yield
-    finally:
-        torch.set_num_threads(threads)
+def _key(slot: SlotInfo) -> tuple[int, str]:
+    return slot.key.tonic.pc, slot.key.mode
+
+
+def _content(frame: Frame, slot: SlotInfo) -> tuple:
+    """A frame's voicings and chords, and the key: what `_read` depends on."""
+    return (frame.midi.dtype.str, frame.midi.shape, frame.midi.tobytes(),
+            frame.roles.dtype.str, frame.roles.tobytes(), _key(slot))
 
 
 def _plan(roles: np.ndarray, slot: SlotInfo) -> PlanArrays:
@@ -159,8 +165,10 @@ def _plan(roles: np.ndarray, slot: SlotInfo) -> PlanArrays:
 
 
 def load_scorer(path: Path) -> NeuralScorer:
-    """A trained model: PATH (a state dict of tensors) with its card PATH.json beside it.
-    Anything wrong with either is one PartimentoError naming the file."""
+    """A trained model: PATH (NAME.pt, or the NAME.npz exported from it) with its card
+    NAME.json beside it. A .pt is read from its .npz where that was exported from it,
+    through torch otherwise. Anything wrong with either file is one PartimentoError
+    naming it."""
     path = Path(path)
     card_path = path.with_suffix(".json")
     if not path.is_file():
@@ -180,21 +188,18 @@ def load_scorer(path: Path) -> NeuralScorer:
         raise PartimentoError(f"{path}: model format version {version}, but this Partimento"
                               f" reads version {FORMAT}; retrain it with `partimento train`")
     try:
-        state = torch.load(path, weights_only=True, map_location="cpu")
-    except Exception as exc:  # torch raises many kinds for a damaged or foreign file
+        weights = read_weights(path)
+    except Exception as exc:  # torch and numpy raise many kinds for a damaged file
         reason = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else "damaged"
         raise PartimentoError(f"{path}: not a readable model file ({reason})") from None
-    model = ChoraleNet(config)
-    try:
-        if not isinstance(state, dict) or int(state.get("format_version", -1)) != FORMAT:
-            raise ValueError("format")
-        model.load_state_dict(state)
-    except (RuntimeError, ValueError, TypeError):
+    shapes = weight_shapes(config)
+    fits = (weights.keys() == shapes.keys()
+            and all(weights[k].shape == shape for k, shape in shapes.items())
+            and int(weights["format_version"]) == FORMAT)
+    if not fits:
         raise PartimentoError(f"{path}: the weights do not fit the model its card"
-                              " describes (a damaged file, or a card from another model)"
-                              ) from None
-    model.eval()
-    return NeuralScorer(model, path)
+                              " describes (a damaged file, or a card from another model)")
+    return NeuralScorer(Net.from_weights(config, weights), path)
 
 
 @lru_cache(maxsize=1)

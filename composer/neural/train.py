@@ -41,6 +41,7 @@ from composer.neural.data import (
 )
 from composer.neural.features import PLACE_VALUES, START, PlanArrays, relative_roles, tokens
 from composer.neural.model import FORMAT, Batch, ChoraleNet, ModelConfig, count_parameters
+from composer.neural.weights import export
 from composer.texture import REST
 
 CARD_FORMAT = "partimento-model"
@@ -277,15 +278,17 @@ def _card(config: TrainConfig, model: ChoraleNet, split: dict[str, list[Chorale]
 
 
 def write_model(model: ChoraleNet, card: dict, out_dir: Path, name: str) -> tuple[Path, ...]:
-    """NAME.pt (a plain state dict of tensors) and NAME.json (the card), each atomic."""
+    """NAME.pt (a plain state dict of tensors), NAME.npz (the same arrays, which composing
+    reads without torch) and NAME.json (the card), each atomic."""
     weights, card_path = out_dir / f"{name}.pt", out_dir / f"{name}.json"
     old = _read_json(card_path)  # keep the architecture comparison of an earlier card
     card = {**{k: v for k, v in old.items() if k.startswith("tried")}, **card}
     with atomic_path(weights) as tmp:
         torch.save({k: v.contiguous() for k, v in model.state_dict().items()}, tmp)
+    exported = export(weights)
     with atomic_path(card_path) as tmp:
         tmp.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
-    return weights, card_path
+    return weights, exported, card_path
 
 
 def _read_json(path: Path) -> dict:
