@@ -15,15 +15,17 @@ import numpy as np
 
 from composer.errors import UnsatisfiableError
 from composer.music import Note, Piece, Pitch
-from composer.planner import HarmonyChain, Plan, harmony_chain, make_plan
+from composer.planner import HarmonyChain, Plan, harmony_chain, make_plan, melody_at
 from composer.rules import Context
 from composer.rulesets import RuleUse
 from composer.scorer import Scorer, SlotInfo
 from composer.solver import (
+    PairVerdicts,
     SlotProblem,
     Solver,
     candidate_frame,
     enumerate_voicings,
+    pair_matrix,
     vertical_filter,
     voice_ranges,
 )
@@ -46,10 +48,9 @@ class Composition:
 def _fixed(spec: Spec, offset: Fraction, ctx: Context) -> tuple[Pitch | None, ...]:
     """Per voice, the note given at this onset (by the melody or a `fixed` rule)."""
     fixed: list[Pitch | None] = [None] * len(ctx.voices)
-    if spec.melody is not None:
-        for note in spec.melody.notes:
-            if note.offset <= offset < note.offset + note.duration:
-                fixed[ctx.voices.index(spec.melody.voice)] = note.pitch
+    note = spec.melody.at(offset) if spec.melody is not None else None
+    if note is not None:
+        fixed[ctx.voices.index(spec.melody.voice)] = note.pitch  # type: ignore[union-attr]
     for start, pitches in _fixed_by_voice(spec, ctx).items():
         if start[0] == offset:
             fixed[start[1]] = pitches
@@ -62,14 +63,8 @@ def _inner_notes(spec: Spec, ctx: Context, offset: Fraction, duration: Fraction
     if spec.melody is None:
         return ()
     voice = ctx.voices.index(spec.melody.voice)
-    return tuple((voice, n.pitch) for n in spec.melody.notes
-                 if offset < n.offset < offset + duration and n.pitch is not None)
-
-
-def _melody_at_time(spec: Spec, offset: Fraction) -> Pitch | None:
-    assert spec.melody is not None
-    return next((n.pitch for n in spec.melody.notes
-                 if n.offset <= offset < n.offset + n.duration), None)
+    return tuple((voice, n.pitch) for n in spec.melody.struck_within(offset, duration)
+                 if n.pitch is not None)
 
 
 def _fixed_by_voice(spec: Spec, ctx: Context) -> dict[tuple[Fraction, int], Pitch]:
@@ -150,18 +145,21 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     slots = slots if slots is not None else range(len(chain.times))
     blocks, unary, frames, tails, inners = [], [], [], [], []
     inside = memo.setdefault(("within", rules_key), {})
+    problems_seen: dict[tuple, SlotProblem] = memo.setdefault(("problems", rules_key), {})
     for t in slots:
         _, offset, duration, cadence_slot = chain.times[t]
         penultimate = t + 1 < len(chain.times) and chain.times[t + 1][3]
         inner = _inner_notes(spec, ctx, offset, duration)
         if inner:  # and the note that follows them on the next beat
-            inner += (_melody_at_time(spec, offset + duration),)
+            inner += (melody_at(spec, offset + duration),)
         inners.append(inner)
         numerals, problems, picks, starts, scores = [], [], [], [], []
         size = 0
         fixed = _fixed(spec, offset, ctx)
         for i in np.flatnonzero(np.isfinite(chain.unary[t])):
-            problem = SlotProblem(chain.chords[i], spec.key, fixed, ranges)
+            # One object per distinct problem, so that looking it up is an identity test.
+            problem = problems_seen.setdefault((chain.chords[i], fixed), SlotProblem(
+                chain.chords[i], spec.key, fixed, ranges))
             dom = solver.domain(problem)
             u = (scorer.unary(dom.frame, infos[t]) if scorer else 0.0) - dom.penalty \
                 + chain.unary[t][i]
@@ -196,39 +194,53 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         tails.append(Frame.concat([inside[(pr, inner)][2].take(k)
                                    for pr, k in zip(problems, picks, strict=True)])
                      if inner else frames[-1])
-    pair = []
     # The rules' verdict on a pair of voicings does not depend on where the pair stands,
-    # so it is judged once per pair of offered sets; the scorer's weight may.
-    cache = memo.setdefault(("pairs", rules_key), {})
+    # so it is judged once per pair of voicings (per pair of offered sets, where every
+    # voicing is offered); the scorer's weight may depend on it.
+    verdicts = memo.setdefault(("pairs", rules_key), PairVerdicts(spec.rules, ctx))
+    cache = memo.setdefault(("block pairs", rules_key), {})
+    names = [np.concatenate([verdicts.ids((pr, inner if tail else ()), k,
+                                          len(solver.domain(pr).frame))
+                             for pr, k in zip(block.problems, block.picks, strict=True)])
+             for block, inner in zip(blocks, inners, strict=True) for tail in (True, False)
+             ] if cap is not None else []
+    pair = []
     for k, t in enumerate(list(slots)[:-1]):
         a, b = blocks[k], blocks[k + 1]
         m = (scorer.transition(frames[k], frames[k + 1], infos[t + 1]).astype(np.float32)
              if scorer else np.zeros((len(unary[k]), len(unary[k + 1])), np.float32))
-        if cap is not None:  # few values: every pair in one call
-            ok, penalty = solver.pairs(tails[k], frames[k + 1])
+        if cap is not None:  # few values: every pair not judged before, in one call
             harmony = chain.pair[t][np.ix_(a.numeral_of_values(), b.numeral_of_values())]
+            ok, penalty = verdicts.judge(tails[k], names[2 * k], frames[k + 1],
+                                         names[2 * k + 3], np.isfinite(harmony))
             m += np.where(ok, harmony - penalty, -np.inf).astype(np.float32)
-            pair.append(m)
-            if progress:
-                progress("voicing", k + 1, len(blocks) - 1)
-            continue
-        for i, pa, ka, sa in zip(a.numerals, a.problems, a.picks, a.starts, strict=True):
-            for i2, pb, kb, sb in zip(b.numerals, b.problems, b.picks, b.starts, strict=True):
-                rows, cols = slice(sa, sa + len(ka)), slice(sb, sb + len(kb))
-                harmony = chain.pair[t][i, i2]
-                if not np.isfinite(harmony):
-                    m[rows, cols] = -np.inf
-                    continue
-                key = (pa, pb, ka.tobytes(), kb.tobytes(), inners[k])
-                if key not in cache:  # only the offered voicings, not the whole domains
-                    ok, penalty = solver.pairs(tails[k].take(np.arange(sa, sa + len(ka))),
-                                               frames[k + 1].take(np.arange(sb, sb + len(kb))))
-                    cache[key] = np.where(ok, -penalty, -np.inf).astype(np.float32)
-                m[rows, cols] += cache[key] + harmony
+        else:
+            _judge_blocks(m, a, b, chain.pair[t], tails[k], frames[k + 1], inners[k],
+                          spec.rules, ctx, cache)
         pair.append(m)
         if progress:
             progress("voicing", k + 1, len(blocks) - 1)
     return _Candidates(tuple(blocks), tuple(frames), tuple(unary), tuple(pair))
+
+
+def _judge_blocks(m: np.ndarray, a: _Block, b: _Block, harmonies: np.ndarray, tail: Frame,
+                  frame: Frame, inner: tuple, uses: tuple[RuleUse, ...], ctx: Context,
+                  cache: dict) -> None:
+    """Add to m the verdicts between every voicing of two slots, one chord pair at a time
+    (all of them are too many for one call), remembered per pair of offered sets."""
+    for i, pa, ka, sa in zip(a.numerals, a.problems, a.picks, a.starts, strict=True):
+        for i2, pb, kb, sb in zip(b.numerals, b.problems, b.picks, b.starts, strict=True):
+            rows, cols = slice(sa, sa + len(ka)), slice(sb, sb + len(kb))
+            harmony = harmonies[i, i2]
+            if not np.isfinite(harmony):
+                m[rows, cols] = -np.inf
+                continue
+            key = (pa, pb, ka.tobytes(), kb.tobytes(), inner)
+            if key not in cache:  # only the offered voicings, not the whole domains
+                ok, penalty = pair_matrix(tail.take(np.arange(sa, sa + len(ka))),
+                                          frame.take(np.arange(sb, sb + len(kb))), uses, ctx)
+                cache[key] = np.where(ok, -penalty, -np.inf).astype(np.float32)
+            m[rows, cols] += cache[key] + harmony
 
 
 def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None = None
@@ -350,7 +362,7 @@ def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
     _, offset, duration, _ = chain.times[t]
     fixed = _fixed(spec, offset, solver.ctx)
     inner = _inner_notes(spec, solver.ctx, offset, duration)
-    then = _melody_at_time(spec, offset + duration) if inner else None
+    then = melody_at(spec, offset + duration) if inner else None
     culprits: dict[str, RuleUse] = {}
     late = False  # whether a culprit stands against the notes inside the slot
     frames = [candidate_frame(enumerate_voicings(p), p.chord, p.key) for p in

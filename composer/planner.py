@@ -217,17 +217,14 @@ def _until_silence(spec: Spec, offset: Fraction, duration: Fraction) -> Fraction
 
 
 def _melody_rests(spec: Spec, offset: Fraction) -> bool:
-    return spec.melody is not None and any(
-        n.pitch is None and n.offset <= offset < n.offset + n.duration for n in spec.melody.notes)
+    note = spec.melody.at(offset) if spec.melody is not None else None
+    return note is not None and note.pitch is None
 
 
-def _melody_at(spec: Spec, offset: Fraction) -> Pitch | None:
-    if spec.melody is None:
-        return None
-    for note in spec.melody.notes:
-        if note.offset <= offset < note.offset + note.duration:
-            return note.pitch
-    return None
+def melody_at(spec: Spec, offset: Fraction) -> Pitch | None:
+    """The given melody's pitch at offset (None: no melody there, or a rest)."""
+    note = spec.melody.at(offset) if spec.melody is not None else None
+    return note.pitch if note is not None else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -256,7 +253,7 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     logp = grammar.transition_logp()
     unary, pair, given = [], [], []
     for k, (ph, t, _, cadence_slot) in enumerate(times):
-        notes = [p for p in [_melody_at(spec, t), *(fixed or {}).get(t, [])] if p is not None]
+        notes = [p for p in [melody_at(spec, t), *(fixed or {}).get(t, [])] if p is not None]
         given.append(tuple(notes))
         u = np.zeros(n)
         if k == 0:
@@ -311,7 +308,7 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
     for k, ((ph, t, dur, cadence_slot), i) in enumerate(zip(chain.times, choice, strict=True)):
         slots.append(Slot(k, t, dur, spec.meter.position(t), ph, spec.key,
                           chain.grammar.numerals[i].name, chain.chords[i],
-                          _melody_at(spec, t) if melody_voice else None,
+                          melody_at(spec, t) if melody_voice else None,
                           phrases[ph].cadence if cadence_slot else None, cadence_slot))
     return Plan(spec.key, spec.meter, spec.bars, tuple(phrases), tuple(slots))
 
@@ -331,7 +328,7 @@ def plan(spec: Spec, rng: np.random.Generator) -> Plan:
 def no_harmony(spec: Spec, chain: HarmonyChain, slot: int) -> UnsatisfiableError:
     t = chain.times[min(slot, len(chain.times) - 1)][1]
     where = spec.meter.position(t)
-    note = _melody_at(spec, t)
+    note = melody_at(spec, t)
     given = f" under the melody note {note}" if note else ""
     return UnsatisfiableError(
         f"{spec.source}: no progression of the {spec.key.mode} harmony grammar reaches bar"

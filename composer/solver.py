@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from constraint import FunctionConstraint, Problem
@@ -32,6 +32,13 @@ class SlotProblem:
     key: Key
     fixed: tuple[Pitch | None, ...]  # per voice: a given note, or None
     ranges: tuple[tuple[int, int], ...]  # per voice: lowest and highest MIDI note
+
+    def __hash__(self) -> int:  # asked for at every slot, so worked out once
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.chord, self.key, self.fixed, self.ranges))
 
 
 def voice_ranges(uses: Sequence[RuleUse], ctx: Context) -> tuple[tuple[int, int], ...]:
@@ -133,9 +140,6 @@ class Solver:
             self._cache[problem] = Domain(frame.take(index), penalty[index])
         return self._cache[problem]
 
-    def pairs(self, a: Frame, b: Frame) -> tuple[np.ndarray, np.ndarray]:
-        return pair_matrix(a, b, self.uses, self.ctx)
-
     def within(self, frame: Frame, notes: Sequence[tuple[int, Pitch]],
                then: Pitch | None = None) -> tuple[np.ndarray, np.ndarray, Frame]:
         """(allowed [K], soft penalty [K], the last moment) of each voicing held while
@@ -185,6 +189,56 @@ def struck_within(frame: Frame, voice: int, pitch: Pitch | None) -> Frame:
     attacks[:, voice] = True
     return replace(frame, midi=midi, diatonic=diatonic, attacks=attacks,
                    harmonic=np.zeros(len(frame), bool))
+
+
+class PairVerdicts:
+    """The pair rules' verdicts on neighbouring voicings, remembered by the voicings'
+    names: a piece offers the same voicings of the same chords at slot after slot, so
+    most pairs recur (a 16-bar chorale meets some 20 thousand distinct pairs among 350
+    thousand). A voicing is named by its place in a domain: `ids(key, rows, size)`."""
+
+    def __init__(self, uses: Sequence[RuleUse], ctx: Context) -> None:
+        self.uses, self.ctx = tuple(uses), ctx
+        self._base: dict[object, int] = {}
+        self._names = 0
+        self._codes = np.zeros(0, np.int64)  # sorted pair codes
+        self._ok = np.zeros(0, bool)
+        self._penalty = np.zeros(0, np.float32)
+
+    def ids(self, key: object, rows: np.ndarray, size: int) -> np.ndarray:
+        """The names of rows `rows` of the domain `key` (of `size` voicings)."""
+        if key not in self._base:
+            self._base[key] = self._names
+            self._names += size
+        return self._base[key] + np.asarray(rows, np.int64)
+
+    def judge(self, a: Frame, a_ids: np.ndarray, b: Frame, b_ids: np.ndarray,
+              wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(compatible [K1, K2], soft penalty [K1, K2]) of a's rows moving to b's, judged
+        where `wanted` and not judged before (elsewhere: compatible, no penalty)."""
+        codes = (a_ids[:, None] << 32 | b_ids[None, :]).ravel()
+        want = np.flatnonzero(wanted.ravel())
+        pos, found = self._find(codes[want])
+        new = want[~found]
+        if len(new):
+            ra, rb = np.divmod(new, len(b))
+            ok, penalty = step_rules(a.take(ra), b.take(rb), self.uses, self.ctx)
+            merged = np.concatenate([self._codes, codes[new]])
+            order = np.argsort(merged, kind="stable")
+            self._codes = merged[order]
+            self._ok = np.concatenate([self._ok, ok])[order]
+            self._penalty = np.concatenate([self._penalty, penalty.astype(np.float32)])[order]
+            pos, found = self._find(codes[want])
+        ok_out = np.ones(len(codes), bool)
+        penalty_out = np.zeros(len(codes), np.float32)
+        ok_out[want], penalty_out[want] = self._ok[pos], self._penalty[pos]
+        shape = (len(a), len(b))
+        return ok_out.reshape(shape), penalty_out.reshape(shape)
+
+    def _find(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.minimum(np.searchsorted(self._codes, codes), max(len(self._codes) - 1, 0))
+        found = (self._codes[pos] == codes) if len(self._codes) else np.zeros(len(codes), bool)
+        return pos, found
 
 
 def pair_matrix(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context

@@ -7,8 +7,10 @@ field, and what would be accepted.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -92,8 +94,23 @@ class MelodyNote:
 @dataclass(frozen=True)
 class Melody:
     voice: str
-    notes: tuple[MelodyNote, ...]
+    notes: tuple[MelodyNote, ...]  # in time order
     origin: Location
+
+    def at(self, offset: Fraction) -> MelodyNote | None:
+        """The note (or rest) sounding at offset; None past the melody's end."""
+        k = bisect_right(self._starts, offset) - 1
+        note = self.notes[k] if k >= 0 else None
+        return note if note is not None and offset < note.offset + note.duration else None
+
+    def struck_within(self, offset: Fraction, duration: Fraction) -> tuple[MelodyNote, ...]:
+        """The notes and rests that begin inside (offset, offset + duration)."""
+        lo, hi = bisect_right(self._starts, offset), bisect_left(self._starts, offset + duration)
+        return self.notes[lo:hi]
+
+    @cached_property
+    def _starts(self) -> tuple[Fraction, ...]:  # asked at every slot: looked up by bisection
+        return tuple(n.offset for n in self.notes)
 
 
 @dataclass(frozen=True)

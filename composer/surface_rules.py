@@ -12,13 +12,14 @@ of one moves to the first of the next, judged once per distinct pair of slices.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from composer.figures import CELLS, GIVEN, SUSPENSION
 from composer.harmony import ONSET_WEIGHT, identify_chord
-from composer.music import STEP_PC, Chord, PitchClass
+from composer.music import STEP_PC, Chord, Key, PitchClass
 from composer.rules import RULES, Context, HorizontalRule, MelodicRule, VerticalRule
 from composer.rules.vertical import CompleteChord
 from composer.rulesets import RuleUse
@@ -73,29 +74,28 @@ def signatures(b: Beat, rows: np.ndarray, ctx: Context) -> np.ndarray:
 
 def identify(sig: np.ndarray, v: int, ctx: Context) -> Chord | None:
     """The chord `harmony.identify_chord` hears in one signature."""
+    return _identify(sig.astype(np.float64).tobytes(), v, ctx.key)
+
+
+@lru_cache(maxsize=65536)
+def _identify(sig_bytes: bytes, v: int, key: Key) -> Chord | None:
+    """A pure function of the signature: beats of every piece share it."""
     def pc(code: float) -> PitchClass:
         return PitchClass(int(code) // 8, int(code) % 8 - 3)
 
+    sig = np.frombuffer(sig_bytes, np.float64)
     notes = [(pc(c), ONSET_WEIGHT) for c in sig[:v] if c >= 0]
     r = (len(sig) - v - 1) // (v + 1)
     later = sig[v + 1:v + 1 + r * v].reshape(r, v)
     for row, w in zip(later, sig[v + 1 + r * v:], strict=True):
         notes += [(pc(c), float(w)) for c in row if c >= 0]
-    return identify_chord(notes, pc(sig[v]) if sig[v] >= 0 else None, ctx.key)
+    return identify_chord(notes, pc(sig[v]) if sig[v] >= 0 else None, key)
 
 
-def _heard(b: Beat, rows: np.ndarray, ctx: Context, cache: dict) -> np.ndarray:
+def _heard(b: Beat, rows: np.ndarray, ctx: Context) -> np.ndarray:
     """bool [len(rows)]: the checker hears the block chord under these combinations."""
-    if not len(rows):
-        return np.zeros(0, bool)
-    sig = signatures(b, rows, ctx)
-    out = np.zeros(len(rows), bool)
-    for k, row in enumerate(sig):
-        key = (row.tobytes(), b.chord)
-        if key not in cache:
-            cache[key] = identify(row, len(b.options), ctx) == b.chord
-        out[k] = cache[key]
-    return out
+    sig = signatures(b, rows, ctx) if len(rows) else np.zeros((0, 1))
+    return np.array([identify(row, len(b.options), ctx) == b.chord for row in sig], bool)
 
 
 # Judging one beat's candidates -------------------------------------------------------
@@ -171,7 +171,6 @@ def judge_beats(beats: Sequence[Beat], uses: Sequence[RuleUse], ctx: Context,
     add(combo, _motion(_frame(ma, da, sa, beat, tables, False, cols),
                        _frame(mb, db, sb, beat, tables, False, cols), uses, ctx))
     ok[first] = True  # the block chords: the level above answers for them
-    cache: dict = {}
     for k, b in enumerate(beats):
         mine = ok[first[k]:first[k] + len(b.combos)]  # a view: written through
         value = np.where(mine, scores[k] - penalty[first[k]:first[k] + len(b.combos)], -np.inf)
@@ -179,10 +178,10 @@ def judge_beats(beats: Sequence[Beat], uses: Sequence[RuleUse], ctx: Context,
         mine[np.argsort(-value, kind="stable")[MAX_COMBINATIONS:]] = False
         moving = np.count_nonzero(b.combos, axis=1)
         single = np.flatnonzero(mine & (moving == 1))
-        mine[single] = _heard(b, single, ctx, cache)
+        mine[single] = _heard(b, single, ctx)
         mine &= _singles_allowed(b, mine, moving)
         double = np.flatnonzero(mine & (moving > 1))
-        mine[double] = _heard(b, double, ctx, cache)
+        mine[double] = _heard(b, double, ctx)
     return ([ok[a:a + n] for a, n in zip(first, sizes, strict=True)],
             [penalty[a:a + n] for a, n in zip(first, sizes, strict=True)])
 
