@@ -98,7 +98,7 @@ def _notes(spec: Spec, chain: HarmonyChain, lo: int, hi: int) -> list[_Item]:
 
 def _consistent(spec: Spec, full: HarmonyChain, window: range, items: list[_Item],
                 memo: dict) -> bool:
-    from composer.compose import _fixed_notes, candidates
+    from composer.compose import MAX_VALUES_PER_SLOT, _fixed_notes, candidates
     from composer.rules import Context
     from composer.sampler import Chain, NoSolution, feasible
 
@@ -111,12 +111,18 @@ def _consistent(spec: Spec, full: HarmonyChain, window: range, items: list[_Item
     trial = replace(spec, rules=uses, melody=melody)
     ctx = Context(spec.voices, spec.key, spec.meter)
     chain = harmony_chain(trial, _fixed_notes(trial, ctx), layout=full)
-    try:
-        cands = candidates(trial, chain, None, slots=window, cap=None, memo=memo)
-        feasible(Chain(cands.unary, cands.pair))
-    except (NoSolution, UnsatisfiableError):
-        return False
-    return True
+    # A piece among a few values of each slot proves that one exists; only the want of
+    # one needs them all (a slot left empty is empty however many are offered).
+    for cap in (MAX_VALUES_PER_SLOT, None):
+        try:
+            cands = candidates(trial, chain, None, slots=window, cap=cap, memo=memo)
+            feasible(Chain(cands.unary, cands.pair))
+        except NoSolution:
+            continue
+        except UnsatisfiableError:
+            return False
+        return True
+    return False
 
 
 def _where(spec: Spec, offset: Fraction) -> str:

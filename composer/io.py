@@ -437,6 +437,11 @@ def piece_to_music21(piece: Any) -> Any:
     # notes or rests that can.
     if any(el.duration.type == "complex" for el in score.recurse().notesAndRests):
         score.splitAtDurations(recurse=True)
+    # A short last bar (after a pickup) is filled with hidden rests, as music21 would do
+    # on writing if asked to make the notation again (a copy of the whole score).
+    for part in score.parts:
+        part.makeRests(fillGaps=True, inPlace=True, hideRests=True,
+                       timeRangeFromBarDuration=True)
     return score
 
 
@@ -459,7 +464,7 @@ def write_outputs(piece: Any, base: Path, document: dict[str, Any], svg: bool = 
     base.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=base.parent, prefix=".partimento-") as tmp:
         staged = [Path(tmp) / t.name for t in targets]
-        xml_path = score.write("musicxml", fp=str(staged[0]))
+        xml_path = score.write("musicxml", fp=str(staged[0]), makeNotation=False)
         text = stable_musicxml(Path(xml_path).read_text(encoding="utf-8"))
         staged[0].write_text(text, encoding="utf-8")
         score.write("midi", fp=str(staged[1]))
