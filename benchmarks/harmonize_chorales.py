@@ -82,14 +82,6 @@ class Outcome:
     errors: Counter[str] = field(default_factory=Counter)  # hard violations per rule
 
 
-def soprano_part(score: Any) -> Any:
-    """The part named Soprano (chorales with instruments name it so), else the top one."""
-    for part in score.parts:
-        if (part.partName or "").strip().lower().startswith("soprano"):
-            return part
-    return score.parts[0]
-
-
 def meters(part: Any) -> list[str]:
     from music21 import meter
 
@@ -102,7 +94,7 @@ def write_spec(name: str, folder: Path, seed: int) -> tuple[Path, int] | str:
     why the chorale cannot be put as a spec."""
     from music21 import stream
 
-    from composer.corpus import parse_chorale
+    from composer.corpus import parse_chorale, soprano_part
     from composer.errors import PartimentoError
     from composer.io import melody_from_file, texture_from_music21
     from composer.music import Meter

@@ -32,6 +32,14 @@ def parse_chorale(name: str):
     return corpus.parse(name)
 
 
+def soprano_part(score):
+    """The part named Soprano (chorales with instruments name it so), else the top one."""
+    for part in score.parts:
+        if (part.partName or "").strip().lower().startswith("soprano"):
+            return part
+    return score.parts[0]
+
+
 @dataclass(frozen=True)
 class MelodyLine:
     work: str

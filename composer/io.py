@@ -433,15 +433,15 @@ def piece_to_music21(piece: Any) -> Any:
             part.insert(note.offset, el)
         score.insert(0, part.makeMeasures())
     score.makeNotation(inPlace=True)
-    # A value no single note shape can show (a pickup's rest of 4½ quarters) becomes tied
-    # notes or rests that can.
-    if any(el.duration.type == "complex" for el in score.recurse().notesAndRests):
-        score.splitAtDurations(recurse=True)
     # A short last bar (after a pickup) is filled with hidden rests, as music21 would do
     # on writing if asked to make the notation again (a copy of the whole score).
     for part in score.parts:
         part.makeRests(fillGaps=True, inPlace=True, hideRests=True,
                        timeRangeFromBarDuration=True)
+    # A value no single note shape can show (a pickup's rest of 4½ quarters) becomes tied
+    # notes or rests that can.
+    if any(el.duration.type == "complex" for el in score.recurse().notesAndRests):
+        score.splitAtDurations(recurse=True)
     return score
 
 

@@ -23,6 +23,8 @@ from composer.rules.vertical import STANDARD_RANGES
 from composer.rulesets import RuleUse
 from composer.texture import REST, Frame, chord_arrays
 
+PAIRS_PER_CALL = 1 << 15  # pairs judged in one call when all the voicings of two slots meet
+
 
 @dataclass(frozen=True)
 class SlotProblem:
@@ -246,9 +248,15 @@ def pair_matrix(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context
     """(compatible [K1, K2], soft penalty [K1, K2]) of every pair of neighbouring
     voicings under the horizontal and two-note melodic rules."""
     k1, k2 = len(a), len(b)
-    ia, ib = np.repeat(np.arange(k1), k2), np.tile(np.arange(k2), k1)
-    ok, penalty = step_rules(a.take(ia), b.take(ib), uses, ctx)
-    return ok.reshape(k1, k2), penalty.reshape(k1, k2)
+    ok, penalty = np.ones((k1, k2), bool), np.zeros((k1, k2))
+    rows = max(1, PAIRS_PER_CALL // max(k2, 1))  # a call's arrays stay in the cache
+    for start in range(0, k1, rows):
+        n = min(rows, k1 - start)
+        ia = np.repeat(np.arange(start, start + n), k2)
+        ib = np.tile(np.arange(k2), n)
+        o, p = step_rules(a.take(ia), b.take(ib), uses, ctx)
+        ok[start:start + n], penalty[start:start + n] = o.reshape(n, k2), p.reshape(n, k2)
+    return ok, penalty
 
 
 def step_rules(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context,

@@ -14,7 +14,7 @@ import pytest
 
 from composer.checker import check_texture
 from composer.compose import compose, document
-from composer.corpus import parse_chorale
+from composer.corpus import parse_chorale, soprano_part
 from composer.grammar import harmony_grammar
 from composer.io import read_score, write_outputs
 from composer.rulesets import RuleSet
@@ -42,7 +42,7 @@ def scorer():
 def _soprano_spec(name: str, folder: Path, key: str, bars: int, extra: str = "") -> Path:
     from music21 import stream
 
-    part = parse_chorale(name).parts[0]
+    part = soprano_part(parse_chorale(name))
     stream.Score([copy.deepcopy(part)]).write("musicxml", fp=str(folder / "soprano.musicxml"))
     meter = part.recurse().getElementsByClass("TimeSignature")[0].ratioString
     path = folder / "spec.yaml"
@@ -132,3 +132,13 @@ def test_unlisted_progressions_are_rare_but_possible():
     v, iv, i = g.index("V"), g.index("IV"), g.index("I")
     assert not g.allowed[v, iv] and g.allowed[iv, i]  # IV–I closes the plagal cadence
     assert g.transition_logp()[v, iv] < g.transition_logp()[v, i] - 2
+
+
+def test_a_compound_meter_with_a_pickup_is_written_whole(tmp_path, scorer):
+    """BWV 248.23-2 is in 12/8 with a pickup: its short last bar is filled with hidden
+    rests whose values no single note shape shows, and they are split before writing."""
+    spec = load_spec(_soprano_spec("bach/bwv248.23-2", tmp_path, "G major", 15))
+    assert spec.meter.compound
+    comp, texture, _, report = _written(spec, scorer, tmp_path)
+    assert report.violations == (), report.to_text()
+    assert len(texture.slices) >= len(comp.plan.slots)
