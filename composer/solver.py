@@ -265,6 +265,7 @@ def step_rules(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context,
     melodic rules judge the voices in `lines` (all by default: each strikes anew)."""
     ok = np.ones(len(a), bool)
     penalty = np.zeros(len(a))
+    voices: dict[int, tuple[Frame, Frame]] = {}  # each voice's line, cut once
     for use in uses:
         rule = use.rule
         if isinstance(rule, HorizontalRule):
@@ -273,8 +274,9 @@ def step_rules(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context,
             broken = np.zeros(len(a), int)
             for v in range(len(ctx.voices)) if lines is None else lines:
                 if rule.applies(v, ctx, use.params):
-                    broken += rule.test((a.take(slice(None), [v]), b.take(slice(None), [v])),
-                                        ctx, use.params)
+                    if v not in voices:
+                        voices[v] = (a.take(slice(None), [v]), b.take(slice(None), [v]))
+                    broken += rule.test(voices[v], ctx, use.params)
         else:
             continue
         if use.severity == "error":

@@ -84,12 +84,19 @@ class Frame:
     def take(self, index: np.ndarray, columns: list[int] | None = None) -> Frame:
         """The rows at index (and optionally only some voice columns)."""
         cols = slice(None) if columns is None else columns
+        if not isinstance(index, slice):
+            index = np.asarray(index)
+            index = np.flatnonzero(index) if index.dtype == bool else index
+
+        def rows(x: np.ndarray) -> np.ndarray:  # np.take gathers several times faster
+            return x[index] if isinstance(index, slice) else np.take(x, index, axis=0)
+
         return Frame(
-            self.midi[index][:, cols], self.diatonic[index][:, cols],
-            self.attacks[index][:, cols], self.roles[index], self.leading[index],
-            self.root[index],
+            rows(self.midi)[:, cols], rows(self.diatonic)[:, cols],
+            rows(self.attacks)[:, cols], rows(self.roles), rows(self.leading),
+            rows(self.root),
             self.columns if columns is None else tuple(self.columns[c] for c in columns),
-            self.rows[index], self.harmonic[index],
+            rows(self.rows), rows(self.harmonic),
         )
 
     @staticmethod
