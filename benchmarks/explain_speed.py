@@ -141,7 +141,7 @@ def main(argv: list[str]) -> int:
             codes = sorted({p[1] for p in procs})
             rows.append(f"| {name} | {q:.2f} | {qc} | {d:.2f} | {dc} | {wall:.2f} |"
                         f" {', '.join(map(str, codes))} |")
-            verdicts.append((name, wall, message, other))
+            verdicts.append((name, wall, message.replace(tmp, "…"), other.replace(tmp, "…")))
     lines = [
         f"Command: `python benchmarks/explain_speed.py{' ' + ' '.join(argv) if argv else ''}`  ",
         f"Date: {datetime.date.today().isoformat()}  ",
@@ -164,8 +164,11 @@ def main(argv: list[str]) -> int:
         lines += [f"- {name}: `{message}`" + ("" if message == other
                                                else f" (deletion filter: `{other}`)")]
     leap = next(v for v in verdicts if "32 bars" in v[0])
-    lines += ["", f"32 bars explained by a whole process in {leap[1]:.2f} s —"
-              f" {'met' if leap[1] < TARGET_S else 'NOT met'} (target < {TARGET_S:g} s)."]
+    inside = float(rows[0].split("|")[2])
+    lines += ["", f"32 bars explained in {inside:.2f} s in process —"
+              f" {'met' if inside < TARGET_S else 'NOT met'} (target < {TARGET_S:g} s); by a"
+              f" whole process, starting Python and loading the spec and scorer, in"
+              f" {leap[1]:.2f} s — {'met' if leap[1] < TARGET_S else 'NOT met'}."]
     body = "\n".join(lines) + "\n"
     print(body)
     if not args.quick:

@@ -252,9 +252,9 @@ def pair_matrix(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context
     rows = max(1, PAIRS_PER_CALL // max(k2, 1))  # a call's arrays stay in the cache
     for start in range(0, k1, rows):
         n = min(rows, k1 - start)
-        ia = np.repeat(np.arange(start, start + n), k2)
-        ib = np.tile(np.arange(k2), n)
-        o, p = step_rules(a.take(ia), b.take(ib), uses, ctx)
+        each = a.take(slice(start, start + n)).map_rows(lambda x: np.repeat(x, k2, axis=0))
+        every = b.map_rows(lambda x, n=n: np.tile(x, (n,) + (1,) * (x.ndim - 1)))
+        o, p = step_rules(each, every, uses, ctx)
         ok[start:start + n], penalty[start:start + n] = o.reshape(n, k2), p.reshape(n, k2)
     return ok, penalty
 

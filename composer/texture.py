@@ -9,7 +9,8 @@ candidate voicings, for the solver) in one vectorised call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -83,21 +84,23 @@ class Frame:
 
     def take(self, index: np.ndarray, columns: list[int] | None = None) -> Frame:
         """The rows at index (and optionally only some voice columns)."""
-        cols = slice(None) if columns is None else columns
         if not isinstance(index, slice):
             index = np.asarray(index)
             index = np.flatnonzero(index) if index.dtype == bool else index
+        # np.take gathers several times faster than indexing with an array.
+        out = self.map_rows(lambda x: x[index] if isinstance(index, slice)
+                            else np.take(x, index, axis=0))
+        if columns is None:
+            return out
+        return replace(out, midi=out.midi[:, columns], diatonic=out.diatonic[:, columns],
+                       attacks=out.attacks[:, columns],
+                       columns=tuple(self.columns[c] for c in columns))
 
-        def rows(x: np.ndarray) -> np.ndarray:  # np.take gathers several times faster
-            return x[index] if isinstance(index, slice) else np.take(x, index, axis=0)
-
-        return Frame(
-            rows(self.midi)[:, cols], rows(self.diatonic)[:, cols],
-            rows(self.attacks)[:, cols], rows(self.roles), rows(self.leading),
-            rows(self.root),
-            self.columns if columns is None else tuple(self.columns[c] for c in columns),
-            rows(self.rows), rows(self.harmonic),
-        )
+    def map_rows(self, fn: Callable[[np.ndarray], np.ndarray]) -> Frame:
+        """The frame with fn applied to each of its arrays of rows (rows on axis 0)."""
+        return Frame(fn(self.midi), fn(self.diatonic), fn(self.attacks), fn(self.roles),
+                     fn(self.leading), fn(self.root), self.columns, fn(self.rows),
+                     fn(self.harmonic))
 
     @staticmethod
     def concat(frames: list[Frame]) -> Frame:

@@ -48,3 +48,13 @@ def test_harmonize_chorales_sorts_every_chorale_into_one_category(tmp_path: Path
     assert "bach/bwv41.6: the meter changes (4/4, 3/4)" in out  # one meter per spec
     rows = [line for line in out.splitlines() if line.startswith("| ") and "%" in line]
     assert sum(int(row.split("|")[2]) for row in rows) == 2
+
+
+@pytest.mark.slow
+def test_explain_speed_prints_both_searches_side_by_side() -> None:
+    out = run("explain_speed.py", "--quick")
+    assert "| QuickXplain (s) | checks | deletion filter (s) | checks |" in out
+    rows = [line for line in out.splitlines() if line.startswith("| leap across phrases")]
+    assert len(rows) == 1 and rows[0].rstrip().endswith("| 1 |")  # compose exits 1
+    assert "rule max-leap (semitones: 9) conflicts with" in out
+    assert "32 bars explained in" in out and "by a whole process" in out
