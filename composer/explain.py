@@ -2,10 +2,10 @@
 cannot all hold together, each named with its place in the YAML.
 
 QuickXplain (Junker, AAAI 2004) finds a minimal conflicting subset with few consistency
-checks. A check asks whether any piece exists at all — every voicing offered, no scorer —
-over a window of slots around the place where composing broke: if the window alone has no
-solution, neither has the piece, so the conflict found there is a true one, and a window
-keeps each check to a fraction of a second.
+checks. A check asks whether any piece exists at all (no scorer; the likeliest few values
+of each slot first, every voicing only when those fail) over a window of slots around the
+place where composing broke: if the window alone has no solution, neither has the piece,
+so the conflict found there is a true one, and a window keeps each check short.
 """
 
 from __future__ import annotations
