@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import statistics
@@ -105,8 +106,6 @@ def in_child(path: Path, method: str) -> tuple[float, int, str]:
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
         raise SystemExit(f"explain_speed: {method} on {path} failed:\n{done.stderr[-2000:]}")
-    import json
-
     seconds, checks, message = json.loads(lines[-1][7:])
     return seconds, checks, message
 

@@ -48,9 +48,8 @@ class Composition:
 def _fixed(spec: Spec, offset: Fraction, ctx: Context) -> tuple[Pitch | None, ...]:
     """Per voice, the note given at this onset (by the melody or a `fixed` rule)."""
     fixed: list[Pitch | None] = [None] * len(ctx.voices)
-    note = spec.melody.at(offset) if spec.melody is not None else None
-    if note is not None:
-        fixed[ctx.voices.index(spec.melody.voice)] = note.pitch  # type: ignore[union-attr]
+    if spec.melody is not None and (note := spec.melody.at(offset)) is not None:
+        fixed[ctx.voices.index(spec.melody.voice)] = note.pitch
     for start, pitches in _fixed_by_voice(spec, ctx).items():
         if start[0] == offset:
             fixed[start[1]] = pitches

@@ -98,7 +98,7 @@ class Melody:
     origin: Location
 
     def at(self, offset: Fraction) -> MelodyNote | None:
-        """The note (or rest) sounding at offset; None past the melody's end."""
+        """The note (or rest) sounding at offset; None before or after the melody."""
         k = bisect_right(self._starts, offset) - 1
         note = self.notes[k] if k >= 0 else None
         return note if note is not None and offset < note.offset + note.duration else None
