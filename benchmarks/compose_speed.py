@@ -276,7 +276,7 @@ def bass_line(comp: Any, resolve: bool) -> dict[str, Any]:
 def music21_main(data: dict[str, Any]) -> dict[str, Any]:
     """Child: music21's rules set as close to common-practice as they go — parallel and
     (outer) hidden fifths and octaves, crossing, overlap, upper voices within an octave,
-    complete chords, leaps within an octave, nothing above the soprano's G5; its
+    complete chords, leaps within an octave, nothing above the soprano's A5; its
     dominant-seventh resolution on or off."""
     from music21 import key, meter, note, pitch
     from music21.figuredBass import realizer, rules
@@ -292,7 +292,7 @@ def music21_main(data: dict[str, Any]) -> dict[str, Any]:
     fb_rules.resolveDominantSeventhProperly = data["resolve"]
     fb_rules.resolveDiminishedSeventhProperly = data["resolve"]
     t1 = time.perf_counter()
-    realization = line.realize(fb_rules, numParts=4, maxPitch=pitch.Pitch("G5"))
+    realization = line.realize(fb_rules, numParts=4, maxPitch=pitch.Pitch("A5"))
     t2 = time.perf_counter()
     solutions = realization.getNumSolutions()  # not timed; fails once a score is made
     counted = time.perf_counter()
@@ -607,7 +607,7 @@ def report(args: argparse.Namespace, runs: dict[str, dict[str, Any]],
         " `Rules()` as close to `common-practice` as they go: parallel fifths and octaves,"
         " hidden fifths and octaves (outer voices), no crossing or overlap, upper voices"
         " within 12 semitones, complete chords, leaps of at most 12 semitones, nothing above"
-        " G5; its dominant- and diminished-seventh resolution on or off. Total = building the"
+        " A5; its dominant- and diminished-seventh resolution on or off. Total = building the"
         " line + `realize()` (the graph of every allowed voicing and move) + one realization"
         " walked through it and written as a four-part score. Partimento's task is the same"
         " bass line given as the bass voice's melody, unfigured (it chooses the chords"

@@ -124,32 +124,45 @@ def write_spec(name: str, folder: Path, seed: int) -> tuple[Path, int] | str:
 
 def chorale_key(texture: Any) -> tuple[Any, str]:
     """The key a musician gives the melody, and how the chorale ends. Bach's last bass
-    note is the tonic: of the key the checker hears, or else of the major or minor key on
-    it that fits the notes best (a Dorian chorale under a signature one flat short) —
-    'authentic'. Where that note is the key's dominant, or the soprano falls a semitone
-    onto a minor tonic, the piece closes on the dominant of the key a fifth below —
-    'half' (a Phrygian ending)."""
+    note is the tonic of the key the checker hears or of its relative ('authentic'), or
+    the dominant of one of them ('half'), or else the tonic of the major or minor key on
+    it (a Dorian chorale under a signature one flat short, a close outside the key): of these readings, the key
+    that fits the notes best; a close on the tonic six-four is a close on the tonic. Where
+    the soprano falls a semitone onto a minor tonic, the piece closes on the dominant of
+    the key a fifth below: 'half' (a Phrygian ending)."""
     import numpy as np
 
     from composer.harmony import key_fit
     from composer.music import Key
 
     key, frame = texture.key, texture.frame
-    bass = frame.midi[:, -1][frame.midi[:, -1] >= 0]
-    final = int(bass[-1]) % 12 if len(bass) else key.tonic.pc
-    if final == key.degree(5).pc:
-        return key, "half"
-    if final != key.tonic.pc:
-        weights = np.bincount(frame.midi[frame.midi >= 0] % 12, minlength=12).astype(float)
-        tonic = next((p for p in (key.degree(d) for d in range(1, 8)) if p.pc == final), None)
-        if tonic is None:
+    rows = np.flatnonzero(frame.midi[:, -1] >= 0)
+    bass_note = frame.pitch(int(rows[-1]), frame.midi.shape[1] - 1) if len(rows) else None
+    final = bass_note.pc if bass_note is not None else key.tonic.pc
+    sounding = frame.midi[(frame.midi >= 0).any(axis=1)]
+    last = {int(m) % 12 for m in sounding[-1] if m >= 0} if len(sounding) else set()
+    weights = np.bincount(frame.midi[frame.midi >= 0] % 12, minlength=12).astype(float)
+    relative = Key(key.tonic.up(5, 9), "minor") if key.mode == "major" \
+        else Key(key.tonic.up(2, 3), "major")
+    tonic = next((k for k in (key, relative) if k.tonic.pc == final), None)
+    if tonic is None:
+        halves = [k for k in (key, relative) if k.degree(5).pc == final]
+        if any(last <= {k.degree(d).pc for d in (1, 3, 5)} for k in halves[:1]):
+            return key, "authentic"  # a close on the tonic six-four
+        note = next((p for p in (key.degree(d) for d in range(1, 8)) if p.pc == final),
+                    bass_note.pitch_class if bass_note is not None else None)
+        readings = halves + ([Key(note, m) for m in ("major", "minor")] if note else [])
+        if not readings:
             return key, "authentic"
-        key = max((Key(tonic, m) for m in ("major", "minor")), key=lambda k: key_fit(k, weights))
+        best = max(readings, key=lambda k: key_fit(k, weights))
+        if best in halves:
+            return best, "half"
+        tonic = best
     top = [int(m) for m in frame.midi[:, 0] if m >= 0]
     top = [m for k, m in enumerate(top) if k == 0 or m != top[k - 1]]
-    if key.mode == "minor" and len(top) > 1 and top[-2] - top[-1] == 1:
-        return Key(key.degree(4), "minor"), "half"  # a Phrygian close
-    return key, "authentic"
+    if tonic.mode == "minor" and len(top) > 1 and top[-2] - top[-1] == 1:
+        return Key(tonic.degree(4), "minor"), "half"  # a Phrygian close
+    return tonic, "authentic"
 
 
 def _short(message: str, folder: Path) -> str:

@@ -368,7 +368,7 @@ def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
               (SlotProblem(chain.chords[i], spec.key, fixed, ranges)
                for i in np.flatnonzero(np.isfinite(chain.unary[t])))]
     frames = [f for f in frames if len(f)]
-    for use in spec.hard:
+    for use in spec.hard if frames else ():  # no chord holds the given notes: no rule to blame
         alone = Solver((use,), solver.ctx)
         on_beat = [vertical_filter(f, (use,), solver.ctx)[0] for f in frames]
         if not any(k.any() for k in on_beat):
@@ -392,7 +392,7 @@ def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
         rules = " and ".join(f"{_origin(u)}rule {u.describe()}" for u in culprits.values())
         return UnsatisfiableError(f"{rules} conflicts{notes}",
                                   tuple(u.rule.id for u in culprits.values()))
-    if not np.isfinite(chain.unary[t]).any():
+    if not frames:
         return UnsatisfiableError(
             f"{spec.source}: no chord of the {spec.key.mode} harmony grammar that may stand at"
             f" {_where(spec, offset)} contains{notes.replace(' with', '', 1)} as spelled"

@@ -221,7 +221,7 @@ _SET_RE = re.compile(r"^([a-z0-9-]+)(?:@([A-Za-z0-9 _-]+))?\.([a-z-]+)=(.*)$")
 
 def parse_override(text: str) -> RuleUse:
     """A command-line override: RULE[@VOICE].PARAM=VALUE, e.g. 'max-leap.semitones=9',
-    'voice-range@soprano.high=A5', 'no-hidden-fifths-outer.severity=off'."""
+    'voice-range@soprano.high=F5', 'no-hidden-fifths-outer.severity=off'."""
     m = _SET_RE.match(text.strip())
     if not m:
         raise SpecError(f"--set '{text}': write RULE.PARAM=VALUE or RULE@VOICE.PARAM=VALUE,"

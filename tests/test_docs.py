@@ -94,7 +94,7 @@ def test_the_overriding_examples_run(tmp_path, capsys):
     mine = load_ruleset(str(tmp_path / "mine.yaml"))
     uses = {u.identity: u for u in mine.uses}
     assert uses[("max-leap", None)].params["semitones"] == 9
-    assert str(uses[("voice-range", "soprano")].params["high"]) == "A5"
+    assert str(uses[("voice-range", "soprano")].params["high"]) == "F5"
     assert uses[("no-hidden-fifths-outer", None)].severity == "off"
 
     rules = yaml.safe_load(spec)["rules"]

@@ -19,7 +19,7 @@ WIDTH = 88
 # `--set` examples that the generic one below would get wrong: voice-range is written
 # once per voice, and `fixed` only makes sense with all its parameters, in a spec.
 _SET_EXAMPLES: dict[str, str | None] = {
-    "voice-range": "voice-range@soprano.high=A5",
+    "voice-range": "voice-range@soprano.high=F5",
     "fixed": None,
     "single-climax": "single-climax.voice=soprano",  # no rule set uses it: switch it on
 }
@@ -36,20 +36,20 @@ same way: a later use of a rule overrides an earlier one, parameter by parameter
     include: [common-practice]
     rules:
       - {rule: max-leap, semitones: 9}
-      - {rule: voice-range, voice: soprano, high: A5}
+      - {rule: voice-range, voice: soprano, high: F5}
       - {rule: no-hidden-fifths-outer, severity: off}
 
     # a spec: hard rules must hold, soft ones weigh the choice
     rules:
       include: [common-practice]
       hard:
-        - {rule: voice-range, voice: soprano, high: A5}
+        - {rule: voice-range, voice: soprano, high: F5}
       soft:
         - {rule: no-hidden-fifths-outer, weight: 2.0}
 
     # the command line, for one check
     partimento check exercise.musicxml --set max-leap.semitones=9 \\
-        --set voice-range@soprano.high=A5 --set no-hidden-fifths-outer.severity=off
+        --set voice-range@soprano.high=F5 --set no-hidden-fifths-outer.severity=off
 
 Severities: `error` and `warning` are both reported (and make `check` exit 1);
 `off` removes the rule."""

@@ -10,7 +10,7 @@ from composer.texture import Frame
 
 # Standard choral ranges, as the textbooks give them.
 STANDARD_RANGES: dict[str, tuple[str, str]] = {
-    "soprano": ("C4", "G5"),
+    "soprano": ("C4", "A5"),
     "alto": ("G3", "D5"),
     "tenor": ("C3", "G4"),
     "bass": ("E2", "C4"),
@@ -56,15 +56,15 @@ class VoiceRange(VerticalRule):
     summary = "Each voice stays within its range."
     explanation = (
         "Notes outside a voice's comfortable range strain the singer and thin or muddy the"
-        " sound; the standard ranges are soprano C4–G5, alto G3–D5, tenor C3–G4 and"
-        " bass E2–C4."
+        " sound; the standard ranges are soprano C4–A5 (the chorale melodies reach A5, G5"
+        " is the usual top), alto G3–D5, tenor C3–G4 and bass E2–C4."
     )
     params = (
         Param("voice", "voice", None, "the voice; every voice with a standard range if absent"),
         Param("low", "pitch", None, "lowest allowed pitch (the standard one if absent)"),
         Param("high", "pitch", None, "highest allowed pitch (the standard one if absent)"),
     )
-    example = "A soprano A5 is above the soprano's range C4–G5."
+    example = "A soprano B5 is above the soprano's range C4–A5."
     keyed_by = "voice"
 
     def ranges(self, ctx: Context, p: Params) -> list[tuple[int, Pitch, Pitch]]:
