@@ -126,10 +126,10 @@ def chorale_key(texture: Any) -> tuple[Any, str]:
     """The key a musician gives the melody, and how the chorale ends. Bach's last bass
     note is the tonic of the key the checker hears or of its relative ('authentic'), or
     the dominant of one of them ('half'), or else the tonic of the major or minor key on
-    it (a Dorian chorale under a signature one flat short, a close outside the key): of these readings, the key
-    that fits the notes best; a close on the tonic six-four is a close on the tonic. Where
-    the soprano falls a semitone onto a minor tonic, the piece closes on the dominant of
-    the key a fifth below: 'half' (a Phrygian ending)."""
+    it (a Dorian chorale under a signature one flat short, a close outside the key): of
+    these readings, the key that fits the notes best; a close on the tonic six-four is a
+    close on the tonic. Where the soprano falls a semitone onto a minor tonic, the piece
+    closes on the dominant of the key a fifth below: 'half' (a Phrygian ending)."""
     import numpy as np
 
     from composer.harmony import key_fit
