@@ -22,7 +22,6 @@ import argparse
 import copy
 import datetime
 import functools
-import math
 import multiprocessing
 import os
 import platform
@@ -35,6 +34,7 @@ import traceback
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -82,11 +82,17 @@ class Outcome:
     errors: Counter[str] = field(default_factory=Counter)  # hard violations per rule
 
 
-def meters(part: Any) -> list[str]:
-    from music21 import meter
+def meters(part: Any) -> dict[int, str]:
+    """The time signature of each bar where one begins, bars counted from 1 (a pickup
+    bar is bar 1, as in a spec)."""
+    from music21 import stream
 
-    return list(dict.fromkeys(ts.ratioString for ts in
-                              part.recurse().getElementsByClass(meter.TimeSignature)))
+    out: dict[int, str] = {}
+    for k, m in enumerate(part.getElementsByClass(stream.Measure)):
+        if m.timeSignature is not None and m.timeSignature.ratioString not in \
+                list(out.values())[-1:]:
+            out[k + 1] = m.timeSignature.ratioString
+    return out
 
 
 def write_spec(name: str, folder: Path, seed: int) -> tuple[Path, int] | str:
@@ -97,16 +103,17 @@ def write_spec(name: str, folder: Path, seed: int) -> tuple[Path, int] | str:
     from composer.corpus import parse_chorale, soprano_part
     from composer.errors import PartimentoError
     from composer.io import melody_from_file, texture_from_music21
-    from composer.music import Meter
+    from composer.spec import meter_of
 
     score = parse_chorale(name)
     part = soprano_part(score)
     found = meters(part)
-    if len(found) != 1:
-        return f"the meter changes ({', '.join(found)}); a spec has one meter" if found \
-            else "the soprano has no time signature"
+    if 1 not in found:
+        return "the soprano has no time signature in its first bar"
+    spec_meter = found[1] if len(found) == 1 else \
+        "{" + ", ".join(f"{bar}: {m}" for bar, m in found.items()) + "}"
     try:
-        meter = Meter.parse(found[0])
+        meter = meter_of(found)
         key, ending = chorale_key(texture_from_music21(score, source=name)[0])
     except (ValueError, PartimentoError) as exc:
         return str(exc)
@@ -114,10 +121,10 @@ def write_spec(name: str, folder: Path, seed: int) -> tuple[Path, int] | str:
     stream.Score([copy.deepcopy(part)]).write("musicxml", fp=str(soprano))
     notes = melody_from_file(soprano)  # with the rest that fills a pickup's bar
     end = max(offset + length for offset, length, *_ in notes)
-    bars = math.ceil(end / float(meter.bar_length) - 1e-6)
+    bars = meter.position(Fraction(end).limit_denominator(64) - Fraction(1, 64)).bar
     spec = folder / "spec.yaml"
     spec.write_text(SPEC.format(title=f"{name.split('/')[-1]}, soprano harmonized", key=key,
-                                meter=meter, bars=bars, ruleset=RULESET, seed=seed,
+                                meter=spec_meter, bars=bars, ruleset=RULESET, seed=seed,
                                 ending=HALF_ENDING if ending == "half" else ""))
     return spec, bars
 

@@ -72,8 +72,8 @@ def _fixed_by_voice(spec: Spec, ctx: Context) -> dict[tuple[Fraction, int], Pitc
         p = use.params
         voice = ctx.index(p.get("voice") or "")
         if use.rule.id == "fixed" and voice is not None:
-            offset = ((p["bar"] - 1) * spec.meter.bar_length
-                      + Fraction(p["beat"] - 1).limit_denominator(16) * spec.meter.beat_length)
+            offset = (spec.meter.bar_start(p["bar"]) + Fraction(p["beat"] - 1).limit_denominator(16)
+                      * spec.meter.in_bar(p["bar"]).beat_length)
             out[(offset, voice)] = p["pitch"]
     return out
 
@@ -298,7 +298,7 @@ def _slot_infos(spec: Spec, chain: HarmonyChain) -> list[SlotInfo]:
     for t, (ph, offset, _, cadence_slot) in enumerate(chain.times):
         same = [k for k, time in enumerate(chain.times) if time[0] == ph]
         out.append(SlotInfo(spec.key, spec.meter.position(offset).beat,
-                            spec.meter.beats_per_bar, t - same[0], same[-1] - t,
+                            spec.meter.at(offset).beats_per_bar, t - same[0], same[-1] - t,
                             cadence_slot, chain.phrases[ph].cadence))
     return out
 
@@ -321,7 +321,7 @@ def build_piece(spec: Spec, the_plan: Plan, voicings: tuple[tuple[Pitch, ...], .
             notes = tuple(Note(n.offset, n.duration, n.pitch,
                                n.pitch is not None and (n.fermata or n.offset in fermatas))
                           for n in spec.melody.notes)
-            end = the_plan.bars * spec.meter.bar_length
+            end = spec.meter.bar_start(the_plan.bars + 1)
             last = notes[-1].offset + notes[-1].duration if notes else Fraction(0)
             if last < end:
                 notes += (Note(last, end - last, None),)

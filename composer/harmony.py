@@ -104,7 +104,8 @@ def identify_chord(
 
     Each sounding pitch class is tried as a root; a template scores the weight of the
     notes it contains, less the weight of those it leaves out, less its missing third,
-    less a little for every seventh and every tone foreign to the key. A seventh chord
+    less a little for every seventh and every tone foreign to the key (or, in minor, for
+    a raised sixth degree the notes do not sound). A seventh chord
     also needs its seventh and a root sounding from the start of the slot: a passing
     tone is no root. (A triad's root may arrive later, as an appoggiatura resolves.)
     """
@@ -121,6 +122,9 @@ def identify_chord(
     for c, w in weight.items():
         by_pc[spelled[c].pc] = by_pc.get(spelled[c].pc, 0.0) + w
     scale = key.scale_pcs
+    # Minor's raised sixth is heard where it sounds; a chord lacking its fifth (C# E B in
+    # B minor) is the diatonic one (the half-diminished ii7, not C# E G# B).
+    raised_sixth = (key.tonic.pc + 9) % 12 if key.mode == "minor" else None
     bass_code = _code(bass) if bass is not None else None
     best: tuple[float, int, str] | None = None
     for root in weight:
@@ -141,6 +145,8 @@ def identify_chord(
                                     + (pcs[2] not in scale))
             if root == bass_code:
                 score += 0.1 * total
+            if raised_sixth in pcs and raised_sixth not in by_pc:
+                score -= 0.05 * total
             if best is None or score > best[0]:
                 best = (score, root, name)
     return Chord(spelled[best[1]], best[2]) if best else None

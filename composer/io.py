@@ -44,6 +44,7 @@ class Measure:
     offset: float
     number: int
     padding: float  # quarter notes missing from the start of a pickup bar
+    meter: Meter | None = None  # a time signature that begins here
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,7 +156,9 @@ def _measures(score: Any, meter: Meter) -> list[Measure]:
     out = []
     for m in part.getElementsByClass(m21.stream.Measure):
         number = m.number if isinstance(m.number, int) else len(out) + 1
-        out.append(Measure(float(m.offset), number, float(m.paddingLeft or 0.0)))
+        ts = m.timeSignature
+        out.append(Measure(float(m.offset), number, float(m.paddingLeft or 0.0),
+                           Meter(ts.numerator, ts.denominator) if ts is not None else None))
     if not out:  # no bars written: count them from the meter
         end = float(score.highestTime)
         length = float(meter.bar_length)
@@ -187,6 +190,10 @@ def texture_from_music21(
 
     ts = _first(score, m21.meter.TimeSignature)
     meter = Meter(ts.numerator, ts.denominator) if ts is not None else Meter(4, 4)
+    measures = _measures(score, meter)
+    # later time signatures, by bar counted from 1 (a pickup bar is bar 1)
+    meter = meter.with_changes([(k + 1, m.meter) for k, m in enumerate(measures)
+                                if k > 0 and m.meter is not None])
     ks = _first(score, m21.key.KeySignature)
     weights = np.zeros(12)
     for line in events:
@@ -195,7 +202,7 @@ def texture_from_music21(
                 weights[ev.pitch.pc] += ev.duration
     last_bass = next((ev.pitch.pc for ev in reversed(events[-1]) if ev.pitch), None)
     key = find_key(weights, ks.sharps if ks is not None else None, last_bass)
-    slices = build_slices(events, _measures(score, meter), meter, key)
+    slices = build_slices(events, measures, meter, key)
     title = (score.metadata.title if score.metadata and score.metadata.title else "") or ""
     return Texture(names, key, meter, slices, title), Origin(score, events)
 
@@ -238,8 +245,11 @@ def build_slices(
     onsets = sorted({round(ev.offset, 6) for line in events for ev in line})
     end = max(ev.offset + ev.duration for line in events for ev in line)
     starts = [[ev.offset for ev in line] for line in events]
-    beat = float(meter.beat_length)
     m_offsets = [m.offset for m in measures]
+    beats, beat = [], float(meter.beat_length)
+    for m in measures:  # the beat of each bar, as its time signature counts
+        beat = float(m.meter.beat_length) if m.meter is not None else beat
+        beats.append(beat)
     raw = []
     for i, t in enumerate(onsets):
         pitches, attacks, fermata = [], [], False
@@ -250,7 +260,7 @@ def build_slices(
             attacks.append(bool(ev and abs(ev.offset - t) < EPS))
             fermata |= bool(ev and ev.fermata and abs(ev.offset - t) < EPS)
         mi = max(bisect.bisect_right(m_offsets, t + EPS) - 1, 0)
-        m = measures[mi]
+        m, beat = measures[mi], beats[mi]
         into = t - m.offset + m.padding
         slot = (mi, int(into // beat + EPS))
         nxt = onsets[i + 1] if i + 1 < len(onsets) else end
@@ -360,7 +370,7 @@ def melody_from_tinynotation(text: str, meter: Meter) -> list[MelodyEvent]:
         raise ValueError("the melody has no notes")
     m21 = _m21()
     try:
-        part = m21.converter.parse(f"tinyNotation: {meter} {text}")
+        part = m21.converter.parse(f"tinyNotation: {meter.first} {text}")
     except Exception as exc:
         raise ValueError(f"cannot read the TinyNotation ({exc})") from None
     return [(ev.offset, ev.duration, ev.pitch, ev.fermata) for ev in _events(part)]
@@ -419,7 +429,9 @@ def piece_to_music21(piece: Any) -> Any:
         part.insert(0, m21.instrument.Vocalist())
         part.insert(0, clefs.get(voice, m21.clef.TrebleClef)())
         part.insert(0, m21.key.Key(piece.key.tonic.name.replace("b", "-"), piece.key.mode))
-        part.insert(0, m21.meter.TimeSignature(str(piece.meter)))
+        part.insert(0, m21.meter.TimeSignature(str(piece.meter.first)))
+        for bar, meter in piece.meter.changes:
+            part.insert(float(piece.meter.bar_start(bar)), m21.meter.TimeSignature(str(meter)))
         if v == 0:
             part.insert(0, m21.tempo.MetronomeMark(number=piece.tempo))
         for note in notes:

@@ -216,11 +216,30 @@ class Key:
 
 @dataclass(frozen=True)
 class Meter:
+    """A time signature, and the ones that replace it from later bars on (a hymn that
+    moves from 4/4 to 3/4). The lengths below are the first meter's; a piece with
+    changes asks `in_bar`, `at` and `bar_start`."""
+
     numerator: int
     denominator: int
+    changes: tuple[tuple[int, Meter], ...] = ()  # (bar, the meter from it on), bars rising
 
     @classmethod
     def parse(cls, text: str) -> Meter:
+        """'3/4', or with changes as `str` writes them: '4/4, 3/4 from bar 15'."""
+        first, *rest = str(text).split(",")
+        meter = cls._parse_one(first)
+        changes = []
+        for part in rest:
+            m = re.match(r"^\s*(\S+)\s+from\s+bar\s+(\d+)\s*$", part)
+            if not m:
+                raise ValueError(f"'{part.strip()}' is not a meter change (accepted: '3/4 from"
+                                 " bar 15')")
+            changes.append((int(m.group(2)), cls._parse_one(m.group(1))))
+        return meter.with_changes(changes)
+
+    @classmethod
+    def _parse_one(cls, text: str) -> Meter:
         m = re.match(r"^\s*(\d+)\s*/\s*(\d+)\s*$", text)
         if not m:
             raise ValueError(f"'{text}' is not a meter (accepted: 2/4, 3/4, 4/4, 3/2, 6/8 …)")
@@ -231,6 +250,25 @@ class Meter:
                 " power of two from 1 to 32"
             )
         return cls(num, den)
+
+    def with_changes(self, changes: list[tuple[int, Meter]]) -> Meter:
+        """This meter with later ones from the given bars on (bars rising, after bar 1);
+        a change to the meter already in force is dropped."""
+        kept: list[tuple[int, Meter]] = []
+        current, last_bar = self.first, 1
+        for bar, meter in changes:
+            if bar <= last_bar:
+                raise ValueError(f"a meter change at bar {bar} must come after bar {last_bar}"
+                                 " (changes are listed in order, from bar 2 on)")
+            if meter.first != current:
+                kept.append((bar, meter.first))
+            current, last_bar = meter.first, bar
+        return Meter(self.numerator, self.denominator, tuple(kept))
+
+    @property
+    def first(self) -> Meter:
+        """The meter of bar 1, without the changes."""
+        return Meter(self.numerator, self.denominator) if self.changes else self
 
     @property
     def compound(self) -> bool:
@@ -250,13 +288,47 @@ class Meter:
     def beats_per_bar(self) -> int:
         return int(self.bar_length / self.beat_length)
 
+    def _segments(self) -> list[tuple[int, Fraction, Meter]]:
+        """(first bar, its offset, meter) of each stretch in one meter."""
+        out = [(1, Fraction(0), self.first)]
+        for bar, meter in self.changes:
+            b, at, m = out[-1]
+            out.append((bar, at + (bar - b) * m.bar_length, meter))
+        return out
+
+    def in_bar(self, bar: int) -> Meter:
+        if not self.changes:
+            return self
+        return next(m for b, _, m in reversed(self._segments()) if b <= bar)
+
+    def bar_start(self, bar: int) -> Fraction:
+        """The offset of a bar's first beat (bars from 1, no pickup)."""
+        if not self.changes:
+            return (bar - 1) * self.bar_length
+        b, at, m = next(s for s in reversed(self._segments()) if s[0] <= bar)
+        return at + (bar - b) * m.bar_length
+
+    def at(self, offset: Fraction) -> Meter:
+        """The meter in force at an offset."""
+        if not self.changes:
+            return self
+        return self.in_bar(self.position(offset).bar)
+
+    def bars(self, length: Fraction) -> float:
+        """How many bars a length from the start fills."""
+        at = self.position(length)
+        return at.bar - 1 + (at.beat - 1) / self.in_bar(at.bar).beats_per_bar
+
     def position(self, offset: Fraction) -> Position:
         """Bar (from 1) and beat (from 1) of an offset in a piece with no pickup."""
-        bar, into = divmod(Fraction(offset), self.bar_length)
-        return Position(int(bar) + 1, float(into / self.beat_length) + 1)
+        first, start, meter = next(s for s in reversed(self._segments())
+                                   if s[1] <= Fraction(offset))
+        bar, into = divmod(Fraction(offset) - start, meter.bar_length)
+        return Position(int(bar) + first, float(into / meter.beat_length) + 1)
 
     def __str__(self) -> str:
-        return f"{self.numerator}/{self.denominator}"
+        own = f"{self.numerator}/{self.denominator}"
+        return ", ".join([own] + [f"{m} from bar {b}" for b, m in self.changes])
 
 
 @dataclass(frozen=True, order=True)

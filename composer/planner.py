@@ -105,7 +105,7 @@ def _phrases(spec: Spec) -> list[Phrase]:
     base, extra = divmod(spec.bars, len(letters))
     phrases: list[Phrase] = []
     bar = 1
-    bar_len = spec.meter.bar_length
+    start_of = spec.meter.bar_start
     for k, letter in enumerate(letters):
         bars = base + (1 if k >= len(letters) - extra else 0)
         plain = letter.rstrip("'")
@@ -129,7 +129,7 @@ def _phrases(spec: Spec) -> list[Phrase]:
                 reason = f"closes {why}" + (", which ends the piece"
                                             if k == len(letters) - 1 else "")
             phrases.append(Phrase(len(phrases), letter, bar, length, kind, reason,
-                                  (bar - 1) * bar_len, (bar - 1 + length) * bar_len, k))
+                                  start_of(bar), start_of(bar + length), k))
             bar += length
     return phrases
 
@@ -138,7 +138,7 @@ def _fermata_phrases(spec: Spec) -> list[Phrase]:
     """A chorale melody's fermatas end its phrases; each inner phrase takes the cadence
     its last note allows, the last one the cadence the spec asks for."""
     assert spec.melody is not None
-    meter, end = spec.meter, spec.bars * spec.meter.bar_length
+    meter, end = spec.meter, spec.meter.bar_start(spec.bars + 1)
     held = [n for n in spec.melody.notes if n.fermata]
     ends = [n.offset + n.duration for n in held]
     if not ends or ends[-1] < max(n.offset + n.duration for n in spec.melody.notes
@@ -179,11 +179,11 @@ def _where(meter: Meter, offset: Fraction) -> str:
 def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, Fraction, bool]]:
     """(phrase, offset, duration, is_cadence_slot): a slot per beat; the cadence chord is
     held to the end of the phrase (a half note in 4/4, the whole bar otherwise)."""
-    meter = spec.meter
-    beat, bar_len = meter.beat_length, meter.bar_length
     out = []
     for ph in phrases:
         start, end = ph.start, ph.end
+        meter = spec.meter.at(end - Fraction(1, 64))  # the meter of the phrase's last bar
+        bar_len = meter.bar_length
         last_phrase = ph.index == len(phrases) - 1
         hold = bar_len / 2 if meter.beats_per_bar == 4 and not last_phrase else bar_len
         hold = min(hold, end - start)
@@ -197,6 +197,7 @@ def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, 
                 hold = end - cadence_at
         t = start
         while t < cadence_at:
+            beat = spec.meter.at(t).beat_length
             if not _melody_rests(spec, t):  # where the melody rests, every voice rests
                 out.append((ph.index, t, _until_silence(spec, t, min(beat, cadence_at - t)),
                             False))

@@ -48,7 +48,9 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str = ""
     key: str = Field(description="tonic and mode: 'D major', 'F# minor', 'Bb major'")
-    meter: str = Field("4/4", description="2/4, 3/4, 4/4, 3/2, 6/8 …")
+    meter: str | dict[int, str] = Field(
+        "4/4", description="2/4, 3/4, 4/4, 3/2, 6/8 …; or the meter of each bar where one"
+        " begins, from bar 1: {1: 4/4, 15: 3/4}")
     bars: int = Field(ge=1, le=MAX_BARS)
     tempo: int = Field(80, ge=20, le=400, description="quarter notes per minute")
     voices: list[str] = Field(default_factory=lambda: list(SATB))
@@ -69,11 +71,19 @@ class SpecModel(BaseModel):
         Key.parse(v)
         return v
 
-    @field_validator("meter")
+    @field_validator("meter", mode="before")
     @classmethod
-    def _meter(cls, v: str) -> str:
-        Meter.parse(str(v))
-        return v
+    def _meter(cls, v: Any) -> str | dict[int, str]:
+        if isinstance(v, dict) and all(str(b).isdigit() and isinstance(m, str)
+                                       for b, m in v.items()):
+            bars = {int(b): m for b, m in v.items()}  # (YAML keys are read as text)
+            meter_of(bars)
+            return bars
+        if isinstance(v, str | int | float) and not isinstance(v, bool):
+            meter_of(str(v))  # says why '44' is no meter
+            return str(v)
+        raise ValueError("give one meter such as 3/4, or the meter of each bar where one"
+                         " begins, from bar 1, such as {1: 4/4, 15: 3/4}")
 
     @field_validator("voices")
     @classmethod
@@ -150,6 +160,19 @@ def load_spec(path: Path | str) -> Spec:
     return spec_from_doc(doc, text, path.parent)
 
 
+def meter_of(value: str | dict[int, str]) -> Meter:
+    """A spec's meter: one ('3/4'), or the meter of each bar where one begins, from bar 1
+    ({1: 4/4, 15: 3/4})."""
+    if not isinstance(value, dict):
+        return Meter.parse(str(value))
+    bars = sorted(value)
+    if not bars or bars[0] != 1:
+        raise ValueError("a meter for each bar where one begins starts at bar 1, e.g."
+                         " {1: 4/4, 15: 3/4}")
+    return Meter.parse(str(value[1])).with_changes(
+        [(bar, Meter.parse(str(value[bar]))) for bar in bars[1:]])
+
+
 def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
     if not isinstance(doc.data, dict):
         raise SpecError("a spec is a mapping with at least 'key' and 'bars'", doc.where(()))
@@ -157,7 +180,7 @@ def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
         model = SpecModel.model_validate(doc.data)
     except ValidationError as exc:
         raise _spec_error(doc, exc) from None
-    meter = Meter.parse(model.meter)
+    meter = meter_of(model.meter)
     rules = _rules(doc, model)
     melody = _melody(doc, model, meter, folder) if model.melody else None
     return Spec(model.title, Key.parse(model.key), meter, model.bars, model.tempo,
@@ -239,9 +262,9 @@ def _melody(doc: YamlDoc, model: SpecModel, meter: Meter, folder: Path) -> Melod
     melody = tuple(MelodyNote(Fraction(o).limit_denominator(64),
                               Fraction(d).limit_denominator(64), p, f) for o, d, p, f in notes)
     length = sum((n.duration for n in melody), Fraction(0))
-    room = model.bars * meter.bar_length
+    room = meter.bar_start(model.bars + 1)
     if length > room:
-        raise doc.error(where, f"the melody lasts {float(length / meter.bar_length):g} bars but"
+        raise doc.error(where, f"the melody lasts {round(meter.bars(length), 2):g} bars but"
                         f" the piece has {model.bars} (bars at {doc.where(('bars',))})")
     return Melody(m.voice, melody, doc.where(where))
 

@@ -108,7 +108,8 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
 def _figured(spec: Spec, plan: Plan, t: int) -> bool:
     """Figures fill quarter-note beats inside a phrase; cadence chords and chords before
     a rest are held."""
-    slot, meter = plan.slots[t], spec.meter
+    slot = plan.slots[t]
+    meter = spec.meter.at(slot.offset)
     return (meter.beat_length == 1 and not meter.compound and slot.duration == 1
             and not slot.fermata and float(slot.position.beat).is_integer()
             and t + 1 < len(plan.slots)
@@ -252,7 +253,7 @@ def _scores(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
     logp = scorer.log_scores(FigurePlaces(
         v, note(t - 1), note(t), note(t + 1),
         np.array([int(slots[a].position.beat) - 1 for a in t]),
-        np.full(len(t), spec.meter.beats_per_bar),
+        np.array([spec.meter.at(slots[a].offset).beats_per_bar for a in t]),
         np.array([cadence.get(slots[a].phrase, a) - a for a in t]),
         _offered(beats, places)))
     index = {p: k for k, p in enumerate(places)}

@@ -151,3 +151,18 @@ def test_committed_weights_are_what_the_command_writes(tmp_path: Path):
     """The whole corpus (about 30 s): the committed file is exactly reproducible."""
     assert main(["learn-grammar", "-o", str(tmp_path / "w.json")]) == 0
     assert (tmp_path / "w.json").read_text() == COMMITTED.read_text()
+
+
+def test_a_seventh_chord_without_its_fifth_is_heard_as_the_diatonic_one():
+    """C# E B in B minor lacks its fifth: it is the half-diminished ii7 (G natural), as the
+    planner names it, unless G# sounds (the raised sixth of the rising melodic minor)."""
+    from composer.harmony import identify_chord
+    from composer.music import PitchClass
+
+    def heard(*names: str) -> str:
+        notes = [(PitchClass.parse(n), 1.0) for n in names]
+        return identify_chord(notes, notes[0][0], Key.parse("B minor")).quality
+
+    assert heard("C#", "E", "B", "E") == "half-diminished-seventh"
+    assert heard("C#", "E", "G#", "B") == "minor-seventh"
+    assert heard("C#", "E", "G", "B") == "half-diminished-seventh"

@@ -39,12 +39,13 @@ def scorer():
     return StatisticalScorer.from_corpus(("soprano", "alto", "tenor", "bass"))
 
 
-def _soprano_spec(name: str, folder: Path, key: str, bars: int, extra: str = "") -> Path:
+def _soprano_spec(name: str, folder: Path, key: str, bars: int, extra: str = "",
+                  meter: str | None = None) -> Path:
     from music21 import stream
 
     part = soprano_part(parse_chorale(name))
     stream.Score([copy.deepcopy(part)]).write("musicxml", fp=str(folder / "soprano.musicxml"))
-    meter = part.recurse().getElementsByClass("TimeSignature")[0].ratioString
+    meter = meter or part.recurse().getElementsByClass("TimeSignature")[0].ratioString
     path = folder / "spec.yaml"
     path.write_text(SPEC.format(key=key, meter=meter, bars=bars, extra=extra,
                                 melody="file: soprano.musicxml"))
@@ -142,3 +143,42 @@ def test_a_compound_meter_with_a_pickup_is_written_whole(tmp_path, scorer):
     comp, texture, _, report = _written(spec, scorer, tmp_path)
     assert report.violations == (), report.to_text()
     assert len(texture.slices) >= len(comp.plan.slots)
+
+
+def test_a_melody_that_changes_meter_keeps_its_bars(tmp_path, scorer):
+    """BWV 304 moves from 4/4 to 3/4 at bar 9. The spec says so; the plan gives each 3/4
+    bar three beats, and the written score changes its time signature where Bach's does,
+    with every bar full and no hard rule broken."""
+    from music21 import converter
+
+    spec = load_spec(_soprano_spec("bach/bwv304", tmp_path, "D major", 25,
+                                   meter="{1: 4/4, 9: 3/4}"))
+    comp, _, _, report = _written(spec, scorer, tmp_path)
+    assert report.violations == (), report.to_text()
+    beats = {}
+    for s in comp.plan.slots:
+        if not s.cadence:
+            beats.setdefault(s.position.bar, set()).add(s.position.beat)
+    assert max(max(b) for bar, b in beats.items() if bar >= 9) == 3
+    assert max(max(b) for bar, b in beats.items() if bar < 9) == 4
+    score = converter.parse(tmp_path / "out0.musicxml")
+    bars = list(score.parts[1].getElementsByClass("Measure"))
+    assert [(m.number, m.timeSignature.ratioString) for m in bars if m.timeSignature] \
+        == [(1, "4/4"), (9, "3/4")]
+    assert [m.duration.quarterLength for m in bars[7:10]] == [4, 3, 3]
+
+
+@pytest.mark.parametrize("name, key, bars, note, numerals, extra", [
+    # D flat over the diminished seventh that leads to F, the seventh degree of G minor
+    ("bach/bwv245.3", "G minor", 12, "Db5", {"viio7/VII"}, ""),
+    # B flat in C major: the minor dominant, borrowed, on the way to D minor
+    ("bach/bwv298", "C major", 10, "Bb4", {"v", "V7/IV"},
+     "\n  hard:\n    - {rule: cadence, end: [half]}"),
+])
+def test_chromatic_notes_the_grammars_name(name, key, bars, note, numerals, extra, tmp_path,
+                                           scorer):
+    spec = load_spec(_soprano_spec(name, tmp_path, key, bars, extra))
+    comp, _, _, report = _written(spec, scorer, tmp_path)
+    assert report.violations == (), report.to_text()
+    under = {s.numeral for s in comp.plan.slots if s.melody is not None and s.melody.name == note}
+    assert under and under <= numerals
