@@ -2,8 +2,9 @@
 same kind of answer.
 
 When the hard rules cannot all hold, `compose` names a minimal set of the spec's rules
-and given notes that conflict. It finds the set with QuickXplain over a window of slots
-(`composer/explain.py`). The peer is the deletion filter (drop each rule or note in
+and given notes that conflict. A given melody that breaks a rule of its own line is
+named before any search; otherwise the set is found with QuickXplain over a window of
+slots (`composer/explain.py`). The peer is the deletion filter (drop each rule or note in
 turn, and leave it out if the rest still conflicts), run on the same window with the
 same consistency check: both return a minimal set, so the difference is the number of
 checks and the time. Printed side by side, in one run, for each spec: in process and as a
@@ -35,18 +36,28 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "RESULTS.md"
 TARGET_S = 5.0  # a 32-bar spec, explained
+PHRASE = "d4 e f# e d2 a2 b4 c'# d' c'# d'1 "  # four bars, ending on D5
 # Each phrase of this 32-bar tune leaps D5 → D4 (12 semitones), which the spec forbids:
-# no single slot is empty, so the conflict spans slots.
+# the melody breaks the rule by itself, which is seen before any search.
 LEAP = ("key: D major\nmeter: 4/4\nbars: 32\nmelody:\n  voice: soprano\n  tinynotation: \""
-        + ("d4 e f# e d2 a2 b4 c'# d' c'# d'1 " * 8).strip()
+        + (PHRASE * 8).strip()
         + "\"\nrules:\n  include: [common-practice]\n  hard:\n"
         "    - {rule: max-leap, semitones: 9}\n")
+# The first half of this one closes C#5 → A4 under the authentic cadence the form asks
+# for, which puts the leading tone in the soprano, and it must rise. No slot is empty and
+# the melody alone breaks nothing: the conflict spans slots and is found by the search.
+CLOSE = ("key: D major\nmeter: 4/4\nbars: 32\nform: A B\ncadences: {A: authentic}\n"
+         "melody:\n  voice: soprano\n  tinynotation: \""
+         + (PHRASE * 3 + "d4 e f# e d2 a2 b4 d' c'#2 a1 " + PHRASE * 4).strip()
+         + "\"\nrules:\n  include: [common-practice]\n")
 
 
 def specs(folder: Path) -> dict[str, Path]:
-    leap = folder / "leap-32-bars.yaml"
+    leap, close = folder / "leap-32-bars.yaml", folder / "close-32-bars.yaml"
     leap.write_text(LEAP)
+    close.write_text(CLOSE)
     return {"leap across phrases, 32 bars": leap,
+            "leading tone falls at a cadence, 32 bars": close,
             "constraints/examples/unsatisfiable.yaml":
                 ROOT / "constraints" / "examples" / "unsatisfiable.yaml"}
 
@@ -162,12 +173,13 @@ def main(argv: list[str]) -> int:
     for name, _, message, other in verdicts:
         lines += [f"- {name}: `{message}`" + ("" if message == other
                                                else f" (deletion filter: `{other}`)")]
-    leap = next(v for v in verdicts if "32 bars" in v[0])
-    inside = float(rows[0].split("|")[2])
-    lines += ["", f"32 bars explained in {inside:.2f} s in process —"
+    long = [k for k, v in enumerate(verdicts) if "32 bars" in v[0]]
+    inside = max(float(rows[k].split("|")[2]) for k in long)
+    wall = max(verdicts[k][1] for k in long)
+    lines += ["", f"32 bars explained in {inside:.2f} s in process at most —"
               f" {'met' if inside < TARGET_S else 'NOT met'} (target < {TARGET_S:g} s); by a"
               f" whole process, starting Python and loading the spec and scorer, in"
-              f" {leap[1]:.2f} s — {'met' if leap[1] < TARGET_S else 'NOT met'}."]
+              f" {wall:.2f} s at most — {'met' if wall < TARGET_S else 'NOT met'}."]
     body = "\n".join(lines) + "\n"
     print(body)
     if not args.quick:

@@ -14,6 +14,7 @@ from fractions import Fraction
 import numpy as np
 
 from composer.errors import UnsatisfiableError
+from composer.explain import given_line_conflict
 from composer.music import Note, Piece, Pitch
 from composer.planner import HarmonyChain, Plan, harmony_chain, make_plan, melody_at
 from composer.rules import Context
@@ -259,6 +260,8 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
         scorer = default_scorer()
     check_given_line(spec)
     check_given_climax(spec)
+    if (conflict := given_line_conflict(spec)) is not None:
+        raise conflict
     form = form_of(spec, chain)  # repeated sections and single climaxes (composer/form.py)
     cands = candidates(spec, chain, scorer, progress=progress)
     try:

@@ -149,3 +149,44 @@ def _describe(spec: Spec, conflict: list[_Item], near: Fraction) -> str:
     if len(parts) == 1:
         return f"{parts[0]} cannot hold (with the harmony grammar and the form's cadences)"
     return f"{parts[0]} conflicts with " + ", ".join(parts[1:])
+
+
+def given_line_conflict(spec: Spec) -> UnsatisfiableError | None:
+    """A given melody that itself breaks a hard rule of its own line (a leap wider than
+    `max-leap` allows, an augmented step): no harmony can mend that, so it is named at
+    once, rule and notes, without a search. The rules judge the bare line with no chord
+    known, so only what the pitches alone decide is blamed."""
+    import numpy as np
+
+    from composer.rules import Context
+    from composer.rules.base import MelodicRule
+    from composer.texture import REST, Frame
+
+    if spec.melody is None:
+        return None
+    ctx = Context(spec.voices, spec.key, spec.meter)
+    voice = ctx.voices.index(spec.melody.voice)
+    notes = spec.melody.notes
+
+    def line(part: Sequence) -> Frame:
+        n = len(part)
+        midi = np.array([[m.pitch.midi if m.pitch else REST] for m in part], np.int16)
+        diatonic = np.array([[m.pitch.diatonic if m.pitch else 0] for m in part], np.int16)
+        return Frame(midi.reshape(n, 1), diatonic.reshape(n, 1), np.ones((n, 1), bool),
+                     np.zeros((n, 12), np.int8), np.full(n, REST, np.int8),
+                     np.full(n, REST, np.int8), (voice,), np.arange(n, dtype=np.int32),
+                     np.zeros(n, bool))
+
+    for use in spec.hard:
+        rule, w = use.rule, getattr(use.rule, "window", 0)
+        if not isinstance(rule, MelodicRule) or len(notes) < w \
+                or not rule.applies(voice, ctx, use.params):
+            continue
+        frames = tuple(line(notes[k:len(notes) - w + 1 + k]) for k in range(w))
+        broken = np.flatnonzero(rule.test(frames, ctx, use.params))
+        if len(broken):
+            k = int(broken[0])
+            items = [_Item(use=use)] + [_Item(note=j) for j in range(k, k + w)
+                                        if notes[j].pitch is not None]
+            return UnsatisfiableError(_describe(spec, items, notes[k].offset), (rule.id,))
+    return None

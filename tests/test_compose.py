@@ -4,6 +4,7 @@ independent `partimento check` of the MusicXML read back from disk confirms."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from fractions import Fraction
@@ -122,14 +123,16 @@ def test_chorale_melody_fermatas_end_phrases_and_the_pickup_stays(tmp_path):
                for line in origin.events)
 
 
-def test_a_conflict_across_slots_is_named_minimally(tmp_path):
+PHRASE = "d4 e f# e d2 a2 b4 c'# d' c'# d'1 "  # four bars, from D4 up to D5
+
+
+def test_a_melody_that_breaks_a_rule_by_itself_is_named_at_once(tmp_path):
     """A leap the melody makes between two phrases, forbidden by the spec's own max-leap:
-    no single slot is empty, so the explanation must look across slots."""
-    tune = "d4 e f# e d2 a2 b4 c'# d' c'# d'1 " * 8  # each phrase leaps D5 → D4 (12)
+    no harmony can mend it, so the rule and the two notes are named, and nothing else."""
     spec_file = tmp_path / "leap.yaml"
     spec_file.write_text(
         "key: D major\nmeter: 4/4\nbars: 32\nmelody:\n  voice: soprano\n"
-        f'  tinynotation: "{tune.strip()}"\nrules:\n  include: [common-practice]\n'
+        f'  tinynotation: "{(PHRASE * 8).strip()}"\nrules:\n  include: [common-practice]\n'
         "  hard:\n    - {rule: max-leap, semitones: 9}\n")
     with pytest.raises(UnsatisfiableError) as err:
         compose(load_spec(spec_file))
@@ -139,6 +142,37 @@ def test_a_conflict_across_slots_is_named_minimally(tmp_path):
     assert "melody note D4 at bar 5 beat 1" in message
     assert message.count("melody note") == 2 and message.count("rule ") == 1
     assert err.value.conflicts == ("max-leap",)
+
+
+def test_a_melody_within_its_own_rules_is_not_blamed(tmp_path):
+    """The same tune under the default octave leap composes: the line check blames only
+    what the pitches break."""
+    spec_file = tmp_path / "ok.yaml"
+    spec_file.write_text(
+        "key: D major\nmeter: 4/4\nbars: 8\nmelody:\n  voice: soprano\n"
+        f'  tinynotation: "{(PHRASE * 2).strip()}"\nrules:\n  include: [common-practice]\n')
+    assert len(compose(load_spec(spec_file)).plan.slots) > 8
+
+
+def test_a_conflict_across_slots_is_named_minimally(tmp_path):
+    """The first half closes C#5 → A4 under the authentic cadence the form asks for: the
+    cadence's dominant puts the leading tone in the soprano, which must rise. No slot is
+    empty and the melody alone breaks no rule, so the explanation looks across slots."""
+    tune = PHRASE * 3 + "d4 e f# e d2 a2 b4 d' c'#2 a1 " + PHRASE * 4
+    spec_file = tmp_path / "close.yaml"
+    spec_file.write_text(
+        "key: D major\nmeter: 4/4\nbars: 32\nform: A B\ncadences: {A: authentic}\n"
+        f'melody:\n  voice: soprano\n  tinynotation: "{tune.strip()}"\n'
+        "rules:\n  include: [common-practice]\n")
+    with pytest.raises(UnsatisfiableError) as err:
+        compose(load_spec(spec_file))
+    message = str(err.value)
+    assert re.match(r".*common-practice\.yaml:\d+: rule leading-tone-resolves conflicts with",
+                    message)
+    assert "melody note C#5 at bar 15 beat 3" in message
+    assert "melody note A4 at bar 16 beat 1" in message
+    assert message.count("melody note") == 2 and message.count("rule ") == 1
+    assert err.value.conflicts == ("leading-tone-resolves",)
 
 
 def test_progress_reports_every_transition_in_order():
