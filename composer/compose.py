@@ -24,11 +24,10 @@ from composer.solver import (
     PairVerdicts,
     SlotProblem,
     Solver,
-    candidate_frame,
-    enumerate_voicings,
     pair_matrix,
     vertical_filter,
     voice_ranges,
+    voicing_frame,
 )
 from composer.spec import Spec
 from composer.surface import Surface, choose_surface
@@ -367,7 +366,7 @@ def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
     then = melody_at(spec, offset + duration) if inner else None
     culprits: dict[str, RuleUse] = {}
     late = False  # whether a culprit stands against the notes inside the slot
-    frames = [candidate_frame(enumerate_voicings(p), p.chord, p.key) for p in
+    frames = [voicing_frame(p) for p in
               (SlotProblem(chain.chords[i], spec.key, fixed, ranges)
                for i in np.flatnonzero(np.isfinite(chain.unary[t])))]
     frames = [f for f in frames if len(f)]

@@ -87,6 +87,13 @@ def enumerate_voicings(problem: SlotProblem) -> tuple[tuple[Pitch, ...], ...]:
                         for s in solver.getSolutionIter()))
 
 
+@lru_cache(maxsize=4096)
+def voicing_frame(problem: SlotProblem) -> Frame:
+    """Every voicing of the problem as a frame (shared like the enumeration itself; the
+    frame is only read)."""
+    return candidate_frame(enumerate_voicings(problem), problem.chord, problem.key)
+
+
 def candidate_frame(voicings: Sequence[tuple[Pitch, ...]], chord: Chord, key: Key) -> Frame:
     k, n = len(voicings), len(voicings[0]) if voicings else 0
     midi = np.array([[p.midi for p in v] for v in voicings], np.int16).reshape(k, n)
@@ -135,8 +142,7 @@ class Solver:
 
     def domain(self, problem: SlotProblem) -> Domain:
         if problem not in self._cache:
-            voicings = enumerate_voicings(problem)
-            frame = candidate_frame(voicings, problem.chord, problem.key)
+            frame = voicing_frame(problem)
             keep, penalty = vertical_filter(frame, self.uses, self.ctx)
             index = np.flatnonzero(keep)
             self._cache[problem] = Domain(frame.take(index), penalty[index])
