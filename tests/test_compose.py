@@ -126,32 +126,38 @@ def test_chorale_melody_fermatas_end_phrases_and_the_pickup_stays(tmp_path):
 PHRASE = "d4 e f# e d2 a2 b4 c'# d' c'# d'1 "  # four bars, from D4 up to D5
 
 
+def _tune(folder: Path, tune: str, bars: int, head: str = "", hard: str = "") -> Path:
+    """A D major spec harmonizing `tune` in the soprano under common-practice."""
+    path = folder / "tune.yaml"
+    path.write_text(f"key: D major\nmeter: 4/4\nbars: {bars}\n{head}melody:\n  voice: soprano\n"
+                    f'  tinynotation: "{tune.strip()}"\nrules:\n  include: [common-practice]\n'
+                    + (f"  hard:\n    - {hard}\n" if hard else ""))
+    return path
+
+
+def _names_only(path: Path, rule: str, notes: tuple[str, str]) -> str:
+    """The explanation of an unsatisfiable spec, which names one rule and two notes."""
+    with pytest.raises(UnsatisfiableError) as err:
+        compose(load_spec(path))
+    message = str(err.value)
+    assert all(f"melody note {note}" in message for note in notes), message
+    assert message.count("melody note") == 2 and message.count("rule ") == 1
+    assert err.value.conflicts == (rule,)
+    return message
+
+
 def test_a_melody_that_breaks_a_rule_by_itself_is_named_at_once(tmp_path):
     """A leap the melody makes between two phrases, forbidden by the spec's own max-leap:
     no harmony can mend it, so the rule and the two notes are named, and nothing else."""
-    spec_file = tmp_path / "leap.yaml"
-    spec_file.write_text(
-        "key: D major\nmeter: 4/4\nbars: 32\nmelody:\n  voice: soprano\n"
-        f'  tinynotation: "{(PHRASE * 8).strip()}"\nrules:\n  include: [common-practice]\n'
-        "  hard:\n    - {rule: max-leap, semitones: 9}\n")
-    with pytest.raises(UnsatisfiableError) as err:
-        compose(load_spec(spec_file))
-    message = str(err.value)
-    assert message.startswith(f"{spec_file}:10: rule max-leap (semitones: 9) conflicts with")
-    assert "melody note D5 at bar 4 beat 1" in message
-    assert "melody note D4 at bar 5 beat 1" in message
-    assert message.count("melody note") == 2 and message.count("rule ") == 1
-    assert err.value.conflicts == ("max-leap",)
+    path = _tune(tmp_path, PHRASE * 8, 32, hard="{rule: max-leap, semitones: 9}")
+    message = _names_only(path, "max-leap", ("D5 at bar 4 beat 1", "D4 at bar 5 beat 1"))
+    assert message.startswith(f"{path}:10: rule max-leap (semitones: 9) conflicts with")
 
 
 def test_a_melody_within_its_own_rules_is_not_blamed(tmp_path):
     """The same tune under the default octave leap composes: the line check blames only
     what the pitches break."""
-    spec_file = tmp_path / "ok.yaml"
-    spec_file.write_text(
-        "key: D major\nmeter: 4/4\nbars: 8\nmelody:\n  voice: soprano\n"
-        f'  tinynotation: "{(PHRASE * 2).strip()}"\nrules:\n  include: [common-practice]\n')
-    assert len(compose(load_spec(spec_file)).plan.slots) > 8
+    assert len(compose(load_spec(_tune(tmp_path, PHRASE * 2, 8))).plan.slots) > 8
 
 
 def test_a_conflict_across_slots_is_named_minimally(tmp_path):
@@ -159,20 +165,11 @@ def test_a_conflict_across_slots_is_named_minimally(tmp_path):
     cadence's dominant puts the leading tone in the soprano, which must rise. No slot is
     empty and the melody alone breaks no rule, so the explanation looks across slots."""
     tune = PHRASE * 3 + "d4 e f# e d2 a2 b4 d' c'#2 a1 " + PHRASE * 4
-    spec_file = tmp_path / "close.yaml"
-    spec_file.write_text(
-        "key: D major\nmeter: 4/4\nbars: 32\nform: A B\ncadences: {A: authentic}\n"
-        f'melody:\n  voice: soprano\n  tinynotation: "{tune.strip()}"\n'
-        "rules:\n  include: [common-practice]\n")
-    with pytest.raises(UnsatisfiableError) as err:
-        compose(load_spec(spec_file))
-    message = str(err.value)
+    path = _tune(tmp_path, tune, 32, head="form: A B\ncadences: {A: authentic}\n")
+    message = _names_only(path, "leading-tone-resolves",
+                          ("C#5 at bar 15 beat 3", "A4 at bar 16 beat 1"))
     assert re.match(r".*common-practice\.yaml:\d+: rule leading-tone-resolves conflicts with",
                     message)
-    assert "melody note C#5 at bar 15 beat 3" in message
-    assert "melody note A4 at bar 16 beat 1" in message
-    assert message.count("melody note") == 2 and message.count("rule ") == 1
-    assert err.value.conflicts == ("leading-tone-resolves",)
 
 
 def test_progress_reports_every_transition_in_order():
