@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 from typing import Literal
 
 STEP_NAMES = "CDEFGAB"
@@ -370,6 +371,17 @@ QUALITIES: dict[str, Quality] = {q.name: q for q in (
     Quality("diminished-seventh", ((2, 3), (4, 6), (6, 9)), "o7", False),
 )}
 
+@cache
+def _chord_tones(root: PitchClass, quality: str) -> tuple[PitchClass, ...]:
+    """Cached: a pure function of a few hundred chords, asked for in every slot."""
+    return (root, *(root.up(s, c) for s, c in QUALITIES[quality].tones))
+
+
+@cache
+def _chord_pcs(root: PitchClass, quality: str) -> frozenset[int]:
+    return frozenset(t.pc for t in _chord_tones(root, quality))
+
+
 ROLES = ("root", "third", "fifth", "seventh")
 _ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")
 _INVERSION_FIGURES = {3: ("", "6", "64"), 4: ("7", "65", "43", "42")}
@@ -383,12 +395,11 @@ class Chord:
     @property
     def tones(self) -> tuple[PitchClass, ...]:
         """Root, third, fifth and (for seventh chords) seventh, spelled."""
-        q = QUALITIES[self.quality]
-        return (self.root, *(self.root.up(s, c) for s, c in q.tones))
+        return _chord_tones(self.root, self.quality)
 
     @property
     def pcs(self) -> frozenset[int]:
-        return frozenset(t.pc for t in self.tones)
+        return _chord_pcs(self.root, self.quality)
 
     @property
     def is_seventh(self) -> bool:
