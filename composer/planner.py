@@ -16,7 +16,7 @@ import numpy as np
 
 from composer.errors import SpecError, UnsatisfiableError, closest
 from composer.grammar import HarmonyGrammar, form_grammar, harmony_grammar
-from composer.music import Chord, Key, Meter, Pitch, Position
+from composer.music import Chord, Key, Meter, Pitch, PitchClass, Position
 from composer.spec import Spec
 
 ANY_CADENCE = "any"  # an inner phrase of a given melody: whichever cadence its notes allow
@@ -253,6 +253,7 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     n = len(chords)
     logp = grammar.transition_logp()
     unary, pair, given = [], [], []
+    lacking: dict[PitchClass, list[int]] = {}  # the numerals whose chord lacks a note
     for k, (ph, t, _, cadence_slot) in enumerate(times):
         notes = [p for p in [melody_at(spec, t), *(fixed or {}).get(t, [])] if p is not None]
         given.append(tuple(notes))
@@ -260,7 +261,10 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
         if k == 0:
             u += grammar.start_logp()
         for note in notes:
-            u[[i for i, c in enumerate(chords) if note.pitch_class not in c.tones]] = -np.inf
+            pc = note.pitch_class
+            if pc not in lacking:
+                lacking[pc] = [i for i, c in enumerate(chords) if pc not in c.tones]
+            u[lacking[pc]] = -np.inf
         formulas = _formulas(grammar, phrases[ph].cadence)
         if cadence_slot:
             u[[i for i in range(n) if i not in {b for _, b in formulas}]] = -np.inf
