@@ -249,7 +249,9 @@ def train(
 
 @app.command()
 def plan(spec: Annotated[Path, typer.Argument(help="the YAML spec")],
-         seed: Annotated[int | None, typer.Option(help="override the spec's seed")] = None
+         seed: Annotated[int | None, typer.Option(help="override the spec's seed")] = None,
+         why: Annotated[bool, typer.Option(
+             "--why", help="a line per chord: the grammar rule that put it there")] = False
          ) -> None:
     """Print the form and harmony plan of a spec, with the reason for each phrase."""
     import numpy as np
@@ -259,7 +261,7 @@ def plan(spec: Annotated[Path, typer.Argument(help="the YAML spec")],
 
     the_spec = load_spec(spec)
     typer.echo(make(the_spec, np.random.default_rng(
-        the_spec.seed if seed is None else seed)).to_text())
+        the_spec.seed if seed is None else seed)).to_text(why))
 
 
 @app.command()

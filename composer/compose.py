@@ -433,7 +433,7 @@ def document(comp: Composition) -> dict:
                      "cadence": p.cadence, "reason": p.reason} for p in comp.plan.phrases],
         "slots": [{"bar": s.position.bar, "beat": s.position.beat, "offset": str(s.offset),
                    "duration": str(s.duration), "phrase": s.phrase, "numeral": s.numeral,
-                   "chord": s.chord.name, "cadence": s.cadence,
+                   "chord": s.chord.name, "cadence": s.cadence, "why": s.why,
                    "voicing": [p.name for p in comp.voicings[s.index]],
                    **({"figures": dict(zip(spec.voices, comp.surface.figures[s.index],
                                            strict=True))} if comp.surface else {})}

@@ -9,7 +9,7 @@ of each allowed progression comes from the corpus (grammars/harmony-weights.json
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -48,6 +48,23 @@ class HarmonyGrammar:
     cadences: dict[str, tuple[tuple[int, int], ...]]
     related: dict[str, tuple[tuple[int, int], ...]]  # cadences in closely related keys
     unlisted: float = 0.0  # the weight of an unlisted progression or first chord
+    resolves: frozenset[int] = frozenset()  # numerals whose targets `resolutions` lists
+    moves: dict[str, tuple[str, ...]] = field(default_factory=dict)  # region → regions
+
+    def why(self, before: int | None, this: int) -> str:
+        """The grammar rule that lets numeral `this` follow `before` (None: it opens)."""
+        name = self.numerals[this].name
+        if before is None:
+            return (f"opens on {name}, the grammar's start" if this in self.start
+                    else f"opens on {name}, an unlisted start (rare)")
+        prev = self.numerals[before].name
+        if not self.allowed[before, this]:
+            return f"{prev}–{name}, a progression the grammar does not list (rare)"
+        if before in self.resolves:
+            return f"{prev} resolves to {name}"
+        if self.region[this] not in self.moves.get(self.region[before], (self.region[this],)):
+            return f"{prev}–{name}, a cadence's two chords"  # (allowed only as a cadence)
+        return f"{self.region[before]} → {self.region[this]} ({prev}–{name})"
 
     def start_logp(self) -> np.ndarray:
         """log-weight of each numeral as the first chord: 0 for a listed start."""
@@ -118,9 +135,11 @@ def _load(mode: str) -> HarmonyGrammar:
                     weights[names.index(a), names.index(b)] += float(c)
     unlisted = float(data.get("unlisted", 0.0))
     weights = np.where(allowed, weights, unlisted * weights)
+    resolves = frozenset(names.index(a) for a in data.get("resolutions", {}) if a in names)
     return HarmonyGrammar(data["name"], mode, numerals, region, allowed, weights,
                           tuple(names.index(s) for s in data["start"]), cadences, related,
-                          unlisted)
+                          unlisted, resolves,
+                          {r: tuple(to) for r, to in data["moves"].items()})
 
 
 _REFERENCE = {"major": Key(PitchClass.parse("C"), "major"),

@@ -50,6 +50,7 @@ class Slot:
     melody: Pitch | None  # the given melody's note at this slot, if any
     cadence: str | None = None  # the cadence this slot completes
     fermata: bool = False
+    why: str = ""  # the grammar rule that put the chord here
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,17 @@ class Plan:
     phrases: tuple[Phrase, ...]
     slots: tuple[Slot, ...]
 
-    def to_text(self) -> str:
+    def to_text(self, why: bool = False) -> str:
+        """The phrases and their chords bar by bar; with `why`, a line per chord saying
+        which grammar rule put it there."""
         lines = [f"{self.key}, {self.meter}, {self.bars} bars, {len(self.phrases)} phrases"]
         for ph in self.phrases:
             lines.append(f"phrase {ph.index + 1} (section {ph.section}, bars {ph.first_bar}–"
                          f"{ph.first_bar + ph.bars - 1}): {ph.cadence} cadence — {ph.reason}")
             chords = [s for s in self.slots if s.phrase == ph.index]
+            if why:
+                lines += [f"   {str(s.position):>6}  {s.numeral:<8} {s.why}" for s in chords]
+                continue
             bar_text: dict[int, list[str]] = {}
             for s in chords:
                 bar_text.setdefault(s.position.bar, []).append(s.numeral)
@@ -311,10 +317,18 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
     slots = []
     melody_voice = spec.melody is not None
     for k, ((ph, t, dur, cadence_slot), i) in enumerate(zip(chain.times, choice, strict=True)):
+        melody = melody_at(spec, t) if melody_voice else None
+        why = [chain.grammar.why(choice[k - 1] if k else None, i)]
+        if cadence_slot:
+            why.append(f"closes the {phrases[ph].cadence} cadence")
+        elif k + 1 < len(chain.times) and chain.times[k + 1][3]:
+            why.append("the cadence's first chord")
+        if melody is not None:
+            why.append(f"holds the melody's {melody}")
         slots.append(Slot(k, t, dur, spec.meter.position(t), ph, spec.key,
-                          chain.grammar.numerals[i].name, chain.chords[i],
-                          melody_at(spec, t) if melody_voice else None,
-                          phrases[ph].cadence if cadence_slot else None, cadence_slot))
+                          chain.grammar.numerals[i].name, chain.chords[i], melody,
+                          phrases[ph].cadence if cadence_slot else None, cadence_slot,
+                          "; ".join(why)))
     return Plan(spec.key, spec.meter, spec.bars, tuple(phrases), tuple(slots))
 
 

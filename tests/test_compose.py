@@ -207,3 +207,31 @@ def test_the_json_names_each_voices_figure_as_written(tmp_path):
                 moving += 1
                 assert len(struck) >= 2, (slot, voice, figure)
     assert moving > 0
+
+
+def test_each_chord_of_the_plan_says_which_grammar_rule_put_it_there(capsys):
+    """`plan --why`: the opening chord is the grammar's start, each cadence chord closes
+    its phrase's cadence, an applied chord resolves to a chord its `resolutions` list,
+    and a progression the grammar does not list is called rare."""
+    import numpy as np
+
+    from composer.cli import main
+    from composer.grammar import harmony_grammar
+    from composer.planner import plan
+
+    spec = load_spec(EXAMPLES / "harmonize-melody.yaml")
+    grammar = harmony_grammar(spec.key.mode)
+    for seed in range(8):
+        slots = plan(spec, np.random.default_rng(seed)).slots
+        assert slots[0].why.startswith(f"opens on {slots[0].numeral}")
+        for a, b in zip(slots, slots[1:], strict=False):
+            i, j = grammar.index(a.numeral), grammar.index(b.numeral)
+            assert ("does not list" in b.why) == (not grammar.allowed[i, j]), b.why
+            if i in grammar.resolves and grammar.allowed[i, j]:
+                assert b.why.startswith(f"{a.numeral} resolves to {b.numeral}")
+        for s in slots:
+            assert (f"closes the {s.cadence} cadence" in s.why) == bool(s.cadence)
+            assert f"holds the melody's {s.melody}" in s.why
+    assert main(["plan", str(EXAMPLES / "harmonize-melody.yaml"), "--why"]) == 0
+    out = capsys.readouterr().out
+    assert "opens on I, the grammar's start" in out and "closes the half cadence" in out
