@@ -133,10 +133,12 @@ class SeventhResolvesDown(MelodicRule):
     def test(self, frames, ctx, p):
         a, b = frames
         ok, semis, steps = _moves(a, b)
-        seventh = _chord_tone(a, 4)
-        changed = (a.roles != b.roles).any(axis=1)
         step_down = (steps == -1) & ((semis == -1) | (semis == -2))
-        return ok & seventh & changed & (semis != 0) & ~step_down
+        rows = np.flatnonzero(ok & (semis != 0) & ~step_down)  # (few: look at these only)
+        rows = rows[a.roles[rows, a.midi[rows, 0].astype(np.int64) % 12] == 4]  # sevenths
+        out = np.zeros(len(a), bool)
+        out[rows] = (a.roles[rows] != b.roles[rows]).any(axis=1)  # and the chord changes
+        return out
 
     def message(self, frames, row, ctx, p):
         a, b = frames

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
@@ -24,6 +25,19 @@ def _pair_arrays(a: Frame, b: Frame, pairs: list[tuple[int, int]]):
             take(b.diatonic, lo))
 
 
+@lru_cache(maxsize=4)
+def _parallel_arrays(a: Frame, b: Frame, pairs: tuple[tuple[int, int], ...]
+                     ) -> tuple[np.ndarray, ...]:
+    """What the three parallel rules ask of the same two frames, worked out once:
+    the pairs' intervals before and after, whether both voices move to new notes, and
+    which are unisons (frames are compared by identity, and only read)."""
+    ah, al, bh, bl, dah, dal, dbh, dbl = _pair_arrays(a, b, list(pairs))
+    moving = (ah != -1) & (al != -1) & (bh != -1) & (bl != -1) & (ah != bh) & (al != bl)
+    moving &= (ah % 12 != bh % 12) | (al % 12 != bl % 12)  # not the same fifth re-voiced
+    return (moving, np.abs(ah - al), np.abs(dah - dal), np.abs(bh - bl), np.abs(dbh - dbl),
+            ah == al, bh == bl)
+
+
 def perfect(semis: np.ndarray, steps: np.ndarray, kind: tuple[int, int]) -> np.ndarray:
     """Is the (non-negative) interval a perfect fifth or octave class, by spelling?"""
     return (steps % 7 == kind[0]) & (semis % 12 == kind[1])
@@ -37,19 +51,17 @@ class _Parallel(HorizontalRule):
     unison: ClassVar[bool | None]  # True: unisons only, False: octaves only (not unisons)
 
     def test(self, a, b, ctx, p):
-        ah, al, bh, bl, dah, dal, dbh, dbl = _pair_arrays(a, b, self.targets(ctx, p))
-        sounding = (ah != -1) & (al != -1) & (bh != -1) & (bl != -1)
-        first = perfect(np.abs(ah - al), np.abs(dah - dal), self.kind)
-        second = perfect(np.abs(bh - bl), np.abs(dbh - dbl), self.kind)
+        moving, semis_a, steps_a, semis_b, steps_b, unison_a, unison_b = _parallel_arrays(
+            a, b, tuple(self.targets(ctx, p)))
+        first = perfect(semis_a, steps_a, self.kind)
+        second = perfect(semis_b, steps_b, self.kind)
         if self.unison is True:
-            first &= ah == al
-            second &= bh == bl
+            first &= unison_a
+            second &= unison_b
         elif self.unison is False:
-            first &= ah != al
-            second &= bh != bl
-        both_move = (ah != bh) & (al != bl)
-        new_notes = (ah % 12 != bh % 12) | (al % 12 != bl % 12)  # not the same fifth re-voiced
-        return sounding & first & second & both_move & new_notes
+            first &= ~unison_a
+            second &= ~unison_b
+        return moving & first & second
 
     def message(self, a, b, row, target, ctx, p):
         i, j = target
