@@ -105,13 +105,15 @@ class LeadingToneResolves(MelodicRule):
         a, b = frames
         ok, semis, _ = _moves(a, b)
         lt = a.leading.astype(np.int32)
-        is_lt = ok & (lt >= 0) & (_col(a) % 12 == lt)
-        goal = (lt + 1) % 12
-        broot = b.root.astype(np.int32)
-        goal_in_b = b.roles[np.arange(len(b)), np.maximum(goal, 0)] > 0
+        rows = np.flatnonzero(ok & (lt >= 0) & (_col(a) % 12 == lt) & (semis != 0)
+                              & (semis != 1))  # leading tones that do not rise (few)
+        goal = (lt[rows] + 1) % 12
+        broot = b.root[rows].astype(np.int32)
+        goal_in_b = b.roles[rows, goal] > 0
         resolves = (broot == goal) | ((broot == (goal + 9) % 12) & goal_in_b)  # or deceptive
-        resolves &= a.root != b.root
-        return is_lt & resolves & (semis != 0) & (semis != 1)
+        out = np.zeros(len(a), bool)
+        out[rows] = resolves & (a.root[rows] != b.root[rows])
+        return out
 
     def message(self, frames, row, ctx, p):
         a, b = frames
