@@ -48,7 +48,7 @@ class HarmonyGrammar:
     cadences: dict[str, tuple[tuple[int, int], ...]]
     related: dict[str, tuple[tuple[int, int], ...]]  # cadences in closely related keys
     unlisted: float = 0.0  # the weight of an unlisted progression or first chord
-    resolves: frozenset[int] = frozenset()  # numerals whose targets `resolutions` lists
+    resolutions: dict[int, frozenset[int]] = field(default_factory=dict)  # i → what i goes to
     moves: dict[str, tuple[str, ...]] = field(default_factory=dict)  # region → regions
 
     def why(self, before: int | None, this: int) -> str:
@@ -60,7 +60,7 @@ class HarmonyGrammar:
         prev = self.numerals[before].name
         if not self.allowed[before, this]:
             return f"{prev}–{name}, a progression the grammar does not list (rare)"
-        if before in self.resolves:
+        if this in self.resolutions.get(before, ()):
             return f"{prev} resolves to {name}"
         if self.region[this] not in self.moves.get(self.region[before], (self.region[this],)):
             return f"{prev}–{name}, a cadence's two chords"  # (allowed only as a cadence)
@@ -135,10 +135,11 @@ def _load(mode: str) -> HarmonyGrammar:
                     weights[names.index(a), names.index(b)] += float(c)
     unlisted = float(data.get("unlisted", 0.0))
     weights = np.where(allowed, weights, unlisted * weights)
-    resolves = frozenset(names.index(a) for a in data.get("resolutions", {}) if a in names)
+    resolutions = {names.index(a): frozenset(names.index(b) for b in to if b in names)
+                   for a, to in data.get("resolutions", {}).items() if a in names}
     return HarmonyGrammar(data["name"], mode, numerals, region, allowed, weights,
                           tuple(names.index(s) for s in data["start"]), cadences, related,
-                          unlisted, resolves,
+                          unlisted, resolutions,
                           {r: tuple(to) for r, to in data["moves"].items()})
 
 
