@@ -181,6 +181,10 @@ def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
     except ValidationError as exc:
         raise _spec_error(doc, exc) from None
     meter = meter_of(model.meter)
+    late = [bar for bar, _ in meter.changes if bar > model.bars]
+    if late:
+        raise doc.error(("meter",), f"the meter changes at bar {late[0]} but the piece has"
+                        f" {model.bars} bars (bars at {doc.where(('bars',))})")
     rules = _rules(doc, model)
     melody = _melody(doc, model, meter, folder) if model.melody else None
     return Spec(model.title, Key.parse(model.key), meter, model.bars, model.tempo,

@@ -97,6 +97,8 @@ BAD = {  # file: (its text, what the one line must say)
                        ["meter-bar.yaml:2:1:", "meter:", "starts at bar 1", "{1: 4/4, 15: 3/4}"]),
     "meter-in-map.yaml": ("key: C major\nmeter: {1: 4/4, 3: 7/0}\nbars: 4\n",
                           ["meter-in-map.yaml:2:1:", "meter:", "'7/0'", "power of two"]),
+    "meter-late.yaml": ("key: C major\nmeter: {1: 4/4, 9: 3/4}\nbars: 4\n",
+                        ["meter-late.yaml:2:1:", "meter:", "changes at bar 9", "has 4 bars"]),
     "meter-list.yaml": ("key: C major\nmeter: [4/4, 3/4]\nbars: 4\n",
                         ["meter-list.yaml:2:1:", "meter:", "such as 3/4", "{1: 4/4, 15: 3/4}"]),
     "meter-words.yaml": ("key: C major\nmeter: 4/4, 3/4 at bar 3\nbars: 4\n",
