@@ -160,7 +160,7 @@ def given_line_conflict(spec: Spec) -> UnsatisfiableError | None:
 
     from composer.rules import Context
     from composer.rules.base import MelodicRule
-    from composer.texture import REST, Frame
+    from composer.texture import REST, Frame, chord_arrays
 
     if spec.melody is None:
         return None
@@ -172,10 +172,9 @@ def given_line_conflict(spec: Spec) -> UnsatisfiableError | None:
         n = len(part)
         midi = np.array([[m.pitch.midi if m.pitch else REST] for m in part], np.int16)
         diatonic = np.array([[m.pitch.diatonic if m.pitch else 0] for m in part], np.int16)
+        no_chord = chord_arrays([None] * n, [spec.key] * n)
         return Frame(midi.reshape(n, 1), diatonic.reshape(n, 1), np.ones((n, 1), bool),
-                     np.zeros((n, 12), np.int8), np.full(n, REST, np.int8),
-                     np.full(n, REST, np.int8), (voice,), np.arange(n, dtype=np.int32),
-                     np.zeros(n, bool))
+                     *no_chord, (voice,), np.arange(n, dtype=np.int32), np.zeros(n, bool))
 
     for use in spec.hard:
         rule, w = use.rule, getattr(use.rule, "window", 0)
