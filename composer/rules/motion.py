@@ -29,13 +29,13 @@ def _pair_arrays(a: Frame, b: Frame, pairs: list[tuple[int, int]]):
 def _parallel_arrays(a: Frame, b: Frame, pairs: tuple[tuple[int, int], ...]
                      ) -> tuple[np.ndarray, ...]:
     """What the three parallel rules ask of the same two frames, worked out once:
-    the pairs' intervals before and after, whether both voices move to new notes, and
-    which are unisons (frames are compared by identity, and only read)."""
+    the pairs' interval classes before and after, whether both voices move to new notes,
+    and which are unisons (frames are compared by identity, and only read)."""
     ah, al, bh, bl, dah, dal, dbh, dbl = _pair_arrays(a, b, list(pairs))
     moving = (ah != -1) & (al != -1) & (bh != -1) & (bl != -1) & (ah != bh) & (al != bl)
     moving &= (ah % 12 != bh % 12) | (al % 12 != bl % 12)  # not the same fifth re-voiced
-    return (moving, np.abs(ah - al), np.abs(dah - dal), np.abs(bh - bl), np.abs(dbh - dbl),
-            ah == al, bh == bl)
+    return (moving, np.abs(ah - al) % 12, np.abs(dah - dal) % 7, np.abs(bh - bl) % 12,
+            np.abs(dbh - dbl) % 7, ah == al, bh == bl)
 
 
 def perfect(semis: np.ndarray, steps: np.ndarray, kind: tuple[int, int]) -> np.ndarray:
@@ -52,9 +52,10 @@ class _Parallel(HorizontalRule):
 
     def test(self, a, b, ctx, p):
         moving, semis_a, steps_a, semis_b, steps_b, unison_a, unison_b = _parallel_arrays(
-            a, b, tuple(self.targets(ctx, p)))
-        first = perfect(semis_a, steps_a, self.kind)
-        second = perfect(semis_b, steps_b, self.kind)
+            a, b, tuple(self.targets(ctx, p)))  # interval classes: semitones % 12, steps % 7
+        steps, semis = self.kind
+        first = (steps_a == steps) & (semis_a == semis)
+        second = (steps_b == steps) & (semis_b == semis)
         if self.unison is True:
             first &= unison_a
             second &= unison_b
