@@ -297,16 +297,16 @@ class Meter:
             out.append((bar, at + (bar - b) * m.bar_length, meter))
         return out
 
+    def _segment(self, bar: int) -> tuple[int, Fraction, Meter]:
+        """The stretch in one meter that holds a bar."""
+        return next(s for s in reversed(self._segments()) if s[0] <= bar)
+
     def in_bar(self, bar: int) -> Meter:
-        if not self.changes:
-            return self
-        return next(m for b, _, m in reversed(self._segments()) if b <= bar)
+        return self._segment(bar)[2] if self.changes else self
 
     def bar_start(self, bar: int) -> Fraction:
         """The offset of a bar's first beat (bars from 1, no pickup)."""
-        if not self.changes:
-            return (bar - 1) * self.bar_length
-        b, at, m = next(s for s in reversed(self._segments()) if s[0] <= bar)
+        b, at, m = self._segment(bar) if self.changes else (1, Fraction(0), self)
         return at + (bar - b) * m.bar_length
 
     def at(self, offset: Fraction) -> Meter:
@@ -323,7 +323,8 @@ class Meter:
     def position(self, offset: Fraction) -> Position:
         """Bar (from 1) and beat (from 1) of an offset in a piece with no pickup."""
         first, start, meter = next(s for s in reversed(self._segments())
-                                   if s[1] <= Fraction(offset))
+                                   if s[1] <= Fraction(offset)) if self.changes \
+            else (1, Fraction(0), self)
         bar, into = divmod(Fraction(offset) - start, meter.bar_length)
         return Position(int(bar) + first, float(into / meter.beat_length) + 1)
 
