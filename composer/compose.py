@@ -90,32 +90,24 @@ class _Block:
     problems: tuple[SlotProblem, ...]
     picks: tuple[np.ndarray, ...]  # per numeral: indices into the domain's voicings
     starts: tuple[int, ...]  # where each numeral's voicings begin in the slot's values
+    owner: np.ndarray  # per value: which of the numerals it voices
 
     def numeral_of_values(self) -> np.ndarray:
-        return np.repeat(self.numerals, [len(k) for k in self.picks])
+        return np.asarray(self.numerals)[self.owner]
 
 
-def _offer(picks: list[np.ndarray], scores: list[np.ndarray], cap: int
-           ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The `cap` most likely values of a slot, with at least a few voicings of every
-    chord allowed there, so that the harmony keeps all its choices."""
-    floor = [np.argsort(-u, kind="stable")[:MIN_VOICINGS_PER_CHORD] for u in scores]
-    pool = np.concatenate(scores)
-    owner = np.repeat(np.arange(len(scores)), [len(u) for u in scores])
-    local = np.concatenate([np.arange(len(u)) for u in scores])
-    taken = np.zeros(len(pool), bool)
-    offsets = np.cumsum([0] + [len(u) for u in scores[:-1]])
-    for n, f in enumerate(floor):
-        taken[offsets[n] + f] = True
+def _offer(owner: np.ndarray, scores: np.ndarray, cap: int) -> np.ndarray:
+    """Which of a slot's values (grouped by chord, `owner`) to offer: the `cap` most
+    likely, with at least a few voicings of every chord allowed there, so that the
+    harmony keeps all its choices. A mask."""
+    order = np.lexsort((-scores, owner))  # each chord's most likely first, ties in order
+    first = np.searchsorted(owner, owner)  # where each chord's values begin
+    taken = np.zeros(len(scores), bool)
+    taken[order[np.arange(len(order)) - first[order] < MIN_VOICINGS_PER_CHORD]] = True
     room = max(cap - int(taken.sum()), 0)
     rest = np.flatnonzero(~taken)
-    taken[rest[np.argsort(-pool[rest], kind="stable")[:room]]] = True
-    out_picks, out_scores = [], []
-    for n, (keep, u) in enumerate(zip(picks, scores, strict=True)):
-        mine = np.sort(local[taken & (owner == n)])
-        out_picks.append(keep[mine])
-        out_scores.append(u[mine])
-    return out_picks, out_scores
+    taken[rest[np.argsort(-scores[rest], kind="stable")[:room]]] = True
+    return taken
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,23 +134,35 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     ranges = voice_ranges(spec.rules, ctx)
     infos = _slot_infos(spec, chain)
     slots = slots if slots is not None else range(len(chain.times))
-    blocks, unary, frames, tails, inners = [], [], [], [], []
     inside = memo.setdefault(("within", rules_key), {})
     problems_seen: dict[tuple, SlotProblem] = memo.setdefault(("problems", rules_key), {})
+    posed, inners = [], []  # per slot: (numeral, problem) of each chord allowed there
     for t in slots:
-        _, offset, duration, cadence_slot = chain.times[t]
-        penultimate = t + 1 < len(chain.times) and chain.times[t + 1][3]
+        _, offset, duration, _ = chain.times[t]
         inner = _inner_notes(spec, ctx, offset, duration)
         if inner:  # and the note that follows them on the next beat
             inner += (melody_at(spec, offset + duration),)
         inners.append(inner)
-        numerals, problems, picks, starts, scores = [], [], [], [], []
-        size = 0
         fixed = _fixed(spec, offset, ctx)
-        for i in np.flatnonzero(np.isfinite(chain.unary[t])):
-            # One object per distinct problem, so that looking it up is an identity test.
-            problem = problems_seen.setdefault((chain.chords[i], fixed), SlotProblem(
-                chain.chords[i], spec.key, fixed, ranges))
+        # One object per distinct problem, so that looking it up is an identity test.
+        posed.append([(int(i), problems_seen.setdefault((chain.chords[i], fixed), SlotProblem(
+            chain.chords[i], spec.key, fixed, ranges)))
+            for i in np.flatnonzero(np.isfinite(chain.unary[t]))])
+    solver.prepare([pr for slot in posed for _, pr in slot])
+    # Every domain of the run in one frame, so that a slot's values are one gather.
+    distinct = list(dict.fromkeys(pr for slot in posed for _, pr in slot))
+    pool_frames = [solver.domain(pr).frame for pr in distinct]
+    pool = Frame.concat([f for f in pool_frames if len(f)] or pool_frames)
+    pool_base = dict(zip(distinct, np.cumsum([0] + [len(f) for f in pool_frames]).tolist(),
+                         strict=False))
+    verdicts = memo.setdefault(("pairs", rules_key), PairVerdicts(spec.rules, ctx))
+    blocks, unary, frames, tails, names = [], [], [], [], []
+    for k, t in enumerate(slots):
+        cadence_slot = chain.times[t][3]
+        penultimate = t + 1 < len(chain.times) and chain.times[t + 1][3]
+        inner = inners[k]
+        numerals, problems, owners, locals_, scores = [], [], [], [], []
+        for i, problem in posed[k]:
             dom = solver.domain(problem)
             u = (scorer.unary(dom.frame, infos[t]) if scorer else 0.0) - dom.penalty \
                 + chain.unary[t][i]
@@ -174,35 +178,39 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
             keep = np.flatnonzero(np.isfinite(u))
             if not len(keep):
                 continue
-            numerals.append(int(i))
+            owners.append(np.full(len(keep), len(numerals)))
+            numerals.append(i)
             problems.append(problem)
-            picks.append(keep)
+            locals_.append(keep)
             scores.append(u[keep])
         if not numerals:
             raise _empty_slot(spec, chain, t, solver, ranges)
+        owner, local, score = (np.concatenate(x) for x in (owners, locals_, scores))
         if cap is not None:
-            picks, scores = _offer(picks, scores, cap)
-        for keep in picks:
-            starts.append(size)
-            size += len(keep)
-        blocks.append(_Block(tuple(numerals), tuple(problems), tuple(picks), tuple(starts)))
-        unary.append(np.concatenate(scores))
-        frames.append(Frame.concat([solver.domain(pr).frame.take(k)
-                                    for pr, k in zip(problems, picks, strict=True)]))
+            offered = _offer(owner, score, cap)
+            owner, local, score = owner[offered], local[offered], score[offered]
+        split = np.searchsorted(owner, np.arange(len(numerals)))
+        blocks.append(_Block(tuple(numerals), tuple(problems),
+                             tuple(np.split(local, split[1:])), tuple(split.tolist()), owner))
+        unary.append(score)
+        frames.append(pool.take(np.asarray([pool_base[pr] for pr in problems])[owner] + local))
         # Voice leading to the next slot starts from the slot's last moment.
-        tails.append(Frame.concat([inside[(pr, inner)][2].take(k)
-                                   for pr, k in zip(problems, picks, strict=True)])
+        tails.append(Frame.concat([inside[(pr, inner)][2].take(keep)
+                                   for pr, keep in zip(problems, blocks[-1].picks, strict=True)])
                      if inner else frames[-1])
+        if cap is not None:  # each voicing's name, and its last moment's when they differ
+            sizes = [len(solver.domain(pr).frame) for pr in problems]
+            at = np.asarray([verdicts.base((pr, ()), n) for pr, n in zip(problems, sizes,
+                                                                        strict=True)])
+            names.append(at[owner] + local)
+            if inner:
+                at = np.asarray([verdicts.base((pr, inner), n) for pr, n in zip(
+                    problems, sizes, strict=True)])
+            names.append(at[owner] + local)
     # The rules' verdict on a pair of voicings does not depend on where the pair stands,
     # so it is judged once per pair of voicings (per pair of offered sets, where every
     # voicing is offered); the scorer's weight may depend on it.
-    verdicts = memo.setdefault(("pairs", rules_key), PairVerdicts(spec.rules, ctx))
     cache = memo.setdefault(("block pairs", rules_key), {})
-    names = [np.concatenate([verdicts.ids((pr, inner if tail else ()), k,
-                                          len(solver.domain(pr).frame))
-                             for pr, k in zip(block.problems, block.picks, strict=True)])
-             for block, inner in zip(blocks, inners, strict=True) for tail in (True, False)
-             ] if cap is not None else []
     pair = []
     for k, t in enumerate(list(slots)[:-1]):
         a, b = blocks[k], blocks[k + 1]
@@ -210,8 +218,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
              if scorer else np.zeros((len(unary[k]), len(unary[k + 1])), np.float32))
         if cap is not None:  # few values: every pair not judged before, in one call
             harmony = chain.pair[t][np.ix_(a.numeral_of_values(), b.numeral_of_values())]
-            ok, penalty = verdicts.judge(tails[k], names[2 * k], frames[k + 1],
-                                         names[2 * k + 3], np.isfinite(harmony))
+            ok, penalty = verdicts.judge(tails[k], names[2 * k + 1], frames[k + 1],
+                                         names[2 * k + 2], np.isfinite(harmony))
             m += np.where(ok, harmony - penalty, -np.inf).astype(np.float32)
         else:
             _judge_blocks(m, a, b, chain.pair[t], tails[k], frames[k + 1], inners[k],

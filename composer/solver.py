@@ -142,11 +142,24 @@ class Solver:
 
     def domain(self, problem: SlotProblem) -> Domain:
         if problem not in self._cache:
-            frame = voicing_frame(problem)
-            keep, penalty = vertical_filter(frame, self.uses, self.ctx)
-            index = np.flatnonzero(keep)
-            self._cache[problem] = Domain(frame.take(index), penalty[index])
+            self.prepare((problem,))
         return self._cache[problem]
+
+    def prepare(self, problems: Sequence[SlotProblem]) -> None:
+        """Work out the domains of all these problems not seen before in one call of each
+        vertical rule (the rules judge every voicing on its own, so batching changes no
+        verdict; a piece poses some fifty problems, each a call per rule otherwise)."""
+        new = list(dict.fromkeys(p for p in problems if p not in self._cache))
+        if not new:
+            return
+        frames = [voicing_frame(p) for p in new]
+        batch = Frame.concat([f for f in frames if len(f)] or frames[:1])
+        keep, penalty = vertical_filter(batch, self.uses, self.ctx)
+        start = 0
+        for problem, frame in zip(new, frames, strict=True):
+            rows = start + np.flatnonzero(keep[start:start + len(frame)])
+            self._cache[problem] = Domain(frame.take(rows - start), penalty[rows])
+            start += len(frame)
 
     def within(self, frame: Frame, notes: Sequence[tuple[int, Pitch]],
                then: Pitch | None = None) -> tuple[np.ndarray, np.ndarray, Frame]:
@@ -203,7 +216,7 @@ class PairVerdicts:
     """The pair rules' verdicts on neighbouring voicings, remembered by the voicings'
     names: a piece offers the same voicings of the same chords at slot after slot, so
     most pairs recur (a 16-bar chorale meets some 20 thousand distinct pairs among 350
-    thousand). A voicing is named by its place in a domain: `ids(key, rows, size)`."""
+    thousand). A voicing is named by its place in a domain (`base`)."""
 
     def __init__(self, uses: Sequence[RuleUse], ctx: Context) -> None:
         self.uses, self.ctx = tuple(uses), ctx
@@ -213,12 +226,13 @@ class PairVerdicts:
         self._ok = np.zeros(0, bool)
         self._penalty = np.zeros(0, np.float32)
 
-    def ids(self, key: object, rows: np.ndarray, size: int) -> np.ndarray:
-        """The names of rows `rows` of the domain `key` (of `size` voicings)."""
+    def base(self, key: object, size: int) -> int:
+        """The name of the first voicing of the domain `key` (of `size` voicings); row r
+        of it is named base + r."""
         if key not in self._base:
             self._base[key] = self._names
             self._names += size
-        return self._base[key] + np.asarray(rows, np.int64)
+        return self._base[key]
 
     def judge(self, a: Frame, a_ids: np.ndarray, b: Frame, b_ids: np.ndarray,
               wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
