@@ -211,19 +211,23 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     # so it is judged once per pair of voicings (per pair of offered sets, where every
     # voicing is offered); the scorer's weight may depend on it.
     cache = memo.setdefault(("block pairs", rules_key), {})
+    ends = list(slots)[:-1]
+    harmonies = [chain.pair[t][np.ix_(blocks[k].numeral_of_values(),
+                                      blocks[k + 1].numeral_of_values())]
+                 for k, t in enumerate(ends)] if cap is not None else []
+    # Few values: every pair not judged before, in one call.
+    judged = verdicts.judge([(tails[k], names[2 * k + 1], frames[k + 1], names[2 * k + 2],
+                              np.isfinite(h)) for k, h in enumerate(harmonies)])
     pair = []
-    for k, t in enumerate(list(slots)[:-1]):
-        a, b = blocks[k], blocks[k + 1]
+    for k, t in enumerate(ends):
         m = (scorer.transition(frames[k], frames[k + 1], infos[t + 1]).astype(np.float32)
              if scorer else np.zeros((len(unary[k]), len(unary[k + 1])), np.float32))
-        if cap is not None:  # few values: every pair not judged before, in one call
-            harmony = chain.pair[t][np.ix_(a.numeral_of_values(), b.numeral_of_values())]
-            ok, penalty = verdicts.judge(tails[k], names[2 * k + 1], frames[k + 1],
-                                         names[2 * k + 2], np.isfinite(harmony))
-            m += np.where(ok, harmony - penalty, -np.inf).astype(np.float32)
+        if cap is not None:
+            ok, penalty = judged[k]
+            m += np.where(ok, harmonies[k] - penalty, -np.inf).astype(np.float32)
         else:
-            _judge_blocks(m, a, b, chain.pair[t], tails[k], frames[k + 1], inners[k],
-                          spec.rules, ctx, cache)
+            _judge_blocks(m, blocks[k], blocks[k + 1], chain.pair[t], tails[k], frames[k + 1],
+                          inners[k], spec.rules, ctx, cache)
         pair.append(m)
         if progress:
             progress("voicing", k + 1, len(blocks) - 1)

@@ -234,28 +234,57 @@ class PairVerdicts:
             self._names += size
         return self._base[key]
 
-    def judge(self, a: Frame, a_ids: np.ndarray, b: Frame, b_ids: np.ndarray,
-              wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(compatible [K1, K2], soft penalty [K1, K2]) of a's rows moving to b's, judged
-        where `wanted` and not judged before (elsewhere: compatible, no penalty)."""
-        codes = (a_ids[:, None] << 32 | b_ids[None, :]).ravel()
-        want = np.flatnonzero(wanted.ravel())
-        pos, found = self._find(codes[want])
-        new = want[~found]
-        if len(new):
-            ra, rb = np.divmod(new, len(b))
-            ok, penalty = step_rules(a.take(ra), b.take(rb), self.uses, self.ctx)
-            merged = np.concatenate([self._codes, codes[new]])
+    def judge(self, moves: Sequence[tuple[Frame, np.ndarray, Frame, np.ndarray, np.ndarray]]
+              ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each move (a, a's names, b, b's names, wanted [K1, K2]): (compatible
+        [K1, K2], soft penalty [K1, K2]) of a's rows moving to b's, judged where wanted
+        (elsewhere: compatible, no penalty). Every pair not judged before, over all the
+        moves, is judged in one call of each rule."""
+        codes = [(a_ids[:, None] << 32 | b_ids[None, :]).ravel() for _, a_ids, _, b_ids, _
+                 in moves]
+        wants = [np.flatnonzero(w.ravel()) for *_, w in moves]
+        asked = np.concatenate([c[w] for c, w in zip(codes, wants, strict=True)] or [[]]
+                               ).astype(np.int64)
+        # Each distinct pair once, with its first asking as (move, flat place there).
+        pairs, first, back = np.unique(asked, return_index=True, return_inverse=True)
+        pos, found = self._find(pairs)
+        ok, penalty = np.ones(len(pairs), bool), np.zeros(len(pairs), np.float32)
+        ok[found], penalty[found] = self._ok[pos[found]], self._penalty[pos[found]]
+        if not found.all():
+            which = np.repeat(np.arange(len(moves)), [len(w) for w in wants])[first[~found]]
+            where = np.concatenate(wants)[first[~found]]
+            by_move = np.argsort(which, kind="stable")  # the order they are judged in
+            bounds = np.searchsorted(which[by_move], np.arange(len(moves) + 1))
+            froms, tos = [], []
+            for n, (a, _, b, _, _) in enumerate(moves):
+                ra, rb = np.divmod(where[by_move[bounds[n]:bounds[n + 1]]], len(b))
+                if len(ra):
+                    froms.append(a.take(ra))
+                    tos.append(b.take(rb))
+            new_ok, new_penalty = self._judge(Frame.concat(froms), Frame.concat(tos))
+            fresh = np.flatnonzero(~found)[by_move]
+            ok[fresh], penalty[fresh] = new_ok, new_penalty
+            merged = np.concatenate([self._codes, pairs[fresh]])
             order = np.argsort(merged, kind="stable")
             self._codes = merged[order]
-            self._ok = np.concatenate([self._ok, ok])[order]
-            self._penalty = np.concatenate([self._penalty, penalty.astype(np.float32)])[order]
-            pos, found = self._find(codes[want])
-        ok_out = np.ones(len(codes), bool)
-        penalty_out = np.zeros(len(codes), np.float32)
-        ok_out[want], penalty_out[want] = self._ok[pos], self._penalty[pos]
-        shape = (len(a), len(b))
-        return ok_out.reshape(shape), penalty_out.reshape(shape)
+            self._ok = np.concatenate([self._ok, new_ok])[order]
+            self._penalty = np.concatenate([self._penalty, new_penalty])[order]
+        ok, penalty = ok[back], penalty[back]
+        out, at = [], 0
+        for (a, _, b, _, _), c, w in zip(moves, codes, wants, strict=True):
+            ok_out = np.ones(len(c), bool)
+            penalty_out = np.zeros(len(c), np.float32)
+            ok_out[w], penalty_out[w] = ok[at:at + len(w)], penalty[at:at + len(w)]
+            at += len(w)
+            out.append((ok_out.reshape(len(a), len(b)), penalty_out.reshape(len(a), len(b))))
+        return out
+
+    def _judge(self, a: Frame, b: Frame) -> tuple[np.ndarray, np.ndarray]:
+        ok, penalty = np.ones(len(a), bool), np.zeros(len(a), np.float32)
+        for start in range(0, len(a), PAIRS_PER_CALL):  # a call's arrays stay in the cache
+            part = slice(start, start + PAIRS_PER_CALL)
+            ok[part], penalty[part] = step_rules(a.take(part), b.take(part), self.uses, self.ctx)
+        return ok, penalty
 
     def _find(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pos = np.minimum(np.searchsorted(self._codes, codes), max(len(self._codes) - 1, 0))
