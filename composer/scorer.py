@@ -101,10 +101,9 @@ class StatisticalScorer:
 
     def transition(self, a: Frame, b: Frame, slot: SlotInfo | None = None) -> np.ndarray:
         out = np.zeros((len(a), len(b)), np.float32)
-        for v in range(a.midi.shape[1]):  # a voice takes few pitches: look up distinct ones
-            ua, ia = np.unique(a.midi[:, v], return_inverse=True)
-            ub, ib = np.unique(b.midi[:, v], return_inverse=True)
-            step = np.clip(ub[None, :].astype(np.int64) - ua[:, None], -MAX_INTERVAL,
+        logp = self.interval_logp.astype(np.float32)
+        for v in range(a.midi.shape[1]):  # int16 holds every difference of two MIDI notes
+            step = np.clip(b.midi[None, :, v] - a.midi[:, None, v], -MAX_INTERVAL,
                            MAX_INTERVAL) + MAX_INTERVAL
-            out += self.interval_logp[v, step].astype(np.float32)[ia[:, None], ib[None, :]]
+            out += logp[v, step]
         return out
