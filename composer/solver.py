@@ -308,28 +308,42 @@ def pair_matrix(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context
     return ok, penalty
 
 
+# The hard rules that forbid most moves between a chorale's voicings (some 40, 25 and 15
+# in a hundred), judged first so that the other rules judge only the moves they allow.
+PRUNE_FIRST = ("no-voice-overlap", "seventh-resolves-down", "max-leap")
+
+
 def step_rules(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context,
                lines: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(compatible [K], soft penalty [K]) of row r of `a` moving to row r of `b`; the
-    melodic rules judge the voices in `lines` (all by default: each strikes anew)."""
+    melodic rules judge the voices in `lines` (all by default: each strikes anew). The
+    soft rules weigh only the moves the hard rules allow (elsewhere the penalty is 0)."""
     ok = np.ones(len(a), bool)
     penalty = np.zeros(len(a))
+    rows = np.arange(len(a))  # which moves a and b hold now: those not yet forbidden
     voices: dict[int, tuple[Frame, Frame]] = {}  # each voice's line, cut once
-    for use in uses:
+    judged = [u for u in uses if isinstance(u.rule, HorizontalRule)
+              or (isinstance(u.rule, MelodicRule) and u.rule.window == 2)]
+    judged.sort(key=lambda u: (u.severity != "error", u.rule.id not in PRUNE_FIRST,
+                               PRUNE_FIRST.index(u.rule.id) if u.rule.id in PRUNE_FIRST else 0))
+    for use in judged:
+        if use.severity != "error" and not ok[rows].all() or 4 * ok[rows].sum() < 3 * len(rows):
+            keep = np.flatnonzero(ok[rows])  # leave out the moves already forbidden
+            rows, a, b, voices = rows[keep], a.take(keep), b.take(keep), {}
+        if not len(rows):
+            break
         rule = use.rule
         if isinstance(rule, HorizontalRule):
             broken = rule.test(a, b, ctx, use.params).sum(axis=1)
-        elif isinstance(rule, MelodicRule) and rule.window == 2:
+        else:
             broken = np.zeros(len(a), int)
             for v in range(len(ctx.voices)) if lines is None else lines:
                 if rule.applies(v, ctx, use.params):
                     if v not in voices:
                         voices[v] = (a.take(slice(None), [v]), b.take(slice(None), [v]))
                     broken += rule.test(voices[v], ctx, use.params)
-        else:
-            continue
         if use.severity == "error":
-            ok &= broken == 0
+            ok[rows[broken != 0]] = False
         else:
-            penalty += use.weight * broken
+            penalty[rows] += use.weight * broken
     return ok, penalty
