@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
+from operator import itemgetter
 
 import numpy as np
 from constraint import FunctionConstraint, Problem
@@ -54,7 +55,8 @@ def voice_ranges(uses: Sequence[RuleUse], ctx: Context) -> tuple[tuple[int, int]
     return tuple(ranges.get(v, (36, 84)) for v in ctx.voices)
 
 
-def _tone_pitches(chord: Chord, low: int, high: int) -> list[Pitch]:
+@lru_cache(maxsize=1024)
+def _tone_pitches(chord: Chord, low: int, high: int) -> tuple[Pitch, ...]:
     out = []
     for tone in chord.tones:
         for octave in range(0, 9):
@@ -62,42 +64,53 @@ def _tone_pitches(chord: Chord, low: int, high: int) -> list[Pitch]:
                       7 * octave + tone.step)
             if low <= p.midi <= high:
                 out.append(p)
-    return sorted(out)
+    return tuple(sorted(out))
 
 
-@lru_cache(maxsize=4096)
-def enumerate_voicings(problem: SlotProblem) -> tuple[tuple[Pitch, ...], ...]:
-    """All voicings within the domains, voices in order, found by python-constraint
-    (a pure function of the problem, so pieces composed in one process share them)."""
+def enumerate_voicings(problem: SlotProblem) -> tuple[np.ndarray, np.ndarray]:
+    """All voicings within the domains, voices in order, found by python-constraint:
+    (MIDI [K, V], diatonic [K, V]), in order of pitch voice by voice."""
     n = len(problem.ranges)
     domains = []
     for v in range(n):
         given = problem.fixed[v]
         domains.append([given] if given is not None else
                        _tone_pitches(problem.chord, *problem.ranges[v]))
+    if not all(domains):
+        return np.zeros((0, n), np.int16), np.zeros((0, n), np.int16)
     solver = Problem()
     for v, domain in enumerate(domains):
-        if not domain:
-            return ()
         solver.addVariable(v, [p.midi for p in domain])
     for v in range(n - 1):  # pruning only: the crossing rule itself filters afterwards
         solver.addConstraint(FunctionConstraint(lambda hi, lo: hi >= lo), (v, v + 1))
-    spell = [{p.midi: p for p in domain} for domain in domains]
-    return tuple(sorted(tuple(spell[v][s[v]] for v in range(n))
-                        for s in solver.getSolutionIter()))
+    voice = itemgetter(*range(n))
+    midi = np.array([voice(s) for s in solver.getSolutionIter()], np.int16).reshape(-1, n)
+    midi = midi[np.lexsort(midi.T[::-1])]
+    # A voice's MIDI numbers name its pitches (a chord spells each pitch class once).
+    diatonic = np.empty_like(midi)
+    for v, domain in enumerate(domains):
+        spelled = np.zeros(128, np.int16)
+        spelled[[p.midi for p in domain]] = [p.diatonic for p in domain]
+        diatonic[:, v] = spelled[midi[:, v]]
+    return midi, diatonic
 
 
 @lru_cache(maxsize=4096)
 def voicing_frame(problem: SlotProblem) -> Frame:
-    """Every voicing of the problem as a frame (shared like the enumeration itself; the
-    frame is only read)."""
-    return candidate_frame(enumerate_voicings(problem), problem.chord, problem.key)
+    """Every voicing of the problem as a frame (a pure function of the problem, so pieces
+    composed in one process share it; the frame is only read)."""
+    return _frame(*enumerate_voicings(problem), problem.chord, problem.key)
 
 
 def candidate_frame(voicings: Sequence[tuple[Pitch, ...]], chord: Chord, key: Key) -> Frame:
     k, n = len(voicings), len(voicings[0]) if voicings else 0
     midi = np.array([[p.midi for p in v] for v in voicings], np.int16).reshape(k, n)
     diatonic = np.array([[p.diatonic for p in v] for v in voicings], np.int16).reshape(k, n)
+    return _frame(midi, diatonic, chord, key)
+
+
+def _frame(midi: np.ndarray, diatonic: np.ndarray, chord: Chord, key: Key) -> Frame:
+    k, n = midi.shape
     roles, leading, root = chord_arrays([chord], [key])
     return Frame(midi, diatonic, np.ones((k, n), bool), np.repeat(roles, k, 0),
                  np.repeat(leading, k), np.repeat(root, k), tuple(range(n)),
