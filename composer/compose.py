@@ -45,12 +45,14 @@ class Composition:
     surface: Surface | None = None  # the figure of each voice on each slot
 
 
-def _fixed(spec: Spec, offset: Fraction, ctx: Context) -> tuple[Pitch | None, ...]:
-    """Per voice, the note given at this onset (by the melody or a `fixed` rule)."""
+def _fixed(spec: Spec, offset: Fraction, ctx: Context,
+           by_voice: dict[tuple[Fraction, int], Pitch] | None = None) -> tuple[Pitch | None, ...]:
+    """Per voice, the note given at this onset (by the melody or a `fixed` rule, given
+    as `_fixed_by_voice` where it is asked at every slot)."""
     fixed: list[Pitch | None] = [None] * len(ctx.voices)
     if spec.melody is not None and (note := spec.melody.at(offset)) is not None:
         fixed[ctx.voices.index(spec.melody.voice)] = note.pitch
-    for start, pitches in _fixed_by_voice(spec, ctx).items():
+    for start, pitches in (_fixed_by_voice(spec, ctx) if by_voice is None else by_voice).items():
         if start[0] == offset:
             fixed[start[1]] = pitches
     return tuple(fixed)
@@ -137,17 +139,22 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     inside = memo.setdefault(("within", rules_key), {})
     problems_seen: dict[tuple, SlotProblem] = memo.setdefault(("problems", rules_key), {})
     posed, inners = [], []  # per slot: (numeral, problem) of each chord allowed there
+    by_voice = _fixed_by_voice(spec, ctx)
     for t in slots:
         _, offset, duration, _ = chain.times[t]
         inner = _inner_notes(spec, ctx, offset, duration)
         if inner:  # and the note that follows them on the next beat
             inner += (melody_at(spec, offset + duration),)
         inners.append(inner)
-        fixed = _fixed(spec, offset, ctx)
-        # One object per distinct problem, so that looking it up is an identity test.
-        posed.append([(int(i), problems_seen.setdefault((chain.chords[i], fixed), SlotProblem(
-            chain.chords[i], spec.key, fixed, ranges)))
-            for i in np.flatnonzero(np.isfinite(chain.unary[t]))])
+        fixed = _fixed(spec, offset, ctx, by_voice)
+        here = []
+        for i in np.flatnonzero(np.isfinite(chain.unary[t])).tolist():
+            # One object per distinct problem, so that looking it up is an identity test.
+            if (problem := problems_seen.get((chain.chords[i], fixed))) is None:
+                problem = problems_seen[(chain.chords[i], fixed)] = SlotProblem(
+                    chain.chords[i], spec.key, fixed, ranges)
+            here.append((i, problem))
+        posed.append(here)
     solver.prepare([pr for slot in posed for _, pr in slot])
     # Every domain of the run in one frame, so that a slot's values are one gather.
     distinct = list(dict.fromkeys(pr for slot in posed for _, pr in slot))
@@ -161,31 +168,36 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         cadence_slot = chain.times[t][3]
         penultimate = t + 1 < len(chain.times) and chain.times[t + 1][3]
         inner = inners[k]
-        numerals, problems, owners, locals_, scores = [], [], [], [], []
-        for i, problem in posed[k]:
-            dom = solver.domain(problem)
-            u = (scorer.unary(dom.frame, infos[t]) if scorer else 0.0) - dom.penalty \
-                + chain.unary[t][i]
-            u = np.broadcast_to(u, (len(dom.frame),))
-            if inner:  # the melody's quicker notes sound against the held voicing
-                if (problem, inner) not in inside:
-                    inside[(problem, inner)] = solver.within(dom.frame, inner[:-1], inner[-1])
-                ok, soft, _ = inside[(problem, inner)]
-                u = np.where(ok, u - soft, -np.inf)
-            if cadence_slot or penultimate:  # cadence chords stand on their root
-                bass = dom.frame.midi[:, -1].astype(np.int64) % 12
-                u = np.where(bass == chain.chords[i].root.pc, u, -np.inf)
-            keep = np.flatnonzero(np.isfinite(u))
-            if not len(keep):
-                continue
-            owners.append(np.full(len(keep), len(numerals)))
-            numerals.append(i)
-            problems.append(problem)
-            locals_.append(keep)
-            scores.append(u[keep])
-        if not numerals:
+        numerals = np.array([i for i, _ in posed[k]], np.int64)
+        doms = [solver.domain(pr) for _, pr in posed[k]]
+        sizes = np.array([len(d.frame) for d in doms], np.int64)
+        u = np.concatenate([(scorer.unary(d.frame, infos[t]) if scorer else 0.0) - d.penalty
+                            for d in doms] or [np.zeros(0)]) + np.repeat(
+            chain.unary[t][numerals], sizes)
+        if inner:  # the melody's quicker notes sound against the held voicing
+            for _, pr in posed[k]:
+                if (pr, inner) not in inside:
+                    inside[(pr, inner)] = solver.within(solver.domain(pr).frame, inner[:-1],
+                                                        inner[-1])
+            ok, soft = (np.concatenate([inside[(pr, inner)][j] for _, pr in posed[k]])
+                        for j in (0, 1))
+            u = np.where(ok, u - soft, -np.inf)
+        starts = np.cumsum(sizes) - sizes
+        owner = np.repeat(np.arange(len(doms)), sizes)  # which chord each value voices
+        local = np.arange(len(u)) - starts[owner]  # and which voicing of its domain
+        if cadence_slot or penultimate:  # cadence chords stand on their root
+            bass = pool.midi[np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local,
+                             -1].astype(np.int64) % 12
+            roots = np.array([chain.chords[i].root.pc for i in numerals], np.int64)
+            u = np.where(bass == roots[owner], u, -np.inf)
+        allowed = np.isfinite(u)
+        owner, local, score = owner[allowed], local[allowed], u[allowed]
+        present = np.bincount(owner, minlength=len(doms)) > 0  # chords left a voicing
+        if not present.any():
             raise _empty_slot(spec, chain, t, solver, ranges)
-        owner, local, score = (np.concatenate(x) for x in (owners, locals_, scores))
+        owner = (np.cumsum(present) - 1)[owner]
+        problems = [pr for (_, pr), here in zip(posed[k], present, strict=True) if here]
+        numerals = numerals[present].tolist()
         if cap is not None:
             offered = _offer(owner, score, cap)
             owner, local, score = owner[offered], local[offered], score[offered]
@@ -308,11 +320,15 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
 
 
 def _slot_infos(spec: Spec, chain: HarmonyChain) -> list[SlotInfo]:
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for t, (ph, *_) in enumerate(chain.times):
+        first.setdefault(ph, t)
+        last[ph] = t
     out = []
     for t, (ph, offset, _, cadence_slot) in enumerate(chain.times):
-        same = [k for k, time in enumerate(chain.times) if time[0] == ph]
         out.append(SlotInfo(spec.key, spec.meter.position(offset).beat,
-                            spec.meter.at(offset).beats_per_bar, t - same[0], same[-1] - t,
+                            spec.meter.at(offset).beats_per_bar, t - first[ph], last[ph] - t,
                             cadence_slot, chain.phrases[ph].cadence))
     return out
 

@@ -101,9 +101,10 @@ class StatisticalScorer:
 
     def transition(self, a: Frame, b: Frame, slot: SlotInfo | None = None) -> np.ndarray:
         out = np.zeros((len(a), len(b)), np.float32)
-        logp = self.interval_logp.astype(np.float32)
-        for v in range(a.midi.shape[1]):  # int16 holds every difference of two MIDI notes
-            step = np.clip(b.midi[None, :, v] - a.midi[:, None, v], -MAX_INTERVAL,
-                           MAX_INTERVAL) + MAX_INTERVAL
-            out += logp[v, step]
+        # Every difference of two MIDI notes (or rests, -1) indexes the table directly,
+        # intervals wider than MAX_INTERVAL weighing as the widest counted.
+        wide = np.clip(np.arange(-128, 129), -MAX_INTERVAL, MAX_INTERVAL) + MAX_INTERVAL
+        logp = self.interval_logp.astype(np.float32)[:, wide]
+        for v in range(a.midi.shape[1]):  # int16 holds every such difference
+            out += logp[v, b.midi[None, :, v] - a.midi[:, None, v] + 128]
         return out

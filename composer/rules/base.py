@@ -198,6 +198,17 @@ class GlobalRule(Rule):
 
 # Shared vocabulary for messages ------------------------------------------------------
 
+_SMALL = np.arange(-256, 256)  # every MIDI number, diatonic step and difference of two
+_MODULO = {m: (_SMALL % m).astype(np.int16) for m in (7, 12)}
+
+
+def mod(x: np.ndarray, m: int) -> np.ndarray:
+    """x % m (m: 7 or 12) of pitches, steps and intervals (|x| < 256), looked up: numpy's
+    integer modulo is some twenty times slower than a subtraction, and the rules take
+    it of every pair of voices of every candidate move."""
+    return _MODULO[m].take(x + 256)
+
+
 def pitch_at(f: Frame, row: int, col: int) -> Pitch:
     p = f.pitch(row, col)
     assert p is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from composer.music import interval_name, interval_words
-from composer.rules.base import Context, MelodicRule, Param, Params, pitch_at
+from composer.rules.base import Context, MelodicRule, Param, Params, mod, pitch_at
 from composer.texture import Frame
 
 
@@ -31,7 +31,7 @@ def _move_words(a: Frame, b: Frame, row: int) -> str:
 
 def _chord_tone(f: Frame, role: int | None = None) -> np.ndarray:
     m = _col(f)
-    pcs = np.where(m != -1, m % 12, 0)
+    pcs = np.where(m != -1, mod(m, 12), 0)
     r = f.roles[np.arange(len(f)), pcs]
     known = f.roles.any(axis=1)
     return (m != -1) & known & ((r > 0) if role is None else (r == role))
@@ -72,12 +72,15 @@ class NoAugmentedMelodic(MelodicRule):
     def test(self, frames, ctx, p):
         ok, semis, steps = _moves(*frames)
         a = np.abs(steps)
-        base = np.array([0, 2, 4, 5, 7, 9, 11])[a % 7] + 12 * (a // 7)
+        base = _MAJOR_SEMITONES.take(a)  # the major or perfect interval of that many steps
         # A chromatic semitone (C to C#) is how a line should move, so unisons are exempt.
         return ok & (a > 0) & (np.abs(semis) - base >= 1)
 
     def message(self, frames, row, ctx, p):
         return f"{ctx.voices[frames[0].columns[0]]} moves by an {_move_words(*frames, row)}"
+
+
+_MAJOR_SEMITONES = np.array([[0, 2, 4, 5, 7, 9, 11][k % 7] + 12 * (k // 7) for k in range(256)])
 
 
 def _voices_param(voice: int, ctx: Context, p: Params) -> bool:
@@ -105,7 +108,7 @@ class LeadingToneResolves(MelodicRule):
         a, b = frames
         ok, semis, _ = _moves(a, b)
         lt = a.leading.astype(np.int32)
-        rows = np.flatnonzero(ok & (lt >= 0) & (_col(a) % 12 == lt) & (semis != 0)
+        rows = np.flatnonzero(ok & (lt >= 0) & (mod(_col(a), 12) == lt) & (semis != 0)
                               & (semis != 1))  # leading tones that do not rise (few)
         goal = (lt[rows] + 1) % 12
         broot = b.root[rows].astype(np.int32)

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from composer.rules.base import Context, HorizontalRule, Param, Params, between
+from composer.rules.base import Context, HorizontalRule, Param, Params, between, mod
 from composer.texture import Frame
 
 # Perfect interval classes as (steps mod 7, semitones mod 12).
@@ -18,7 +18,7 @@ def _pair_arrays(a: Frame, b: Frame, pairs: list[tuple[int, int]]):
     up, lo = [i for i, _ in pairs], [j for _, j in pairs]
 
     def take(x: np.ndarray, cols: list[int]) -> np.ndarray:
-        return x[:, cols].astype(np.int32)
+        return x[:, cols]  # int16 holds every sum and difference the rules take
 
     return (take(a.midi, up), take(a.midi, lo), take(b.midi, up), take(b.midi, lo),
             take(a.diatonic, up), take(a.diatonic, lo), take(b.diatonic, up),
@@ -33,14 +33,14 @@ def _parallel_arrays(a: Frame, b: Frame, pairs: tuple[tuple[int, int], ...]
     and which are unisons (frames are compared by identity, and only read)."""
     ah, al, bh, bl, dah, dal, dbh, dbl = _pair_arrays(a, b, list(pairs))
     moving = (ah != -1) & (al != -1) & (bh != -1) & (bl != -1) & (ah != bh) & (al != bl)
-    moving &= (ah % 12 != bh % 12) | (al % 12 != bl % 12)  # not the same fifth re-voiced
-    return (moving, np.abs(ah - al) % 12, np.abs(dah - dal) % 7, np.abs(bh - bl) % 12,
-            np.abs(dbh - dbl) % 7, ah == al, bh == bl)
+    moving &= (mod(ah, 12) != mod(bh, 12)) | (mod(al, 12) != mod(bl, 12))  # not re-voiced
+    return (moving, mod(np.abs(ah - al), 12), mod(np.abs(dah - dal), 7),
+            mod(np.abs(bh - bl), 12), mod(np.abs(dbh - dbl), 7), ah == al, bh == bl)
 
 
 def perfect(semis: np.ndarray, steps: np.ndarray, kind: tuple[int, int]) -> np.ndarray:
     """Is the (non-negative) interval a perfect fifth or octave class, by spelling?"""
-    return (steps % 7 == kind[0]) & (semis % 12 == kind[1])
+    return (mod(steps, 7) == kind[0]) & (mod(semis, 12) == kind[1])
 
 
 class _Parallel(HorizontalRule):
