@@ -84,6 +84,7 @@ def time_partimento(folder: Path, lengths: Sequence[int], seeds: Sequence[int], 
     """Times per length (the first call of the process apart) and seed 0's compositions,
     with the statistical scorer or the shipped model."""
     from composer.compose import compose
+    from composer.solver import forget_enumerations
     from composer.spec import load_spec
 
     t0 = time.perf_counter()
@@ -111,14 +112,20 @@ def time_partimento(folder: Path, lengths: Sequence[int], seeds: Sequence[int], 
         out["times"][bars] = times
         out["slots"][bars] = len(pieces[bars].plan.slots)
     if scorer == "statistical":  # the peers' task: seed 0's bass line, harmonized
-        out["bass"] = {}
+        out["bass"], out["bass_first"] = {}, {}
         for bars in lengths:
             spec = load_spec(write_bass_spec(folder, pieces[bars]))
-            out["bass"][bars] = []
-            for seed in seeds:
-                t0 = time.perf_counter()
-                compose(replace(spec, seed=seed), the_scorer)
-                out["bass"][bars].append(time.perf_counter() - t0)
+            # A first call enumerates every voicing over this bass anew, as the realizer
+            # does (the memo is emptied before each seed, as a new process starts); later
+            # calls find the enumerations made.
+            for part in ("bass_first", "bass"):
+                out[part][bars] = []
+                for seed in seeds:
+                    if part == "bass_first":
+                        forget_enumerations()
+                    t0 = time.perf_counter()
+                    compose(replace(spec, seed=seed), the_scorer)
+                    out[part][bars].append(time.perf_counter() - t0)
     return out, pieces
 
 
@@ -161,8 +168,9 @@ def time_in_child(folder: Path, lengths: Sequence[int], seeds: int, scorer: str
         raise SystemExit(f"compose_speed: composing with the {scorer} failed:\n"
                          f"{child.output[-3000:]}")
     res["times"] = {int(b): t for b, t in res["times"].items()}
-    if "bass" in res:
-        res["bass"] = {int(b): t for b, t in res["bass"].items()}
+    for part in ("bass", "bass_first"):
+        if part in res:
+            res[part] = {int(b): t for b, t in res[part].items()}
     res["slots"] = {int(b): n for b, n in res["slots"].items()}
     return res, pickle.loads(path.read_bytes())
 
@@ -226,6 +234,14 @@ def peer(kind: str, data: dict[str, Any], folder: Path, cap: float) -> Child:
         print(f"compose_speed: the {kind} peer failed ({child.rc}):\n{child.output[-3000:]}",
               file=sys.stderr)
     return child
+
+
+def _median_run(children: list[Child]) -> Child:
+    """Of a peer's runs, the one of median total among those that finished (else the
+    first)."""
+    done = [(sum(r[k] for k in ("build", "graph", "one")), n, c)
+            for n, c in enumerate(children) if (r := c.result()) is not None]
+    return sorted(done)[len(done) // 2][2] if done else children[0]
 
 
 def time_process(spec: Path, out: Path, repeats: int, scorer: str) -> list[Child]:
@@ -512,8 +528,8 @@ def _capped(child: Child, cap: float, seconds: float | None) -> str:
     return "failed (see stderr)" if seconds is None else f"{seconds:.2f}"
 
 
-def _m21_rows(bars: int, free: float, ours: float, runs: list[tuple[bool, Child]],
-              cap: float) -> tuple[list[str], float | None]:
+def _m21_rows(bars: int, free: float, first: float, ours: float,
+              runs: list[tuple[bool, Child]], cap: float) -> tuple[list[str], float | None]:
     """Table rows for one length, and the fastest total that produced a realization."""
     rows: list[str] = []
     best: float | None = None
@@ -525,9 +541,11 @@ def _m21_rows(bars: int, free: float, ours: float, runs: list[tuple[bool, Child]
             best = total if best is None else min(best, total)
         detail = "– | – | –" if res is None else (
             f"{res['graph']:.2f} | {res['one']:.2f} | {res['solutions']}")
-        rows.append(f"| {bars} | {free:.3f} | {ours:.3f} | {'on' if resolve else 'off'} |"
+        faster = f"{total / first:.1f}× / {total / ours:.1f}×" if made and total else "–"
+        rows.append(f"| {bars} | {free:.3f} | {first:.3f} | {ours:.3f} |"
+                    f" {'on' if resolve else 'off'} |"
                     f" {_capped(child, cap, total)}{'' if made or not res else ' (none)'} |"
-                    f" {detail} | {f'{total / ours:.1f}×' if made and total else '–'} |")
+                    f" {detail} | {faster} |")
     return rows, best
 
 
@@ -612,24 +630,32 @@ def report(args: argparse.Namespace, runs: dict[str, dict[str, Any]],
         " walked through it and written as a four-part score. Partimento's task is the same"
         " bass line given as the bass voice's melody, unfigured (it chooses the chords"
         " itself, under every rule of `common-practice`), written as block chords"
-        " (`surface: plain`): median over the seeds, in process; beside it the free piece.",
+        " (`surface: plain`), in process, median over the seeds: a first call on the line,"
+        " when python-constraint enumerates every voicing over the bass anew as the"
+        " realizer does (the memo emptied before each seed, as a new process starts), and"
+        " later calls, which find those enumerations made; beside them the free piece."
+        f" music21: the median run of {args.repeats}, each in a new process.",
         "",
-        "| bars | Partimento, free piece | Partimento, this bass line | resolution |"
-        " music21 total | graph | one realization | realizations | Partimento faster |",
-        "| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| bars | Partimento, free piece | this bass line, first call | later calls |"
+        " resolution | music21 total | graph | one realization | realizations |"
+        " Partimento faster (first / later) |",
+        "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     best = {}
-    bass = {bars: statistics.median(ours["bass"][bars]) for bars in lengths}
+    bass, first = ({bars: statistics.median(ours[part][bars]) for bars in lengths}
+                   for part in ("bass", "bass_first"))
     for bars in lengths:
-        rows, best[bars] = _m21_rows(bars, med[bars], bass[bars], m21[bars],
+        rows, best[bars] = _m21_rows(bars, med[bars], first[bars], bass[bars], m21[bars],
                                      args.music21_cap)
         lines += rows
     if best[short] is not None:
-        speedup = best[short] / bass[short]
+        speedup = best[short] / first[short]
         verdict = "met" if speedup >= TARGET_SPEEDUP else "NOT met"
-        lines += ["", f"{short} bars: on the same bass line Partimento is {speedup:.1f}× as"
-                  f" fast as music21's realizer — {verdict} (target ≥ {TARGET_SPEEDUP:g}×);"
-                  f" the free piece {best[short] / med[short]:.1f}×."]
+        lines += ["", f"{short} bars: on the same bass line Partimento's first call is"
+                  f" {speedup:.1f}× as fast as music21's realizer — {verdict} (target ≥"
+                  f" {TARGET_SPEEDUP:g}×, judged on the first call); later calls"
+                  f" {best[short] / bass[short]:.1f}×, the free piece"
+                  f" {best[short] / med[short]:.1f}×."]
     lines += [
         "",
         "### Plain python-constraint on the whole voicing problem (s)",
@@ -708,8 +734,9 @@ def main(argv: list[str]) -> int:
         m21, pc = {}, {}
         for bars, comp in pieces["statistical"].items():
             print(f"music21's realizer, {bars} bars …", file=sys.stderr)
-            m21[bars] = [(resolve, peer("music21", bass_line(comp, resolve), folder,
-                                        args.music21_cap)) for resolve in (True, False)]
+            m21[bars] = [(resolve, _median_run([
+                peer("music21", bass_line(comp, resolve), folder, args.music21_cap)
+                for _ in range(args.repeats)])) for resolve in (True, False)]
             print(f"python-constraint, {bars} bars …", file=sys.stderr)
             pc[bars] = run_constraint(comp, folder, args.constraint_cap)
     body = report(args, runs, process, m21, pc)

@@ -27,6 +27,7 @@ from composer.solver import (
     pair_matrix,
     vertical_filter,
     voice_ranges,
+    voice_spacing,
     voicing_frame,
 )
 from composer.spec import Spec
@@ -133,7 +134,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     memo = {} if memo is None else memo
     rules_key = tuple(sorted(id(u) for u in spec.rules))
     solver = memo.setdefault(("solver", rules_key), Solver(spec.rules, ctx))
-    ranges = voice_ranges(spec.rules, ctx)
+    ranges, spacing = voice_ranges(spec.rules, ctx), voice_spacing(spec.rules, ctx)
     infos = _slot_infos(spec, chain)
     slots = slots if slots is not None else range(len(chain.times))
     inside = memo.setdefault(("within", rules_key), {})
@@ -152,7 +153,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
             # One object per distinct problem, so that looking it up is an identity test.
             if (problem := problems_seen.get((chain.chords[i], fixed))) is None:
                 problem = problems_seen[(chain.chords[i], fixed)] = SlotProblem(
-                    chain.chords[i], spec.key, fixed, ranges)
+                    chain.chords[i], spec.key, fixed, ranges, spacing)
             here.append((i, problem))
         posed.append(here)
     solver.prepare([pr for slot in posed for _, pr in slot])

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from operator import itemgetter
+from typing import Any
 
 import numpy as np
 from constraint import FunctionConstraint, Problem
@@ -35,13 +36,14 @@ class SlotProblem:
     key: Key
     fixed: tuple[Pitch | None, ...]  # per voice: a given note, or None
     ranges: tuple[tuple[int, int], ...]  # per voice: lowest and highest MIDI note
+    spacing: tuple[int, ...] | None = None  # per adjacent pair: the widest span allowed
 
     def __hash__(self) -> int:  # asked for at every slot, so worked out once
         return self._hash
 
     @cached_property
     def _hash(self) -> int:
-        return hash((self.chord, self.key, self.fixed, self.ranges))
+        return hash((self.chord, self.key, self.fixed, self.ranges, self.spacing))
 
 
 def voice_ranges(uses: Sequence[RuleUse], ctx: Context) -> tuple[tuple[int, int], ...]:
@@ -53,6 +55,19 @@ def voice_ranges(uses: Sequence[RuleUse], ctx: Context) -> tuple[tuple[int, int]
             for i, low, high in use.rule.ranges(ctx, use.params):  # type: ignore[attr-defined]
                 ranges[ctx.voices[i]] = (low.midi, high.midi)
     return tuple(ranges.get(v, (36, 84)) for v in ctx.voices)
+
+
+def voice_spacing(uses: Sequence[RuleUse], ctx: Context) -> tuple[int, ...] | None:
+    """The widest span each pair of adjacent voices may take under the spec's hard
+    spacing rules (None: no such rule), so that the enumeration leaves those voicings
+    out rather than the filter after it."""
+    limits = None
+    for use in uses:
+        if use.rule.id == "spacing" and use.severity == "error":
+            rule: Any = use.rule  # a Spacing rule
+            mine = tuple(int(w) for w in rule.limits(ctx, use.params))
+            limits = mine if limits is None else tuple(map(min, limits, mine))
+    return limits
 
 
 @lru_cache(maxsize=1024)
@@ -81,8 +96,11 @@ def enumerate_voicings(problem: SlotProblem) -> tuple[np.ndarray, np.ndarray]:
     solver = Problem()
     for v, domain in enumerate(domains):
         solver.addVariable(v, [p.midi for p in domain])
-    for v in range(n - 1):  # pruning only: the crossing rule itself filters afterwards
-        solver.addConstraint(FunctionConstraint(lambda hi, lo: hi >= lo), (v, v + 1))
+    for v in range(n - 1):  # pruning only: the crossing and spacing rules filter afterwards
+        wide = problem.spacing[v] if problem.spacing is not None else None
+        solver.addConstraint(FunctionConstraint(
+            (lambda hi, lo: hi >= lo) if wide is None else
+            (lambda hi, lo, wide=wide: 0 <= hi - lo <= wide)), (v, v + 1))
     voice = itemgetter(*range(n))
     midi = np.array([voice(s) for s in solver.getSolutionIter()], np.int16).reshape(-1, n)
     midi = midi[np.lexsort(midi.T[::-1])]
@@ -100,6 +118,13 @@ def voicing_frame(problem: SlotProblem) -> Frame:
     """Every voicing of the problem as a frame (a pure function of the problem, so pieces
     composed in one process share it; the frame is only read)."""
     return _frame(*enumerate_voicings(problem), problem.chord, problem.key)
+
+
+def forget_enumerations() -> None:
+    """Empty the process's memo of enumerated voicings, as a new process starts (to time
+    a first call)."""
+    voicing_frame.cache_clear()
+    _tone_pitches.cache_clear()
 
 
 def candidate_frame(voicings: Sequence[tuple[Pitch, ...]], chord: Chord, key: Key) -> Frame:

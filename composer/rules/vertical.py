@@ -118,19 +118,19 @@ class Spacing(VerticalRule):
     def targets(self, ctx, p):
         return ctx.pairs(adjacent=True)
 
-    def _limits(self, ctx: Context, p: Params) -> np.ndarray:
+    def limits(self, ctx: Context, p: Params) -> np.ndarray:
         n = len(ctx.voices) - 1
         return np.array([p["lower"] if i == n - 1 else p["upper"] for i in range(n)])
 
     def test(self, f, ctx, p):
         hi, lo = f.midi[:, :-1].astype(int), f.midi[:, 1:].astype(int)
         both = (hi != -1) & (lo != -1)
-        return both & (hi - lo > self._limits(ctx, p))
+        return both & (hi - lo > self.limits(ctx, p))
 
     def message(self, f, row, target, ctx, p):
         i, j = target
         hi, lo = pitch_at(f, row, i), pitch_at(f, row, j)
-        limit = self._limits(ctx, p)[i]
+        limit = self.limits(ctx, p)[i]
         return (f"a"
                 f" {interval_words(hi.diatonic - lo.diatonic, hi.midi - lo.midi)} apart"
                 f" ({hi}/{lo}); at most {limit} semitones allowed")
