@@ -83,34 +83,60 @@ def _tone_pitches(chord: Chord, low: int, high: int) -> tuple[Pitch, ...]:
 
 
 def enumerate_voicings(problem: SlotProblem) -> tuple[np.ndarray, np.ndarray]:
-    """All voicings within the domains, voices in order, found by python-constraint:
-    (MIDI [K, V], diatonic [K, V]), in order of pitch voice by voice."""
+    """All voicings within the domains, voices in order: (MIDI [K, V], diatonic [K, V]),
+    in order of pitch voice by voice. python-constraint enumerates the voices left free
+    (`free_voicings`, shared by every slot that poses the same chord: a given bass or
+    melody changes from slot to slot, the chord's choices for the other voices do not);
+    the given notes join them, and the order and spacing against them is checked, here."""
     n = len(problem.ranges)
-    domains = []
-    for v in range(n):
-        given = problem.fixed[v]
-        domains.append([given] if given is not None else
-                       _tone_pitches(problem.chord, *problem.ranges[v]))
-    if not all(domains):
-        return np.zeros((0, n), np.int16), np.zeros((0, n), np.int16)
-    solver = Problem()
-    for v, domain in enumerate(domains):
-        solver.addVariable(v, [p.midi for p in domain])
-    for v in range(n - 1):  # pruning only: the crossing and spacing rules filter afterwards
-        wide = problem.spacing[v] if problem.spacing is not None else None
-        solver.addConstraint(FunctionConstraint(
-            (lambda hi, lo: hi >= lo) if wide is None else
-            (lambda hi, lo, wide=wide: 0 <= hi - lo <= wide)), (v, v + 1))
-    voice = itemgetter(*range(n))
-    midi = np.array([voice(s) for s in solver.getSolutionIter()], np.int16).reshape(-1, n)
-    midi = midi[np.lexsort(midi.T[::-1])]
-    # A voice's MIDI numbers name its pitches (a chord spells each pitch class once).
+    free = tuple(v for v in range(n) if problem.fixed[v] is None)
+    part = free_voicings(problem.chord, problem.ranges, problem.spacing, free)
+    midi = np.empty((len(part), n), np.int16)
     diatonic = np.empty_like(midi)
-    for v, domain in enumerate(domains):
+    midi[:, free] = part
+    for v, given in enumerate(problem.fixed):
+        if given is not None:
+            midi[:, v], diatonic[:, v] = given.midi, given.diatonic
+    keep = np.ones(len(midi), bool)
+    for v in range(n - 1):
+        if v not in free or v + 1 not in free:  # the pairs python-constraint did not see
+            span = midi[:, v].astype(np.int32) - midi[:, v + 1]
+            wide = problem.spacing[v] if problem.spacing is not None else np.inf
+            keep &= (span >= 0) & (span <= wide)
+    midi, diatonic = midi[keep], diatonic[keep]  # still in order: given columns are constant
+    # A voice's MIDI numbers name its pitches (a chord spells each pitch class once).
+    for v in free:
+        domain = _tone_pitches(problem.chord, *problem.ranges[v])
         spelled = np.zeros(128, np.int16)
         spelled[[p.midi for p in domain]] = [p.diatonic for p in domain]
         diatonic[:, v] = spelled[midi[:, v]]
     return midi, diatonic
+
+
+@lru_cache(maxsize=4096)
+def free_voicings(chord: Chord, ranges: tuple[tuple[int, int], ...],
+                  spacing: tuple[int, ...] | None, free: tuple[int, ...]) -> np.ndarray:
+    """MIDI [K, len(free)]: every way the free voices can take tones of the chord within
+    their ranges, neighbours in order and within the spacing, found by python-constraint
+    with getSolutionIter (sorted voice by voice)."""
+    if not free:
+        return np.zeros((1, 0), np.int16)  # one voicing: the given notes
+    domains = [[p.midi for p in _tone_pitches(chord, *ranges[v])] for v in free]
+    if not all(domains):
+        return np.zeros((0, len(free)), np.int16)
+    solver = Problem()
+    for v, domain in zip(free, domains, strict=True):
+        solver.addVariable(v, domain)
+    for v in free:
+        if v + 1 in free:  # pruning only: the crossing and spacing rules filter afterwards
+            wide = spacing[v] if spacing is not None else None
+            solver.addConstraint(FunctionConstraint(
+                (lambda hi, lo: hi >= lo) if wide is None else
+                (lambda hi, lo, wide=wide: 0 <= hi - lo <= wide)), (v, v + 1))
+    voice = itemgetter(*free)
+    midi = np.array([voice(s) for s in solver.getSolutionIter()], np.int16).reshape(
+        -1, len(free))
+    return midi[np.lexsort(midi.T[::-1])]
 
 
 @lru_cache(maxsize=4096)
@@ -124,6 +150,7 @@ def forget_enumerations() -> None:
     """Empty the process's memo of enumerated voicings, as a new process starts (to time
     a first call)."""
     voicing_frame.cache_clear()
+    free_voicings.cache_clear()
     _tone_pitches.cache_clear()
 
 
