@@ -235,3 +235,36 @@ def test_each_chord_of_the_plan_says_which_grammar_rule_put_it_there(capsys):
     assert main(["plan", str(EXAMPLES / "harmonize-melody.yaml"), "--why"]) == 0
     out = capsys.readouterr().out
     assert "opens on I, the grammar's start" in out and "closes the half cadence" in out
+
+
+@pytest.mark.parametrize("given", [(None, None, None, None), (None, None, None, "F#3"),
+                                   ("A5", None, None, None), (None, "D4", None, "D3")])
+def test_voicings_are_every_spacing_of_the_chord_tones(given):
+    """The enumeration (python-constraint over the voices left free, shared between slots,
+    the given notes joined afterwards) finds exactly the voicings a search of every
+    combination of chord tones finds: each voice in range, none crossing, the spacing
+    rule's spans kept."""
+    from itertools import product
+
+    from composer.music import Chord, Key, Pitch, PitchClass
+    from composer.rules import Context
+    from composer.solver import SlotProblem, enumerate_voicings, voice_ranges, voice_spacing
+
+    spec = load_spec(EXAMPLES / "chorale-d-major.yaml")
+    key = Key(PitchClass.parse("D"), "major")
+    ctx = Context(spec.voices, key, spec.meter)
+    ranges, spacing = voice_ranges(spec.rules, ctx), voice_spacing(spec.rules, ctx)
+    assert spacing == (12, 12, 19)  # common-practice's spacing rule
+    chord = Chord(PitchClass.parse("D"), "major")  # D F# A
+    fixed = tuple(Pitch.parse(g) if g else None for g in given)
+    midi, diatonic = enumerate_voicings(SlotProblem(chord, key, fixed, ranges, spacing))
+    tones = [[m for m in range(lo, hi + 1) if m % 12 in (2, 6, 9)] if f is None else [f.midi]
+             for f, (lo, hi) in zip(fixed, ranges, strict=True)]
+    expected = sorted(v for v in product(*tones)
+                      if all(0 <= v[i] - v[i + 1] <= spacing[i] for i in range(3)))
+    assert [tuple(int(m) for m in row) for row in midi] == expected
+    assert len(expected) > 3
+    # Each pitch keeps its spelling: F#, not Gb, one diatonic step above E.
+    for row, steps in zip(midi, diatonic, strict=True):
+        for m, d in zip(row, steps, strict=True):
+            assert Pitch(int(m), int(d)).name[0] in "DFA"
