@@ -212,13 +212,12 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                                    for pr, keep in zip(problems, blocks[-1].picks, strict=True)])
                      if inner else frames[-1])
         if cap is not None:  # each voicing's name, and its last moment's when they differ
-            sizes = [len(solver.domain(pr).frame) for pr in problems]
-            at = np.asarray([verdicts.base((pr, ()), n) for pr, n in zip(problems, sizes,
-                                                                        strict=True)])
+            at = np.asarray([verdicts.base((pr, ()), solver.domain(pr).frame)
+                             for pr in problems])
             names.append(at[owner] + local)
             if inner:
-                at = np.asarray([verdicts.base((pr, inner), n) for pr, n in zip(
-                    problems, sizes, strict=True)])
+                at = np.asarray([verdicts.base((pr, inner), inside[(pr, inner)][2])
+                                 for pr in problems])
             names.append(at[owner] + local)
     # The rules' verdict on a pair of voicings does not depend on where the pair stands,
     # so it is judged once per pair of voicings (per pair of offered sets, where every
@@ -229,8 +228,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                                       blocks[k + 1].numeral_of_values())]
                  for k, t in enumerate(ends)] if cap is not None else []
     # Few values: every pair not judged before, in one call.
-    judged = verdicts.judge([(tails[k], names[2 * k + 1], frames[k + 1], names[2 * k + 2],
-                              np.isfinite(h)) for k, h in enumerate(harmonies)])
+    judged = verdicts.judge([(names[2 * k + 1], names[2 * k + 2], np.isfinite(h))
+                             for k, h in enumerate(harmonies)])
     pair = []
     for k, t in enumerate(ends):
         m = (scorer.transition(frames[k], frames[k + 1], infos[t + 1]).astype(np.float32)

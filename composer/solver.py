@@ -286,57 +286,60 @@ class PairVerdicts:
     def __init__(self, uses: Sequence[RuleUse], ctx: Context) -> None:
         self.uses, self.ctx = tuple(uses), ctx
         self._base: dict[object, int] = {}
+        self._frames: list[Frame] = []  # the named voicings, in the order of their names
+        self._named: Frame | None = None  # the same in one frame, once it is asked for
         self._names = 0
         self._codes = np.zeros(0, np.int64)  # sorted pair codes
         self._ok = np.zeros(0, bool)
         self._penalty = np.zeros(0, np.float32)
 
-    def base(self, key: object, size: int) -> int:
-        """The name of the first voicing of the domain `key` (of `size` voicings); row r
-        of it is named base + r."""
+    def base(self, key: object, frame: Frame) -> int:
+        """The name of the first voicing of the domain `key` (its voicings: `frame`); row
+        r of it is named base + r."""
         if key not in self._base:
             self._base[key] = self._names
-            self._names += size
+            self._names += len(frame)
+            self._frames.append(frame)
+            self._named = None
         return self._base[key]
 
-    def judge(self, moves: Sequence[tuple[Frame, np.ndarray, Frame, np.ndarray, np.ndarray]]
+    def judge(self, moves: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]
               ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """For each move (a, a's names, b, b's names, wanted [K1, K2]): (compatible
-        [K1, K2], soft penalty [K1, K2]) of a's rows moving to b's, judged where wanted
-        (elsewhere: compatible, no penalty). Every pair not judged before, over all the
-        moves, is judged in one call of each rule."""
-        codes = [(a_ids[:, None] << 32 | b_ids[None, :]).ravel() for _, a_ids, _, b_ids, _
-                 in moves]
+        """For each move (names of the voicings before [K1], names of those after [K2],
+        wanted [K1, K2]): (compatible [K1, K2], soft penalty [K1, K2]) of each voicing
+        before moving to each after, judged where wanted (elsewhere: compatible, no
+        penalty). Every pair not judged before, over all the moves, is judged in one
+        call of each rule."""
+        codes = [(a[:, None] << 32 | b[None, :]).ravel() for a, b, _ in moves]
         wants = [np.flatnonzero(w.ravel()) for *_, w in moves]
         asked = np.concatenate([c[w] for c, w in zip(codes, wants, strict=True)] or [[]]
                                ).astype(np.int64)
-        # Each distinct pair once, with its first asking as (move, flat place there).
-        pairs, first, back = np.unique(asked, return_index=True, return_inverse=True)
+        # Each distinct pair once. The codes come in sorted runs (each move's names
+        # ascend), which a stable sort (timsort) merges faster than np.unique's quicksort.
+        order = np.argsort(asked, kind="stable")
+        ranked = asked[order]
+        new_pair = np.concatenate([[True], ranked[1:] != ranked[:-1]]) if len(asked) else \
+            np.zeros(0, bool)
+        pairs = ranked[new_pair]
+        back = np.empty(len(asked), np.int64)
+        back[order] = np.cumsum(new_pair) - 1
         pos, found = self._find(pairs)
         ok, penalty = np.ones(len(pairs), bool), np.zeros(len(pairs), np.float32)
         ok[found], penalty[found] = self._ok[pos[found]], self._penalty[pos[found]]
         if not found.all():
-            which = np.repeat(np.arange(len(moves)), [len(w) for w in wants])[first[~found]]
-            where = np.concatenate(wants)[first[~found]]
-            by_move = np.argsort(which, kind="stable")  # the order they are judged in
-            bounds = np.searchsorted(which[by_move], np.arange(len(moves) + 1))
-            froms, tos = [], []
-            for n, (a, _, b, _, _) in enumerate(moves):
-                ra, rb = np.divmod(where[by_move[bounds[n]:bounds[n + 1]]], len(b))
-                if len(ra):
-                    froms.append(a.take(ra))
-                    tos.append(b.take(rb))
-            new_ok, new_penalty = self._judge(Frame.concat(froms), Frame.concat(tos))
-            fresh = np.flatnonzero(~found)[by_move]
-            ok[fresh], penalty[fresh] = new_ok, new_penalty
-            merged = np.concatenate([self._codes, pairs[fresh]])
-            order = np.argsort(merged, kind="stable")
-            self._codes = merged[order]
+            if self._named is None:
+                self._named = Frame.concat([f for f in self._frames if len(f)])
+            fresh = pairs[~found]
+            new_ok, new_penalty = self._judge(self._named.take(fresh >> 32),
+                                              self._named.take(fresh & 0xFFFFFFFF))
+            ok[~found], penalty[~found] = new_ok, new_penalty
+            order = np.argsort(np.concatenate([self._codes, fresh]), kind="stable")
+            self._codes = np.concatenate([self._codes, fresh])[order]
             self._ok = np.concatenate([self._ok, new_ok])[order]
             self._penalty = np.concatenate([self._penalty, new_penalty])[order]
         ok, penalty = ok[back], penalty[back]
         out, at = [], 0
-        for (a, _, b, _, _), c, w in zip(moves, codes, wants, strict=True):
+        for (a, b, _), c, w in zip(moves, codes, wants, strict=True):
             ok_out = np.ones(len(c), bool)
             penalty_out = np.zeros(len(c), np.float32)
             ok_out[w], penalty_out[w] = ok[at:at + len(w)], penalty[at:at + len(w)]
