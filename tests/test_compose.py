@@ -268,3 +268,35 @@ def test_voicings_are_every_spacing_of_the_chord_tones(given):
     for row, steps in zip(midi, diatonic, strict=True):
         for m, d in zip(row, steps, strict=True):
             assert Pitch(int(m), int(d)).name[0] in "DFA"
+
+
+@pytest.mark.parametrize("name", ["harmonize-melody.yaml", "chorale-melody.yaml"])
+def test_remembered_pair_verdicts_agree_with_judging_every_pair(name):
+    """The verdicts judged once per distinct pair of voicings, all of a run in one batch,
+    are those of judging every pair of two neighbouring slots afresh (the path taken when
+    every voicing is offered)."""
+    import numpy as np
+
+    from composer.compose import _fixed_notes, candidates
+    from composer.planner import harmony_chain
+    from composer.rules import Context
+
+    spec = load_spec(EXAMPLES / name)
+    chain = harmony_chain(spec, _fixed_notes(spec, Context(spec.voices, spec.key, spec.meter)))
+    run = range(8)
+    every, offered = (candidates(spec, chain, None, slots=run, cap=cap) for cap in (None, 64))
+
+    def values(c, t):
+        return [(int(n), tuple(m)) for n, m in zip(c.blocks[t].numeral_of_values(),
+                                                    c.frames[t].midi.tolist(), strict=True)]
+
+    allowed = 0
+    for t in range(len(run) - 1):
+        assert len(offered.unary[t]) < len(every.unary[t])  # the cap leaves some out
+        place = [{v: i for i, v in enumerate(values(every, s))} for s in (t, t + 1)]
+        rows = [place[0][v] for v in values(offered, t)]
+        cols = [place[1][v] for v in values(offered, t + 1)]
+        afresh = np.isfinite(every.pair[t][np.ix_(rows, cols)])
+        assert (np.isfinite(offered.pair[t]) == afresh).all()
+        allowed += int(afresh.sum())
+    assert allowed > 0
