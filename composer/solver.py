@@ -17,7 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 import numpy as np
-from constraint import FunctionConstraint, Problem
+from constraint import BacktrackingSolver, FunctionConstraint, Problem
 
 from composer.music import Chord, Key, Pitch
 from composer.rules import Context, HorizontalRule, MelodicRule, VerticalRule
@@ -90,10 +90,10 @@ def enumerate_voicings(problem: SlotProblem) -> tuple[np.ndarray, np.ndarray]:
     the given notes join them, and the order and spacing against them is checked, here."""
     n = len(problem.ranges)
     free = tuple(v for v in range(n) if problem.fixed[v] is None)
-    part = free_voicings(problem.chord, problem.ranges, problem.spacing, free)
+    part, spelled = free_voicings(problem.chord, problem.ranges, problem.spacing, free)
     midi = np.empty((len(part), n), np.int16)
     diatonic = np.empty_like(midi)
-    midi[:, free] = part
+    midi[:, free], diatonic[:, free] = part, spelled
     for v, given in enumerate(problem.fixed):
         if given is not None:
             midi[:, v], diatonic[:, v] = given.midi, given.diatonic
@@ -103,30 +103,25 @@ def enumerate_voicings(problem: SlotProblem) -> tuple[np.ndarray, np.ndarray]:
             span = midi[:, v].astype(np.int32) - midi[:, v + 1]
             wide = problem.spacing[v] if problem.spacing is not None else np.inf
             keep &= (span >= 0) & (span <= wide)
-    midi, diatonic = midi[keep], diatonic[keep]  # still in order: given columns are constant
-    # A voice's MIDI numbers name its pitches (a chord spells each pitch class once).
-    for v in free:
-        domain = _tone_pitches(problem.chord, *problem.ranges[v])
-        spelled = np.zeros(128, np.int16)
-        spelled[[p.midi for p in domain]] = [p.diatonic for p in domain]
-        diatonic[:, v] = spelled[midi[:, v]]
-    return midi, diatonic
+    return midi[keep], diatonic[keep]  # still in order: the given columns are constant
 
 
 @lru_cache(maxsize=4096)
 def free_voicings(chord: Chord, ranges: tuple[tuple[int, int], ...],
-                  spacing: tuple[int, ...] | None, free: tuple[int, ...]) -> np.ndarray:
-    """MIDI [K, len(free)]: every way the free voices can take tones of the chord within
-    their ranges, neighbours in order and within the spacing, found by python-constraint
-    with getSolutionIter (sorted voice by voice)."""
+                  spacing: tuple[int, ...] | None, free: tuple[int, ...]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(MIDI, diatonic) [K, len(free)]: every way the free voices can take tones of the
+    chord within their ranges, neighbours in order and within the spacing, found by
+    python-constraint with getSolutionIter (sorted voice by voice). Plain backtracking:
+    with domains this small, forward checking costs more than it saves."""
     if not free:
-        return np.zeros((1, 0), np.int16)  # one voicing: the given notes
-    domains = [[p.midi for p in _tone_pitches(chord, *ranges[v])] for v in free]
-    if not all(domains):
-        return np.zeros((0, len(free)), np.int16)
-    solver = Problem()
-    for v, domain in zip(free, domains, strict=True):
-        solver.addVariable(v, domain)
+        return np.zeros((1, 0), np.int16), np.zeros((1, 0), np.int16)  # the given notes
+    tones = [_tone_pitches(chord, *ranges[v]) for v in free]
+    if not all(tones):
+        return np.zeros((0, len(free)), np.int16), np.zeros((0, len(free)), np.int16)
+    solver = Problem(BacktrackingSolver(forwardcheck=False))
+    for v, domain in zip(free, tones, strict=True):
+        solver.addVariable(v, [p.midi for p in domain])
     for v in free:
         if v + 1 in free:  # pruning only: the crossing and spacing rules filter afterwards
             wide = spacing[v] if spacing is not None else None
@@ -136,7 +131,14 @@ def free_voicings(chord: Chord, ranges: tuple[tuple[int, int], ...],
     voice = itemgetter(*free)
     midi = np.array([voice(s) for s in solver.getSolutionIter()], np.int16).reshape(
         -1, len(free))
-    return midi[np.lexsort(midi.T[::-1])]
+    midi = midi[np.lexsort(midi.T[::-1])]
+    # A voice's MIDI numbers name its pitches (a chord spells each pitch class once).
+    diatonic = np.empty_like(midi)
+    for c, domain in enumerate(tones):
+        spelled = np.zeros(128, np.int16)
+        spelled[[p.midi for p in domain]] = [p.diatonic for p in domain]
+        diatonic[:, c] = spelled[midi[:, c]]
+    return midi, diatonic
 
 
 @lru_cache(maxsize=4096)
