@@ -26,6 +26,7 @@ from composer.rulesets import RuleUse
 from composer.texture import REST, Frame, chord_arrays
 
 PAIRS_PER_CALL = 1 << 15  # pairs judged in one call when all the voicings of two slots meet
+DENSE_PAIRS = 1 << 22  # the most pairs of a run's distinct voicings marked in one table
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,9 @@ def _tone_pitches(chord: Chord, low: int, high: int) -> tuple[Pitch, ...]:
     out = []
     for tone in chord.tones:
         for octave in range(0, 9):
-            p = Pitch(12 * (octave + 1) + [0, 2, 4, 5, 7, 9, 11][tone.step] + tone.alter,
-                      7 * octave + tone.step)
-            if low <= p.midi <= high:
-                out.append(p)
+            midi = 12 * (octave + 1) + [0, 2, 4, 5, 7, 9, 11][tone.step] + tone.alter
+            if low <= midi <= high:
+                out.append(Pitch(midi, 7 * octave + tone.step))
     return tuple(sorted(out))
 
 
@@ -312,19 +312,35 @@ class PairVerdicts:
         before moving to each after, judged where wanted (elsewhere: compatible, no
         penalty). Every pair not judged before, over all the moves, is judged in one
         call of each rule."""
-        codes = [(a[:, None] << 32 | b[None, :]).ravel() for a, b, _ in moves]
+        # A run offers a few hundred distinct voicings: renamed 0..D-1 among themselves,
+        # its pairs are places in a D × D table, and the distinct ones are found by
+        # marking them there, without sorting every asking (a stable sort where D is
+        # too large for a table).
+        names = np.unique(np.concatenate([x for a, b, _ in moves for x in (a, b)] or [[]])
+                          ).astype(np.int64)
+        d = len(names)
+        codes = [(np.searchsorted(names, a)[:, None] * d + np.searchsorted(names, b)[None, :]
+                  ).ravel() for a, b, _ in moves]
         wants = [np.flatnonzero(w.ravel()) for *_, w in moves]
         asked = np.concatenate([c[w] for c, w in zip(codes, wants, strict=True)] or [[]]
                                ).astype(np.int64)
-        # Each distinct pair once. The codes come in sorted runs (each move's names
-        # ascend), which a stable sort (timsort) merges faster than np.unique's quicksort.
-        order = np.argsort(asked, kind="stable")
-        ranked = asked[order]
-        new_pair = np.concatenate([[True], ranked[1:] != ranked[:-1]]) if len(asked) else \
-            np.zeros(0, bool)
-        pairs = ranked[new_pair]
-        back = np.empty(len(asked), np.int64)
-        back[order] = np.cumsum(new_pair) - 1
+        if d * d <= DENSE_PAIRS:
+            marked = np.zeros(d * d, bool)
+            marked[asked] = True
+            local = np.flatnonzero(marked)
+            place = np.zeros(d * d, np.int32)
+            place[local] = np.arange(len(local))
+            back = place[asked]
+        else:
+            order = np.argsort(asked, kind="stable")
+            ranked = asked[order]
+            first = np.concatenate([[True], ranked[1:] != ranked[:-1]]) if len(asked) else \
+                np.zeros(0, bool)
+            local = ranked[first]
+            back = np.empty(len(asked), np.int64)
+            back[order] = np.cumsum(first) - 1
+        # Each distinct pair once, by its names' codes (in order, as the names are).
+        pairs = names[local // max(d, 1)] << 32 | names[local % max(d, 1)]
         pos, found = self._find(pairs)
         ok, penalty = np.ones(len(pairs), bool), np.zeros(len(pairs), np.float32)
         ok[found], penalty[found] = self._ok[pos[found]], self._penalty[pos[found]]

@@ -271,15 +271,21 @@ def test_voicings_are_every_spacing_of_the_chord_tones(given):
 
 
 @pytest.mark.parametrize("name", ["harmonize-melody.yaml", "chorale-melody.yaml"])
-def test_remembered_pair_verdicts_agree_with_judging_every_pair(name):
+@pytest.mark.parametrize("table", [True, False])
+def test_remembered_pair_verdicts_agree_with_judging_every_pair(name, table, monkeypatch):
     """The verdicts judged once per distinct pair of voicings, all of a run in one batch,
     are those of judging every pair of two neighbouring slots afresh (the path taken when
-    every voicing is offered)."""
+    every voicing is offered); the distinct pairs found in a table of the run's voicings
+    or, where that would be too large, by sorting."""
     import numpy as np
 
+    from composer import solver
     from composer.compose import _fixed_notes, candidates
     from composer.planner import harmony_chain
     from composer.rules import Context
+
+    if not table:
+        monkeypatch.setattr(solver, "DENSE_PAIRS", 0)
 
     spec = load_spec(EXAMPLES / name)
     chain = harmony_chain(spec, _fixed_notes(spec, Context(spec.voices, spec.key, spec.meter)))
