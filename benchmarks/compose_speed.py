@@ -10,10 +10,11 @@ In one run it prints, side by side:
 - music21's figured-bass realizer on the same bass lines, figured from the chords and
   inversions Partimento chose, under its comparable rules: the graph that `realize()`
   builds plus one realization taken from it (`generateRandomRealization` itself fails on
-  Python 3.11, music21 issue #1646, so one progression is walked by hand), the median of
-  several runs, each in a new process; beside it Partimento harmonizing the same bass
-  line, on a first call (every enumeration of voicings emptied first, as in a new
-  process) and on later calls;
+  Python 3.11, music21 issue #1646, so one progression is walked by hand); beside it
+  Partimento harmonizing the same bass line, on a first call (every enumeration of
+  voicings emptied first, as in a new process) and on later calls. The two run in rounds,
+  each in a new process, and the speed-up is the median over the rounds of the two
+  side by side, since this machine's speed changes from one minute to the next;
 - the same voicing problem posed to plain python-constraint: one `Problem` with a
   variable per slot and voice and every rule as a constraint, solved by `getSolution()`.
 
