@@ -207,11 +207,13 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                              tuple(np.split(local, split[1:])), tuple(split.tolist()), owner))
         unary.append(score)
         frames.append(pool.take(np.asarray([pool_base[pr] for pr in problems])[owner] + local))
-        # Voice leading to the next slot starts from the slot's last moment.
-        tails.append(Frame.concat([inside[(pr, inner)][2].take(keep)
-                                   for pr, keep in zip(problems, blocks[-1].picks, strict=True)])
-                     if inner else frames[-1])
-        if cap is not None:  # each voicing's name, and its last moment's when they differ
+        # Voice leading to the next slot starts from the slot's last moment: judged
+        # afresh from its frame when every voicing is offered, else by its name.
+        if cap is None:
+            tails.append(Frame.concat([inside[(pr, inner)][2].take(keep) for pr, keep
+                                       in zip(problems, blocks[-1].picks, strict=True)])
+                         if inner else frames[-1])
+        else:  # each voicing's name, and its last moment's where they differ
             at = np.asarray([verdicts.base((pr, ()), solver.domain(pr).frame)
                              for pr in problems])
             names.append(at[owner] + local)
