@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from constraint import BacktrackingSolver, FunctionConstraint, Problem
 
-from composer.music import Chord, Key, Pitch
+from composer.music import STEP_PC, Chord, Key, Pitch
 from composer.rules import Context, HorizontalRule, MelodicRule, VerticalRule
 from composer.rules.vertical import STANDARD_RANGES
 from composer.rulesets import RuleUse
@@ -76,7 +76,7 @@ def _tone_pitches(chord: Chord, low: int, high: int) -> tuple[Pitch, ...]:
     out = []
     for tone in chord.tones:
         for octave in range(0, 9):
-            midi = 12 * (octave + 1) + [0, 2, 4, 5, 7, 9, 11][tone.step] + tone.alter
+            midi = 12 * (octave + 1) + STEP_PC[tone.step] + tone.alter
             if low <= midi <= high:
                 out.append(Pitch(midi, 7 * octave + tone.step))
     return tuple(sorted(out))

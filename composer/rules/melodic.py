@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from composer.music import interval_name, interval_words
+from composer.music import STEP_PC, interval_name, interval_words
 from composer.rules.base import Context, MelodicRule, Param, Params, mod, pitch_at
 from composer.texture import Frame
 
@@ -80,7 +80,7 @@ class NoAugmentedMelodic(MelodicRule):
         return f"{ctx.voices[frames[0].columns[0]]} moves by an {_move_words(*frames, row)}"
 
 
-_MAJOR_SEMITONES = np.array([[0, 2, 4, 5, 7, 9, 11][k % 7] + 12 * (k // 7) for k in range(256)])
+_MAJOR_SEMITONES = np.array([STEP_PC[k % 7] + 12 * (k // 7) for k in range(256)])
 
 
 def _voices_param(voice: int, ctx: Context, p: Params) -> bool:
