@@ -155,6 +155,7 @@ def compose(
     from composer.compose import compose as run_compose
     from composer.compose import document
     from composer.io import write_outputs
+    from composer.music import format_beat
     from composer.spec import load_spec
 
     the_spec = load_spec(spec)
@@ -172,6 +173,9 @@ def compose(
         comp = run_compose(the_spec, _scorer(model, the_spec.voices), progress=progress)
     written = write_outputs(comp.piece, out, document(comp), svg=svg)
     typer.echo("wrote " + ", ".join(str(p) for p in written))
+    for w in comp.warnings:  # the given melody's own breaches: kept, and said
+        typer.echo(f"{the_spec.source}:{w.bar}:{format_beat(w.beat)}: warning[{w.rule}]"
+                   f" {w.message} — the given melody, kept as written", err=True)
 
 
 def _scorer(model: str | None, voices: tuple[str, ...]):

@@ -8,13 +8,15 @@ another, and the sampler only ever chooses among sequences that can be completed
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
 
+from composer.checker import Violation
 from composer.errors import UnsatisfiableError
 from composer.explain import given_line_conflict
+from composer.given import WEIGHED_RULES, composing_rules, melody_warnings
 from composer.music import Note, Piece, Pitch
 from composer.planner import HarmonyChain, Plan, harmony_chain, make_plan, melody_at
 from composer.rules import Context
@@ -44,6 +46,8 @@ class Composition:
     voicings: tuple[tuple[Pitch, ...], ...]  # per slot
     piece: Piece
     surface: Surface | None = None  # the figure of each voice on each slot
+    # Where the given melody itself breaks a rule of its own line (composer/given.py).
+    warnings: tuple[Violation, ...] = ()
 
 
 def _fixed(spec: Spec, offset: Fraction, ctx: Context,
@@ -166,6 +170,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     verdicts = memo.setdefault(("pairs", rules_key), PairVerdicts(spec.rules, ctx))
     blocks, unary, frames, tails, names = [], [], [], [], []
     for k, t in enumerate(slots):
+        if not posed[k]:  # no chord may stand here at all (the grammar, the cadences)
+            raise _empty_slot(spec, chain, t, solver, ranges)
         cadence_slot = chain.times[t][3]
         penultimate = t + 1 < len(chain.times) and chain.times[t + 1][3]
         inner = inners[k]
@@ -271,18 +277,34 @@ def _judge_blocks(m: np.ndarray, a: _Block, b: _Block, harmonies: np.ndarray, ta
 def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None = None
             ) -> Composition:
     """One chain over (chord, voicing) values, so that harmony and voice leading are
-    sampled together and no choice of chord can leave the voices stuck."""
-    from composer.copying import check_given_line, copy_guards
-    from composer.form import check_given_climax, form_of, sample_form
-    from composer.sampler import NoSolution
-
-    rng = np.random.default_rng(spec.seed)
-    ctx = Context(spec.voices, spec.key, spec.meter)
-    chain = harmony_chain(spec, _fixed_notes(spec, ctx))
+    sampled together and no choice of chord can leave the voices stuck. A given melody
+    is the user's (composer/given.py): where only a leading tone that does not rise or a
+    seventh that does not fall in the melody lets the harmony through, those rules weigh
+    the melody's notes instead of forbidding them."""
     if scorer is None:  # the shipped model (torch is imported only here, when composing)
         from composer.neural.scorer import default_scorer
 
         scorer = default_scorer()
+    strict = composing_rules(spec, weigh=False)
+    try:
+        return _compose(spec, strict, scorer, progress)
+    except UnsatisfiableError as exc:
+        lenient = composing_rules(spec)
+        if lenient == strict or not WEIGHED_RULES & set(exc.conflicts):
+            raise
+        return _compose(spec, lenient, scorer, progress)
+
+
+def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
+             progress: Progress | None) -> Composition:
+    from composer.copying import check_given_line, copy_guards
+    from composer.form import check_given_climax, form_of, sample_form
+    from composer.sampler import NoSolution
+
+    spec = replace(asked, rules=rules)
+    rng = np.random.default_rng(spec.seed)
+    ctx = Context(spec.voices, spec.key, spec.meter)
+    chain = harmony_chain(spec, _fixed_notes(spec, ctx))
     check_given_line(spec)
     check_given_climax(spec)
     if (conflict := given_line_conflict(spec)) is not None:
@@ -315,10 +337,9 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
     # The third level: figures within each beat, on the chosen voicings.
     surface = choose_surface(spec, the_plan, voicings, rng) if spec.surface == "figured" \
         else None
-    comp = Composition(spec, the_plan, tuple(voicings),  # type: ignore[arg-type]
-                       build_piece(spec, the_plan, tuple(voicings),  # type: ignore[arg-type]
-                                   surface), surface)
-    return comp
+    piece = build_piece(spec, the_plan, tuple(voicings), surface)  # type: ignore[arg-type]
+    return Composition(asked, the_plan, tuple(voicings),  # type: ignore[arg-type]
+                       piece, surface, melody_warnings(asked, piece))
 
 
 def _slot_infos(spec: Spec, chain: HarmonyChain) -> list[SlotInfo]:
@@ -468,4 +489,5 @@ def document(comp: Composition) -> dict:
                    **({"figures": dict(zip(spec.voices, comp.surface.figures[s.index],
                                            strict=True))} if comp.surface else {})}
                   for s in comp.plan.slots],
+        **({"warnings": [w.to_json() for w in comp.warnings]} if comp.warnings else {}),
     }

@@ -166,6 +166,7 @@ def given_line_conflict(spec: Spec) -> UnsatisfiableError | None:
         return None
     ctx = Context(spec.voices, spec.key, spec.meter)
     voice = ctx.voices.index(spec.melody.voice)
+    voice_name = spec.melody.voice
     notes = spec.melody.notes
 
     def line(part: Sequence) -> Frame:
@@ -179,7 +180,7 @@ def given_line_conflict(spec: Spec) -> UnsatisfiableError | None:
     for use in spec.hard:
         rule, w = use.rule, getattr(use.rule, "window", 0)
         if not isinstance(rule, MelodicRule) or len(notes) < w \
-                or not rule.applies(voice, ctx, use.params):
+                or not rule.applies(voice, ctx, use.params) or not use.judges((voice_name,)):
             continue
         frames = tuple(line(notes[k:len(notes) - w + 1 + k]) for k in range(w))
         broken = np.flatnonzero(rule.test(frames, ctx, use.params))

@@ -262,7 +262,9 @@ def build_slices(
         mi = max(bisect.bisect_right(m_offsets, t + EPS) - 1, 0)
         m, beat = measures[mi], beats[mi]
         into = t - m.offset + m.padding
-        slot = (mi, int(into // beat + EPS))
+        slot: tuple = (mi, int(into // beat + EPS))
+        if all(p is None for p in pitches):  # the beat's harmony begins where music enters
+            slot += ("silent",)
         nxt = onsets[i + 1] if i + 1 < len(onsets) else end
         raw.append((t, nxt - t, Position(m.number, round(1 + into / beat, 4)),
                     tuple(pitches), tuple(attacks), fermata, slot))
@@ -274,6 +276,21 @@ def build_slices(
                          harmonic=slot != previous_slot, fermata=fermata))
         previous_slot = slot
     return tuple(out)
+
+
+def texture_from_piece(piece: Any) -> Texture:
+    """A composed Piece as the checker would read it back from its score, without the
+    trip through a file (the key is the piece's own)."""
+    events = tuple(tuple(Event(float(n.offset), float(n.duration), n.pitch, n.fermata, None)
+                         for n in line) for line in piece.lines)
+    end = max(n.offset + n.duration for line in piece.lines for n in line)
+    meter, measures, bar = piece.meter, [], 1
+    while meter.bar_start(bar) < end:
+        changed = next((m for b, m in meter.changes if b == bar), None)
+        measures.append(Measure(float(meter.bar_start(bar)), bar, 0.0, changed))
+        bar += 1
+    slices = build_slices(events, measures, meter.first, piece.key)
+    return Texture(tuple(piece.voices), piece.key, meter, slices, piece.title or "")
 
 
 def _slot_chords(raw: list[tuple], key: Key) -> dict:

@@ -203,13 +203,34 @@ def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, 
                 hold = end - cadence_at
         t = start
         while t < cadence_at:
-            beat = spec.meter.at(t).beat_length
-            if not _melody_rests(spec, t):  # where the melody rests, every voice rests
-                out.append((ph.index, t, _until_silence(spec, t, min(beat, cadence_at - t)),
+            beat_end = min(_next_beat(spec.meter, t), cadence_at)
+            # Where the melody rests, every voice rests; a melody that enters within the
+            # beat (a pickup, a phrase after a rest) is harmonized from its first note.
+            onset = t if not _melody_rests(spec, t) else _entry(spec, t, beat_end)
+            if onset is not None:
+                out.append((ph.index, onset, _until_silence(spec, onset, beat_end - onset),
                             False))
-            t += beat
+            t = beat_end
         out.append((ph.index, cadence_at, _until_silence(spec, cadence_at, hold), True))
     return out
+
+
+def _next_beat(meter: Meter, offset: Fraction) -> Fraction:
+    """Where the beat after the one holding `offset` begins (a slot that starts off the
+    beat, as a pickup does, still ends with its beat)."""
+    at = meter.position(offset)
+    bar = meter.in_bar(at.bar)
+    into = Fraction(offset) - meter.bar_start(at.bar)
+    return meter.bar_start(at.bar) + min((into // bar.beat_length + 1) * bar.beat_length,
+                                         bar.bar_length)
+
+
+def _entry(spec: Spec, start: Fraction, end: Fraction) -> Fraction | None:
+    """The first melody note struck within (start, end) after a rest, if any."""
+    if spec.melody is None:
+        return None
+    return next((n.offset for n in spec.melody.struck_within(start, end - start)
+                 if n.pitch is not None), None)
 
 
 def _until_silence(spec: Spec, offset: Fraction, duration: Fraction) -> Fraction:

@@ -30,6 +30,13 @@ class RuleUse:
     weight: float = 1.0
     origin: Location | None = None
     given: frozenset[str] = frozenset()  # the fields written, which override on merge
+    # Voices whose own notes this use does not judge while composing: a given melody is
+    # the user's (see composer/given.py). A finding about those voices alone is left out.
+    exempt: frozenset[str] = frozenset()
+
+    def judges(self, voices: Iterable[str]) -> bool:
+        """Whether a finding about these voices counts (not all of them exempt)."""
+        return not self.exempt or not set(voices) <= self.exempt
 
     @property
     def identity(self) -> tuple[str, Any]:

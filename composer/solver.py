@@ -189,6 +189,10 @@ def vertical_filter(frame: Frame, uses: Sequence[RuleUse], ctx: Context) -> tupl
         broken = rule.test(frame, ctx, use.params)
         if broken.size == 0:
             continue
+        if use.exempt:
+            judged = [use.judges(ctx.voices[v] for v in target)
+                      for target in rule.targets(ctx, use.params)]
+            broken = broken & np.array(judged, bool)[None, :]
         if rule.harmonic_only:  # a note struck within the beat is judged as the checker does
             broken = broken & frame.harmonic[:, None]
         if use.severity == "error":
@@ -255,7 +259,8 @@ class Solver:
             for use in self.uses:
                 rule = use.rule
                 if not (isinstance(rule, MelodicRule) and rule.window == 3
-                        and rule.applies(voice, self.ctx, use.params)):
+                        and rule.applies(voice, self.ctx, use.params)
+                        and use.judges((self.ctx.voices[voice],))):
                     continue
                 broken = np.zeros(len(frame), int)
                 for k in range(1, len(line) - 1):
@@ -424,7 +429,7 @@ def step_rules(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context,
         else:
             broken = np.zeros(len(a), int)
             for v in range(len(ctx.voices)) if lines is None else lines:
-                if rule.applies(v, ctx, use.params):
+                if rule.applies(v, ctx, use.params) and use.judges((ctx.voices[v],)):
                     if v not in voices:
                         voices[v] = (a.take(slice(None), [v]), b.take(slice(None), [v]))
                     broken += rule.test(voices[v], ctx, use.params)

@@ -330,7 +330,8 @@ def _lines(beats: Sequence[Beat], uses: Sequence[RuleUse], ctx: Context, tables:
                 good, pen = _tally(len(frames[0]), [
                     (u, u.rule.test(frames, ctx, u.params).astype(np.int64)) for u in melodic
                     if u.rule.window == w  # type: ignore[attr-defined]
-                    and u.rule.applies(voice, ctx, u.params)])  # type: ignore[attr-defined]
+                    and u.rule.applies(voice, ctx, u.params)  # type: ignore[attr-defined]
+                    and u.judges((ctx.voices[voice],))])
                 np.logical_and.at(ok, rows, good)
                 np.add.at(penalty, rows, pen)
     return ok, penalty

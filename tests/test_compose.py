@@ -4,7 +4,6 @@ independent `partimento check` of the MusicXML read back from disk confirms."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from fractions import Fraction
@@ -12,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from composer.checker import check_texture
+from composer.checker import check_file, check_texture
 from composer.compose import compose, document
 from composer.errors import UnsatisfiableError
 from composer.io import read_score, write_outputs
-from composer.rulesets import RuleSet
+from composer.rulesets import RuleSet, load_ruleset
 from composer.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,16 +159,33 @@ def test_a_melody_within_its_own_rules_is_not_blamed(tmp_path):
     assert len(compose(load_spec(_tune(tmp_path, PHRASE * 2, 8))).plan.slots) > 8
 
 
+CLOSE_FALLING = PHRASE * 3 + "d4 e f# e d2 a2 b4 d' c'#2 a1 " + PHRASE * 4
+
+
 def test_a_conflict_across_slots_is_named_minimally(tmp_path):
     """The first half closes C#5 → A4 under the authentic cadence the form asks for: the
-    cadence's dominant puts the leading tone in the soprano, which must rise. No slot is
-    empty and the melody alone breaks no rule, so the explanation looks across slots."""
-    tune = PHRASE * 3 + "d4 e f# e d2 a2 b4 d' c'#2 a1 " + PHRASE * 4
-    path = _tune(tmp_path, tune, 32, head="form: A B\ncadences: {A: authentic}\n")
+    cadence's dominant puts the leading tone in the soprano, which the spec asks to rise.
+    No slot is empty and the melody alone breaks no rule, so the explanation looks across
+    slots."""
+    path = _tune(tmp_path, CLOSE_FALLING, 32, head="form: A B\ncadences: {A: authentic}\n",
+                 hard="{rule: leading-tone-resolves}")
     message = _names_only(path, "leading-tone-resolves",
                           ("C#5 at bar 15 beat 3", "A4 at bar 16 beat 1"))
-    assert re.match(r".*common-practice\.yaml:\d+: rule leading-tone-resolves conflicts with",
-                    message)
+    assert message.startswith(f"{path}:12: rule leading-tone-resolves conflicts with")
+
+
+def test_a_given_melody_that_breaks_a_rule_of_its_own_line_composes_with_a_warning(tmp_path):
+    """The same close without the spec asking: the melody is the user's, so the falling
+    leading tone is kept and reported at its note, and every other voice obeys the rules."""
+    path = _tune(tmp_path, CLOSE_FALLING, 32, head="form: A B\ncadences: {A: authentic}\n")
+    comp = compose(load_spec(path))
+    falling = [w for w in comp.warnings if w.rule == "leading-tone-resolves"]
+    assert [(w.bar, w.voices) for w in falling] == [(15, ("soprano",))]
+    assert "C#5" in falling[0].message
+    written = write_outputs(comp.piece, tmp_path / "close", document(comp))
+    report = check_file(written[0], load_ruleset("common-practice"))[0]
+    assert not [v for v in report.violations
+                if v.severity == "error" and v.voices != ("soprano",)]
 
 
 def test_progress_reports_every_transition_in_order():

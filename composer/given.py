@@ -1,0 +1,88 @@
+"""A given melody is the user's: the harmony serves it.
+
+The rules that judge one voice's own line — its leaps, its range, its repeated notes, how
+it treats its dissonances — cannot be mended by any harmony when that voice is given, so
+while composing they do not judge the given voice at all (a rule the spec itself writes
+in its `hard:` list still does: then the user asked for it). Where the melody breaks one,
+the composition carries a warning at the note, in the checker's words. Two of them weigh
+the harmony instead of forbidding it, since the chord decides whether they are broken:
+a leading tone that does not rise, a chord seventh that does not fall. Whether each
+melody note is a chord tone or a properly treated non-chord tone is decided with the
+chords themselves, in the harmony chain (composer/melody_fit.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from composer.checker import Violation, check_texture
+from composer.music import Piece
+from composer.rulesets import RuleSet, RuleUse
+from composer.spec import Spec
+
+# How composing treats each rule of one voice's own line for the given voice.
+EXEMPT = "exempt"  # judged only on the other voices; broken by the melody: a warning
+BY_CHORD = "by-chord"  # decided per chord in the harmony chain (chord tones, dissonances)
+WEIGHED = "weighed"  # a soft rule for the given voice: the harmony avoids breaking it
+TREATMENT = {
+    "max-leap": EXEMPT,
+    "no-augmented-melodic": EXEMPT,
+    "repeated-notes": EXEMPT,
+    "leap-recovery": EXEMPT,
+    "voice-range": EXEMPT,
+    "single-climax": EXEMPT,
+    "max-order": EXEMPT,
+    "approach-final-by-step": EXEMPT,
+    "chord-tones": BY_CHORD,
+    "dissonance-treatment": BY_CHORD,
+    "leading-tone-resolves": WEIGHED,
+    "seventh-resolves-down": WEIGHED,
+}
+WEIGHT = 6.0  # a weighed rule broken by the melody costs this much log-probability
+WEIGHED_RULES = frozenset(rule for rule, how in TREATMENT.items() if how == WEIGHED)
+
+
+def asked_of_melody(spec: Spec, use: RuleUse) -> bool:
+    """A rule the spec's own `hard:` list writes holds for the given voice too."""
+    return use.origin is not None and str(use.origin.file) == spec.source \
+        and use.severity == "error"
+
+
+def composing_rules(spec: Spec, weigh: bool = True) -> tuple[RuleUse, ...]:
+    """The spec's rules as composing applies them: the given voice exempt from the rules
+    of its own line (each weighed rule twinned by a soft one for the given voice; without
+    `weigh`, the weighed rules stay hard for it, as composing tries first)."""
+    if spec.melody is None:
+        return spec.rules
+    given = spec.melody.voice
+    others = frozenset(v for v in spec.voices if v != given)
+    out: list[RuleUse] = []
+    for use in spec.rules:
+        treatment = TREATMENT.get(use.rule.id)
+        if treatment is None or asked_of_melody(spec, use) or given in use.exempt \
+                or (treatment == WEIGHED and not weigh):
+            out.append(use)
+            continue
+        out.append(replace(use, exempt=use.exempt | {given}))
+        if treatment == WEIGHED and use.severity == "error":
+            out.append(replace(use, severity="warning", weight=WEIGHT, exempt=others))
+    return tuple(out)
+
+
+def melody_warnings(spec: Spec, piece: Piece) -> tuple[Violation, ...]:
+    """Where the given melody itself breaks a rule of its own line, as the checker
+    reports it on the composed piece: a warning at the note."""
+    from composer.io import texture_from_piece
+
+    if spec.melody is None:
+        return ()
+    given = spec.melody.voice
+    uses = tuple(replace(u, severity="warning") for u in spec.rules
+                 if u.rule.id in TREATMENT and u.severity == "error"
+                 and not asked_of_melody(spec, u))
+    if not uses:
+        return ()
+    texture = texture_from_piece(piece)
+    report = check_texture(texture, RuleSet("given", "", (len(spec.voices),), spec.voices,
+                                            uses))
+    return tuple(v for v in report.violations if v.voices == (given,))
