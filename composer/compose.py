@@ -16,7 +16,7 @@ import numpy as np
 from composer.checker import Violation
 from composer.errors import UnsatisfiableError
 from composer.explain import given_line_conflict
-from composer.given import WEIGHED_RULES, composing_rules, melody_warnings
+from composer.given import composing_rules, melody_warnings
 from composer.music import Note, Piece, Pitch
 from composer.planner import HarmonyChain, Plan, harmony_chain, make_plan, melody_at
 from composer.rules import Context
@@ -87,6 +87,7 @@ def _fixed_by_voice(spec: Spec, ctx: Context) -> dict[tuple[Fraction, int], Pitc
 
 MAX_VALUES_PER_SLOT = 64  # the most likely (chord, voicing) values a slot offers
 MIN_VOICINGS_PER_CHORD = 4  # and of every chord allowed there, at least this many
+INVERTED_APPROACH = float(np.log(0.1))  # a cadence's first chord off its root (V6–I)
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,11 +193,12 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         starts = np.cumsum(sizes) - sizes
         owner = np.repeat(np.arange(len(doms)), sizes)  # which chord each value voices
         local = np.arange(len(u)) - starts[owner]  # and which voicing of its domain
-        if cadence_slot or penultimate:  # cadence chords stand on their root
+        if cadence_slot or penultimate:  # a cadence's last chord stands on its root,
             bass = pool.midi[np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local,
-                             -1].astype(np.int64) % 12
+                             -1].astype(np.int64) % 12  # its first one rather does
             roots = np.array([chain.chords[i].root.pc for i in numerals], np.int64)
-            u = np.where(bass == roots[owner], u, -np.inf)
+            u = np.where(bass == roots[owner], u,
+                         -np.inf if cadence_slot else u + INVERTED_APPROACH)
         allowed = np.isfinite(u)
         owner, local, score = owner[allowed], local[allowed], u[allowed]
         present = np.bincount(owner, minlength=len(doms)) > 0  # chords left a voicing
@@ -278,25 +280,27 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
             ) -> Composition:
     """One chain over (chord, voicing) values, so that harmony and voice leading are
     sampled together and no choice of chord can leave the voices stuck. A given melody
-    is the user's (composer/given.py): where only a leading tone that does not rise or a
-    seventh that does not fall in the melody lets the harmony through, those rules weigh
-    the melody's notes instead of forbidding them."""
+    is the user's (composer/given.py): it is first harmonized strictly, each of its notes
+    on the beat a chord tone and its leading tones and sevenths resolved; only where that
+    cannot be are its accented dissonances treated, its resolutions weighed, and what no
+    chord can hold let go (and reported)."""
     if scorer is None:  # the shipped model (torch is imported only here, when composing)
         from composer.neural.scorer import default_scorer
 
         scorer = default_scorer()
-    strict = composing_rules(spec, weigh=False)
-    try:
-        return _compose(spec, strict, scorer, progress)
-    except UnsatisfiableError as exc:
-        lenient = composing_rules(spec)
-        if lenient == strict or not WEIGHED_RULES & set(exc.conflicts):
-            raise
-        return _compose(spec, lenient, scorer, progress)
+    if spec.melody is not None:
+        try:
+            return _compose(spec, composing_rules(spec, weigh=False), scorer, progress,
+                            strict=True)
+        except UnsatisfiableError:
+            pass  # the melody asks for more than the strict harmony gives
+    return _compose(spec, composing_rules(spec), scorer, progress)
 
 
 def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
-             progress: Progress | None) -> Composition:
+             progress: Progress | None, strict: bool = False) -> Composition:
+    """Compose under these rules; `strict` gives up at once where the lenient way might
+    still find a piece (it neither explains nor lets the melody's demands go)."""
     from composer.copying import check_given_line, copy_guards
     from composer.form import check_given_climax, form_of, sample_form
     from composer.sampler import NoSolution
@@ -304,7 +308,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     spec = replace(asked, rules=rules)
     rng = np.random.default_rng(spec.seed)
     ctx = Context(spec.voices, spec.key, spec.meter)
-    chain = harmony_chain(spec, _fixed_notes(spec, ctx))
+    chain = harmony_chain(spec, _fixed_notes(spec, ctx), strict=strict)
     check_given_line(spec)
     check_given_climax(spec)
     if (conflict := given_line_conflict(spec)) is not None:
@@ -318,13 +322,15 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
 
         # Either the rules truly conflict near the break (then say which), or only the
         # most likely voicings failed to connect: then offer every voicing.
-        conflict = explain(spec, exc.slot)
+        conflict = None if strict else explain(spec, exc.slot)
         if conflict is not None:
             raise conflict from None
         try:
             cands = candidates(spec, chain, scorer, cap=None)
             choice = sample_form(spec, form, cands, rng, copy_guards(spec, cands.frames))
         except NoSolution as again:
+            if strict:
+                raise
             raise explain(spec, again.slot, whole=True) from None
     blocks, frames = cands.blocks, cands.frames
     numerals, voicings = [], []

@@ -80,6 +80,8 @@ def melody_warnings(spec: Spec, piece: Piece) -> tuple[Violation, ...]:
     uses = tuple(replace(u, severity="warning") for u in spec.rules
                  if u.rule.id in TREATMENT and u.severity == "error"
                  and not asked_of_melody(spec, u))
+    if any(u.rule.id == "dissonance-treatment" for u in uses):  # it says which dissonance
+        uses = tuple(u for u in uses if u.rule.id != "chord-tones")  # is not treated
     if not uses:
         return ()
     texture = texture_from_piece(piece)

@@ -269,45 +269,114 @@ class HarmonyChain:
     pair: tuple[np.ndarray, ...]  # per transition: [numerals, numerals]
 
 
+EARLY = float(np.log(0.25))  # a final cadence that arrives a slot before the last note
+FINAL_WINDOW = 3  # the final tonic may arrive on any of the piece's last this many slots
+
+
 def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
-                  layout: HarmonyChain | None = None) -> HarmonyChain:
+                  layout: HarmonyChain | None = None, strict: bool = False) -> HarmonyChain:
     """`fixed` adds given notes (offset → pitches) besides the melody; `layout` reuses
-    another chain's phrases and slots (to ask what changes when notes are taken away)."""
+    another chain's phrases and slots (to ask what changes when notes are taken away).
+
+    A given melody's notes need not all be chord tones: `melody_fit` says which chords
+    treat each one properly. Where the melody leaves no chord at all (a note no chord
+    of the grammar can hold or treat, a phrase end no cadence formula fits), that slot's
+    melody or that inner phrase's cadence is let go rather than the piece refused: the
+    melody is the user's, and the checker then reports the note as the melody's own.
+    `strict`: every melody note on the beat a chord tone, and nothing let go."""
+    from composer.melody_fit import melody_fit
+    from composer.sampler import Chain, NoSolution, feasible
+
     phrases = list(layout.phrases) if layout else _phrases(spec)
     times = list(layout.times) if layout else _slot_times(spec, phrases)
     grammar = harmony_grammar(spec.key.mode)
     chords = tuple(n.chord(spec.key) for n in grammar.numerals)
-    n = len(chords)
-    logp = grammar.transition_logp()
-    unary, pair, given = [], [], []
+    fit = melody_fit(spec, times, chords, accented=not strict)
+    given, base = [], []
     lacking: dict[PitchClass, list[int]] = {}  # the numerals whose chord lacks a note
-    for k, (ph, t, _, cadence_slot) in enumerate(times):
-        notes = [p for p in [melody_at(spec, t), *(fixed or {}).get(t, [])] if p is not None]
-        given.append(tuple(notes))
-        u = np.zeros(n)
+    for k, (_, t, _, _) in enumerate(times):
+        melody, extra = melody_at(spec, t), (fixed or {}).get(t, [])
+        given.append(tuple(p for p in [melody, *extra] if p is not None))
+        u = np.zeros(len(chords))
         if k == 0:
             u += grammar.start_logp()
-        for note in notes:
+        for note in [*extra, *([melody] if fit is None and melody is not None else [])]:
             pc = note.pitch_class
             if pc not in lacking:
                 lacking[pc] = [i for i, c in enumerate(chords) if pc not in c.tones]
             u[lacking[pc]] = -np.inf
-        formulas = _formulas(grammar, phrases[ph].cadence)
-        if cadence_slot:
-            u[[i for i in range(n) if i not in {b for _, b in formulas}]] = -np.inf
-        if k + 1 < len(times) and times[k + 1][3]:  # the penultimate chord of a phrase
-            u[[i for i in range(n) if i not in {a for a, _ in formulas}]] = -np.inf
-        unary.append(u)
-        if k + 1 < len(times):
-            p = logp.copy()
-            if times[k + 1][3]:
-                mask = np.full((n, n), -np.inf)
-                for a, b in _formulas(grammar, phrases[times[k + 1][0]].cadence):
-                    mask[a, b] = grammar.cadence_logp((a, b))
-                p = p + mask
-            pair.append(p)
+        base.append(u)
+    fitted = set(range(len(times))) if fit is not None else set()  # slots the melody masks
+    cadenced: set[int] = set()  # the phrases that close with a cadence
+    # First the melody alone with the grammar (what it cannot be given is let go), then
+    # with the cadences (of those, only a melody's inner phrase's may be let go).
+    for cadenced in (set(), set(range(len(phrases)))):
+        while True:
+            unary, pair = _assemble(grammar, phrases, times, base, fit, cadenced, fitted)
+            try:
+                feasible(Chain(unary, pair))
+                break
+            except NoSolution as exc:
+                if strict or not _let_go(exc.slot, phrases, times, cadenced, fitted):
+                    break  # the spec itself asks what cannot be: composing will say why
     return HarmonyChain(tuple(phrases), tuple(times), grammar, chords, tuple(given),
                         tuple(unary), tuple(pair))
+
+
+def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
+            fitted: set[int]) -> bool:
+    """Let go of one of the melody's demands near the slot where the harmony breaks: the
+    melody's fit there or just before (while no cadence is asked), else the cadence of a
+    melody's inner phrase there. False when nothing is left to let go."""
+    if not cadenced:
+        for t in (slot, slot - 1, slot + 1):
+            if t in fitted:
+                fitted.discard(t)
+                return True
+        return False
+    ph = times[min(slot, len(times) - 1)][0]
+    for p in (ph, ph - 1, ph + 1):
+        if p in cadenced and p < len(phrases) - 1 and phrases[p].cadence == ANY_CADENCE:
+            cadenced.discard(p)
+            return True
+    return False
+
+
+def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
+              base: list[np.ndarray], fit, cadenced: set[int], fitted: set[int]
+              ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The chain's unary and pair log-scores: the grammar's progressions, the melody's
+    fit where it is kept, and each kept cadence."""
+    n = len(grammar.numerals)
+    unary = [u.copy() for u in base]
+    pair = [grammar.transition_logp() for _ in times[1:]]
+    for k in fitted:
+        unary[k] += fit.unary[k]
+        if k + 1 < len(times) and fit.pair[k] is not None:
+            pair[k] = np.where(fit.pair[k], pair[k], -np.inf)
+    for ph in cadenced:
+        slots = [k for k, time in enumerate(times) if time[0] == ph]
+        if not slots:
+            continue
+        formulas = _formulas(grammar, phrases[ph].cadence)
+        finals = sorted({b for _, b in formulas})
+        unary[slots[-1]][[i for i in range(n) if i not in finals]] = -np.inf
+        # The last chord may arrive before the last note and be held (V7–I under the
+        # melody's 4–3, then I under its 1): within the window, every change into a
+        # final chord is a cadence formula, the later the likelier.
+        width = min(FINAL_WINDOW if ph == len(phrases) - 1 else 1, len(slots))
+        for m, k in enumerate(slots[-width:], 1):
+            if k == 0:
+                continue
+            mask = np.full((n, n), -np.inf)
+            if m < width:
+                mask[:, [j for j in range(n) if j not in finals]] = 0.0
+            if m > 1:
+                mask[finals, finals] = 0.0  # the final chord held
+            for a, b in formulas:
+                mask[a, b] = max(mask[a, b], grammar.cadence_logp((a, b)) + (width - m) * EARLY)
+            pair[k - 1] = pair[k - 1] + mask
+    return unary, pair
 
 
 def _formulas(grammar: HarmonyGrammar, kind: str) -> tuple[tuple[int, int], ...]:
@@ -323,18 +392,35 @@ def _kinds(grammar: HarmonyGrammar, kind: str) -> list[str]:
 
 
 def cadence_kind(grammar: HarmonyGrammar, before: int, last: int, kind: str) -> str:
-    """The name of the cadence a pair of numerals makes, of those `kind` allows."""
+    """The name of the cadence a pair of numerals makes, of those `kind` allows ('open'
+    where the melody let the phrase end without one)."""
     return next((k for k in _kinds(grammar, kind) if (before, last) in grammar.cadence_pairs(k)),
-                kind)
+                "open" if kind == ANY_CADENCE else kind)
+
+
+def _arrivals(chain: HarmonyChain, choice: list[int]) -> dict[int, int]:
+    """Per phrase, the slot where its last chord arrives (it may be held from before the
+    last note, within the final window)."""
+    out = {}
+    for k, (ph, _, _, cadence_slot) in enumerate(chain.times):
+        if cadence_slot:
+            a, width = k, FINAL_WINDOW if ph == len(chain.phrases) - 1 else 1
+            while a > 0 and k - a + 1 < width and chain.times[a - 1][0] == ph \
+                    and choice[a - 1] == choice[k]:
+                a -= 1
+            out[ph] = a
+    return out
 
 
 def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
     phrases = list(chain.phrases)
-    for k, (ph, _, _, cadence_slot) in enumerate(chain.times):
+    arrivals = _arrivals(chain, choice)
+    for ph, a in arrivals.items():
         choices = phrases[ph].cadence
-        if cadence_slot and (choices == ANY_CADENCE or "|" in choices) and k > 0:
-            kind = cadence_kind(chain.grammar, choice[k - 1], choice[k], choices)
+        if (choices == ANY_CADENCE or "|" in choices) and a > 0:
+            kind = cadence_kind(chain.grammar, choice[a - 1], choice[a], choices)
             phrases[ph] = replace(phrases[ph], cadence=kind)
+    firsts = {a - 1 for a in arrivals.values()}
     slots = []
     melody_voice = spec.melody is not None
     for k, ((ph, t, dur, cadence_slot), i) in enumerate(zip(chain.times, choice, strict=True)):
@@ -342,10 +428,13 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
         why = [chain.grammar.why(choice[k - 1] if k else None, i)]
         if cadence_slot:
             why.append(f"closes the {phrases[ph].cadence} cadence")
-        elif k + 1 < len(chain.times) and chain.times[k + 1][3]:
+        elif k in firsts:
             why.append("the cadence's first chord")
+        elif arrivals.get(ph, k + 1) <= k:
+            why.append("the cadence's last chord, arriving before the last note")
         if melody is not None:
-            why.append(f"holds the melody's {melody}")
+            why.append(f"holds the melody's {melody}" if melody.pc in chain.chords[i].pcs
+                       else f"under the melody's {melody}, a non-chord tone")
         slots.append(Slot(k, t, dur, spec.meter.position(t), ph, spec.key,
                           chain.grammar.numerals[i].name, chain.chords[i], melody,
                           phrases[ph].cadence if cadence_slot else None, cadence_slot,

@@ -151,47 +151,70 @@ class SeventhResolvesDown(MelodicRule):
                 f" {pitch_at(b, row, 0)} instead of falling a step")
 
 
+# The kinds of treated dissonance, in the order a label is chosen when several fit.
+NCT_KINDS = ("suspension", "passing", "neighbour", "appoggiatura", "escape", "cambiata",
+             "anticipation")
+
+
+def _step(diatonic: np.ndarray, semitones: np.ndarray) -> np.ndarray:
+    """A move by step: to the next letter a semitone or tone away, or a chromatic
+    semitone on the same letter (C to C#, as a chromatic passing tone moves)."""
+    d, s = np.abs(diatonic), np.abs(semitones)
+    return ((d == 1) & (s >= 1) & (s <= 2)) | ((d == 0) & (s == 1))
+
+
+def _direction(diatonic: np.ndarray, semitones: np.ndarray) -> np.ndarray:
+    return np.where(diatonic != 0, np.sign(diatonic), np.sign(semitones))
+
+
 class DissonanceTreatment(MelodicRule):
     id = "dissonance-treatment"
     summary = "Every non-chord tone is a passing tone, neighbour, suspension, anticipation,"
-    summary += " appoggiatura or escape tone."
+    summary += " appoggiatura, escape tone or cambiata."
     explanation = (
         "A note outside the chord must be explained by the line around it: approached and"
-        " left by step (passing and neighbour tones), prepared and resolved down by step"
-        " (suspensions), repeated into the next chord (anticipations), or one leap balanced"
-        " by a step the other way (appoggiatura, escape tone)."
+        " left by step (passing and neighbour tones, diatonic or chromatic), prepared and"
+        " resolved down by step (suspensions), repeated into the next chord (anticipations),"
+        " or one leap balanced by a step the other way (appoggiatura, escape tone), or"
+        " reached by step down and left by a third down (cambiata)."
     )
     example = "Over a C major chord, an alto D4 reached by leap from A3 and left by leap to G4."
     window = 3
 
-    def _kinds(self, frames):
+    def kinds(self, frames: tuple[Frame, ...]) -> tuple[np.ndarray, dict[str, np.ndarray],
+                                                         np.ndarray]:
+        """(non-chord tone [n], each kind's fit [n] by name, held over [n]) of the middle
+        event of each window."""
         a, b, c = frames
         nct = ~_chord_tone(b) & (_col(b) != -1) & b.roles.any(axis=1)
-        bm = _col(b)
-        am, cm = _col(a), _col(c)
+        am, bm, cm = _col(a), _col(b), _col(c)
         da = _col(b, b.diatonic) - _col(a, a.diatonic)
         dc = _col(c, c.diatonic) - _col(b, b.diatonic)
         has_a, has_c = am != -1, cm != -1
-        step_in = has_a & (np.abs(da) == 1)
-        step_out = has_c & (np.abs(dc) == 1)
+        step_in = has_a & _step(da, bm - am)
+        step_out = has_c & _step(dc, cm - bm)
+        way_in, way_out = _direction(da, bm - am), _direction(dc, cm - bm)
         held = has_a & (am == bm)
-        resolution = step_out & ((dc < 0) | (cm - bm == 1))  # down, or up a semitone
-        suspension = held & resolution
-        passing = step_in & step_out & (np.sign(da) == np.sign(dc))
-        neighbour = step_in & step_out & (np.sign(da) != np.sign(dc))
-        anticipation = has_c & (cm == bm) & _chord_tone(c)
-        appoggiatura = has_a & (np.abs(da) > 1) & step_out & (np.sign(da) != np.sign(dc))
-        escape = step_in & has_c & (np.abs(dc) > 1) & (np.sign(da) != np.sign(dc))
-        ok = suspension | passing | neighbour | anticipation | appoggiatura | escape
-        return nct, ok, held
+        resolution = step_out & ((way_out < 0) | (cm - bm == 1))  # down, or up a semitone
+        leap_in, leap_out = has_a & ~step_in & ~held, has_c & ~step_out & (cm != bm)
+        fits = {
+            "suspension": held & resolution,
+            "passing": step_in & step_out & (way_in == way_out),
+            "neighbour": step_in & step_out & (way_in != way_out),
+            "appoggiatura": leap_in & step_out & (way_in != way_out),
+            "escape": step_in & leap_out & (way_in != way_out),
+            "cambiata": step_in & (way_in < 0) & has_c & (dc == -2),
+            "anticipation": has_c & (cm == bm) & _chord_tone(c),
+        }
+        return nct, fits, held
 
     def test(self, frames, ctx, p):
-        nct, ok, _ = self._kinds(frames)
-        return nct & ~ok
+        nct, fits, _ = self.kinds(frames)
+        return nct & ~np.logical_or.reduce(list(fits.values()))
 
     def message(self, frames, row, ctx, p):
         a, b, c = frames
-        _, _, held = self._kinds(frames)
+        _, _, held = self.kinds(frames)
         pb = pitch_at(b, row, 0)
         voice = ctx.voices[b.columns[0]]
         pa, pc = a.pitch(row, 0), c.pitch(row, 0)

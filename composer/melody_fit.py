@@ -1,0 +1,134 @@
+"""Which chords may stand under a given melody: those of which each of its notes is a
+chord tone or a properly treated non-chord tone.
+
+The spec's `dissonance-treatment` rule judges the melody's line against every chord the
+grammar may place in each slot, as the checker would judge it in the finished score; a
+note struck or held on the beat (accented) that is not a chord tone must besides resolve
+by step to a tone of the chord that sounds when it moves — an appoggiatura, an accented
+passing or neighbour note, a suspension — where `chord-tones` would otherwise forbid it.
+The result is a mask over each slot's numerals and, where the melody's next note falls in
+the next slot, over each pair of neighbouring numerals: data for the harmony chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from composer.music import Chord, Pitch
+from composer.rules.melodic import DissonanceTreatment
+from composer.spec import Melody, Spec
+from composer.texture import REST, Frame, chord_arrays
+
+# Bach sounds the melody's note on the beat as a chord tone far more often than not: an
+# accented dissonance (appoggiatura, suspension) weighs this much log-probability.
+ACCENTED = float(np.log(0.02))
+Times = Sequence[tuple[int, Fraction, Fraction, bool]]  # phrase, offset, length, cadence
+
+
+@dataclass(frozen=True, eq=False)
+class MelodyFit:
+    unary: tuple[np.ndarray, ...]  # per slot: float [numerals], a log-weight, −inf: unfit
+    pair: tuple[np.ndarray | None, ...]  # per transition: bool [numerals, numerals], or None
+
+
+@dataclass(frozen=True)
+class _Event:
+    pitch: Pitch | None  # None: a rest
+    accented: bool  # struck or held at the slot's onset
+
+
+def melody_fit(spec: Spec, times: Times, chords: Sequence[Chord], accented: bool = True
+               ) -> MelodyFit | None:
+    """The chords each slot's melody notes allow, by the spec's hard `chord-tones` and
+    `dissonance-treatment` rules (None without a melody or without those rules); without
+    `accented`, each note on the beat must be a chord tone."""
+    ids = {u.rule.id for u in spec.hard}
+    if spec.melody is None or not ids & {"chord-tones", "dissonance-treatment"}:
+        return None
+    treated = "dissonance-treatment" in ids  # without it, every melody note is a chord tone
+    roles = chord_arrays(list(chords), [spec.key] * len(chords))
+    unary, pair = [], []
+    for t, (_, offset, length, _) in enumerate(times):
+        events, before, after = _events(spec.melody, offset, length)
+        head = events[0].pitch if events and events[0].accented else None
+        spelled = np.array([head is None or head.pitch_class in c.tones for c in chords])
+        last_ok = _judge(events, before, after, roles, spelled, treated, accented,
+                         inside_next=t + 1 < len(times) and after is not None
+                         and times[t + 1][1] <= after[1])
+        unary.append(np.where(last_ok.any(axis=1), np.where(spelled, 0.0, ACCENTED), -np.inf))
+        pair.append(None if (last_ok == last_ok[:, :1]).all() else last_ok)
+    return MelodyFit(tuple(unary), tuple(pair[:-1]))
+
+
+def _events(melody: Melody, offset: Fraction, length: Fraction
+            ) -> tuple[list[_Event], Pitch | None, tuple[Pitch | None, Fraction] | None]:
+    """The melody's events in a slot (the note sounding at its onset, then each struck
+    within it), the pitch before them, and (pitch, offset) of the event after them."""
+    head = melody.at(offset)
+    events = [_Event(head.pitch, True)] if head is not None and head.pitch is not None else []
+    if head is not None and head.offset < offset:  # held into the slot: it precedes itself
+        before = head.pitch
+    else:
+        prior = melody.at(offset - Fraction(1, 64)) if offset > 0 else None
+        before = prior.pitch if prior is not None else None
+    events += [_Event(n.pitch, False) for n in melody.struck_within(offset, length)]
+    end = offset + length
+    nxt = melody.at(end)
+    after = None if nxt is None else (nxt.pitch, end)
+    return events, before, after
+
+
+def _frame(pitches: Sequence[Pitch | None], roles: np.ndarray) -> Frame:
+    """One voice's events as a one-column frame, each row with its chord's roles."""
+    n = len(pitches)
+    midi = np.array([p.midi if p else REST for p in pitches], np.int16).reshape(n, 1)
+    diatonic = np.array([p.diatonic if p else 0 for p in pitches], np.int16).reshape(n, 1)
+    r, lead, root = roles
+    return Frame(midi, diatonic, np.ones((n, 1), bool), r, lead, root, (0,),
+                 np.arange(n, dtype=np.int32), np.zeros(n, bool))
+
+
+def _judge(events: list[_Event], before: Pitch | None,
+           after: tuple[Pitch | None, Fraction] | None, roles: tuple[np.ndarray, ...],
+           spelled: np.ndarray, treated: bool, accented: bool, inside_next: bool
+           ) -> np.ndarray:
+    """bool [numerals, numerals]: the slot's melody fits numeral i here with numeral j in
+    the next slot (the last event's next note sounds in the next slot's chord). A note on
+    the beat is a chord tone only as spelled (`spelled`, per numeral): a D flat is not
+    the third of an A major chord."""
+    n = len(roles[0])
+    ok = np.ones((n, n), bool)
+    if not events:
+        return ok
+    rule = DissonanceTreatment()
+    here = tuple(np.repeat(x, n, axis=0) for x in roles)  # row i * n + j: chord i here
+    there = tuple(np.tile(x, (n,) + (1,) * (x.ndim - 1)) for x in roles)  # chord j next
+    pitches = [before] + [e.pitch for e in events] + [after[0] if after else None]
+    for k, event in enumerate(events, 1):
+        if not (treated or event.accented):  # only the beat's note answers to chord-tones
+            continue
+        last = k == len(events)
+        a = _frame([pitches[k - 1]] * (n * n), here)
+        b = _frame([pitches[k]] * (n * n), here)
+        c = _frame([pitches[k + 1]] * (n * n), there if last and inside_next else here)
+        nct, fits, _ = rule.kinds((a, b, c))
+        if event.accented:
+            nct = nct | np.repeat(~spelled, n)
+        fine = ~nct
+        if treated:
+            explained = np.logical_or.reduce(list(fits.values()))
+            if event.accented and not accented:
+                explained = np.zeros_like(explained)
+            elif event.accented:  # on the beat it must fall or rise by step to a chord tone
+                resolved = fits["suspension"] | fits["passing"] | fits["neighbour"] \
+                    | fits["appoggiatura"]
+                lands = c.roles[np.arange(n * n), np.where(c.midi[:, 0] >= 0,
+                                                           c.midi[:, 0] % 12, 0)] > 0
+                explained = resolved & lands
+            fine |= explained
+        ok &= fine.reshape(n, n)
+    return ok
