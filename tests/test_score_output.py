@@ -79,6 +79,7 @@ def test_parts_are_named_and_clefed_as_the_choir_in_musicxml_and_by_verovio(chor
     assert [p.findtext("part-abbreviation") for p in parts] == ["S.", "A.", "T.", "B."]
     assert [p.findtext("score-instrument/instrument-name") for p in parts] \
         == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert root.findtext("part-list/part-group/group-symbol") == "bracket"
     clefs = [(part.findtext("measure/attributes/clef/sign"),
               part.findtext("measure/attributes/clef/clef-octave-change"))
              for part in root.findall("part")]
