@@ -166,7 +166,8 @@ def compose(
 
     from composer.compose import compose as run_compose
     from composer.compose import document
-    from composer.score_out import find_musescore, write_outputs
+    from composer.engrave import find_musescore
+    from composer.score_out import write_outputs
     from composer.spec import load_spec
 
     the_spec = load_spec(spec)

@@ -11,21 +11,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from composer.engrave import engrave_pages, find_musescore, musescore_pdf
 from composer.errors import PartimentoError, ScoreError
 from composer.music import Note, Piece, Pitch
 
 LAYOUTS = ("satb", "satb-two-staves")
 OUTPUT_SUFFIXES = (".musicxml", ".mid", ".json", ".svg", ".pdf")
-MUSESCORE = "mscore3"
-INSTALL_MUSESCORE = "apt-get install musescore3"
 
 
 @dataclass(frozen=True)
@@ -294,14 +291,14 @@ def _shared_accidentals(staff: Any) -> None:
                 onsets.setdefault(float(voice.elementOffset(n)), []).append(n)
         for _, notes in sorted(onsets.items(), key=lambda item: item[0]):
             struck = [n for n in notes if n.tie is None or n.tie.type == "start"]
-            lines = {}
+            spellings: dict[tuple[str, int], set[float]] = {}
             for n in struck:
-                lines.setdefault((n.pitch.step, n.pitch.octave), set()).add(n.pitch.alter)
+                spellings.setdefault((n.pitch.step, n.pitch.octave), set()).add(n.pitch.alter)
             for n in struck:
                 place = (n.pitch.step, n.pitch.octave)
                 signed = key.accidentalByStep(n.pitch.step) if key is not None else None
                 before = held.get(place, signed.alter if signed is not None else 0.0)
-                _show_accidental(n.pitch, n.pitch.alter != before or len(lines[place]) > 1)
+                _show_accidental(n.pitch, n.pitch.alter != before or len(spellings[place]) > 1)
             for n in struck:
                 held[(n.pitch.step, n.pitch.octave)] = n.pitch.alter
 
@@ -386,52 +383,3 @@ def _stage(piece: Piece, score: Any, layout: str, document: dict[str, Any], tmp:
         files.append((tmp / "score.pdf", output_path(base, ".pdf")))
         musescore_pdf(musescore, staged, files[-1][0])
     return files
-
-
-def engrave_pages(musicxml: str) -> list[str]:
-    """Every page of the score engraved by verovio, each with the same ids every time."""
-    import verovio
-
-    toolkit = verovio.toolkit()
-    toolkit.setOptions({"pageWidth": 2100, "pageHeight": 2970, "scale": 40,
-                        "adjustPageHeight": True, "footer": "none", "header": "auto"})
-    toolkit.resetXmlIdSeed(1)
-    if not toolkit.loadData(musicxml):
-        raise ScoreError("verovio could not read the score it was given")
-    pages = []
-    for n in range(1, toolkit.getPageCount() + 1):
-        svg = toolkit.renderToSVG(n)
-        root = re.search(r'<svg[^>]* id="([^"]+)"', svg)  # a random id otherwise
-        pages.append(svg.replace(root.group(1), f"partimento-page-{n}") if root else svg)
-    return pages
-
-
-def find_musescore() -> str:
-    """The MuseScore 3 program, or one clear error saying how to install it."""
-    path = shutil.which(MUSESCORE)
-    if path is None:
-        raise PartimentoError(f"--pdf needs MuseScore 3 ({MUSESCORE}), which is not installed;"
-                              f" install it with `{INSTALL_MUSESCORE}`")
-    return path
-
-
-_PDF_DATE = re.compile(rb"/CreationDate \(D:\d{14}")
-
-
-def musescore_pdf(musescore: str, musicxml: Path, target: Path) -> None:
-    """The score engraved by MuseScore 3 as a PDF, its creation date fixed (same length,
-    so the PDF's byte offsets hold) so that the same piece gives the same bytes."""
-    with tempfile.TemporaryDirectory(prefix="partimento-musescore-") as home:
-        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": home,
-               "HOME": home, "QT_HASH_SEED": "0"}  # fonts embedded in the same order
-        try:
-            run = subprocess.run([musescore, "-o", str(target), str(musicxml)], env=env,
-                                 capture_output=True, text=True, timeout=120)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ScoreError(f"MuseScore could not engrave the PDF ({exc})") from None
-    if run.returncode != 0 or not target.exists():
-        said = (run.stderr or run.stdout).strip().splitlines() or ["nothing said"]
-        raise ScoreError(f"MuseScore could not engrave the PDF ({said[-1]}, exit"
-                         f" {run.returncode})")
-    data = _PDF_DATE.sub(rb"/CreationDate (D:20000101000000", target.read_bytes())
-    target.write_bytes(data)
