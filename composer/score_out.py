@@ -74,11 +74,14 @@ def svg_paths(base: Path, pages: int) -> list[Path]:
 
 # The score ----------------------------------------------------------------------------------
 
-def piece_to_music21(piece: Piece, layout: str = "satb") -> Any:
-    """A music21 Score of a Piece, with fixed ids so the same piece writes the same bytes."""
+def piece_to_music21(piece: Piece, layout: str = "satb", pickup_bar: bool = True) -> Any:
+    """A music21 Score of a Piece, with fixed ids so the same piece writes the same bytes.
+
+    Without `pickup_bar` the silence before a pickup stays, as rests: MIDI has no short
+    bar, and a pickup at its start would be heard as a downbeat."""
     m21 = _m21()
     staves = _staves(piece.voices, layout)
-    span = _span(piece)
+    span = _span(piece) if pickup_bar else Span(Fraction(0), _end(piece))
     score = m21.stream.Score(id="partimento")
     score.metadata = m21.metadata.Metadata()
     score.metadata.title = piece.title or "Partimento"
@@ -159,8 +162,12 @@ class Span:
     last_padding: Fraction = Fraction(0)  # what the last bar lacks at its end
 
 
+def _end(piece: Piece) -> Fraction:
+    return max(n.offset + n.duration for line in piece.lines for n in line)
+
+
 def _span(piece: Piece) -> Span:
-    end = max(n.offset + n.duration for line in piece.lines for n in line)
+    end = _end(piece)
     lead = min(_rest_before(line) for line in piece.lines)
     if not 0 < lead < piece.meter.first.bar_length:
         return Span(Fraction(0), end)
@@ -342,7 +349,7 @@ def write_outputs(piece: Piece, base: Path, document: dict[str, Any], svg: bool 
 
     Everything is made in a folder beside OUT first and moved into place only when all
     of it is there. The MIDI file has a track per voice whatever the layout, for
-    rehearsing a part."""
+    rehearsing a part, and keeps the silence before a pickup (see piece_to_music21)."""
     base = output_base(Path(base))
     score = piece_to_music21(piece, layout)
     musescore = find_musescore() if pdf else None
@@ -367,7 +374,8 @@ def _stage(piece: Piece, score: Any, layout: str, document: dict[str, Any], tmp:
     text = stable_musicxml(Path(score.write("musicxml", fp=str(staged), makeNotation=False)
                                 ).read_text(encoding="utf-8"))
     staged.write_text(text, encoding="utf-8")
-    midi = score if layout == "satb" else piece_to_music21(piece)
+    midi = score if layout == "satb" and not _span(piece).start else \
+        piece_to_music21(piece, pickup_bar=False)
     files = [(staged, output_path(base, ".musicxml")),
              (Path(midi.write("midi", fp=str(tmp / "score.mid"))), output_path(base, ".mid")),
              (tmp / "score.json", output_path(base, ".json"))]

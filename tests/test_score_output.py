@@ -19,7 +19,7 @@ import pytest
 from music21 import converter, stream
 
 from composer.checker import check_file
-from composer.cli import DEFAULT_SETS
+from composer.cli import DEFAULT_SETS, main
 from composer.compose import compose, document
 from composer.errors import ScoreError
 from composer.io import read_score
@@ -122,6 +122,12 @@ def test_a_pickup_is_a_short_bar_0_and_the_last_bar_its_complement(chorale, tmp_
     root = _xml(path)
     implicit = {m.get("number") for m in root.iter("measure") if m.get("implicit") == "yes"}
     assert implicit == {"0"}
+    # MIDI has no short bar: the rests before the pickup stay, and it falls on beat 3.
+    midi, _ = read_score(path.with_suffix(".mid"))
+    sounding = [s for s in midi.slices if any(s.voicing.pitches)]
+    assert sounding[0].position == Position(1, 3.0)
+    assert [s.position for s in sounding] == [Position(s.position.bar + 1, s.position.beat)
+                                              for s in texture.slices]
     # Every chord of the plan sounds where the plan put it, counted from bar 0.
     lead = min(n.offset for n in spec.melody.notes if n.pitch is not None)
     heard = {Fraction(s.offset).limit_denominator(64): s.position for s in texture.slices}
@@ -258,6 +264,18 @@ def test_output_names_keep_their_dots(chorale, tmp_path):
     assert names == ["ode.musicxml", "ode.mid", "ode.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["name.3.musicxml", "name.3.mid", "name.3.json", "ode.musicxml", "ode.mid", "ode.json"])
+
+
+def test_compose_command_takes_the_layout_and_the_name(tmp_path, capsys):
+    code = main(["compose", str(EXAMPLES / "chorale-melody.yaml"), "-o", str(tmp_path / "hymn.1"),
+                 "--layout", "satb-two-staves", "--svg"])
+    assert code == 0
+    said = capsys.readouterr().out.strip().removeprefix("wrote ").split(", ")
+    assert sorted(Path(p).name for p in said) == sorted(p.name for p in tmp_path.iterdir())
+    assert [Path(p).name for p in said[:3]] == ["hymn.1.musicxml", "hymn.1.mid", "hymn.1.json"]
+    assert all(re.fullmatch(r"hymn\.1(-\d+)?\.svg", Path(p).name) for p in said[3:]) and said[3:]
+    assert len(_xml(tmp_path / "hymn.1.musicxml").findall("part")) == 2
+    assert len(converter.parse(tmp_path / "hymn.1.mid").parts) == 4  # a track per voice
 
 
 def test_a_folder_in_the_way_leaves_nothing_written(chorale, tmp_path):
