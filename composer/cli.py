@@ -34,6 +34,11 @@ class Format(StrEnum):
     json = "json"
 
 
+class Layout(StrEnum):  # composer.score_out.LAYOUTS
+    satb = "satb"
+    two_staves = "satb-two-staves"
+
+
 class DocFormat(StrEnum):
     text = "text"
     markdown = "markdown"
@@ -137,8 +142,15 @@ def rules_command(
 def compose(
     spec: Annotated[Path, typer.Argument(help="the YAML spec")],
     out: Annotated[Path, typer.Option("-o", "--out", help="OUT: writes OUT.musicxml, OUT.mid,"
-                                      " OUT.json (and OUT.svg)")],
-    svg: Annotated[bool, typer.Option("--svg", help="also engrave OUT.svg")] = False,
+                                      " OUT.json (and the SVG pages, OUT.pdf); a trailing"
+                                      " .musicxml is left out, any other dot kept")],
+    svg: Annotated[bool, typer.Option("--svg", help="also engrave every page by verovio:"
+                                      " OUT.svg, or OUT-1.svg, OUT-2.svg …")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="also engrave OUT.pdf by MuseScore 3"
+                                      " (mscore3)")] = False,
+    layout: Annotated[Layout, typer.Option(
+        help="satb: a staff per voice; satb-two-staves: soprano and alto on a treble staff,"
+             " tenor and bass on a bass staff")] = Layout.satb,
     seed: Annotated[int | None, typer.Option(help="override the spec's seed")] = None,
     temperature: Annotated[float | None, typer.Option(help="override the spec's")] = None,
     model: Annotated[str | None, typer.Option(
@@ -154,11 +166,14 @@ def compose(
 
     from composer.compose import compose as run_compose
     from composer.compose import document
-    from composer.io import write_outputs
+    from composer.engrave import find_musescore
     from composer.music import format_beat
+    from composer.score_out import write_outputs
     from composer.spec import load_spec
 
     the_spec = load_spec(spec)
+    if pdf:
+        find_musescore()  # before composing, not after
     if seed is not None:
         the_spec = replace(the_spec, seed=seed)
     if temperature is not None:
@@ -171,7 +186,8 @@ def compose(
             bar.update(task, description=stage, completed=done, total=total)
 
         comp = run_compose(the_spec, _scorer(model, the_spec.voices), progress=progress)
-    written = write_outputs(comp.piece, out, document(comp), svg=svg)
+    written = write_outputs(comp.piece, out, document(comp), svg=svg, pdf=pdf,
+                            layout=layout.value)
     typer.echo("wrote " + ", ".join(str(p) for p in written))
     for w in comp.warnings:  # the given melody's own breaches: kept, and said
         typer.echo(f"{the_spec.source}:{w.bar}:{format_beat(w.beat)}: warning[{w.rule}]"

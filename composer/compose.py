@@ -378,8 +378,8 @@ def build_piece(spec: Spec, the_plan: Plan, voicings: tuple[tuple[Pitch, ...], .
         if spec.melody is not None and spec.melody.voice == voice:
             fermatas = {s.offset for s in the_plan.slots if s.fermata}
             notes = tuple(Note(n.offset, n.duration, n.pitch,
-                               n.pitch is not None and (n.fermata or n.offset in fermatas))
-                          for n in spec.melody.notes)
+                               n.pitch is not None and (n.fermata or n.offset in fermatas),
+                               n.lyric) for n in spec.melody.notes)
             end = spec.meter.bar_start(the_plan.bars + 1)
             last = notes[-1].offset + notes[-1].duration if notes else Fraction(0)
             if last < end:

@@ -1,4 +1,5 @@
-"""music21 at the edge: scores in (MusicXML, MIDI, ABC) as a Texture, and scores out.
+"""music21 at the edge: scores in (MusicXML, MIDI, ABC) as a Texture (scores out are
+composer.score_out).
 
 Everything music21 does for us happens here, once per file; the rules never see a
 music21 object. `Origin` remembers which music21 note each voice event came from so
@@ -411,111 +412,15 @@ def melody_from_file(path: Path) -> list[MelodyEvent]:
     return rest + [(ev.offset + pad, ev.duration, ev.pitch, ev.fermata) for ev in lines[0]]
 
 
-# Writing a piece --------------------------------------------------------------------------
+# Writing a piece: composer.score_out ------------------------------------------------------
 
-_ENCODING_DATE = re.compile(r"\s*<encoding-date>[^<]*</encoding-date>")
-_RANDOM_ID = re.compile(r'"([PI])([0-9a-f]{32})"')
-
-
-def stable_musicxml(text: str) -> str:
-    """music21 stamps the date and random part ids; the same piece must give the same
-    bytes, so the date goes and the ids are numbered in order of appearance."""
-    names: dict[str, str] = {}
-
-    def number(m: re.Match[str]) -> str:
-        key = m.group(1) + m.group(2)
-        if key not in names:
-            names[key] = f"{m.group(1)}{sum(k[0] == m.group(1) for k in names) + 1}"
-        return f'"{names[key]}"'
-
-    return _RANDOM_ID.sub(number, _ENCODING_DATE.sub("", text))
+_WRITERS = ("piece_to_music21", "write_outputs", "stable_musicxml", "engrave_pages")
 
 
-def piece_to_music21(piece: Any) -> Any:
-    """A music21 Score of a Piece, with fixed ids so the same piece writes the same bytes."""
-    m21 = _m21()
-    score = m21.stream.Score(id="partimento")
-    score.metadata = m21.metadata.Metadata()
-    score.metadata.title = piece.title or "Partimento"
-    score.metadata.composer = "Partimento"
-    clefs = {"soprano": m21.clef.TrebleClef, "alto": m21.clef.TrebleClef,
-             "tenor": m21.clef.Treble8vbClef, "bass": m21.clef.BassClef}
-    for v, (voice, notes) in enumerate(zip(piece.voices, piece.lines, strict=True)):
-        part = m21.stream.Part(id=f"P{v + 1}")
-        part.partName = voice.capitalize()
-        part.insert(0, m21.instrument.Vocalist())
-        part.insert(0, clefs.get(voice, m21.clef.TrebleClef)())
-        part.insert(0, m21.key.Key(piece.key.tonic.name.replace("b", "-"), piece.key.mode))
-        part.insert(0, m21.meter.TimeSignature(str(piece.meter.first)))
-        for bar, meter in piece.meter.changes:
-            part.insert(float(piece.meter.bar_start(bar)), m21.meter.TimeSignature(str(meter)))
-        if v == 0:
-            part.insert(0, m21.tempo.MetronomeMark(number=piece.tempo))
-        for note in notes:
-            if note.pitch is None:
-                el = m21.note.Rest(quarterLength=note.duration)
-            else:
-                el = m21.note.Note(quarterLength=note.duration)
-                el.pitch = _m21_pitch(note.pitch)
-            if note.fermata:
-                el.expressions.append(m21.expressions.Fermata())
-            part.insert(note.offset, el)
-        score.insert(0, part.makeMeasures())
-    score.makeNotation(inPlace=True)
-    # A short last bar (after a pickup) is filled with hidden rests, as music21 would do
-    # on writing if asked to make the notation again (a copy of the whole score).
-    for part in score.parts:
-        part.makeRests(fillGaps=True, inPlace=True, hideRests=True,
-                       timeRangeFromBarDuration=True)
-    # A value no single note shape can show (a pickup's rest of 4½ quarters) becomes tied
-    # notes or rests that can.
-    if any(el.duration.type == "complex" for el in score.recurse().notesAndRests):
-        score.splitAtDurations(recurse=True)
-    return score
+def __getattr__(name: str) -> Any:
+    """The writers moved to composer.score_out; they stay importable from here."""
+    if name in _WRITERS:
+        from composer import score_out
 
-
-def _m21_pitch(pitch: Pitch) -> Any:
-    m21 = _m21()
-    p = m21.pitch.Pitch("CDEFGAB"[pitch.step] + "-#"[pitch.alter > 0] * abs(pitch.alter)
-                        + str(pitch.octave))
-    return p
-
-
-def write_outputs(piece: Any, base: Path, document: dict[str, Any], svg: bool = False
-                  ) -> list[Path]:
-    """OUT.musicxml, OUT.mid, OUT.json (and OUT.svg): all written, or none."""
-    import json
-
-    score = piece_to_music21(piece)
-    targets = [base.with_suffix(s) for s in (".musicxml", ".mid", ".json")]
-    if svg:
-        targets.append(base.with_suffix(".svg"))
-    base.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=base.parent, prefix=".partimento-") as tmp:
-        staged = [Path(tmp) / t.name for t in targets]
-        xml_path = score.write("musicxml", fp=str(staged[0]), makeNotation=False)
-        text = stable_musicxml(Path(xml_path).read_text(encoding="utf-8"))
-        staged[0].write_text(text, encoding="utf-8")
-        score.write("midi", fp=str(staged[1]))
-        staged[2].write_text(json.dumps(document, indent=1, sort_keys=True,
-                                        ensure_ascii=False) + "\n", encoding="utf-8")
-        if svg:
-            staged[3].write_text(engrave_svg(text), encoding="utf-8")
-        for src, dst in zip(staged, targets, strict=True):
-            os.replace(src, dst)
-    return targets
-
-
-def engrave_svg(musicxml: str) -> str:
-    """The first page of the score engraved by verovio."""
-    import verovio
-
-    toolkit = verovio.toolkit()
-    toolkit.setOptions({"pageWidth": 2100, "pageHeight": 2970, "scale": 40,
-                        "adjustPageHeight": True, "footer": "none", "header": "auto"})
-    toolkit.resetXmlIdSeed(1)
-    if not toolkit.loadData(musicxml):
-        raise ScoreError("verovio could not read the score it was given")
-    svg = toolkit.renderToSVG(1)
-    root = re.search(r'<svg[^>]* id="([^"]+)"', svg)
-    return svg.replace(root.group(1), "partimento") if root else svg  # a random id otherwise
+        return getattr(score_out, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

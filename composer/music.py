@@ -446,6 +446,7 @@ class Note:
     duration: Fraction
     pitch: Pitch | None  # None: a rest
     fermata: bool = False
+    lyric: str | None = None  # a syllable; a trailing '-' says the word goes on
 
 
 @dataclass(frozen=True)

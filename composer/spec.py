@@ -99,6 +99,7 @@ class MelodyNote:
     duration: Fraction
     pitch: Pitch | None  # None: a rest
     fermata: bool = False  # ends a phrase
+    lyric: str | None = None
 
 
 @dataclass(frozen=True)

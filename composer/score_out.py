@@ -1,0 +1,393 @@
+"""Scores out: a Piece written as MusicXML, MIDI, JSON, SVG pages and PDF, all or nothing.
+
+A musician reads what is written here, so it is written as a choir score is printed: the
+parts named Soprano, Alto, Tenor, Bass; a pickup as a short bar 0 and the last bar its
+complement; the lyrics under the melody; one staff per voice or two staves (`LAYOUTS`).
+The same piece always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from composer.engrave import engrave_pages, find_musescore, musescore_pdf
+from composer.errors import PartimentoError, ScoreError
+from composer.music import Note, Piece, Pitch
+
+LAYOUTS = ("satb", "satb-two-staves")
+OUTPUT_SUFFIXES = (".musicxml", ".mid", ".json", ".svg", ".pdf")
+
+
+@dataclass(frozen=True)
+class Staff:
+    """One printed staff: its name as a reader shows it, its clef, and the voices on it
+    (two share a staff with stems up and down)."""
+
+    name: str
+    abbreviation: str
+    clef: str
+    voices: tuple[str, ...]
+
+
+_CLEFS = {"soprano": "treble", "alto": "treble", "tenor": "treble8vb", "bass": "bass"}
+_STAVES = {
+    "satb": tuple(Staff(v.capitalize(), v[0].upper() + ".", _CLEFS[v], (v,)) for v in _CLEFS),
+    "satb-two-staves": (Staff("Soprano Alto", "S. A.", "treble", ("soprano", "alto")),
+                        Staff("Tenor Bass", "T. B.", "bass", ("tenor", "bass"))),
+}
+
+
+def _m21() -> Any:
+    import music21
+
+    return music21
+
+
+# Names of the files -------------------------------------------------------------------------
+
+def output_base(out: Path) -> Path:
+    """OUT as the user gave it, less a suffix Partimento writes (`-o ode.musicxml` is
+    `-o ode`); any other dot stays part of the name (`-o ode.3` writes ode.3.musicxml)."""
+    out = Path(out)
+    if out.suffix.lower() in OUTPUT_SUFFIXES and out.stem:
+        return out.with_name(out.stem)
+    return out
+
+
+def output_path(base: Path, suffix: str) -> Path:
+    return base.with_name(base.name + suffix)
+
+
+def svg_paths(base: Path, pages: int) -> list[Path]:
+    """OUT.svg for a one-page score; OUT-1.svg, OUT-2.svg … when there are more."""
+    if pages == 1:
+        return [output_path(base, ".svg")]
+    return [output_path(base, f"-{n}.svg") for n in range(1, pages + 1)]
+
+
+# The score ----------------------------------------------------------------------------------
+
+def piece_to_music21(piece: Piece, layout: str = "satb", pickup_bar: bool = True) -> Any:
+    """A music21 Score of a Piece, with fixed ids so the same piece writes the same bytes.
+
+    Without `pickup_bar` the silence before a pickup stays, as rests: MIDI has no short
+    bar, and a pickup at its start would be heard as a downbeat."""
+    m21 = _m21()
+    staves = _staves(piece.voices, layout)
+    span = _span(piece) if pickup_bar else Span(Fraction(0), _end(piece))
+    score = m21.stream.Score(id="partimento")
+    score.metadata = m21.metadata.Metadata()
+    score.metadata.title = piece.title or "Partimento"
+    score.metadata.composer = "Partimento"
+    lines = {voice: _line_measures(piece, notes, span)
+             for voice, notes in zip(piece.voices, piece.lines, strict=True)}
+    parts = []
+    for s, staff in enumerate(staves):
+        part = (lines[staff.voices[0]] if len(staff.voices) == 1
+                else _shared_staff([lines[v] for v in staff.voices]))
+        part.id = f"P{s + 1}"
+        part.insert(0, _instrument(staff))
+        first = part.getElementsByClass(m21.stream.Measure).first()
+        first.clef = _clef(staff.clef)  # in place of the one music21 guessed
+        if s == 0:
+            tempo = m21.tempo.MetronomeMark(number=piece.tempo)
+            tempo.placement = "above"  # MuseScore puts it under the staff otherwise
+            first.insert(0, tempo)
+        parts.append(part)
+        score.insert(0, part)
+    if len(parts) > 1:
+        score.insert(0, m21.layout.StaffGroup(parts, symbol="bracket", barTogether=False))
+    score.makeNotation(inPlace=True)
+    for part, staff in zip(parts, staves, strict=True):
+        if len(staff.voices) > 1:
+            _shared_accidentals(part)
+    # A bar some voice leaves unfinished is filled with hidden rests, as music21 would do
+    # on writing if asked to make the notation again (a copy of the whole score).
+    for part in score.parts:
+        part.makeRests(fillGaps=True, inPlace=True, hideRests=True,
+                       timeRangeFromBarDuration=True)
+    # A value no single note shape can show (a rest of 4½ quarters) becomes tied notes
+    # or rests that can.
+    if any(el.duration.type == "complex" for el in score.recurse().notesAndRests):
+        score.splitAtDurations(recurse=True)
+    return score
+
+
+def _staves(voices: tuple[str, ...], layout: str) -> tuple[Staff, ...]:
+    if layout not in _STAVES:
+        raise PartimentoError(f"unknown layout '{layout}' (accepted: {', '.join(LAYOUTS)})")
+    staves = _STAVES[layout]
+    if tuple(v for s in staves for v in s.voices) == voices:
+        return staves
+    if layout != "satb":
+        raise PartimentoError(f"the layout {layout} writes the voices soprano, alto, tenor,"
+                              f" bass; this piece has {', '.join(voices)}")
+    return tuple(Staff(v.capitalize(), v[:1].upper() + ".", _CLEFS.get(v, "treble"), (v,))
+                 for v in voices)
+
+
+def _instrument(staff: Staff) -> Any:
+    """A voice named as the choir calls it: music21's vocal instruments would print
+    'Voice' otherwise, whatever the part is called."""
+    m21 = _m21()
+    known = {"Soprano": m21.instrument.Soprano, "Alto": m21.instrument.Alto,
+             "Tenor": m21.instrument.Tenor, "Bass": m21.instrument.Bass}
+    inst = known.get(staff.name, m21.instrument.Vocalist)()
+    inst.partName = inst.instrumentName = staff.name
+    inst.partAbbreviation = inst.instrumentAbbreviation = staff.abbreviation
+    return inst
+
+
+def _clef(name: str) -> Any:
+    m21 = _m21()
+    return {"treble": m21.clef.TrebleClef, "treble8vb": m21.clef.Treble8vbClef,
+            "bass": m21.clef.BassClef}[name]()
+
+
+@dataclass(frozen=True)
+class Span:
+    """The stretch of the piece written out, and how short its first and last bars are:
+    the silence before a pickup is left out, and the last bar is cut to its complement
+    where nothing sounds in the rest of it (a hymnal's bars)."""
+
+    start: Fraction  # after the silence before a pickup: what bar 0 lacks at its start
+    end: Fraction
+    last_padding: Fraction = Fraction(0)  # what the last bar lacks at its end
+
+
+def _end(piece: Piece) -> Fraction:
+    return max(n.offset + n.duration for line in piece.lines for n in line)
+
+
+def _span(piece: Piece) -> Span:
+    end = _end(piece)
+    lead = min(_rest_before(line) for line in piece.lines)
+    if not 0 < lead < piece.meter.first.bar_length:
+        return Span(Fraction(0), end)
+    pickup = piece.meter.first.bar_length - lead
+    sound_end = max(n.offset + n.duration for line in piece.lines for n in line
+                    if n.pitch is not None)
+    at = piece.meter.position(sound_end)
+    bar = at.bar - 1 if at.beat == 1 else at.bar  # the bar the music ends in
+    bar_end = piece.meter.bar_start(bar) + piece.meter.in_bar(bar).bar_length
+    if sound_end <= bar_end - pickup and pickup < piece.meter.in_bar(bar).bar_length:
+        return Span(lead, bar_end - pickup, pickup)
+    return Span(lead, bar_end)
+
+
+def _rest_before(line: tuple[Note, ...]) -> Fraction:
+    sounding = [n.offset for n in line if n.pitch is not None]
+    return min(sounding) if sounding else Fraction(0)
+
+
+def _line_measures(piece: Piece, notes: tuple[Note, ...], span: Span) -> Any:
+    """One voice in bars: the rests before a pickup and after its complement left out,
+    the pickup bar numbered 0 and padded, the later bars numbered from 1."""
+    m21 = _m21()
+    part = m21.stream.Part()
+    part.insert(0, m21.key.Key(piece.key.tonic.name.replace("b", "-"), piece.key.mode))
+    part.insert(0, m21.meter.TimeSignature(str(piece.meter.first)))
+    for bar, meter in piece.meter.changes:
+        part.insert(float(piece.meter.bar_start(bar)), m21.meter.TimeSignature(str(meter)))
+    lyrics = _syllables([n.lyric for n in notes])
+    for note, lyric in zip(notes, lyrics, strict=True):
+        start, stop = max(note.offset, span.start), min(note.offset + note.duration, span.end)
+        if stop > start:
+            part.insert(float(start), _element(note, stop - start, lyric))
+    measures = part.makeMeasures()
+    measures.makeTies(inPlace=True)  # at the full bars' lines, before the pickup moves
+    if span.start:
+        _as_anacrusis(measures, float(span.start))
+    if span.last_padding:
+        last = measures.getElementsByClass(m21.stream.Measure).last()
+        last.paddingRight = float(span.last_padding)
+    return measures
+
+
+def _element(note: Note, duration: Fraction, lyric: tuple[str, str] | None) -> Any:
+    m21 = _m21()
+    if note.pitch is None:
+        el = m21.note.Rest(quarterLength=duration)
+    else:
+        el = m21.note.Note(quarterLength=duration)
+        el.pitch = _m21_pitch(note.pitch)
+        if lyric is not None:
+            el.lyrics.append(m21.note.Lyric(text=lyric[0], syllabic=lyric[1]))
+    if note.fermata:
+        el.expressions.append(m21.expressions.Fermata())
+    return el
+
+
+def _syllables(lyrics: list[str | None]) -> list[tuple[str, str] | None]:
+    """Each syllable's text and MusicXML syllabic: a trailing '-' says the word goes on
+    ('Hal-', 'le-', 'lu-', 'jah' is begin, middle, middle, end); a note without one is
+    a melisma on the syllable before."""
+    out: list[tuple[str, str] | None] = []
+    within = False  # inside a word
+    for lyric in lyrics:
+        if lyric is None or not lyric.strip():
+            out.append(None)
+            continue
+        goes_on = lyric.rstrip().endswith("-")
+        text = lyric.strip().removesuffix("-")
+        syllabic = ("middle" if within else "begin") if goes_on else \
+            ("end" if within else "single")
+        out.append((text, syllabic))
+        within = goes_on
+    return out
+
+
+def _as_anacrusis(part: Any, lead: float) -> None:
+    """The first bar, which starts after `lead` quarters of silence, as a pickup: bar 0,
+    implicit (left out of the bar count), its notes moved to its start and padded."""
+    m21 = _m21()
+    measures = list(part.getElementsByClass(m21.stream.Measure))
+    first = measures[0]
+    first.shiftElements(-lead, startOffset=lead, classFilterList=[m21.note.GeneralNote])
+    first.paddingLeft = lead
+    first.number = 0
+    first.showNumber = m21.stream.enums.ShowNumber.NEVER
+    for m in measures[1:]:
+        part.setElementOffset(m, part.elementOffset(m) - lead)
+        m.number -= 1
+
+
+def _shared_staff(lines: list[Any]) -> Any:
+    """Two voices' bars on one staff: the upper voice stems up, the lower stems down."""
+    m21 = _m21()
+    staff = m21.stream.Part()
+    bars = [list(line.getElementsByClass(m21.stream.Measure)) for line in lines]
+    for measures in zip(*bars, strict=True):
+        upper = measures[0]
+        bar = m21.stream.Measure(number=upper.number)
+        bar.paddingLeft, bar.paddingRight = upper.paddingLeft, upper.paddingRight
+        bar.showNumber = upper.showNumber
+        for el in upper.getElementsByClass((m21.key.KeySignature, m21.meter.TimeSignature)):
+            bar.insert(upper.elementOffset(el), el)
+        for k, (m, stem) in enumerate(zip(measures, ("up", "down"), strict=False)):
+            voice = m21.stream.Voice(id=str(k + 1))
+            for el in m.notesAndRests:
+                if el.isNote:
+                    el.stemDirection = stem
+                voice.insert(m.elementOffset(el), el)
+            bar.insert(0, voice)
+        staff.insert(lines[0].elementOffset(upper), bar)
+    return staff
+
+
+def _shared_accidentals(staff: Any) -> None:
+    """The accidentals of a staff two voices share, as the staff reads: an accidental
+    holds to the end of the bar whichever voice wrote it, and two voices striking one
+    line or space at once in different spellings both show theirs (music21 reads each
+    voice as if it were alone)."""
+    m21 = _m21()
+    key = None
+    for bar in staff.getElementsByClass(m21.stream.Measure):
+        key = bar.getElementsByClass(m21.key.KeySignature).first() or key
+        held: dict[tuple[str, int], float] = {}  # (step, octave): alter, this bar
+        onsets: dict[float, list[Any]] = {}
+        for voice in bar.voices:
+            for n in voice.notes:
+                onsets.setdefault(float(voice.elementOffset(n)), []).append(n)
+        for _, notes in sorted(onsets.items(), key=lambda item: item[0]):
+            struck = [n for n in notes if n.tie is None or n.tie.type == "start"]
+            spellings: dict[tuple[str, int], set[float]] = {}
+            for n in struck:
+                spellings.setdefault((n.pitch.step, n.pitch.octave), set()).add(n.pitch.alter)
+            for n in struck:
+                place = (n.pitch.step, n.pitch.octave)
+                signed = key.accidentalByStep(n.pitch.step) if key is not None else None
+                before = held.get(place, signed.alter if signed is not None else 0.0)
+                _show_accidental(n.pitch, n.pitch.alter != before or len(spellings[place]) > 1)
+            for n in struck:
+                held[(n.pitch.step, n.pitch.octave)] = n.pitch.alter
+
+
+def _show_accidental(pitch: Any, show: bool) -> None:
+    if show and pitch.accidental is None:
+        pitch.accidental = _m21().pitch.Accidental("natural")
+    if pitch.accidental is not None:
+        pitch.accidental.displayStatus = show
+
+
+def _m21_pitch(pitch: Pitch) -> Any:
+    m21 = _m21()
+    return m21.pitch.Pitch("CDEFGAB"[pitch.step] + "-#"[pitch.alter > 0] * abs(pitch.alter)
+                           + str(pitch.octave))
+
+
+_ENCODING_DATE = re.compile(r"\s*<encoding-date>[^<]*</encoding-date>")
+_RANDOM_ID = re.compile(r'"([PI])([0-9a-f]{32})"')
+
+
+def stable_musicxml(text: str) -> str:
+    """music21 stamps the date and random part ids; the same piece must give the same
+    bytes, so the date goes and the ids are numbered in order of appearance."""
+    names: dict[str, str] = {}
+
+    def number(m: re.Match[str]) -> str:
+        key = m.group(1) + m.group(2)
+        if key not in names:
+            names[key] = f"{m.group(1)}{sum(k[0] == m.group(1) for k in names) + 1}"
+        return f'"{names[key]}"'
+
+    return _RANDOM_ID.sub(number, _ENCODING_DATE.sub("", text))
+
+
+# Writing ------------------------------------------------------------------------------------
+
+def write_outputs(piece: Piece, base: Path, document: dict[str, Any], svg: bool = False,
+                  pdf: bool = False, layout: str = "satb") -> list[Path]:
+    """OUT.musicxml, OUT.mid, OUT.json (and the SVG pages, OUT.pdf): all written, or none.
+
+    Everything is made in a folder beside OUT first and moved into place only when all
+    of it is there. The MIDI file has a track per voice whatever the layout, for
+    rehearsing a part, and keeps the silence before a pickup (see piece_to_music21)."""
+    base = output_base(Path(base))
+    score = piece_to_music21(piece, layout)
+    musescore = find_musescore() if pdf else None
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=base.parent, prefix=".partimento-") as tmp:
+            files = _stage(piece, score, layout, document, Path(tmp), base, svg, musescore)
+            for _, target in files:
+                if target.is_dir():
+                    raise ScoreError(f"{target}: is a folder; name the output otherwise")
+            for staged, target in files:
+                os.replace(staged, target)
+    except OSError as exc:
+        raise ScoreError(f"{base}: cannot be written ({exc.strerror or exc})") from None
+    return [target for _, target in files]
+
+
+def _stage(piece: Piece, score: Any, layout: str, document: dict[str, Any], tmp: Path,
+           base: Path, svg: bool, musescore: str | None) -> list[tuple[Path, Path]]:
+    """Every file written into tmp, each with the name it will have beside OUT."""
+    staged = tmp / "score.musicxml"
+    text = stable_musicxml(Path(score.write("musicxml", fp=str(staged), makeNotation=False)
+                                ).read_text(encoding="utf-8"))
+    staged.write_text(text, encoding="utf-8")
+    midi = score if layout == "satb" and not _span(piece).start else \
+        piece_to_music21(piece, pickup_bar=False)
+    files = [(staged, output_path(base, ".musicxml")),
+             (Path(midi.write("midi", fp=str(tmp / "score.mid"))), output_path(base, ".mid")),
+             (tmp / "score.json", output_path(base, ".json"))]
+    files[-1][0].write_text(json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False)
+                            + "\n", encoding="utf-8")
+    if svg:
+        pages = engrave_pages(text)
+        for n, (page, target) in enumerate(zip(pages, svg_paths(base, len(pages)),
+                                               strict=True)):
+            files.append((tmp / f"page-{n + 1}.svg", target))
+            files[-1][0].write_text(page, encoding="utf-8")
+    if musescore is not None:
+        files.append((tmp / "score.pdf", output_path(base, ".pdf")))
+        musescore_pdf(musescore, staged, files[-1][0])
+    return files
