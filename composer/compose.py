@@ -17,6 +17,7 @@ from composer.checker import Violation
 from composer.errors import UnsatisfiableError
 from composer.explain import given_line_conflict
 from composer.given import composing_rules, melody_warnings
+from composer.melody_fit import heard_as_planned
 from composer.music import Note, Piece, Pitch
 from composer.planner import HarmonyChain, Plan, harmony_chain, make_plan, melody_at
 from composer.rules import Context
@@ -193,6 +194,12 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         starts = np.cumsum(sizes) - sizes
         owner = np.repeat(np.arange(len(doms)), sizes)  # which chord each value voices
         local = np.arange(len(u)) - starts[owner]  # and which voicing of its domain
+        if spec.melody is not None:  # what the checker will hear under the melody
+            rows = np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local
+            _, offset, length, _ = chain.times[t]
+            u = np.where(heard_as_planned(spec, offset, length,
+                                          [chain.chords[numerals[o]] for o in owner],
+                                          pool.midi[rows], pool.diatonic[rows]), u, -np.inf)
         if cadence_slot or penultimate:  # a cadence's last chord stands on its root,
             bass = pool.midi[np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local,
                              -1].astype(np.int64) % 12  # its first one rather does

@@ -252,6 +252,7 @@ def build_slices(
         beat = float(m.meter.beat_length) if m.meter is not None else beat
         beats.append(beat)
     raw = []
+    entries: dict[tuple[int, int], int] = {}  # per beat: the silences within it so far
     for i, t in enumerate(onsets):
         pitches, attacks, fermata = [], [], False
         for line, st in zip(events, starts, strict=True):
@@ -263,9 +264,11 @@ def build_slices(
         mi = max(bisect.bisect_right(m_offsets, t + EPS) - 1, 0)
         m, beat = measures[mi], beats[mi]
         into = t - m.offset + m.padding
-        slot: tuple = (mi, int(into // beat + EPS))
-        if all(p is None for p in pitches):  # the beat's harmony begins where music enters
-            slot += ("silent",)
+        beat_of = (mi, int(into // beat + EPS))
+        # The beat's harmony begins where music enters, and again after every silence.
+        silent = all(p is None for p in pitches)
+        entries[beat_of] = entries.get(beat_of, 0) + int(silent)
+        slot: tuple = (*beat_of, entries[beat_of], silent)
         nxt = onsets[i + 1] if i + 1 < len(onsets) else end
         raw.append((t, nxt - t, Position(m.number, round(1 + into / beat, 4)),
                     tuple(pitches), tuple(attacks), fermata, slot))

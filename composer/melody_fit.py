@@ -132,3 +132,40 @@ def _judge(events: list[_Event], before: Pitch | None,
             fine |= explained
         ok &= fine.reshape(n, n)
     return ok
+
+
+def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Sequence[Chord],
+                     midi: np.ndarray, diatonic: np.ndarray) -> np.ndarray:
+    """bool [values]: whether the checker hears each value's own chord in its voicing
+    with the melody's notes in the slot (`chords`: per value). A melody note foreign to
+    the chord can make another chord of the notes — B over D F# A is heard as a seventh
+    chord on B — and then every voice is judged against that one; asked only where the
+    melody has such a note."""
+    from composer.harmony import ONSET_WEIGHT, identify_chord
+
+    assert spec.melody is not None
+    later = [n for n in spec.melody.struck_within(offset, length) if n.pitch is not None]
+    stops = [n.offset for n in later[1:]] + [offset + length] * bool(later)
+    weights = [(n.pitch.pitch_class, 0.5 * float(min(stop, n.offset + n.duration) - n.offset)
+                / float(length)) for n, stop in zip(later, stops, strict=True)]
+    melody = [p for p in [*(n.pitch for n in later), melody_at(spec.melody, offset)]
+              if p is not None]
+    out = np.ones(len(chords), bool)
+    memo: dict[tuple, bool] = {}
+    for r, chord in enumerate(chords):
+        if all(p.pitch_class in chord.tones for p in melody):
+            continue
+        pitches = sorted(Pitch(int(m), int(d)) for m, d in zip(midi[r], diatonic[r], strict=True)
+                         if m >= 0)
+        key = (chord, tuple(pitches))
+        if key not in memo:
+            notes = [(p.pitch_class, ONSET_WEIGHT) for p in pitches] + weights
+            bass = pitches[0].pitch_class if pitches else None
+            memo[key] = identify_chord(notes, bass, spec.key) == chord
+        out[r] = memo[key]
+    return out
+
+
+def melody_at(melody: Melody, offset: Fraction) -> Pitch | None:
+    note = melody.at(offset)
+    return note.pitch if note is not None else None

@@ -199,20 +199,36 @@ def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, 
                     if start <= n.offset < end and n.pitch is not None]
             if last and (last[-1].offset + last[-1].duration > end - bar_len
                          or last_phrase):  # (rests may close the melody)
+                # on the beat that holds it, a beat being heard by its first moment
+                # (unless the melody enters within that beat, after a rest)
                 cadence_at = last[-1].offset
+                beat = max(_beat_start(spec.meter, cadence_at), start)
+                if not _melody_rests(spec, beat):
+                    cadence_at = beat
                 hold = end - cadence_at
         t = start
         while t < cadence_at:
             beat_end = min(_next_beat(spec.meter, t), cadence_at)
             # Where the melody rests, every voice rests; a melody that enters within the
             # beat (a pickup, a phrase after a rest) is harmonized from its first note.
-            onset = t if not _melody_rests(spec, t) else _entry(spec, t, beat_end)
-            if onset is not None:
-                out.append((ph.index, onset, _until_silence(spec, onset, beat_end - onset),
-                            False))
+            onset: Fraction | None = t
+            while onset is not None and onset < beat_end:
+                if _melody_rests(spec, onset):
+                    onset = _entry(spec, onset, beat_end)
+                    continue
+                length = _until_silence(spec, onset, beat_end - onset)
+                out.append((ph.index, onset, length, False))
+                onset += length
             t = beat_end
         out.append((ph.index, cadence_at, _until_silence(spec, cadence_at, hold), True))
     return out
+
+
+def _beat_start(meter: Meter, offset: Fraction) -> Fraction:
+    """Where the beat holding `offset` begins."""
+    at = meter.position(offset)
+    beat = meter.in_bar(at.bar).beat_length
+    return meter.bar_start(at.bar) + (Fraction(offset) - meter.bar_start(at.bar)) // beat * beat
 
 
 def _next_beat(meter: Meter, offset: Fraction) -> Fraction:
@@ -327,7 +343,9 @@ def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
             fitted: set[int]) -> bool:
     """Let go of one of the melody's demands near the slot where the harmony breaks: the
     melody's fit there or just before (while no cadence is asked), else the cadence of a
-    melody's inner phrase there. False when nothing is left to let go."""
+    melody's inner phrase there, else the fit of the notes before the last one in the
+    final cadence's window (a melody falling 3–1 keeps an authentic close, its 3 sounding
+    against the dominant). False when nothing is left to let go."""
     if not cadenced:
         for t in (slot, slot - 1, slot + 1):
             if t in fitted:
@@ -338,6 +356,11 @@ def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
     for p in (ph, ph - 1, ph + 1):
         if p in cadenced and p < len(phrases) - 1 and phrases[p].cadence == ANY_CADENCE:
             cadenced.discard(p)
+            return True
+    final = [k for k, time in enumerate(times) if time[0] == len(phrases) - 1]
+    for t in reversed(final[-FINAL_WINDOW:-1]):
+        if t in fitted and slot >= final[-FINAL_WINDOW]:
+            fitted.discard(t)
             return True
     return False
 

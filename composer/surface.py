@@ -168,8 +168,10 @@ def _moves(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int, 
     """The figures other than holding that voice v can take on slot t."""
     slot = plan.slots[t]
     this, nxt = voicings[t][v], voicings[t + 1][v]
-    same_phrase = t > 0 and plan.slots[t - 1].phrase == slot.phrase
-    prev = voicings[t - 1][v] if same_phrase else None
+    before = plan.slots[t - 1] if t > 0 else None  # the slot before, if it leads here
+    joined = before is not None and before.phrase == slot.phrase \
+        and before.offset + before.duration == slot.offset  # (not across a rest)
+    prev = voicings[t - 1][v] if joined else None
     tendency = (this.pc == leading_tone_of(slot.chord, spec.key)
                 or slot.chord.role(this.pc) == "seventh")
     cell = slot.duration / CELLS

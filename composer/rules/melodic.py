@@ -153,7 +153,7 @@ class SeventhResolvesDown(MelodicRule):
 
 # The kinds of treated dissonance, in the order a label is chosen when several fit.
 NCT_KINDS = ("suspension", "passing", "neighbour", "appoggiatura", "escape", "cambiata",
-             "anticipation")
+             "anticipation", "repetition")
 
 
 def _step(diatonic: np.ndarray, semitones: np.ndarray) -> np.ndarray:
@@ -176,7 +176,8 @@ class DissonanceTreatment(MelodicRule):
         " left by step (passing and neighbour tones, diatonic or chromatic), prepared and"
         " resolved down by step (suspensions), repeated into the next chord (anticipations),"
         " or one leap balanced by a step the other way (appoggiatura, escape tone), or"
-        " reached by step down and left by a third down (cambiata)."
+        " reached by step down and left by a third down (cambiata). A note struck again"
+        " at once is judged where it is struck last."
     )
     example = "Over a C major chord, an alto D4 reached by leap from A3 and left by leap to G4."
     window = 3
@@ -205,6 +206,8 @@ class DissonanceTreatment(MelodicRule):
             "escape": step_in & leap_out & (way_in != way_out),
             "cambiata": step_in & (way_in < 0) & has_c & (dc == -2),
             "anticipation": has_c & (cm == bm) & _chord_tone(c),
+            # struck again at once: answered for where it is struck last
+            "repetition": has_c & (cm == bm) & ~_chord_tone(c),
         }
         return nct, fits, held
 
