@@ -73,6 +73,9 @@ def check(
                       " RULE.severity=error|warning|off (repeatable)"
     )] = None,
     explain: Annotated[bool, typer.Option(help="explain each rule broken")] = True,
+    non_chord_tones: Annotated[bool, typer.Option(
+        "--non-chord-tones", help="also list every non-chord tone by kind (passing,"
+                                  " neighbour, suspension, appoggiatura …)")] = False,
 ) -> None:
     """Grade four-part (or two-part) exercises: exit 0 clean, 1 violations, 2 bad input.
 
@@ -106,7 +109,7 @@ def check(
         if fmt is Format.json:
             typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
         else:
-            typer.echo(report.to_text(explain))
+            typer.echo(report.to_text(explain, non_chord_tones))
         if report.violations:
             worst = max(worst, 1)
     raise typer.Exit(worst)

@@ -19,7 +19,14 @@ from composer.explain import given_line_conflict
 from composer.given import composing_rules, melody_warnings
 from composer.melody_fit import heard_as_planned
 from composer.music import Note, Piece, Pitch
-from composer.planner import HarmonyChain, Plan, harmony_chain, make_plan, melody_at
+from composer.planner import (
+    HarmonyChain,
+    Plan,
+    harmony_chain,
+    make_plan,
+    melody_at,
+    no_close,
+)
 from composer.rules import Context
 from composer.rulesets import RuleUse
 from composer.scorer import Scorer, SlotInfo
@@ -316,6 +323,8 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     rng = np.random.default_rng(spec.seed)
     ctx = Context(spec.voices, spec.key, spec.meter)
     chain = harmony_chain(spec, _fixed_notes(spec, ctx), strict=strict)
+    if not strict and (close := no_close(spec, chain, _fixed_notes(spec, ctx))) is not None:
+        raise close
     check_given_line(spec)
     check_given_climax(spec)
     if (conflict := given_line_conflict(spec)) is not None:

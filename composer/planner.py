@@ -17,7 +17,7 @@ import numpy as np
 from composer.errors import SpecError, UnsatisfiableError, closest
 from composer.grammar import HarmonyGrammar, form_grammar, harmony_grammar
 from composer.music import Chord, Key, Meter, Pitch, PitchClass, Position
-from composer.spec import Spec
+from composer.spec import Melody, Spec
 
 ANY_CADENCE = "any"  # an inner phrase of a given melody: whichever cadence its notes allow
 
@@ -101,9 +101,9 @@ def _phrases(spec: Spec) -> list[Phrase]:
         letters, default_cadences, described = parse_form(spec.form)
     except ValueError as exc:
         raise SpecError(str(exc), None, "form") from None
-    if spec.melody is not None and any(n.fermata for n in spec.melody.notes) and \
-            (spec.form is None or spec.form.strip().lower() == "chorale"):
-        return _fermata_phrases(spec)
+    if spec.melody is not None and (spec.form is None
+                                    or spec.form.strip().lower() == "chorale"):
+        return _melody_phrases(spec)
     grammar = form_grammar()
     if spec.bars < len(letters):
         raise SpecError(f"{spec.bars} bars cannot hold {len(letters)} sections", None, "bars")
@@ -140,17 +140,14 @@ def _phrases(spec: Spec) -> list[Phrase]:
     return phrases
 
 
-def _fermata_phrases(spec: Spec) -> list[Phrase]:
-    """A chorale melody's fermatas end its phrases; each inner phrase takes the cadence
-    its last note allows, the last one the cadence the spec asks for."""
+def _melody_phrases(spec: Spec) -> list[Phrase]:
+    """A given melody brings its own phrasing: its fermatas end its phrases, or, where
+    it has none, its rests and its long notes do (`phrase_ends`). Each inner phrase
+    takes the cadence its last notes allow, the last one the cadence the spec asks for."""
     assert spec.melody is not None
     meter, end = spec.meter, spec.meter.bar_start(spec.bars + 1)
-    held = [n for n in spec.melody.notes if n.fermata]
-    ends = [n.offset + n.duration for n in held]
-    if not ends or ends[-1] < max(n.offset + n.duration for n in spec.melody.notes
-                                  if n.pitch is not None):
-        ends.append(end)
-    ends[-1] = end
+    found = phrase_ends(spec.melody, meter)
+    ends = [stop for stop, _ in found] + [end]
     sounding = [n.offset for n in spec.melody.notes if n.pitch is not None]
     start = sounding[0] if sounding else Fraction(0)  # a pickup's empty beats stay silent
     phrases = []
@@ -159,11 +156,39 @@ def _fermata_phrases(spec: Spec) -> list[Phrase]:
         first_bar = meter.position(start).bar
         bars = meter.position(stop - Fraction(1, 64)).bar - first_bar + 1
         kind = _end_cadence(spec) if last else ANY_CADENCE
-        reason = ("the melody's last phrase, which ends the piece" if last else
-                  f"the melody's fermata at {_where(meter, held[k].offset)} ends a phrase")
+        reason = "the melody's last phrase, which ends the piece" if last else found[k][1]
         phrases.append(Phrase(k, "A", first_bar, bars, kind, reason, start, stop))
         start = stop
     return phrases
+
+
+def phrase_ends(melody: Melody, meter: Meter) -> list[tuple[Fraction, str]]:
+    """Where a melody's inner phrases end, and why: at its fermatas; without any, after
+    a note followed by a rest or a long note (at least a beat, twice the melody's usual
+    note and no shorter than its neighbours), each phrase at least a bar and a half."""
+    notes = [n for n in melody.notes if n.pitch is not None]
+    if not notes:
+        return []
+    last = notes[-1].offset + notes[-1].duration
+    if any(n.fermata for n in notes):
+        return [(n.offset + n.duration, f"the melody's fermata at {_where(meter, n.offset)}"
+                 " ends a phrase") for n in notes if n.fermata and n.offset + n.duration < last]
+    usual = sorted(n.duration for n in notes)[len(notes) // 2]
+    out: list[tuple[Fraction, str]] = []
+    begun = notes[0].offset
+    for k, n in enumerate(notes[:-1]):
+        stop = n.offset + n.duration
+        rest = melody.at(stop)
+        beat = meter.at(n.offset).beat_length
+        long = n.duration >= max(2 * usual, beat) and n.duration >= notes[k + 1].duration \
+            and (k == 0 or n.duration >= notes[k - 1].duration)
+        why = (f"the rest after the melody's {n.pitch}" if rest is not None and rest.pitch is None
+               else f"the melody's long {n.pitch}" if long else None)
+        room = meter.bar_length * 3 / 2  # (of the meter at the phrase's start)
+        if why and stop - begun >= room and last - stop >= room:
+            out.append((stop, f"{why} at {_where(meter, n.offset)} ends a phrase"))
+            begun = stop
+    return out
 
 
 def _end_cadence(spec: Spec) -> str:
@@ -486,3 +511,47 @@ def no_harmony(spec: Spec, chain: HarmonyChain, slot: int) -> UnsatisfiableError
         f"{spec.source}: no progression of the {spec.key.mode} harmony grammar reaches bar"
         f" {where.bar} beat {where.beat:g}{given} with the cadences the form asks for"
     )
+
+
+def _either(words: list[str]) -> str:
+    return " or ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def no_close(spec: Spec, chain: HarmonyChain, fixed: dict[Fraction, list[Pitch]] | None
+             ) -> UnsatisfiableError | None:
+    """Where the harmony cannot even close a phrase as the spec asks (a half cadence
+    under a melody ending on its tonic), say so in a cadence's words, with the cadences
+    the melody's close does allow; None where the harmony alone can be composed."""
+    from composer.rules.structure import CADENCES
+    from composer.sampler import Chain, NoSolution, feasible
+
+    def closes(layout: HarmonyChain) -> bool:
+        try:
+            feasible(Chain(layout.unary, layout.pair))
+            return True
+        except NoSolution:
+            return False
+
+    if closes(chain):
+        return None
+    for ph, phrase in enumerate(chain.phrases):
+        if phrase.cadence == ANY_CADENCE:
+            continue
+        others = [replace(phrase, cadence=kind) for kind in (ANY_CADENCE, *CADENCES)]
+        trials = [harmony_chain(spec, fixed, replace(chain, phrases=tuple(
+            p if k != ph else other for k, p in enumerate(chain.phrases)))) for other in others]
+        if not closes(trials[0]):
+            continue  # another phrase, or no cadence at all, is what fails
+        allowed = [kind for kind, trial in zip(CADENCES, trials[1:], strict=True)
+                   if closes(trial)]
+        slots = [t for t, time in enumerate(chain.times) if time[0] == ph][-2:]
+        notes = [n for n in (melody_at(spec, chain.times[t][1]) for t in slots) if n]
+        where = _where(spec.meter, chain.times[slots[-1]][1])
+        asked = " or ".join(phrase.cadence.split("|"))
+        source = "the spec's cadences" if spec.cadence_for("end") or ph < len(
+            chain.phrases) - 1 else "the cadence rule"
+        return UnsatisfiableError(
+            f"{spec.source}: the melody's close {'–'.join(map(str, notes))} at {where} allows"
+            f" no {asked} cadence in {spec.key}, which {source} ask for; it allows"
+            f" {_either(allowed) if allowed else 'none of them'}", ("cadence",))
+    return None
