@@ -162,6 +162,10 @@ def compose(
         the_spec = replace(the_spec, seed=seed)
     if temperature is not None:
         the_spec = replace(the_spec, temperature=temperature)
+    moved = the_spec.melody.transposed if the_spec.melody else None
+    if moved is not None and moved.origin is not None:
+        typer.echo(f"partimento: note: {moved.origin.file}:{moved.origin.line}: {moved.note()}",
+                   err=True)
     show = the_spec.bars > 16 and sys.stderr.isatty()
     with Progress(console=Console(stderr=True), transient=True, disable=not show) as bar:
         task = bar.add_task("composing", total=None)

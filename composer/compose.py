@@ -468,4 +468,6 @@ def document(comp: Composition) -> dict:
                    **({"figures": dict(zip(spec.voices, comp.surface.figures[s.index],
                                            strict=True))} if comp.surface else {})}
                   for s in comp.plan.slots],
+        **({"melody_transposed": spec.melody.transposed.words()}
+           if spec.melody and spec.melody.transposed else {}),
     }
