@@ -48,8 +48,10 @@ _MISREAD = (
      " sound: write it plain, as c#"),
     (re.compile(r"^[^\d.]*\.+$"), "a dot follows a duration: write c4. (music21 drops a dot"
      " without one)"),
+    (re.compile(r"[*<>()\[\]]"), "music21 passes over *…*, <…>, (…) and […] in a note"),
 )
 _HINTS = (
+    (re.compile(r"{"), "notes are grouped by trip{…} and quad{…} only"),
     (re.compile(r"^[a-gA-G]b"), "a flat is written -, as b-4 for B flat"),
     (re.compile(r"\|"), "bar lines are not written: the meter counts the bars"),
     (re.compile(r"\d"), "a duration is 1, 2, 4, 8, 16 or 32, dots after it"),
@@ -97,9 +99,10 @@ def read_tinynotation(text: str, meter: Meter | None) -> TinyMelody:
 def _check(token: str, at: int) -> None:
     """Refuse what music21 would read as something else than was written."""
     core = _STATES.sub("", token).replace("}", "")
-    lyric = core.partition("_")[2]
+    lyric = token.partition("_")[2].rstrip("}")
     if any(c in lyric for c in "=~{}"):
-        raise NotationError(f"'{token}': a lyric cannot hold = ~ {{ or }}", at)
+        raise NotationError(f"'{token}': a lyric cannot hold = ~ {{ or }} (a tie comes"
+                            " before it: c4~_Hal-)", at)
     if core.startswith("r") and (lyric or "~" in core):
         raise NotationError(f"'{token}': a rest is neither tied nor sung", at)
     plain = _MODIFIERS.sub("", core.replace("~", ""))

@@ -52,9 +52,10 @@ class YamlDoc:
         scalar as the file spells it: plain, quoted (with its escapes) or a block over
         several lines. A character the file writes as an escape is found by its neighbours;
         a path that is no scalar gives where(path)."""
-        value = self.data
+        value: Any = self.data
         for part in path:
-            value = value[part] if isinstance(value, dict | list) else None
+            value = value.get(part) if isinstance(value, dict) else \
+                value[part] if isinstance(value, list) and isinstance(part, int) else None
         if path not in self.scalars or not isinstance(value, str):
             return self.where(path)
         start, end = self.scalars[path]
