@@ -30,8 +30,8 @@ def read_melody(doc: YamlDoc, model: SpecModel, meter: Meter | None, key: Key,
     if (m.tinynotation is None) == (m.file is None):
         raise doc.error(("melody",), "give the melody as 'tinynotation' or as 'file', not both")
     where: tuple[str, ...] = ("melody", "tinynotation" if m.file is None else "file")
-    events, own = _from_tinynotation(doc, where, meter) if m.file is None else \
-        _from_file(doc, where, folder)
+    events, own = _from_tinynotation(doc, where, m.tinynotation, meter) \
+        if m.tinynotation is not None else _from_file(doc, where, str(m.file), folder)
     meter = meter or own or Meter(4, 4)
     notes = tuple(MelodyNote(Fraction(o).limit_denominator(64),
                              Fraction(d).limit_denominator(64), p, f, lyric)
@@ -47,22 +47,21 @@ def read_melody(doc: YamlDoc, model: SpecModel, meter: Meter | None, key: Key,
     return melody, meter, key
 
 
-def _from_tinynotation(doc: YamlDoc, where: tuple[str, ...], meter: Meter | None
+def _from_tinynotation(doc: YamlDoc, where: tuple[str, ...], text: str, meter: Meter | None
                        ) -> tuple[Sequence[MelodyEvent], Meter | None]:
     from composer.tinynotation import NotationError, read_tinynotation
 
     try:
-        tiny = read_tinynotation(doc.data["melody"]["tinynotation"], meter)
+        tiny = read_tinynotation(text, meter)
     except NotationError as exc:
         raise SpecError(str(exc), doc.where_in(where, exc.at), field_name(where)) from None
     return tiny.notes, tiny.meter
 
 
-def _from_file(doc: YamlDoc, where: tuple[str, ...], folder: Path
+def _from_file(doc: YamlDoc, where: tuple[str, ...], name: str, folder: Path
                ) -> tuple[Sequence[MelodyEvent], Meter | None]:
     from composer.io import melody_from_file  # music21, only when a file is given
 
-    name = doc.data["melody"]["file"]
     target = (folder / name).resolve()
     if not target.is_relative_to(folder.resolve()):
         raise doc.error(where, f"'{name}' lies outside the spec's folder; put the melody"

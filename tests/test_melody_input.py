@@ -289,3 +289,15 @@ def test_a_melody_file_keeps_its_lyrics_and_gives_its_meter(tmp_path):
     assert meter == Meter(4, 4)
     spec = load_spec(_spec(tmp_path, "  file: s.musicxml\n", head="key: G minor\n", bars=22))
     assert spec.meter == meter and spec.melody.notes[0].lyric == "Mei-"
+
+
+def test_a_melody_files_own_meter_and_its_change_are_the_pieces(tmp_path):
+    """Without `meter:` the file's time signatures are the meter, a change included."""
+    from music21 import converter
+
+    tune = converter.parse("tinyNotation: 3/4 g4_Hal- c'2_le- c'4_lu- d'2_jah 2/4 e'4 d' c'2")
+    tune.write("musicxml", fp=str(tmp_path / "t.musicxml"))
+    spec = load_spec(_spec(tmp_path, "  file: t.musicxml\n", bars=4))
+    assert spec.meter == Meter.parse("3/4, 2/4 from bar 3")
+    assert [n.lyric for n in spec.melody.notes][:4] == ["Hal-", "le-", "lu-", "jah"]
+    assert [n.offset for n in spec.melody.notes][-3:] == [6, 7, 8]
