@@ -193,15 +193,17 @@ NCT_SHORT = {"suspension": "sus", "passing": "p", "neighbour": "n", "appoggiatur
              "untreated": "?"}
 
 
-def annotate(report: Report, texture: Texture, origin: Any, target: Path) -> None:
+def annotate(report: Report, texture: Texture, origin: Any, target: Path,
+             non_chord_tones: bool = False) -> None:
     """A copy of the score with each offending note coloured (red for an error, orange
     for a warning) and, where a violation is reported, its short name above the note;
-    each non-chord tone labelled by kind (p, n, sus, app …) in blue."""
+    with `non_chord_tones`, each non-chord tone labelled by kind (p, n, sus, app …) in
+    blue."""
     from composer.io import mark_note, write_musicxml
 
     colour: dict[tuple[int, int], str] = {}
     labels: dict[tuple[int, int], list[str]] = {}
-    for n in report.non_chord_tones:  # the analysis, in a quieter colour
+    for n in report.non_chord_tones if non_chord_tones else ():  # in a quieter colour
         colour[n.note] = COLOURS["non-chord tone"]
         labels.setdefault(n.note, []).append(NCT_SHORT.get(n.kind, n.kind))
     for v in report.violations:

@@ -512,4 +512,6 @@ def document(comp: Composition) -> dict:
                                            strict=True))} if comp.surface else {})}
                   for s in comp.plan.slots],
         **({"warnings": [w.to_json() for w in comp.warnings]} if comp.warnings else {}),
+        **({"melody_transposed": spec.melody.transposed.words()}
+           if spec.melody and spec.melody.transposed else {}),
     }

@@ -1,0 +1,120 @@
+"""The melody a spec gives: read from TinyNotation or a file, set in the piece's meter,
+and moved into its voice's range where the spec asks.
+
+Each mistake names its place: a TinyNotation token by its line and column in the spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+from composer.errors import SpecError
+from composer.io import MelodyEvent
+from composer.music import Key, Meter, Pitch
+from composer.rules.vertical import STANDARD_RANGES
+from composer.rulesets import RuleUse
+from composer.spec import Melody, MelodyNote, SpecModel
+from composer.transposition import Transposition, fit, parse_interval
+from composer.yamlfile import YamlDoc, field_name
+
+
+def read_melody(doc: YamlDoc, model: SpecModel, meter: Meter | None, key: Key,
+                rules: tuple[RuleUse, ...], folder: Path) -> tuple[Melody, Meter, Key]:
+    """The melody, the piece's meter (the spec's, else the melody's own) and its key (the
+    spec's, transposed with the melody where that changes it)."""
+    m = model.melody
+    assert m is not None
+    if (m.tinynotation is None) == (m.file is None):
+        raise doc.error(("melody",), "give the melody as 'tinynotation' or as 'file', not both")
+    where: tuple[str, ...] = ("melody", "tinynotation" if m.file is None else "file")
+    events, own = _from_tinynotation(doc, where, m.tinynotation, meter) \
+        if m.tinynotation is not None else _from_file(doc, where, str(m.file), folder)
+    meter = meter or own or Meter(4, 4)
+    notes = tuple(MelodyNote(Fraction(o).limit_denominator(64),
+                             Fraction(d).limit_denominator(64), p, f, lyric)
+                  for o, d, p, f, lyric in events)
+    length = sum((n.duration for n in notes), Fraction(0))
+    if length > meter.bar_start(model.bars + 1):
+        raise doc.error(where, f"the melody lasts {round(meter.bars(length), 2):g} bars but"
+                        f" the piece has {model.bars} (bars at {doc.where(('bars',))})")
+    melody = Melody(m.voice, notes, doc.where(where))
+    if m.transpose is None or not any(n.pitch for n in notes):
+        return melody, meter, key
+    melody, key = _transposed(doc, melody, m.transpose, key, rules)
+    return melody, meter, key
+
+
+def _from_tinynotation(doc: YamlDoc, where: tuple[str, ...], text: str, meter: Meter | None
+                       ) -> tuple[Sequence[MelodyEvent], Meter | None]:
+    from composer.tinynotation import NotationError, read_tinynotation
+
+    try:
+        tiny = read_tinynotation(text, meter)
+    except NotationError as exc:
+        raise SpecError(str(exc), doc.where_in(where, exc.at), field_name(where)) from None
+    return tiny.notes, tiny.meter
+
+
+def _from_file(doc: YamlDoc, where: tuple[str, ...], name: str, folder: Path
+               ) -> tuple[Sequence[MelodyEvent], Meter | None]:
+    from composer.io import melody_from_file  # music21, only when a file is given
+
+    target = (folder / name).resolve()
+    if not target.is_relative_to(folder.resolve()):
+        raise doc.error(where, f"'{name}' lies outside the spec's folder; put the melody"
+                        " file beside the spec or below it")
+    if not target.is_file():
+        raise doc.error(where, f"no such file '{name}' (looked in {folder})")
+    try:
+        return melody_from_file(target)
+    except ValueError as exc:
+        raise doc.error(where, str(exc)) from None
+
+
+def voice_range(voice: str, rules: tuple[RuleUse, ...]) -> tuple[Pitch, Pitch]:
+    """The range the spec's hard voice-range rule gives the voice, else its standard one."""
+    low, high = (Pitch.parse(p) for p in STANDARD_RANGES[voice])
+    uses = [u for u in rules if u.rule.id == "voice-range" and u.severity == "error"
+            and u.params.get("voice") in (None, voice)]
+    for use in sorted(uses, key=lambda u: u.params.get("voice") is not None):  # own last
+        low = _pitch(use.params.get("low")) or low
+        high = _pitch(use.params.get("high")) or high
+    return low, high
+
+
+def _pitch(value: object) -> Pitch | None:
+    return value if isinstance(value, Pitch) or value is None else Pitch.parse(str(value))
+
+
+def _transposed(doc: YamlDoc, melody: Melody, asked: str, key: Key,
+                rules: tuple[RuleUse, ...]) -> tuple[Melody, Key]:
+    """The melody moved as `transpose` asks, and the key it is then in."""
+    where = ("melody", "transpose")
+    sounding = [n.pitch for n in melody.notes if n.pitch is not None]
+    lowest, highest = min(sounding), max(sounding)
+    if asked == "fit":
+        low, high = voice_range(melody.voice, rules)
+        reason = f"to fit the {melody.voice}'s range {low}–{high}"
+        try:
+            shift = fit(low, high, lowest, highest, key)
+        except ValueError:
+            raise doc.error(where, f"the melody reaches from {lowest} to {highest}, wider than"
+                            f" the {melody.voice}'s range {low}–{high}: no transposition fits"
+                            " it") from None
+        if shift is None:
+            return melody, key
+        steps, semitones, new = shift
+    else:
+        steps, semitones = parse_interval(asked)
+        reason = f"as 'transpose: {asked}' asks"
+        octaves = steps % 7 == 0 and semitones == 12 * (steps // 7)
+        new = None if octaves else Key(key.tonic.up(steps, semitones), key.mode)
+        if steps == semitones == 0:
+            return melody, key
+    moved = Transposition(steps, semitones, new, reason, doc.where(where))
+    notes = tuple(replace(n, pitch=moved.pitch(n.pitch)) if n.pitch is not None else n
+                  for n in melody.notes)
+    return replace(melody, notes=notes, transposed=moved), new or key
