@@ -104,11 +104,11 @@ def parse_score(path: Path | str) -> Any:
         raise ScoreError(f"{path}: the {kind} file holds no parts of music")
     if kind == "ABC":
         for part in parsed.parts:
-            _carry_accidentals(part)
+            carry_abc_accidentals(part)
     return parsed
 
 
-def _carry_accidentals(part: Any) -> None:
+def carry_abc_accidentals(part: Any) -> None:
     """ABC writes an accidental once in a bar: it holds for the same letter and octave to
     the bar's end, and a note tied over the bar line keeps its pitch. music21 applies it
     to the one note (unless the file declares ABC 2 or later, and then across octaves)."""

@@ -33,6 +33,7 @@ class Phrase:
     start: Fraction = Fraction(-1)  # offsets; a melody's fermatas need not fall on bar lines
     end: Fraction = Fraction(-1)
     part: int = 0  # which section of the form, from 0 (two A sections are two parts)
+    fermata: bool = False  # ends at a melody's fermata, where `cadence` asks for a cadence
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,8 @@ def _melody_phrases(spec: Spec) -> list[Phrase]:
         bars = meter.position(stop - Fraction(1, 64)).bar - first_bar + 1
         kind = _end_cadence(spec) if last else ANY_CADENCE
         reason = "the melody's last phrase, which ends the piece" if last else found[k][1]
-        phrases.append(Phrase(k, "A", first_bar, bars, kind, reason, start, stop))
+        phrases.append(Phrase(k, "A", first_bar, bars, kind, reason, start, stop,
+                              fermata=not last and "fermata" in reason))
         start = stop
     return phrases
 
@@ -379,7 +381,8 @@ def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
         return False
     ph = times[min(slot, len(times) - 1)][0]
     for p in (ph, ph - 1, ph + 1):
-        if p in cadenced and p < len(phrases) - 1 and phrases[p].cadence == ANY_CADENCE:
+        if p in cadenced and p < len(phrases) - 1 and phrases[p].cadence == ANY_CADENCE \
+                and not phrases[p].fermata:
             cadenced.discard(p)
             return True
     final = [k for k, time in enumerate(times) if time[0] == len(phrases) - 1]
@@ -446,6 +449,13 @@ def cadence_kind(grammar: HarmonyGrammar, before: int, last: int, kind: str) -> 
                 "open" if kind == ANY_CADENCE else kind)
 
 
+def _held(spec: Spec, offset: Fraction) -> bool:
+    """A cadence chord is held under a fermata: in a free piece always, under a given
+    melody where the melody's note has one (a folk tune's phrases end without)."""
+    note = spec.melody.at(offset) if spec.melody is not None else None
+    return spec.melody is None or (note is not None and note.fermata)
+
+
 def _arrivals(chain: HarmonyChain, choice: list[int]) -> dict[int, int]:
     """Per phrase, the slot where its last chord arrives (it may be held from before the
     last note, within the final window)."""
@@ -485,7 +495,8 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
                        else f"under the melody's {melody}, a non-chord tone")
         slots.append(Slot(k, t, dur, spec.meter.position(t), ph, spec.key,
                           chain.grammar.numerals[i].name, chain.chords[i], melody,
-                          phrases[ph].cadence if cadence_slot else None, cadence_slot,
+                          phrases[ph].cadence if cadence_slot else None,
+                          cadence_slot and _held(spec, t),
                           "; ".join(why)))
     return Plan(spec.key, spec.meter, spec.bars, tuple(phrases), tuple(slots))
 
