@@ -135,7 +135,8 @@ def tune_meter(part: Any) -> str | None:
     bars = list(part.getElementsByClass(stream.Measure))
     found: dict[int, str] = {}
     for k, m in enumerate(bars):
-        if m.timeSignature is not None:
+        # (a short last bar, the complement of a pickup, is no change of meter)
+        if m.timeSignature is not None and (k == 0 or k < len(bars) - 1):
             found[k + 1] = m.timeSignature.ratioString
     if not found:  # unmetered: each bar as long as it is
         for k, m in enumerate(bars):

@@ -308,7 +308,12 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
                             strict=True)
         except UnsatisfiableError:
             pass  # the melody asks for more than the strict harmony gives
-    return _compose(spec, composing_rules(spec), scorer, progress)
+    try:
+        return _compose(spec, composing_rules(spec), scorer, progress)
+    except UnsatisfiableError as exc:
+        if spec.melody is None or "spacing" not in exc.conflicts:
+            raise
+        return _compose(spec, composing_rules(spec, spread=True), scorer, progress)
 
 
 def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
@@ -361,7 +366,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         else None
     piece = build_piece(spec, the_plan, tuple(voicings), surface)  # type: ignore[arg-type]
     return Composition(asked, the_plan, tuple(voicings),  # type: ignore[arg-type]
-                       piece, surface, melody_warnings(asked, piece))
+                       piece, surface, melody_warnings(asked, piece, rules))
 
 
 def _slot_infos(spec: Spec, chain: HarmonyChain) -> list[SlotInfo]:

@@ -33,10 +33,10 @@ def read_melody(doc: YamlDoc, model: SpecModel, meter: Meter | None, key: Key,
     events, own = _from_tinynotation(doc, where, m.tinynotation, meter) \
         if m.tinynotation is not None else _from_file(doc, where, str(m.file), folder)
     meter = meter or own or Meter(4, 4)
-    notes = tuple(MelodyNote(Fraction(o).limit_denominator(64),
-                             Fraction(d).limit_denominator(64), p, f, lyric)
-                  for o, d, p, f, lyric in events)
-    length = sum((n.duration for n in notes), Fraction(0))
+    notes = _with_rests([MelodyNote(Fraction(o).limit_denominator(64),
+                                    Fraction(d).limit_denominator(64), p, f, lyric)
+                         for o, d, p, f, lyric in events])
+    length = notes[-1].offset + notes[-1].duration if notes else Fraction(0)
     if length > meter.bar_start(model.bars + 1):
         raise doc.error(where, f"the melody lasts {round(meter.bars(length), 2):g} bars but"
                         f" the piece has {model.bars} (bars at {doc.where(('bars',))})")
@@ -45,6 +45,18 @@ def read_melody(doc: YamlDoc, model: SpecModel, meter: Meter | None, key: Key,
         return melody, meter, key
     melody, key = _transposed(doc, melody, m.transpose, key, rules)
     return melody, meter, key
+
+
+def _with_rests(notes: list[MelodyNote]) -> tuple[MelodyNote, ...]:
+    """The melody with a rest wherever a file leaves time empty between its notes (a
+    score may skip a silence rather than write a rest)."""
+    out: list[MelodyNote] = []
+    for note in notes:
+        end = out[-1].offset + out[-1].duration if out else note.offset
+        if note.offset > end:
+            out.append(MelodyNote(end, note.offset - end, None))
+        out.append(note)
+    return tuple(out)
 
 
 def _from_tinynotation(doc: YamlDoc, where: tuple[str, ...], text: str, meter: Meter | None
@@ -98,12 +110,10 @@ def _transposed(doc: YamlDoc, melody: Melody, asked: str, key: Key,
     if asked == "fit":
         low, high = voice_range(melody.voice, rules)
         reason = f"to fit the {melody.voice}'s range {low}–{high}"
-        try:
-            shift = fit(low, high, lowest, highest, key)
-        except ValueError:
-            raise doc.error(where, f"the melody reaches from {lowest} to {highest}, wider than"
-                            f" the {melody.voice}'s range {low}–{high}: no transposition fits"
-                            " it") from None
+        if highest.midi - lowest.midi > high.midi - low.midi:
+            reason = (f"to lie as near the {melody.voice}'s range {low}–{high} as it can"
+                      f" (it reaches from {lowest} to {highest}, wider than the range)")
+        shift = fit(low, high, lowest, highest, key)
         if shift is None:
             return melody, key
         steps, semitones, new = shift

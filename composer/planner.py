@@ -350,6 +350,10 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
             u[lacking[pc]] = -np.inf
         base.append(u)
     fitted = set(range(len(times))) if fit is not None else set()  # slots the melody masks
+    sounding = [n.pitch for n in spec.melody.notes if n.pitch] if spec.melody else []
+    last = sounding[-1] if sounding else None  # the melody's last note
+    last_holds = last is None or any(last.pitch_class in chords[b].tones for _, b in
+                                     _formulas(grammar, phrases[-1].cadence))
     cadenced: set[int] = set()  # the phrases that close with a cadence
     # First the melody alone with the grammar (what it cannot be given is let go), then
     # with the cadences (of those, only a melody's inner phrase's may be let go).
@@ -360,19 +364,21 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
                 feasible(Chain(unary, pair))
                 break
             except NoSolution as exc:
-                if strict or not _let_go(exc.slot, phrases, times, cadenced, fitted):
+                if strict or not _let_go(exc.slot, phrases, times, cadenced, fitted,
+                                         last_holds):
                     break  # the spec itself asks what cannot be: composing will say why
     return HarmonyChain(tuple(phrases), tuple(times), grammar, chords, tuple(given),
                         tuple(unary), tuple(pair))
 
 
 def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
-            fitted: set[int]) -> bool:
+            fitted: set[int], last_holds: bool) -> bool:
     """Let go of one of the melody's demands near the slot where the harmony breaks: the
     melody's fit there or just before (while no cadence is asked), else the cadence of a
     melody's inner phrase there, else the fit of the notes before the last one in the
     final cadence's window (a melody falling 3–1 keeps an authentic close, its 3 sounding
-    against the dominant). False when nothing is left to let go."""
+    against the dominant) — its last slot's too where the melody's last note is a tone of
+    a chord that may close (`last_holds`). False when nothing is left to let go."""
     if not cadenced:
         for t in (slot, slot - 1, slot + 1):
             if t in fitted:
@@ -386,8 +392,8 @@ def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
             cadenced.discard(p)
             return True
     final = [k for k, time in enumerate(times) if time[0] == len(phrases) - 1]
-    for t in reversed(final[-FINAL_WINDOW:-1]):
-        if t in fitted and slot >= final[-FINAL_WINDOW]:
+    for t in reversed(final[-FINAL_WINDOW:-1] + final[-1:] * last_holds):
+        if t in fitted:
             fitted.discard(t)
             return True
     return False
@@ -559,10 +565,10 @@ def no_close(spec: Spec, chain: HarmonyChain, fixed: dict[Fraction, list[Pitch]]
         notes = [n for n in (melody_at(spec, chain.times[t][1]) for t in slots) if n]
         where = _where(spec.meter, chain.times[slots[-1]][1])
         asked = " or ".join(phrase.cadence.split("|"))
-        source = "the spec's cadences" if spec.cadence_for("end") or ph < len(
-            chain.phrases) - 1 else "the cadence rule"
+        source = "the spec's cadences ask" if spec.cadence_for("end") or ph < len(
+            chain.phrases) - 1 else "the cadence rule asks"
         return UnsatisfiableError(
             f"{spec.source}: the melody's close {'–'.join(map(str, notes))} at {where} allows"
-            f" no {asked} cadence in {spec.key}, which {source} ask for; it allows"
+            f" no {asked} cadence in {spec.key}, which {source} for; it allows"
             f" {_either(allowed) if allowed else 'none of them'}", ("cadence",))
     return None

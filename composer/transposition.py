@@ -73,12 +73,16 @@ def parse_interval(text: str) -> tuple[int, int]:
 def fit(low: Pitch, high: Pitch, lowest: Pitch, highest: Pitch, key: Key
         ) -> tuple[int, int, Key | None] | None:
     """The shift (steps, semitones, new key or None) that brings a melody from
-    lowest–highest within low–high; None when it already lies there. Raises ValueError
-    when the melody is wider than the range."""
+    lowest–highest within low–high; None when it already lies there. A melody wider
+    than the range moves by the octaves that leave the least of it outside."""
     if lowest.midi >= low.midi and highest.midi <= high.midi:
         return None
     if highest.midi - lowest.midi > high.midi - low.midi:
-        raise ValueError("wider than the range")
+        def outside(k: int) -> int:
+            return max(0, low.midi - lowest.midi - 12 * k) \
+                + max(0, highest.midi + 12 * k - high.midi)
+        k = min(range(-4, 5), key=lambda k: (outside(k), abs(k)))
+        return (7 * k, 12 * k, None) if k else None
     least, most = low.midi - lowest.midi, high.midi - highest.midi  # semitones that fit
     octaves = list(range(-(-least // 12), most // 12 + 1))
     if octaves:

@@ -184,12 +184,20 @@ def test_a_tune_no_octave_fits_moves_by_a_second_and_takes_the_key_along(tmp_pat
     assert _sung(comp) == _given(spec)
 
 
-def test_a_tune_that_does_not_fit_reaches_too_far(tmp_path):
-    """The soprano's own range, narrowed by the spec, is the one the melody must fit."""
-    tune = '  transpose: fit\n  tinynotation: "c4 d e f g a b c\' d\'1"\n'
-    hard = "  hard:\n    - {rule: voice-range, voice: soprano, low: E4, high: C5}\n"
-    with pytest.raises(SpecError, match="from C4 to D5, wider than the soprano's range E4–C5"):
-        load_spec(_spec(tmp_path, tune, tail=hard))
+def test_a_tune_wider_than_the_range_lies_as_near_it_as_octaves_bring_it(tmp_path, scorer):
+    """A tune wider than the soprano's range C4–A5 (C5 to B6) moves down the octave that
+    leaves least of it outside, says so, and composes: its B5 above the range and its
+    leaps of a tenth are the melody's own, warnings at the notes, and the alto, which may
+    not overlap it, lies more than an octave below it there."""
+    tune = "  transpose: fit\n  tinynotation: \"c'4 e' g' b'' a'' f' d' c'\"\n"
+    spec = load_spec(_spec(tmp_path, tune))
+    assert [str(p) for _, p in _given(spec)][:4] == ["C4", "E4", "G4", "B5"]
+    assert "as near the soprano's range C4–A5 as it can" in spec.melody.transposition()
+    assert spec.melody.transposed.words() == "down an octave" and spec.key.name == "C major"
+    comp = compose(spec, scorer)
+    assert _sung(comp) == _given(spec)
+    assert {(w.rule, w.bar, w.beat) for w in comp.warnings} >= \
+        {("voice-range", 1, 4.0), ("max-leap", 1, 4.0)}
 
 
 def test_an_explicit_interval_moves_the_tune_and_the_key(tmp_path):

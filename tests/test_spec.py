@@ -108,10 +108,6 @@ BAD = {  # file: (its text, what the one line must say)
                         "  tinynotation: \"c4 d e f 3/4 g2.\"\n",
                         ["tiny-meter.yaml:6:27:", "melody.tinynotation", "3/4 at bar 2",
                          "spec's meter, 4/4"]),
-    "no-fit.yaml": ("key: C major\nbars: 4\nmelody:\n  voice: soprano\n  transpose: fit\n"
-                    "  tinynotation: \"C4 c'' c'2\"\n",
-                    ["no-fit.yaml:5:14:", "melody.transpose", "from C3 to C6",
-                     "soprano's range C4–A5"]),
     "fixed-beat.yaml": ("key: C major\nbars: 8\nrules:\n  hard:\n"
                         "    - {rule: fixed, voice: soprano, bar: 3, beat: 5, pitch: G4}\n",
                         ["fixed-beat.yaml:5:51:", "rules.hard[0].beat", "beat 5 is not in bar 3",
