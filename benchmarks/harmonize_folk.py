@@ -118,21 +118,27 @@ def tune_key(part: Any) -> tuple[str, str]:
     signature = part.recurse().getElementsByClass("KeySignature").first()
     sharps = signature.sharps if signature is not None else 0
     on_final = [(Key(final, mode), "authentic") for mode in ("major", "minor")]
-    halves = [(k, "half") for k in (key_from_signature(sharps, m) for m in ("major", "minor"))
-              if k.degree(5).pc == final.pc]
+    signed = [key_from_signature(sharps, m) for m in ("major", "minor")]
+    in_tonic = [(k, "authentic") for k in signed  # a tune may end on the tonic's third
+                if final.pc in {k.degree(d).pc for d in (1, 3, 5)} and k.tonic.pc != final.pc]
+    halves = [(k, "half") for k in signed if k.degree(5).pc == final.pc]
     # The notes decide the mode (Essen tunes often write their accidentals out under a
-    # major signature); a close on the dominant must fit clearly better to be heard so.
-    key, close = max(on_final + halves, key=lambda kc: key_fit(kc[0], weights)
-                     + (0.1 if kc[1] == "authentic" else 0.0))
+    # major signature); a close elsewhere than on the tonic must fit clearly better.
+    bonus = {id(kc): 0.1 for kc in on_final} | {id(kc): 0.05 for kc in in_tonic}
+    key, close = max(on_final + in_tonic + halves,
+                     key=lambda kc: key_fit(kc[0], weights) + bonus.get(id(kc), 0.0))
     return f"{key.tonic.name} {key.mode}", close
 
 
 def tune_meter(part: Any) -> str | None:
     """The spec's meter: the tune's time signatures, or for an unmetered tune the meter
-    of each bar where its length changes (None where a bar has no such meter)."""
+    of each bar where its length changes (None where a bar has no such meter); a tune
+    with neither time signature nor bar lines is counted in 4/4, as a spec's default."""
     from music21 import stream
 
     bars = list(part.getElementsByClass(stream.Measure))
+    if not bars:
+        return "4/4"
     found: dict[int, str] = {}
     for k, m in enumerate(bars):
         # (a short last bar, the complement of a pickup, is no change of meter)

@@ -39,7 +39,7 @@ TREATMENT = {
     "seventh-resolves-down": WEIGHED,
 }
 WEIGHT = 6.0  # a weighed rule broken by the melody costs this much log-probability
-WEIGHED_RULES = frozenset(rule for rule, how in TREATMENT.items() if how == WEIGHED)
+BY_CHORD_RULES = frozenset(rule for rule, how in TREATMENT.items() if how == BY_CHORD)
 
 
 def asked_of_melody(spec: Spec, use: RuleUse) -> bool:

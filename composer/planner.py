@@ -317,7 +317,8 @@ FINAL_WINDOW = 3  # the final tonic may arrive on any of the piece's last this m
 
 
 def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
-                  layout: HarmonyChain | None = None, strict: bool = False) -> HarmonyChain:
+                  layout: HarmonyChain | None = None, strict: bool = False,
+                  loose: tuple[Fraction, ...] = ()) -> HarmonyChain:
     """`fixed` adds given notes (offset → pitches) besides the melody; `layout` reuses
     another chain's phrases and slots (to ask what changes when notes are taken away).
 
@@ -326,7 +327,8 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     of the grammar can hold or treat, a phrase end no cadence formula fits), that slot's
     melody or that inner phrase's cadence is let go rather than the piece refused: the
     melody is the user's, and the checker then reports the note as the melody's own.
-    `strict`: every melody note on the beat a chord tone, and nothing let go."""
+    `strict`: every melody note on the beat a chord tone, and nothing let go; `loose`:
+    melody notes (by onset) whose slots the melody's fit is let go of from the start."""
     from composer.melody_fit import melody_fit
     from composer.sampler import Chain, NoSolution, feasible
 
@@ -349,7 +351,8 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
                 lacking[pc] = [i for i, c in enumerate(chords) if pc not in c.tones]
             u[lacking[pc]] = -np.inf
         base.append(u)
-    fitted = set(range(len(times))) if fit is not None else set()  # slots the melody masks
+    fitted = {t for t, (_, at, length, _) in enumerate(times)  # slots the melody masks
+              if not any(at <= x < at + length for x in loose)} if fit is not None else set()
     sounding = [n.pitch for n in spec.melody.notes if n.pitch] if spec.melody else []
     last = sounding[-1] if sounding else None  # the melody's last note
     last_holds = last is None or any(last.pitch_class in chords[b].tones for _, b in
