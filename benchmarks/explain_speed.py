@@ -44,12 +44,15 @@ LEAP = ("key: D major\nmeter: 4/4\nbars: 32\nmelody:\n  voice: soprano\n  tinyno
         + "\"\nrules:\n  include: [common-practice]\n  hard:\n"
         "    - {rule: max-leap, semitones: 9}\n")
 # The first half of this one closes C#5 → A4 under the authentic cadence the form asks
-# for, which puts the leading tone in the soprano, and it must rise. No slot is empty and
-# the melody alone breaks nothing: the conflict spans slots and is found by the search.
+# for, which puts the leading tone in the soprano, and the spec asks that the melody's
+# leading tones rise too (a rule set's rules of one line do not bind a given melody). No
+# slot is empty and the melody alone breaks nothing: the conflict spans slots and is
+# found by the search.
 CLOSE = ("key: D major\nmeter: 4/4\nbars: 32\nform: A B\ncadences: {A: authentic}\n"
          "melody:\n  voice: soprano\n  tinynotation: \""
          + (PHRASE * 3 + "d4 e f# e d2 a2 b4 d' c'#2 a1 " + PHRASE * 4).strip()
-         + "\"\nrules:\n  include: [common-practice]\n")
+         + "\"\nrules:\n  include: [common-practice]\n  hard:\n"
+         "    - {rule: leading-tone-resolves}\n")
 
 
 def specs(folder: Path) -> dict[str, Path]:
