@@ -300,20 +300,22 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     melody or that inner phrase's cadence is let go rather than the piece refused: the
     melody is the user's, and the checker then reports the note as the melody's own.
     `strict`: every melody note on the beat a chord tone, and nothing let go."""
+    from composer.figured_bass import figure_mask, figured_grammar
     from composer.melody_fit import melody_fit
     from composer.sampler import Chain, NoSolution, feasible
 
     phrases = list(layout.phrases) if layout else _phrases(spec)
     times = list(layout.times) if layout else _slot_times(spec, phrases)
-    grammar = harmony_grammar(spec.key.mode)
+    grammar = figured_grammar(spec, harmony_grammar(spec.key.mode))  # + chords figured
     chords = tuple(n.chord(spec.key) for n in grammar.numerals)
     fit = melody_fit(spec, times, chords, accented=not strict)
+    figured = figure_mask(spec, times, chords)  # a figured bass names each slot's chord
     given, base = [], []
     lacking: dict[PitchClass, list[int]] = {}  # the numerals whose chord lacks a note
     for k, (_, t, _, _) in enumerate(times):
         melody, extra = melody_at(spec, t), (fixed or {}).get(t, [])
         given.append(tuple(p for p in [melody, *extra] if p is not None))
-        u = np.zeros(len(chords))
+        u = np.zeros(len(chords)) if figured is None else figured[k].copy()
         if k == 0:
             u += grammar.start_logp()
         for note in [*extra, *([melody] if fit is None and melody is not None else [])]:
@@ -455,7 +457,10 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
             why.append("the cadence's first chord")
         elif arrivals.get(ph, k + 1) <= k:
             why.append("the cadence's last chord, arriving before the last note")
-        if melody is not None:
+        figure = spec.melody.figure_at(t) if spec.melody is not None else None
+        if figure is not None:  # a figured bass: its figure names the chord
+            why.append(f"the figure {figure.text} over the bass's {melody}")
+        elif melody is not None:
             why.append(f"holds the melody's {melody}" if melody.pc in chain.chords[i].pcs
                        else f"under the melody's {melody}, a non-chord tone")
         slots.append(Slot(k, t, dur, spec.meter.position(t), ph, spec.key,

@@ -8,18 +8,21 @@ field, and what would be accepted.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from composer.errors import Location, SpecError, closest
 from composer.music import SATB, Key, Meter, Pitch
 from composer.rulesets import RuleUse, load_ruleset, merge, parse_use
-from composer.yamlfile import YamlDoc, field_name, load_yaml
+from composer.yamlfile import YamlDoc, field_name, load_yaml, word_locations
+
+if TYPE_CHECKING:
+    from composer.figured_bass import Figure
 
 MAX_BARS = 256
 CadenceKind = Literal["authentic", "half", "plagal", "deceptive"]
@@ -30,6 +33,16 @@ class MelodyModel(BaseModel):
     voice: Literal["soprano", "alto", "tenor", "bass"] = "soprano"
     tinynotation: str | None = None
     file: str | None = None
+    figures: str | None = Field(
+        None, description="a figured bass: a figure over each note of the bass, rests taking"
+        " none: '-' or 5/3, 6, 6/4, 7, 6/5, 4/3, 4/2 or 2; #, b or n before a number alter"
+        " it, alone the third (#6, b7, #); 4-3, 7-6, 6/4-5/3 over one note; _ holds the"
+        " chord before")
+
+    @field_validator("figures", mode="before")
+    @classmethod
+    def _figures(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
 
 
 class RulesModel(BaseModel):
@@ -107,12 +120,18 @@ class Melody:
     voice: str
     notes: tuple[MelodyNote, ...]  # in time order
     origin: Location
+    figures: tuple[Figure | None, ...] = ()  # a figured bass: per note (None: a rest)
 
     def at(self, offset: Fraction) -> MelodyNote | None:
         """The note (or rest) sounding at offset; None before or after the melody."""
         k = bisect_right(self._starts, offset) - 1
         note = self.notes[k] if k >= 0 else None
         return note if note is not None and offset < note.offset + note.duration else None
+
+    def figure_at(self, offset: Fraction) -> Figure | None:
+        """The figure over the note sounding at offset (None: a rest, or no figures)."""
+        k = bisect_right(self._starts, offset) - 1
+        return self.figures[k] if self.figures and self.at(offset) is not None else None
 
     def struck_within(self, offset: Fraction, duration: Fraction) -> tuple[MelodyNote, ...]:
         """The notes and rests that begin inside (offset, offset + duration)."""
@@ -187,7 +206,7 @@ def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
         raise doc.error(("meter",), f"the meter changes at bar {late[0]} but the piece has"
                         f" {model.bars} bars (bars at {doc.where(('bars',))})")
     rules = _rules(doc, model)
-    melody = _melody(doc, model, meter, folder) if model.melody else None
+    melody = _melody(doc, text, model, meter, folder) if model.melody else None
     return Spec(model.title, Key.parse(model.key), meter, model.bars, model.tempo,
                 tuple(model.voices), model.form, tuple(model.cadences.items()), melody, rules,
                 model.seed, model.temperature, doc.file, text, model.surface)
@@ -231,18 +250,20 @@ def _rules(doc: YamlDoc, model: SpecModel) -> tuple[RuleUse, ...]:
 
 
 def _with_severity(use: RuleUse, severity: str) -> RuleUse:
-    from dataclasses import replace
-
     if "severity" in use.given:
         return use
     return replace(use, severity=severity, given=use.given | {"severity"})
 
 
-def _melody(doc: YamlDoc, model: SpecModel, meter: Meter, folder: Path) -> Melody:
-    from composer.io import melody_from_file, melody_from_tinynotation
+def _melody(doc: YamlDoc, text: str, model: SpecModel, meter: Meter, folder: Path) -> Melody:
+    from composer.io import figured_melody_from_file, melody_from_tinynotation
 
     m = model.melody
     assert m is not None
+    if m.figures is not None and m.voice != "bass":
+        raise doc.error(("melody", "figures"), f"figures stand over a bass, not the {m.voice}:"
+                        " give the bass line with 'voice: bass'")
+    in_file: dict[float, str] = {}
     if (m.tinynotation is None) == (m.file is None):
         raise doc.error(("melody",), "give the melody as 'tinynotation' or as 'file', not both")
     if m.tinynotation is not None:
@@ -261,7 +282,7 @@ def _melody(doc: YamlDoc, model: SpecModel, meter: Meter, folder: Path) -> Melod
         if not target.is_file():
             raise doc.error(where, f"no such file '{m.file}' (looked in {folder})")
         try:
-            notes = melody_from_file(target)
+            notes, in_file = figured_melody_from_file(target)
         except ValueError as exc:
             raise doc.error(where, str(exc)) from None
     melody = tuple(MelodyNote(Fraction(o).limit_denominator(64),
@@ -271,7 +292,68 @@ def _melody(doc: YamlDoc, model: SpecModel, meter: Meter, folder: Path) -> Melod
     if length > room:
         raise doc.error(where, f"the melody lasts {round(meter.bars(length), 2):g} bars but"
                         f" the piece has {model.bars} (bars at {doc.where(('bars',))})")
-    return Melody(m.voice, melody, doc.where(where))
+    out = Melody(m.voice, melody, doc.where(where))
+    if m.figures is not None:
+        return _figured(doc, text, out, m.figures, Key.parse(model.key), meter)
+    if in_file and m.voice == "bass":
+        return _figured_from_file(doc, out, in_file, Key.parse(model.key), meter)
+    return out
+
+
+def _figured_from_file(doc: YamlDoc, melody: Melody, in_file: dict[float, str], key: Key,
+                       meter: Meter) -> Melody:
+    """The melody with the figures its file writes (<figured-bass>); a note without one
+    is a triad on its root where it starts a beat or the bass, else a passing note."""
+    from composer.figured_bass import check_figures, parse_figure
+
+    where = ("melody", "file")
+    figures = []
+    sounding = [n for n in melody.notes if n.pitch is not None]
+    for note in melody.notes:
+        if note.pitch is None:
+            figures.append(None)
+            continue
+        at = meter.position(note.offset)
+        written = next((f for o, f in in_file.items() if abs(o - float(note.offset)) < 1e-6),
+                       None)
+        if written is None:
+            written = "-" if float(at.beat).is_integer() or note is sounding[0] else "_"
+        try:
+            figures.append(replace(parse_figure(written), origin=doc.where(where),
+                                   field=field_name(where)))
+        except ValueError as exc:
+            raise doc.error(where, f"bar {at.bar} beat {at.beat:g}: {exc}") from None
+    out = replace(melody, figures=tuple(figures))
+    check_figures(out, key, meter)
+    return out
+
+
+def _figured(doc: YamlDoc, text: str, melody: Melody, figures: str, key: Key, meter: Meter
+             ) -> Melody:
+    """The melody with the spec's figures laid over its notes, one per note."""
+    from composer.figured_bass import ACCEPTED, check_figures, figured_notes, parse_figure
+
+    where = ("melody", "figures")
+    tokens = figures.split()
+    places = word_locations(text, doc.where(where), tokens)
+    parsed = []
+    for token, place in zip(tokens, places, strict=True):
+        try:
+            parsed.append(replace(parse_figure(token), origin=place))
+        except ValueError as exc:
+            raise SpecError(str(exc), place, field_name(where)) from None
+    notes = sum(n.pitch is not None for n in melody.notes)
+    if len(tokens) != notes:
+        many = len(tokens) > notes
+        raw = text.splitlines()[(doc.where(where).line or 1) - 1]
+        hint = (" (quote the figures: in YAML a # after a space begins a comment)"
+                if not many and " #" in raw and not raw.rstrip().endswith(("'", '"')) else "")
+        raise SpecError(f"{len(tokens)} figures for the bass's {notes} notes: write one figure"
+                        f" over each note, rests taking none{hint}",
+                        places[notes] if many else doc.where(where), field_name(where))
+    out = replace(melody, figures=figured_notes([n.pitch for n in melody.notes], parsed))
+    check_figures(out, key, meter)
+    return out
 
 
 def schema() -> dict[str, Any]:

@@ -7,6 +7,7 @@ are kept so that an error can point at it.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,26 @@ def _build(node: yaml.Node, path: Path_, doc: YamlDoc, counter: list[int]) -> An
         return constructor(yaml.SafeLoader(""), node)
     except yaml.YAMLError as exc:
         raise doc.error(path, f"not a valid value ({exc})") from None
+
+
+def word_locations(text: str, at: Location, words: list[str]) -> list[Location]:
+    """Where each of the whitespace-separated words of the scalar written at `at` stands
+    in the file's text (a word not found there, as behind an escape, takes `at`)."""
+    lines = text.splitlines(keepends=True)
+    if at.line is None or at.line > len(lines):
+        return [at] * len(words)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    cursor = starts[at.line - 1] + (at.column or 1) - 1
+    cursor += text[cursor:cursor + 1] in ("'", '"')
+    out = []
+    for word in words:
+        found = text.find(word, cursor)
+        if found < 0:
+            out.append(at)
+            continue
+        line = bisect_right(starts, found) - 1
+        out.append(Location(at.file, line + 1, found - starts[line] + 1))
+        cursor = found + len(word)
+    return out
