@@ -331,7 +331,7 @@ def _figured_from_file(doc: YamlDoc, melody: Melody, in_file: dict[float, str], 
 def _figured(doc: YamlDoc, text: str, melody: Melody, figures: str, key: Key, meter: Meter
              ) -> Melody:
     """The melody with the spec's figures laid over its notes, one per note."""
-    from composer.figured_bass import ACCEPTED, check_figures, figured_notes, parse_figure
+    from composer.figured_bass import check_figures, figured_notes, parse_figure
 
     where = ("melody", "figures")
     tokens = figures.split()
