@@ -248,18 +248,32 @@ def _extended(grammar: HarmonyGrammar, extra: tuple[Numeral, ...]) -> HarmonyGra
                    weights=weights)
 
 
-def figure_mask(spec: Spec, times: Times, chords: Sequence[Chord]) -> list[np.ndarray] | None:
-    """Per slot, 0 for each numeral whose chord is the figured one, −inf for the others
-    (None without figures). A figure that would change the chord within a slot is a
-    SpecError at the figure."""
+@dataclass(frozen=True, eq=False)
+class Figuring:
+    """What a figured bass asks of the harmony chain."""
+
+    unary: tuple[np.ndarray, ...]  # per slot: 0 for the figured chord's numerals, else −inf
+    window: int  # the final tonic arrives within the last this many slots: where it stands
+
+
+def figured_slots(spec: Spec, times: Times, chords: Sequence[Chord]) -> Figuring | None:
+    """The figured chord of each slot as a mask over the numerals (None without figures).
+    The final tonic arrives where the figures put it on its root and keep it to the end
+    (a cadential 6/4 is no early arrival). A figure that would change the chord within a
+    slot is a SpecError at the figure."""
     if spec.melody is None or not any(spec.melody.figures):
         return None
     figured = figured_chords(spec, times)
-    out = []
-    for chord in figured:
-        out.append(np.where([c == chord for c in chords], 0.0, -np.inf)
-                   if chord is not None else np.zeros(len(chords)))
-    return out
+    unary = tuple(np.where([c == chord for c in chords], 0.0, -np.inf)
+                  if chord is not None else np.zeros(len(chords)) for chord in figured)
+    window = 0
+    for (_, offset, _, _), chord in zip(reversed(times), reversed(figured), strict=True):
+        bass = spec.melody.at(offset)
+        if chord != figured[-1] or bass is None or bass.pitch is None \
+                or chord is None or bass.pitch.pc != chord.root.pc:
+            break
+        window += 1
+    return Figuring(unary, max(window, 1))
 
 
 def figured_chords(spec: Spec, times: Times) -> list[Chord | None]:

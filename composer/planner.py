@@ -300,7 +300,7 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     melody or that inner phrase's cadence is let go rather than the piece refused: the
     melody is the user's, and the checker then reports the note as the melody's own.
     `strict`: every melody note on the beat a chord tone, and nothing let go."""
-    from composer.figured_bass import figure_mask, figured_grammar
+    from composer.figured_bass import figured_grammar, figured_slots
     from composer.melody_fit import melody_fit
     from composer.sampler import Chain, NoSolution, feasible
 
@@ -309,13 +309,13 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     grammar = figured_grammar(spec, harmony_grammar(spec.key.mode))  # + chords figured
     chords = tuple(n.chord(spec.key) for n in grammar.numerals)
     fit = melody_fit(spec, times, chords, accented=not strict)
-    figured = figure_mask(spec, times, chords)  # a figured bass names each slot's chord
+    figured = figured_slots(spec, times, chords)  # a figured bass names each slot's chord
     given, base = [], []
     lacking: dict[PitchClass, list[int]] = {}  # the numerals whose chord lacks a note
     for k, (_, t, _, _) in enumerate(times):
         melody, extra = melody_at(spec, t), (fixed or {}).get(t, [])
         given.append(tuple(p for p in [melody, *extra] if p is not None))
-        u = np.zeros(len(chords)) if figured is None else figured[k].copy()
+        u = np.zeros(len(chords)) if figured is None else figured.unary[k].copy()
         if k == 0:
             u += grammar.start_logp()
         for note in [*extra, *([melody] if fit is None and melody is not None else [])]:
@@ -330,7 +330,8 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     # with the cadences (of those, only a melody's inner phrase's may be let go).
     for cadenced in (set(), set(range(len(phrases)))):
         while True:
-            unary, pair = _assemble(grammar, phrases, times, base, fit, cadenced, fitted)
+            unary, pair = _assemble(grammar, phrases, times, base, fit, cadenced, fitted,
+                                    figured.window if figured else FINAL_WINDOW)
             try:
                 feasible(Chain(unary, pair))
                 break
@@ -368,10 +369,11 @@ def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
 
 
 def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
-              base: list[np.ndarray], fit, cadenced: set[int], fitted: set[int]
-              ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+              base: list[np.ndarray], fit, cadenced: set[int], fitted: set[int],
+              window: int = FINAL_WINDOW) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The chain's unary and pair log-scores: the grammar's progressions, the melody's
-    fit where it is kept, and each kept cadence."""
+    fit where it is kept, and each kept cadence (the final one arriving within the last
+    `window` slots)."""
     n = len(grammar.numerals)
     unary = [u.copy() for u in base]
     pair = [grammar.transition_logp() for _ in times[1:]]
@@ -389,7 +391,7 @@ def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
         # The last chord may arrive before the last note and be held (V7–I under the
         # melody's 4–3, then I under its 1): within the window, every change into a
         # final chord is a cadence formula, the later the likelier.
-        width = min(FINAL_WINDOW if ph == len(phrases) - 1 else 1, len(slots))
+        width = min(window if ph == len(phrases) - 1 else 1, len(slots))
         for m, k in enumerate(slots[-width:], 1):
             if k == 0:
                 continue
