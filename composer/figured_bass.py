@@ -13,8 +13,8 @@ of the note before (a passing note in the bass).
 
 The figures decide the harmony: the chain allows, in each slot, only the numerals whose
 chord is the figured one, and a chord that no numeral of the grammar spells (a
-diminished triad on the raised fourth degree, say) joins the grammar for the piece, its
-progressions weighed as the grammar's `unlisted` ones.
+diminished triad on the raised fourth degree, an augmented sixth) joins the grammar for
+the piece, its progressions weighed as the grammar's `unlisted` ones.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class Stage:
 
     def chord(self, bass: PitchClass, key: Key) -> Chord | None:
         """The chord of the table whose tones these are (None: no chord, as a
-        suspension's fourth or ninth, or one the table lacks, as an augmented sixth)."""
+        suspension's fourth or ninth, or one the table lacks, as C E G-flat)."""
         return chord_of(self.tones(bass, key))
 
     def suspends(self, then: Stage) -> bool:
@@ -189,11 +189,15 @@ def check_figures(melody: Melody, key: Key, meter: Meter) -> None:
             raise _error(figure, f"{here} names {names} in {key}, which is no chord"
                          " Partimento realizes (accepted: figures of the major, minor,"
                          " diminished and augmented triads and the seventh chords, in any"
-                         " inversion)")
+                         " inversion, and of the augmented sixths)")
 
 
 def _error(figure: Figure, message: str) -> SpecError:
     return SpecError(message, figure.origin, figure.field)
+
+
+def _notes(chord: Chord) -> str:
+    return " ".join(t.name for t in chord.tones)
 
 
 def _upward(bass: PitchClass, tones: frozenset[PitchClass]) -> list[PitchClass]:
@@ -318,7 +322,7 @@ def _check_within(spec: Spec, offset: Fraction, length: Fraction, chord: Chord |
                          f"'{figure.text}' over {note.pitch} at bar {at.bar} beat {at.beat:g}"
                          " changes the chord within a beat, where the harmony holds one"
                          f" chord: write '{HOLD}' for a passing note, or a figure of the"
-                         f" beat's chord ({chord.name if chord else 'none'})")
+                         f" beat's chord ({_notes(chord) if chord else 'none'})")
 
 
 def figured_notes(pitches: Sequence[Pitch | None], figures: Sequence[Figure]

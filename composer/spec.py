@@ -307,7 +307,7 @@ def _figured_from_file(doc: YamlDoc, melody: Melody, in_file: dict[float, str], 
     from composer.figured_bass import check_figures, parse_figure
 
     where = ("melody", "file")
-    figures = []
+    figures: list[Figure | None] = []
     sounding = [n for n in melody.notes if n.pitch is not None]
     for note in melody.notes:
         if note.pitch is None:

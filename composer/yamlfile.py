@@ -153,8 +153,8 @@ def word_locations(text: str, at: Location, words: list[str]) -> list[Location]:
     if at.line is None or at.line > len(lines):
         return [at] * len(words)
     starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
+    for written in lines:
+        starts.append(starts[-1] + len(written))
     cursor = starts[at.line - 1] + (at.column or 1) - 1
     cursor += text[cursor:cursor + 1] in ("'", '"')
     out = []
@@ -163,7 +163,7 @@ def word_locations(text: str, at: Location, words: list[str]) -> list[Location]:
         if found < 0:
             out.append(at)
             continue
-        line = bisect_right(starts, found) - 1
-        out.append(Location(at.file, line + 1, found - starts[line] + 1))
+        row = bisect_right(starts, found) - 1
+        out.append(Location(at.file, row + 1, found - starts[row] + 1))
         cursor = found + len(word)
     return out

@@ -66,6 +66,11 @@ CASES = {
     "5-6 (a)": ("A minor", "AA2 D4 E4 AA1", "5-6 - # -", "i VI6 iv V i"),
     "passing bass (a)": ("A minor", "AA4 AA8 BB C4 D E2 AA2", "- - _ 6 6/5 # -",
                          "i i i6 iiø65 V V i"),
+    "augmented sixths (C)": ("C major", "C4 AA- G2 C4 AA- G2 C1", "- #6 - - #6/4/3 - -",
+                             "I It+6 V V I Fr+6 V V I"),
+    "augmented sixths (a)": ("A minor", "AA4 F E2 AA4 F E2 AA4 F E2 AA1",
+                             "- #6 # - #6/4/3 # - #6/5 6/4-# -",
+                             "i It+6 V V i Fr+6 V V i Ger+6 i64 V i"),
     "natural that raises (c)": ("C minor", "C4 D E- F G2 C2", "- n6/4/3 6 6/5 n -",
                                 "i V43 i6 iiø65 V V i"),
 }
@@ -184,7 +189,8 @@ NAMED = [  # key, bass, figure, the notes above the bass (the bass first)
     ("A minor", "E3", "#", "E G# B"), ("A minor", "D3", "b6", "D F Bb"),
     ("C minor", "G2", "n", "G B D"), ("C minor", "G2", "7/n", "G B D F"),
     ("Bb major", "D3", "#6", "D F B"), ("E major", "D#3", "6/5", "D# F# A B"),
-    ("C minor", "Ab2", "#6", "Ab C F#"),  # an augmented sixth: notes, but no chord
+    ("C minor", "Ab2", "#6", "Ab C F#"), ("C minor", "Ab2", "#6/5", "Ab C Eb F#"),
+    ("C major", "Ab2", "#6/4/3", "Ab C D F#"), ("C major", "C3", "b5", "C E Gb"),
 ]
 
 
@@ -195,12 +201,27 @@ def test_each_figure_names_the_notes_of_the_key_altered_as_written(key, bass, fi
     assert {t.name for t in stage.tones(low, Key.parse(key))} == set(notes.split())
 
 
-def test_an_augmented_sixth_is_refused_at_its_figure(tmp_path):
+def test_a_figure_that_names_no_chord_is_refused_at_its_figure(tmp_path):
     with pytest.raises(SpecError) as err:
-        _spec(tmp_path, "C minor", "C4 AA- G C", "- #6 n -", bars=1)
+        _spec(tmp_path, "C major", "C4 F G C", "- b5 - -", bars=1)
     assert err.value.field == "melody.figures"
     assert (err.value.location.line, err.value.location.column) == (6, 15)
-    assert "names Ab C F#" in err.value.message
+    assert "names F A Cb" in err.value.message
+
+
+@pytest.mark.parametrize("figure, label", [("#6", "It+6"), ("#6/4/3", "Fr+6"),
+                                           ("#6/5", "Ger+6")])
+def test_an_augmented_sixth_is_heard_only_over_its_own_bass(figure, label):
+    """The checker hears A-flat C F-sharp as the Italian sixth over the A-flat, and the
+    same notes over another bass as no augmented sixth."""
+    from composer.harmony import identify_chord
+
+    key, bass = Key.parse("C minor"), Pitch.parse("Ab2").pitch_class
+    tones = parse_figure(figure).stages[0].tones(bass, key)
+    notes = [(t, 1.0) for t in tones]
+    assert identify_chord(notes, bass, key).roman(key) == label
+    for other in tones - {bass}:
+        assert identify_chord(notes, other, key).roman(key) != label
 
 
 def test_a_figured_bass_in_musicxml_is_read_and_realized(scorer, common_practice, tmp_path):
