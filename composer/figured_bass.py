@@ -102,7 +102,7 @@ class Figure:
     text: str
     stages: tuple[Stage, ...]  # () for `_`
     origin: Location | None = field(default=None, compare=False)
-    field: str = field(default="melody.figures", compare=False)  # the spec's field
+    field_name: str = field(default="melody.figures", compare=False)  # where in the spec
 
     @property
     def holds(self) -> bool:
@@ -144,7 +144,7 @@ def _stage(text: str, token: str) -> Stage:
     written: dict[int, str] = {}
     for part in text.split("/") if text else []:
         m = _COMPONENT.match(part)
-        if not m or part == "" or (m.group(2) == "" and m.group(1) == ""):
+        if not m or not part:
             raise ValueError(f"'{token}' is not a figure (accepted: {ACCEPTED})")
         number = int(m.group(2) or 3)  # an accidental alone alters the third
         if number in written:
@@ -193,7 +193,7 @@ def check_figures(melody: Melody, key: Key, meter: Meter) -> None:
 
 
 def _error(figure: Figure, message: str) -> SpecError:
-    return SpecError(message, figure.origin, figure.field)
+    return SpecError(message, figure.origin, figure.field_name)
 
 
 def _notes(chord: Chord) -> str:

@@ -302,8 +302,8 @@ def _melody(doc: YamlDoc, text: str, model: SpecModel, meter: Meter, folder: Pat
 
 def _figured_from_file(doc: YamlDoc, melody: Melody, in_file: dict[float, str], key: Key,
                        meter: Meter) -> Melody:
-    """The melody with the figures its file writes (<figured-bass>); a note without one
-    is a triad on its root where it starts a beat or the bass, else a passing note."""
+    """The bass with the figures its file writes (<figured-bass>); a note without one is
+    a triad on its root where it starts a beat or opens the bass, else a passing note."""
     from composer.figured_bass import check_figures, parse_figure
 
     where = ("melody", "file")
@@ -320,7 +320,7 @@ def _figured_from_file(doc: YamlDoc, melody: Melody, in_file: dict[float, str], 
             written = "-" if float(at.beat).is_integer() or note is sounding[0] else "_"
         try:
             figures.append(replace(parse_figure(written), origin=doc.where(where),
-                                   field=field_name(where)))
+                                   field_name=field_name(where)))
         except ValueError as exc:
             raise doc.error(where, f"bar {at.bar} beat {at.beat:g}: {exc}") from None
     out = replace(melody, figures=tuple(figures))
