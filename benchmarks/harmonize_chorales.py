@@ -119,7 +119,7 @@ def write_spec(name: str, folder: Path, seed: int) -> tuple[Path, int] | str:
         return str(exc)
     soprano = folder / "soprano.musicxml"
     stream.Score([copy.deepcopy(part)]).write("musicxml", fp=str(soprano))
-    notes = melody_from_file(soprano)  # with the rest that fills a pickup's bar
+    notes, _ = melody_from_file(soprano)  # with the rest that fills a pickup's bar
     end = max(offset + length for offset, length, *_ in notes)
     bars = meter.position(Fraction(end).limit_denominator(64) - Fraction(1, 64)).bar
     spec = folder / "spec.yaml"

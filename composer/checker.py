@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from composer.errors import ScoreError
 from composer.music import format_beat
 from composer.rules import Context
@@ -30,12 +32,30 @@ class Violation:
                 "beat": self.beat, "voices": list(self.voices), "message": self.message}
 
 
+@dataclass(frozen=True, order=True)
+class NonChordTone:
+    """A note foreign to its chord, named by how the line treats it (NCT_KINDS), or
+    'untreated' where the line explains it as none of them."""
+
+    bar: int
+    beat: float
+    voice: str
+    pitch: str
+    kind: str
+    note: tuple[int, int] = (0, 0)  # (voice index, slice index), for annotation
+
+    def to_json(self) -> dict[str, Any]:
+        return {"bar": self.bar, "beat": self.beat, "voice": self.voice, "pitch": self.pitch,
+                "kind": self.kind}
+
+
 @dataclass(frozen=True)
 class Report:
     file: str
     violations: tuple[Violation, ...]
     rules: tuple[str, ...]
     slices: int
+    non_chord_tones: tuple[NonChordTone, ...] = ()
 
     @property
     def errors(self) -> int:
@@ -47,13 +67,17 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "violations": [v.to_json() for v in self.violations],
-                "checked": {"rules": list(self.rules), "slices": self.slices}}
+                "checked": {"rules": list(self.rules), "slices": self.slices},
+                "non_chord_tones": [n.to_json() for n in self.non_chord_tones]}
 
-    def to_text(self, explain: bool = True) -> str:
-        """Compiler-style lines, then (once per rule broken) why the rule exists."""
+    def to_text(self, explain: bool = True, non_chord_tones: bool = False) -> str:
+        """Compiler-style lines, then (once per rule broken) why the rule exists; with
+        `non_chord_tones`, a line for each note foreign to its chord, by kind."""
         from composer.rules import RULES
 
-        lines = []
+        lines = [f"{self.file}:{n.bar}:{format_beat(n.beat)}: note[{n.kind}] {n.voice}"
+                 f" {n.pitch}: a non-chord tone ({n.kind})"
+                 for n in self.non_chord_tones if non_chord_tones]
         for v in self.violations:
             who = f"{'–'.join(v.voices)}: " if v.voices else ""
             lines.append(f"{self.file}:{v.bar}:{format_beat(v.beat)}: {v.severity}[{v.rule}]"
@@ -85,7 +109,28 @@ def check_texture(texture: Texture, ruleset: RuleSet, file: str = "score") -> Re
                                    voices, _without_prefix(f.message, voices), notes))
     found.sort(key=lambda v: (_order(texture, v), v.rule, v.voices))
     checked = tuple(dict.fromkeys(u.rule.id for u in ruleset.active))
-    return Report(file, tuple(found), checked, len(texture.slices))
+    return Report(file, tuple(found), checked, len(texture.slices), non_chord_tones(texture))
+
+
+def non_chord_tones(texture: Texture) -> tuple[NonChordTone, ...]:
+    """Every note foreign to the chord heard under it, labelled by the first kind of
+    treatment (`dissonance-treatment`'s) its line around it fits."""
+    from composer.rules.melodic import NCT_KINDS, DissonanceTreatment
+
+    rule, out = DissonanceTreatment(), []
+    for v, name in enumerate(texture.voices):
+        line = texture.line(v)
+        n = len(line) - 2
+        if n <= 0:
+            continue
+        nct, fits, _ = rule.kinds(tuple(line.take(np.arange(k, k + n)) for k in range(3)))
+        for r in np.flatnonzero(nct):
+            kind = next((k for k in NCT_KINDS if fits[k][r]), "untreated")
+            row = int(line.rows[r + 1])
+            s = texture.slices[row]
+            out.append(NonChordTone(s.position.bar, s.position.beat, name,
+                                    str(line.pitch(int(r) + 1, 0)), kind, (v, row)))
+    return tuple(sorted(out, key=lambda x: (texture.slices[x.note[1]].offset, x.note[0])))
 
 
 def _voices(n: int) -> str:
@@ -142,16 +187,25 @@ SHORT = {"no-parallel-fifths": "||5", "no-parallel-octaves": "||8", "no-parallel
          "no-doubled-leading-tone": "2×LT", "leading-tone-resolves": "LT res",
          "seventh-resolves-down": "7th res", "no-augmented-melodic": "aug",
          "max-leap": "leap", "dissonance-treatment": "diss", "cadence": "cad"}
-COLOURS = {"error": "#D00000", "warning": "#E07000"}
+COLOURS = {"error": "#D00000", "warning": "#E07000", "non-chord tone": "#2060C0"}
+NCT_SHORT = {"suspension": "sus", "passing": "p", "neighbour": "n", "appoggiatura": "app",
+             "escape": "esc", "cambiata": "camb", "anticipation": "ant", "repetition": "rep",
+             "untreated": "?"}
 
 
-def annotate(report: Report, texture: Texture, origin: Any, target: Path) -> None:
+def annotate(report: Report, texture: Texture, origin: Any, target: Path,
+             non_chord_tones: bool = False) -> None:
     """A copy of the score with each offending note coloured (red for an error, orange
-    for a warning) and, where a violation is reported, its short name above the note."""
+    for a warning) and, where a violation is reported, its short name above the note;
+    with `non_chord_tones`, each non-chord tone labelled by kind (p, n, sus, app …) in
+    blue."""
     from composer.io import mark_note, write_musicxml
 
     colour: dict[tuple[int, int], str] = {}
     labels: dict[tuple[int, int], list[str]] = {}
+    for n in report.non_chord_tones if non_chord_tones else ():  # in a quieter colour
+        colour[n.note] = COLOURS["non-chord tone"]
+        labels.setdefault(n.note, []).append(NCT_SHORT.get(n.kind, n.kind))
     for v in report.violations:
         for k, note in enumerate(v.notes):
             if colour.get(note) != COLOURS["error"]:

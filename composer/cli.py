@@ -73,6 +73,9 @@ def check(
                       " RULE.severity=error|warning|off (repeatable)"
     )] = None,
     explain: Annotated[bool, typer.Option(help="explain each rule broken")] = True,
+    non_chord_tones: Annotated[bool, typer.Option(
+        "--non-chord-tones", help="also list (and with --annotate label) every non-chord"
+                                  " tone by kind (passing, neighbour, suspension …)")] = False,
 ) -> None:
     """Grade four-part (or two-part) exercises: exit 0 clean, 1 violations, 2 bad input.
 
@@ -98,7 +101,7 @@ def check(
         try:
             report, texture, origin = check_file(path, rulesets)
             if annotate is not None:
-                write_annotated(report, texture, origin, annotate)
+                write_annotated(report, texture, origin, annotate, non_chord_tones)
         except PartimentoError as exc:
             typer.echo(f"partimento: error: {exc}", err=True)
             worst = 2
@@ -106,7 +109,7 @@ def check(
         if fmt is Format.json:
             typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
         else:
-            typer.echo(report.to_text(explain))
+            typer.echo(report.to_text(explain, non_chord_tones))
         if report.violations:
             worst = max(worst, 1)
     raise typer.Exit(worst)
@@ -178,6 +181,10 @@ def compose(
         the_spec = replace(the_spec, seed=seed)
     if temperature is not None:
         the_spec = replace(the_spec, temperature=temperature)
+    moved = the_spec.melody.transposed if the_spec.melody else None
+    if moved is not None and moved.origin is not None:
+        typer.echo(f"partimento: note: {moved.origin.file}:{moved.origin.line}: {moved.note()}",
+                   err=True)
     show = the_spec.bars > 16 and sys.stderr.isatty()
     with Progress(console=Console(stderr=True), transient=True, disable=not show) as bar:
         task = bar.add_task("composing", total=None)

@@ -16,10 +16,17 @@ import numpy as np
 from composer.checker import Violation
 from composer.errors import UnsatisfiableError
 from composer.explain import given_line_conflict
-from composer.given import composing_rules, melody_warnings
+from composer.given import BY_CHORD_RULES, composing_rules, melody_warnings
 from composer.melody_fit import heard_as_planned
 from composer.music import Note, Piece, Pitch
-from composer.planner import HarmonyChain, Plan, harmony_chain, make_plan, melody_at
+from composer.planner import (
+    HarmonyChain,
+    Plan,
+    harmony_chain,
+    make_plan,
+    melody_at,
+    no_close,
+)
 from composer.rules import Context
 from composer.rulesets import RuleUse
 from composer.scorer import Scorer, SlotInfo
@@ -89,6 +96,7 @@ def _fixed_by_voice(spec: Spec, ctx: Context) -> dict[tuple[Fraction, int], Pitc
 MAX_VALUES_PER_SLOT = 64  # the most likely (chord, voicing) values a slot offers
 MIN_VOICINGS_PER_CHORD = 4  # and of every chord allowed there, at least this many
 INVERTED_APPROACH = float(np.log(0.1))  # a cadence's first chord off its root (V6–I)
+LENIENCE = 3  # the most times a melody's demands are eased after a conflict
 
 
 @dataclass(frozen=True, eq=False)
@@ -301,13 +309,30 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
                             strict=True)
         except UnsatisfiableError:
             pass  # the melody asks for more than the strict harmony gives
-    return _compose(spec, composing_rules(spec), scorer, progress)
+    spread, loose = False, ()
+    for _ in range(LENIENCE):
+        try:
+            return _compose(spec, composing_rules(spec, spread=spread), scorer, progress,
+                            loose=loose)
+        except UnsatisfiableError as exc:
+            # The melody leaps too far for its neighbour to follow, or the chords that
+            # treat its notes leave the voices no way there: weigh the spacing from it,
+            # let those notes go; else the conflict is the spec's, and stands.
+            wider = "spacing" in exc.conflicts and not spread
+            freed = tuple(x for x in exc.places if x not in loose) \
+                if BY_CHORD_RULES & set(exc.conflicts) else ()
+            if spec.melody is None or not (wider or freed):
+                raise
+            spread, loose = spread or wider, loose + freed
+    return _compose(spec, composing_rules(spec, spread=spread), scorer, progress, loose=loose)
 
 
 def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
-             progress: Progress | None, strict: bool = False) -> Composition:
+             progress: Progress | None, strict: bool = False,
+             loose: tuple[Fraction, ...] = ()) -> Composition:
     """Compose under these rules; `strict` gives up at once where the lenient way might
-    still find a piece (it neither explains nor lets the melody's demands go)."""
+    still find a piece (it neither explains nor lets the melody's demands go); `loose`:
+    where the melody's notes need not fit the chords (composer/melody_fit.py)."""
     from composer.copying import check_given_line, copy_guards
     from composer.form import check_given_climax, form_of, sample_form
     from composer.sampler import NoSolution
@@ -315,7 +340,9 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     spec = replace(asked, rules=rules)
     rng = np.random.default_rng(spec.seed)
     ctx = Context(spec.voices, spec.key, spec.meter)
-    chain = harmony_chain(spec, _fixed_notes(spec, ctx), strict=strict)
+    chain = harmony_chain(spec, _fixed_notes(spec, ctx), strict=strict, loose=loose)
+    if not strict and (close := no_close(spec, chain, _fixed_notes(spec, ctx))) is not None:
+        raise close
     check_given_line(spec)
     check_given_climax(spec)
     if (conflict := given_line_conflict(spec)) is not None:
@@ -352,7 +379,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         else None
     piece = build_piece(spec, the_plan, tuple(voicings), surface)  # type: ignore[arg-type]
     return Composition(asked, the_plan, tuple(voicings),  # type: ignore[arg-type]
-                       piece, surface, melody_warnings(asked, piece))
+                       piece, surface, melody_warnings(asked, piece, rules))
 
 
 def _slot_infos(spec: Spec, chain: HarmonyChain) -> list[SlotInfo]:
@@ -503,4 +530,6 @@ def document(comp: Composition) -> dict:
                                            strict=True))} if comp.surface else {})}
                   for s in comp.plan.slots],
         **({"warnings": [w.to_json() for w in comp.warnings]} if comp.warnings else {}),
+        **({"melody_transposed": spec.melody.transposed.words()}
+           if spec.melody and spec.melody.transposed else {}),
     }

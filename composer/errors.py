@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 
@@ -53,8 +54,10 @@ class UnsatisfiableError(PartimentoError):
 
     exit_code = 1
 
-    def __init__(self, message: str, conflicts: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, conflicts: tuple[str, ...] = (),
+                 places: tuple[Fraction, ...] = ()) -> None:
         self.conflicts = conflicts
+        self.places = places  # where the given notes it names begin (quarter notes)
         super().__init__(message)
 
 

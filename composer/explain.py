@@ -64,7 +64,9 @@ def explain(spec: Spec, slot: int, whole: bool = False) -> UnsatisfiableError | 
     conflict = rules + quickxplain(notes, lambda subset: _consistent(spec, full, window,
                                                                      rules + subset, memo))
     return UnsatisfiableError(_describe(spec, conflict, full.times[window.stop - 1][1]),
-                              tuple(i.use.rule.id for i in conflict if i.use is not None))
+                              tuple(i.use.rule.id for i in conflict if i.use is not None),
+                              tuple(spec.melody.notes[i.note].offset for i in conflict
+                                    if i.note is not None and spec.melody is not None))
 
 
 def quickxplain(items: Sequence[_Item], consistent: Callable[[list[_Item]], bool]

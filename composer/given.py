@@ -39,7 +39,7 @@ TREATMENT = {
     "seventh-resolves-down": WEIGHED,
 }
 WEIGHT = 6.0  # a weighed rule broken by the melody costs this much log-probability
-WEIGHED_RULES = frozenset(rule for rule, how in TREATMENT.items() if how == WEIGHED)
+BY_CHORD_RULES = frozenset(rule for rule, how in TREATMENT.items() if how == BY_CHORD)
 
 
 def asked_of_melody(spec: Spec, use: RuleUse) -> bool:
@@ -48,16 +48,27 @@ def asked_of_melody(spec: Spec, use: RuleUse) -> bool:
         and use.severity == "error"
 
 
-def composing_rules(spec: Spec, weigh: bool = True) -> tuple[RuleUse, ...]:
+def composing_rules(spec: Spec, weigh: bool = True, spread: bool = False
+                    ) -> tuple[RuleUse, ...]:
     """The spec's rules as composing applies them: the given voice exempt from the rules
     of its own line (each weighed rule twinned by a soft one for the given voice; without
-    `weigh`, the weighed rules stay hard for it, as composing tries first)."""
+    `weigh`, the weighed rules stay hard for it, as composing tries first). With
+    `spread`, the spacing between the given voice and its neighbours weighs instead of
+    binding too: a melody that leaps a tenth cannot be followed within an octave by a
+    voice that may not overlap it."""
     if spec.melody is None:
         return spec.rules
     given = spec.melody.voice
     others = frozenset(v for v in spec.voices if v != given)
+    at = spec.voices.index(given)
+    near = frozenset(spec.voices[max(at - 1, 0):at + 2])
     out: list[RuleUse] = []
     for use in spec.rules:
+        if spread and use.rule.id == "spacing" and use.severity == "error" \
+                and not asked_of_melody(spec, use):
+            out += [replace(use, exempt=use.exempt | near),
+                    replace(use, severity="warning", weight=WEIGHT, exempt=others)]
+            continue
         treatment = TREATMENT.get(use.rule.id)
         if treatment is None or asked_of_melody(spec, use) or given in use.exempt \
                 or (treatment == WEIGHED and not weigh):
@@ -69,17 +80,19 @@ def composing_rules(spec: Spec, weigh: bool = True) -> tuple[RuleUse, ...]:
     return tuple(out)
 
 
-def melody_warnings(spec: Spec, piece: Piece) -> tuple[Violation, ...]:
-    """Where the given melody itself breaks a rule of its own line, as the checker
-    reports it on the composed piece: a warning at the note."""
+def melody_warnings(spec: Spec, piece: Piece, composed_by: tuple[RuleUse, ...]
+                    ) -> tuple[Violation, ...]:
+    """Where the given melody itself breaks a rule of its own line (or, spread, the
+    spacing from its neighbours), as the checker reports it on the composed piece: a
+    warning at the note. `composed_by`: the rules the piece was composed under."""
     from composer.io import texture_from_piece
 
     if spec.melody is None:
         return ()
     given = spec.melody.voice
+    relaxed = {u.rule.id for u in composed_by if given in u.exempt}
     uses = tuple(replace(u, severity="warning") for u in spec.rules
-                 if u.rule.id in TREATMENT and u.severity == "error"
-                 and not asked_of_melody(spec, u))
+                 if u.rule.id in relaxed and u.severity == "error")
     if any(u.rule.id == "dissonance-treatment" for u in uses):  # it says which dissonance
         uses = tuple(u for u in uses if u.rule.id != "chord-tones")  # is not treated
     if not uses:
@@ -87,4 +100,5 @@ def melody_warnings(spec: Spec, piece: Piece) -> tuple[Violation, ...]:
     texture = texture_from_piece(piece)
     report = check_texture(texture, RuleSet("given", "", (len(spec.voices),), spec.voices,
                                             uses))
-    return tuple(v for v in report.violations if v.voices == (given,))
+    return tuple(v for v in report.violations
+                 if v.voices == (given,) or (v.rule == "spacing" and given in v.voices))

@@ -68,7 +68,6 @@ def parse_score(path: Path | str) -> Any:
     music21's own warnings about a doubtful file are silenced: the checker reports what
     matters, and the command line promises one line on stderr for bad input.
     """
-    import re
     import warnings
 
     path = Path(path)
@@ -103,7 +102,56 @@ def parse_score(path: Path | str) -> Any:
         parsed = m21.stream.Score([parsed])
     if not isinstance(parsed, m21.stream.Score) or not parsed.parts:
         raise ScoreError(f"{path}: the {kind} file holds no parts of music")
+    if kind == "ABC":
+        for part in parsed.parts:
+            carry_abc_accidentals(part)
     return parsed
+
+
+def carry_abc_accidentals(part: Any) -> None:
+    """ABC writes an accidental once in a bar: it holds for the same letter and octave to
+    the bar's end, and a note tied over the bar line keeps its pitch. music21 applies it
+    to the one note (unless the file declares ABC 2 or later, and then across octaves)."""
+    m21 = _m21()
+    held: Any = None  # the last note, for a tie over the bar line
+    for bar in _abc_bars(part):
+        written: dict[tuple[str, int | None], int] = {}  # (letter, octave): its alteration
+        for el in bar:
+            for n in el.notes if el.isChord else (el,):
+                p, letter = n.pitch, (n.pitch.step, n.pitch.octave)
+                if p.accidental is not None and p.accidental.displayStatus:  # written here
+                    written[letter] = int(p.alter)
+                elif n.tie is not None and n.tie.type in ("stop", "continue") and \
+                        held is not None and (held.pitch.step, held.pitch.octave) == letter:
+                    _alter(p, int(held.pitch.alter))
+                else:
+                    ks = n.getContextByClass(m21.key.KeySignature)
+                    signature = int(ks.accidentalByStep(p.step).alter) \
+                        if ks is not None and ks.accidentalByStep(p.step) else 0
+                    _alter(p, written.get(letter, signature))
+                held = n
+
+
+def _abc_bars(part: Any) -> list[list[Any]]:
+    """The notes of each bar. music21 makes no bars of a tune with fewer than two bar
+    lines: its time signature counts them then."""
+    m21 = _m21()
+    measures = part.getElementsByClass(m21.stream.Measure)
+    if measures:
+        return [list(m.recurse().notes) for m in measures]
+    ts = _first(part, m21.meter.TimeSignature)
+    length = float(ts.barDuration.quarterLength) if ts is not None else float("inf")
+    flat = part.flatten()
+    bars: dict[int, list[Any]] = {}
+    for el in flat.notes:
+        bars.setdefault(int(float(flat.elementOffset(el)) // length), []).append(el)
+    return [bars[k] for k in sorted(bars)]
+
+
+def _alter(p: Any, alter: int) -> None:
+    if int(p.alter) != alter:
+        p.accidental = _m21().pitch.Accidental(alter)
+        p.accidental.displayStatus = False
 
 
 def _lines(score: Any) -> list[Any]:
@@ -119,7 +167,6 @@ def _lines(score: Any) -> list[Any]:
 
 
 def _events(line: Any) -> tuple[Event, ...]:
-    m21 = _m21()
     flat = line.flatten()
     out: list[Event] = []
     for el in flat.notesAndRests:
@@ -131,24 +178,36 @@ def _events(line: Any) -> tuple[Event, ...]:
         if tie is not None and tie.type in ("continue", "stop") and out and out[-1].pitch:
             last = out[-1]
             out[-1] = Event(last.offset, off + dur - last.offset, last.pitch,
-                            last.fermata or _has_fermata(el, m21), last.source)
+                            last.fermata or has_fermata(el), last.source)
             continue
         if el.isRest:
             pitch = None
-        else:
-            p = el.pitches[-1] if el.isChord else el.pitch  # a chord in a line: its top
-            pitch = Pitch(int(round(p.ps)), 7 * int(p.implicitOctave) + "CDEFGAB".index(p.step))
+        else:  # a chord in a line: its top
+            pitch = pitch_from_music21(el.pitches[-1] if el.isChord else el.pitch)
         if out and out[-1].offset + out[-1].duration > off + EPS:  # overlapping: cut
             last = out[-1]
             out[-1] = Event(last.offset, off - last.offset, last.pitch, last.fermata, last.source)
             if out[-1].duration <= EPS:
                 out.pop()
-        out.append(Event(off, dur, pitch, _has_fermata(el, m21), el))
+        out.append(Event(off, dur, pitch, has_fermata(el), el))
     return tuple(out)
 
 
-def _has_fermata(el: Any, m21: Any) -> bool:
-    return any(isinstance(e, m21.expressions.Fermata) for e in el.expressions)
+def pitch_from_music21(p: Any) -> Pitch:
+    return Pitch(int(round(p.ps)), 7 * int(p.implicitOctave) + "CDEFGAB".index(p.step))
+
+
+def has_fermata(el: Any) -> bool:
+    return any(isinstance(e, _m21().expressions.Fermata) for e in el.expressions)
+
+
+def lyric_of(el: Any) -> str | None:
+    """The note's syllable (its first verse), a continuing one with its hyphen: 'Hal-',
+    'le-', 'lu-', 'jah'."""
+    lyric = el.lyrics[0] if el.lyrics else None
+    if lyric is None or not lyric.text:
+        return None
+    return lyric.text + ("-" if lyric.syllabic in ("begin", "middle") else "")
 
 
 def _measures(score: Any, meter: Meter) -> list[Measure]:
@@ -165,6 +224,16 @@ def _measures(score: Any, meter: Meter) -> list[Measure]:
         length = float(meter.bar_length)
         out = [Measure(i * length, i + 1, 0.0) for i in range(int(end // length) + 1)]
     return out
+
+
+def _meter(score: Any) -> tuple[Meter, list[Measure]]:
+    """The score's meter, with its changes by bar counted from 1 (a pickup bar is bar 1),
+    and its bars."""
+    ts = _first(score, _m21().meter.TimeSignature)
+    meter = Meter(ts.numerator, ts.denominator) if ts is not None else Meter(4, 4)
+    measures = _measures(score, meter)
+    return meter.with_changes([(k + 1, m.meter) for k, m in enumerate(measures)
+                               if k > 0 and m.meter is not None]), measures
 
 
 def _first(score: Any, cls: Any) -> Any:
@@ -189,12 +258,7 @@ def texture_from_music21(
     lines, names = _choose_voices(lines, voices)
     events = tuple(ev for _, ev in lines)
 
-    ts = _first(score, m21.meter.TimeSignature)
-    meter = Meter(ts.numerator, ts.denominator) if ts is not None else Meter(4, 4)
-    measures = _measures(score, meter)
-    # later time signatures, by bar counted from 1 (a pickup bar is bar 1)
-    meter = meter.with_changes([(k + 1, m.meter) for k, m in enumerate(measures)
-                                if k > 0 and m.meter is not None])
+    meter, measures = _meter(score)
     ks = _first(score, m21.key.KeySignature)
     weights = np.zeros(12)
     for line in events:
@@ -370,59 +434,46 @@ def mark_note(origin: Origin, voice: int, offset: float, colour: str, text: str 
 
 # Melodies given in a spec ---------------------------------------------------------------
 
-_TINY_TOKEN = re.compile(r"^(r|[a-gA-G]+'*)(#{1,2}|-{1,2}|n)?(\d+\.{0,2})?(_\S+)?~?$")
+# offset, duration, pitch (None: a rest), fermata, lyric
+MelodyEvent = tuple[Any, Any, "Pitch | None", bool, "str | None"]
 
 
-MelodyEvent = tuple[float, float, "Pitch | None", bool]  # offset, duration, pitch, fermata
-
-
-def melody_from_tinynotation(text: str, meter: Meter) -> list[MelodyEvent]:
-    """A TinyNotation line as (offset, duration, pitch) notes; every token is checked
-    first, since music21 silently skips what it does not understand."""
-    tokens = text.split()
-    for n, token in enumerate(tokens, 1):
-        if not _TINY_TOKEN.match(token):
-            raise ValueError(
-                f"note {n} '{token}' is not TinyNotation (write a letter a–g, c' for an octave"
-                " up, C for an octave down, # or - for sharp or flat, then a duration: 4 is a"
-                " quarter, 8 an eighth, 2. a dotted half; r is a rest; ~ ties)"
-            )
-    if not tokens:
-        raise ValueError("the melody has no notes")
-    m21 = _m21()
-    try:
-        part = m21.converter.parse(f"tinyNotation: {meter.first} {text}")
-    except Exception as exc:
-        raise ValueError(f"cannot read the TinyNotation ({exc})") from None
-    return [(ev.offset, ev.duration, ev.pitch, ev.fermata) for ev in _events(part)]
-
-
-def melody_from_file(path: Path) -> list[MelodyEvent]:
+def melody_from_file(path: Path) -> tuple[list[MelodyEvent], Meter]:
     """The first (top) line of a MusicXML, MIDI or ABC file as a melody, with its
-    fermatas (they end phrases). A pickup is preceded by a rest that fills its bar, so
-    that the melody's strong beats fall on the piece's."""
-    return figured_melody_from_file(path)[0]
+    fermatas (they end phrases) and its lyrics, and the file's meter. A pickup is preceded
+    by a rest that fills its bar, so that the melody's strong beats fall on the piece's."""
+    score, _, _, events = _top_line(path)
+    return events, _meter(score)[0]
 
 
-def figured_melody_from_file(path: Path) -> tuple[list[MelodyEvent], dict[float, str]]:
+def figured_melody_from_file(path: Path
+                             ) -> tuple[list[MelodyEvent], Meter, dict[float, str]]:
     """`melody_from_file`, and the figures a MusicXML file writes over the line's notes
     (its `<figured-bass>`, which music21 does not read), by offset, in the spec's
     shorthand (composer.figured_bass): '#6/4', several under one note joined by '-'."""
     from composer.musicxml_figures import figures_by_offset
 
+    score, line, pad, events = _top_line(path)
+    return events, _meter(score)[0], figures_by_offset(path, score, line, pad)
+
+
+def _top_line(path: Path) -> tuple[Any, Any, float, list[MelodyEvent]]:
+    """The parsed score, its top line with notes, the pickup's padding and the line's
+    events (after a rest that fills the pickup's bar)."""
     try:
         score = parse_score(path)
     except ScoreError as exc:
         raise ValueError(str(exc)) from None
-    lines = [ev for ev in (_events(line) for line in _lines(score)) if any(e.pitch for e in ev)]
+    lines = [(ln, ev) for ln, ev in ((ln, _events(ln)) for ln in _lines(score))
+             if any(e.pitch for e in ev)]
     if not lines:
         raise ValueError(f"{path.name} has no notes")
-    line = next(ln for ln in _lines(score) if any(e.pitch for e in _events(ln)))
+    line, events = lines[0]
     first = line.getElementsByClass(_m21().stream.Measure).first()
     pad = float(first.paddingLeft) if first is not None else 0.0
-    rest: list[MelodyEvent] = [(0.0, pad, None, False)] if pad > EPS else []
-    notes = rest + [(ev.offset + pad, ev.duration, ev.pitch, ev.fermata) for ev in lines[0]]
-    return notes, figures_by_offset(path, score, line, pad)
+    rest: list[MelodyEvent] = [(0.0, pad, None, False, None)] if pad > EPS else []
+    return score, line, pad, rest + [(ev.offset + pad, ev.duration, ev.pitch, ev.fermata,
+                                      lyric_of(ev.source)) for ev in events]
 
 
 # Writing a piece: composer.score_out ------------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 from composer.errors import SpecError, UnsatisfiableError, closest
 from composer.grammar import HarmonyGrammar, form_grammar, harmony_grammar
 from composer.music import Chord, Key, Meter, Pitch, PitchClass, Position
-from composer.spec import Spec
+from composer.spec import Melody, Spec
 
 ANY_CADENCE = "any"  # an inner phrase of a given melody: whichever cadence its notes allow
 
@@ -33,6 +33,7 @@ class Phrase:
     start: Fraction = Fraction(-1)  # offsets; a melody's fermatas need not fall on bar lines
     end: Fraction = Fraction(-1)
     part: int = 0  # which section of the form, from 0 (two A sections are two parts)
+    fermata: bool = False  # ends at a melody's fermata, where `cadence` asks for a cadence
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,9 @@ def _phrases(spec: Spec) -> list[Phrase]:
         letters, default_cadences, described = parse_form(spec.form)
     except ValueError as exc:
         raise SpecError(str(exc), None, "form") from None
-    if spec.melody is not None and any(n.fermata for n in spec.melody.notes) and \
-            (spec.form is None or spec.form.strip().lower() == "chorale"):
-        return _fermata_phrases(spec)
+    if spec.melody is not None and (spec.form is None
+                                    or spec.form.strip().lower() == "chorale"):
+        return _melody_phrases(spec)
     grammar = form_grammar()
     if spec.bars < len(letters):
         raise SpecError(f"{spec.bars} bars cannot hold {len(letters)} sections", None, "bars")
@@ -140,17 +141,14 @@ def _phrases(spec: Spec) -> list[Phrase]:
     return phrases
 
 
-def _fermata_phrases(spec: Spec) -> list[Phrase]:
-    """A chorale melody's fermatas end its phrases; each inner phrase takes the cadence
-    its last note allows, the last one the cadence the spec asks for."""
+def _melody_phrases(spec: Spec) -> list[Phrase]:
+    """A given melody brings its own phrasing: its fermatas end its phrases, or, where
+    it has none, its rests and its long notes do (`phrase_ends`). Each inner phrase
+    takes the cadence its last notes allow, the last one the cadence the spec asks for."""
     assert spec.melody is not None
     meter, end = spec.meter, spec.meter.bar_start(spec.bars + 1)
-    held = [n for n in spec.melody.notes if n.fermata]
-    ends = [n.offset + n.duration for n in held]
-    if not ends or ends[-1] < max(n.offset + n.duration for n in spec.melody.notes
-                                  if n.pitch is not None):
-        ends.append(end)
-    ends[-1] = end
+    found = phrase_ends(spec.melody, meter)
+    ends = [stop for stop, _ in found] + [end]
     sounding = [n.offset for n in spec.melody.notes if n.pitch is not None]
     start = sounding[0] if sounding else Fraction(0)  # a pickup's empty beats stay silent
     phrases = []
@@ -159,11 +157,42 @@ def _fermata_phrases(spec: Spec) -> list[Phrase]:
         first_bar = meter.position(start).bar
         bars = meter.position(stop - Fraction(1, 64)).bar - first_bar + 1
         kind = _end_cadence(spec) if last else ANY_CADENCE
-        reason = ("the melody's last phrase, which ends the piece" if last else
-                  f"the melody's fermata at {_where(meter, held[k].offset)} ends a phrase")
-        phrases.append(Phrase(k, "A", first_bar, bars, kind, reason, start, stop))
+        reason = "the melody's last phrase, which ends the piece" if last else found[k][1]
+        phrases.append(Phrase(k, "A", first_bar, bars, kind, reason, start, stop,
+                              fermata=not last and "fermata" in reason))
         start = stop
     return phrases
+
+
+def phrase_ends(melody: Melody, meter: Meter) -> list[tuple[Fraction, str]]:
+    """Where a melody's inner phrases end, and why: at its fermatas; without any, after
+    a note followed by a rest or a long note (at least a beat, twice the melody's usual
+    note and no shorter than its neighbours), each phrase at least a bar and a half. A
+    figured bass ends phrases at its fermatas only: its figures, not its long notes, say
+    where it closes (a long note may bear an inverted chord, which no cadence ends on)."""
+    notes = [n for n in melody.notes if n.pitch is not None]
+    if not notes:
+        return []
+    last = notes[-1].offset + notes[-1].duration
+    if any(n.fermata for n in notes) or any(melody.figures):
+        return [(n.offset + n.duration, f"the melody's fermata at {_where(meter, n.offset)}"
+                 " ends a phrase") for n in notes if n.fermata and n.offset + n.duration < last]
+    usual = sorted(n.duration for n in notes)[len(notes) // 2]
+    out: list[tuple[Fraction, str]] = []
+    begun = notes[0].offset
+    for k, n in enumerate(notes[:-1]):
+        stop = n.offset + n.duration
+        rest = melody.at(stop)
+        beat = meter.at(n.offset).beat_length
+        long = n.duration >= max(2 * usual, beat) and n.duration >= notes[k + 1].duration \
+            and (k == 0 or n.duration >= notes[k - 1].duration)
+        why = (f"the rest after the melody's {n.pitch}" if rest is not None and rest.pitch is None
+               else f"the melody's long {n.pitch}" if long else None)
+        room = meter.bar_length * 3 / 2  # (of the meter at the phrase's start)
+        if why and stop - begun >= room and last - stop >= room:
+            out.append((stop, f"{why} at {_where(meter, n.offset)} ends a phrase"))
+            begun = stop
+    return out
 
 
 def _end_cadence(spec: Spec) -> str:
@@ -271,6 +300,9 @@ def melody_at(spec: Spec, offset: Fraction) -> Pitch | None:
     return note.pitch if note is not None else None
 
 
+FINAL_WINDOW = 3  # the final tonic may arrive on any of the piece's last this many slots
+
+
 @dataclass(frozen=True, eq=False)
 class HarmonyChain:
     """The harmony as a chain for the sampler: per slot, which numerals may stand there
@@ -283,14 +315,15 @@ class HarmonyChain:
     given: tuple[tuple[Pitch, ...], ...]  # per slot: notes the chord must contain
     unary: tuple[np.ndarray, ...]  # per slot: [numerals] log-score, −inf where forbidden
     pair: tuple[np.ndarray, ...]  # per transition: [numerals, numerals]
+    window: int = FINAL_WINDOW  # the final tonic arrives within the last this many slots
 
 
 EARLY = float(np.log(0.25))  # a final cadence that arrives a slot before the last note
-FINAL_WINDOW = 3  # the final tonic may arrive on any of the piece's last this many slots
 
 
 def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
-                  layout: HarmonyChain | None = None, strict: bool = False) -> HarmonyChain:
+                  layout: HarmonyChain | None = None, strict: bool = False,
+                  loose: tuple[Fraction, ...] = ()) -> HarmonyChain:
     """`fixed` adds given notes (offset → pitches) besides the melody; `layout` reuses
     another chain's phrases and slots (to ask what changes when notes are taken away).
 
@@ -299,7 +332,10 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     of the grammar can hold or treat, a phrase end no cadence formula fits), that slot's
     melody or that inner phrase's cadence is let go rather than the piece refused: the
     melody is the user's, and the checker then reports the note as the melody's own.
-    `strict`: every melody note on the beat a chord tone, and nothing let go."""
+    `strict`: every melody note on the beat a chord tone, and nothing let go; `loose`:
+    melody notes (by onset) whose slots the melody's fit is let go of from the start.
+    A figured bass (`figured_slots`) names the chord of each figured slot, and the final
+    tonic arrives where its figures put it."""
     from composer.figured_bass import figured_grammar, figured_slots
     from composer.melody_fit import melody_fit
     from composer.sampler import Chain, NoSolution, feasible
@@ -324,31 +360,39 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
                 lacking[pc] = [i for i, c in enumerate(chords) if pc not in c.tones]
             u[lacking[pc]] = -np.inf
         base.append(u)
-    fitted = set(range(len(times))) if fit is not None else set()  # slots the melody masks
+    fitted = {t for t, (_, at, length, _) in enumerate(times)  # slots the melody masks
+              if not any(at <= x < at + length for x in loose)} if fit is not None else set()
+    sounding = [n.pitch for n in spec.melody.notes if n.pitch] if spec.melody else []
+    last = sounding[-1] if sounding else None  # the melody's last note
+    last_holds = last is None or any(last.pitch_class in chords[b].tones for _, b in
+                                     _formulas(grammar, phrases[-1].cadence))
+    window = figured.window if figured else FINAL_WINDOW  # where the final tonic may arrive
     cadenced: set[int] = set()  # the phrases that close with a cadence
     # First the melody alone with the grammar (what it cannot be given is let go), then
     # with the cadences (of those, only a melody's inner phrase's may be let go).
     for cadenced in (set(), set(range(len(phrases)))):
         while True:
             unary, pair = _assemble(grammar, phrases, times, base, fit, cadenced, fitted,
-                                    figured.window if figured else FINAL_WINDOW)
+                                    window)
             try:
                 feasible(Chain(unary, pair))
                 break
             except NoSolution as exc:
-                if strict or not _let_go(exc.slot, phrases, times, cadenced, fitted):
+                if strict or not _let_go(exc.slot, phrases, times, cadenced, fitted,
+                                         last_holds, window):
                     break  # the spec itself asks what cannot be: composing will say why
     return HarmonyChain(tuple(phrases), tuple(times), grammar, chords, tuple(given),
-                        tuple(unary), tuple(pair))
+                        tuple(unary), tuple(pair), window)
 
 
 def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
-            fitted: set[int]) -> bool:
+            fitted: set[int], last_holds: bool, window: int = FINAL_WINDOW) -> bool:
     """Let go of one of the melody's demands near the slot where the harmony breaks: the
     melody's fit there or just before (while no cadence is asked), else the cadence of a
     melody's inner phrase there, else the fit of the notes before the last one in the
-    final cadence's window (a melody falling 3–1 keeps an authentic close, its 3 sounding
-    against the dominant). False when nothing is left to let go."""
+    final cadence's `window` (a melody falling 3–1 keeps an authentic close, its 3 sounding
+    against the dominant) — its last slot's too where the melody's last note is a tone of
+    a chord that may close (`last_holds`). False when nothing is left to let go."""
     if not cadenced:
         for t in (slot, slot - 1, slot + 1):
             if t in fitted:
@@ -357,12 +401,13 @@ def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
         return False
     ph = times[min(slot, len(times) - 1)][0]
     for p in (ph, ph - 1, ph + 1):
-        if p in cadenced and p < len(phrases) - 1 and phrases[p].cadence == ANY_CADENCE:
+        if p in cadenced and p < len(phrases) - 1 and phrases[p].cadence == ANY_CADENCE \
+                and not phrases[p].fermata:
             cadenced.discard(p)
             return True
     final = [k for k, time in enumerate(times) if time[0] == len(phrases) - 1]
-    for t in reversed(final[-FINAL_WINDOW:-1]):
-        if t in fitted and slot >= final[-FINAL_WINDOW]:
+    for t in reversed(final[-window:-1] + final[-1:] * last_holds):
+        if t in fitted:
             fitted.discard(t)
             return True
     return False
@@ -425,13 +470,20 @@ def cadence_kind(grammar: HarmonyGrammar, before: int, last: int, kind: str) -> 
                 "open" if kind == ANY_CADENCE else kind)
 
 
+def _held(spec: Spec, offset: Fraction) -> bool:
+    """A cadence chord is held under a fermata: in a free piece always, under a given
+    melody where the melody's note has one (a folk tune's phrases end without)."""
+    note = spec.melody.at(offset) if spec.melody is not None else None
+    return spec.melody is None or (note is not None and note.fermata)
+
+
 def _arrivals(chain: HarmonyChain, choice: list[int]) -> dict[int, int]:
     """Per phrase, the slot where its last chord arrives (it may be held from before the
     last note, within the final window)."""
     out = {}
     for k, (ph, _, _, cadence_slot) in enumerate(chain.times):
         if cadence_slot:
-            a, width = k, FINAL_WINDOW if ph == len(chain.phrases) - 1 else 1
+            a, width = k, chain.window if ph == len(chain.phrases) - 1 else 1
             while a > 0 and k - a + 1 < width and chain.times[a - 1][0] == ph \
                     and choice[a - 1] == choice[k]:
                 a -= 1
@@ -467,7 +519,8 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
                        else f"under the melody's {melody}, a non-chord tone")
         slots.append(Slot(k, t, dur, spec.meter.position(t), ph, spec.key,
                           chain.grammar.numerals[i].name, chain.chords[i], melody,
-                          phrases[ph].cadence if cadence_slot else None, cadence_slot,
+                          phrases[ph].cadence if cadence_slot else None,
+                          cadence_slot and _held(spec, t),
                           "; ".join(why)))
     return Plan(spec.key, spec.meter, spec.bars, tuple(phrases), tuple(slots))
 
@@ -493,3 +546,47 @@ def no_harmony(spec: Spec, chain: HarmonyChain, slot: int) -> UnsatisfiableError
         f"{spec.source}: no progression of the {spec.key.mode} harmony grammar reaches bar"
         f" {where.bar} beat {where.beat:g}{given} with the cadences the form asks for"
     )
+
+
+def _either(words: list[str]) -> str:
+    return " or ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def no_close(spec: Spec, chain: HarmonyChain, fixed: dict[Fraction, list[Pitch]] | None
+             ) -> UnsatisfiableError | None:
+    """Where the harmony cannot even close a phrase as the spec asks (a half cadence
+    under a melody ending on its tonic), say so in a cadence's words, with the cadences
+    the melody's close does allow; None where the harmony alone can be composed."""
+    from composer.rules.structure import CADENCES
+    from composer.sampler import Chain, NoSolution, feasible
+
+    def closes(layout: HarmonyChain) -> bool:
+        try:
+            feasible(Chain(layout.unary, layout.pair))
+            return True
+        except NoSolution:
+            return False
+
+    if closes(chain):
+        return None
+    for ph, phrase in enumerate(chain.phrases):
+        if phrase.cadence == ANY_CADENCE:
+            continue
+        others = [replace(phrase, cadence=kind) for kind in (ANY_CADENCE, *CADENCES)]
+        trials = [harmony_chain(spec, fixed, replace(chain, phrases=tuple(
+            p if k != ph else other for k, p in enumerate(chain.phrases)))) for other in others]
+        if not closes(trials[0]):
+            continue  # another phrase, or no cadence at all, is what fails
+        allowed = [kind for kind, trial in zip(CADENCES, trials[1:], strict=True)
+                   if closes(trial)]
+        slots = [t for t, time in enumerate(chain.times) if time[0] == ph][-2:]
+        notes = [n for n in (melody_at(spec, chain.times[t][1]) for t in slots) if n]
+        where = _where(spec.meter, chain.times[slots[-1]][1])
+        asked = " or ".join(phrase.cadence.split("|"))
+        source = "the spec's cadences ask" if spec.cadence_for("end") or ph < len(
+            chain.phrases) - 1 else "the cadence rule asks"
+        return UnsatisfiableError(
+            f"{spec.source}: the melody's close {'–'.join(map(str, notes))} at {where} allows"
+            f" no {asked} cadence in {spec.key}, which {source} for; it allows"
+            f" {_either(allowed) if allowed else 'none of them'}", ("cadence",))
+    return None

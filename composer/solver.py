@@ -66,7 +66,8 @@ def voice_spacing(uses: Sequence[RuleUse], ctx: Context) -> tuple[int, ...] | No
     for use in uses:
         if use.rule.id == "spacing" and use.severity == "error":
             rule: Any = use.rule  # a Spacing rule
-            mine = tuple(int(w) for w in rule.limits(ctx, use.params))
+            mine = tuple(int(w) if use.judges(ctx.voices[v:v + 2]) else 1 << 10
+                         for v, w in enumerate(rule.limits(ctx, use.params)))
             limits = mine if limits is None else tuple(map(min, limits, mine))
     return limits
 

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from composer.errors import Location, SpecError, closest
 from composer.music import SATB, Key, Meter, Pitch
 from composer.rulesets import RuleUse, load_ruleset, merge, parse_use
-from composer.yamlfile import YamlDoc, field_name, load_yaml, word_locations
+from composer.transposition import Transposition, parse_interval
+from composer.yamlfile import YamlDoc, field_name, load_yaml
 
 if TYPE_CHECKING:
     from composer.figured_bass import Figure
@@ -31,13 +32,26 @@ CadenceKind = Literal["authentic", "half", "plagal", "deceptive"]
 class MelodyModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     voice: Literal["soprano", "alto", "tenor", "bass"] = "soprano"
-    tinynotation: str | None = None
-    file: str | None = None
+    tinynotation: str | None = Field(None, description="the melody in TinyNotation: c4 d e"
+                                     " f, c' an octave up, C down, # - n, ~ ties, r rests,"
+                                     " 3/4 meters, trip{c8 d e}, c4_Hal- lyrics")
+    file: str | None = Field(None, description="a MusicXML, MIDI or ABC file beside the spec:"
+                             " its top line")
+    transpose: str | None = Field(
+        None, description="fit: into the voice's range, by octaves where that is enough, else"
+        " by the smallest interval, the key going along; or an interval: -P8, M2, -m3")
     figures: str | None = Field(
         None, description="a figured bass: a figure over each note of the bass, rests taking"
         " none: '-' or 5/3, 6, 6/4, 7, 6/5, 4/3, 4/2 or 2; #, b or n before a number alter"
         " it, alone the third (#6, b7, #); 4-3, 7-6, 6/4-5/3 over one note; _ holds the"
         " chord before")
+
+    @field_validator("transpose")
+    @classmethod
+    def _transpose(cls, v: str | None) -> str | None:
+        if v is not None and v != "fit":
+            parse_interval(v)
+        return v
 
     @field_validator("figures", mode="before")
     @classmethod
@@ -112,7 +126,7 @@ class MelodyNote:
     duration: Fraction
     pitch: Pitch | None  # None: a rest
     fermata: bool = False  # ends a phrase
-    lyric: str | None = None
+    lyric: str | None = None  # its syllable, one that goes on with its hyphen: 'Hal-', 'jah'
 
 
 @dataclass(frozen=True)
@@ -120,7 +134,12 @@ class Melody:
     voice: str
     notes: tuple[MelodyNote, ...]  # in time order
     origin: Location
+    transposed: Transposition | None = None  # how it was moved from what was written
     figures: tuple[Figure | None, ...] = ()  # a figured bass: per note (None: a rest)
+
+    def transposition(self) -> str | None:
+        """'the melody is transposed down an octave to fit the soprano's range C4–A5'."""
+        return self.transposed.note() if self.transposed is not None else None
 
     def at(self, offset: Fraction) -> MelodyNote | None:
         """The note (or rest) sounding at offset; None before or after the melody."""
@@ -200,14 +219,21 @@ def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
         model = SpecModel.model_validate(doc.data)
     except ValidationError as exc:
         raise _spec_error(doc, exc) from None
-    meter = meter_of(model.meter)
+    given = "meter" in doc.data  # else a melody's own time signatures are the meter
+    meter, key, melody = meter_of(model.meter), Key.parse(model.key), None
+    rules = _rules(doc, model)
+    if model.melody:
+        from composer.given_melody import read_melody
+
+        melody, meter, key = read_melody(doc, model, meter if given else None, key, rules,
+                                         folder)
     late = [bar for bar, _ in meter.changes if bar > model.bars]
     if late:
-        raise doc.error(("meter",), f"the meter changes at bar {late[0]} but the piece has"
-                        f" {model.bars} bars (bars at {doc.where(('bars',))})")
-    rules = _rules(doc, model)
-    melody = _melody(doc, text, model, meter, folder) if model.melody else None
-    return Spec(model.title, Key.parse(model.key), meter, model.bars, model.tempo,
+        raise doc.error(("meter",) if given else ("melody",), f"the meter changes at bar"
+                        f" {late[0]} but the piece has {model.bars} bars (bars at"
+                        f" {doc.where(('bars',))})")
+    _check_fixed(doc, model, meter)
+    return Spec(model.title, key, meter, model.bars, model.tempo,
                 tuple(model.voices), model.form, tuple(model.cadences.items()), melody, rules,
                 model.seed, model.temperature, doc.file, text, model.surface)
 
@@ -255,105 +281,31 @@ def _with_severity(use: RuleUse, severity: str) -> RuleUse:
     return replace(use, severity=severity, given=use.given | {"severity"})
 
 
-def _melody(doc: YamlDoc, text: str, model: SpecModel, meter: Meter, folder: Path) -> Melody:
-    from composer.io import figured_melody_from_file, melody_from_tinynotation
-
-    m = model.melody
-    assert m is not None
-    if m.figures is not None and m.voice != "bass":
-        raise doc.error(("melody", "figures"), f"figures stand over a bass, not the {m.voice}:"
-                        " give the bass line with 'voice: bass'")
-    in_file: dict[float, str] = {}
-    if (m.tinynotation is None) == (m.file is None):
-        raise doc.error(("melody",), "give the melody as 'tinynotation' or as 'file', not both")
-    if m.tinynotation is not None:
-        where = ("melody", "tinynotation")
-        try:
-            notes = melody_from_tinynotation(m.tinynotation, meter)
-        except ValueError as exc:
-            raise doc.error(where, str(exc)) from None
-    else:
-        where = ("melody", "file")
-        assert m.file is not None
-        target = (folder / m.file).resolve()
-        if not target.is_relative_to(folder.resolve()):
-            raise doc.error(where, f"'{m.file}' lies outside the spec's folder; put the melody"
-                            " file beside the spec or below it")
-        if not target.is_file():
-            raise doc.error(where, f"no such file '{m.file}' (looked in {folder})")
-        try:
-            notes, in_file = figured_melody_from_file(target)
-        except ValueError as exc:
-            raise doc.error(where, str(exc)) from None
-    melody = tuple(MelodyNote(Fraction(o).limit_denominator(64),
-                              Fraction(d).limit_denominator(64), p, f) for o, d, p, f in notes)
-    length = sum((n.duration for n in melody), Fraction(0))
-    room = meter.bar_start(model.bars + 1)
-    if length > room:
-        raise doc.error(where, f"the melody lasts {round(meter.bars(length), 2):g} bars but"
-                        f" the piece has {model.bars} (bars at {doc.where(('bars',))})")
-    out = Melody(m.voice, melody, doc.where(where))
-    if m.figures is not None:
-        return _figured(doc, text, out, m.figures, Key.parse(model.key), meter)
-    if in_file and m.voice == "bass":
-        return _figured_from_file(doc, out, in_file, Key.parse(model.key), meter)
-    return out
-
-
-def _figured_from_file(doc: YamlDoc, melody: Melody, in_file: dict[float, str], key: Key,
-                       meter: Meter) -> Melody:
-    """The bass with the figures its file writes (<figured-bass>); a note without one is
-    a triad on its root where it starts a beat or opens the bass, else a passing note."""
-    from composer.figured_bass import check_figures, parse_figure
-
-    where = ("melody", "file")
-    figures: list[Figure | None] = []
-    sounding = [n for n in melody.notes if n.pitch is not None]
-    for note in melody.notes:
-        if note.pitch is None:
-            figures.append(None)
-            continue
-        at = meter.position(note.offset)
-        written = next((f for o, f in in_file.items() if abs(o - float(note.offset)) < 1e-6),
-                       None)
-        if written is None:
-            written = "-" if float(at.beat).is_integer() or note is sounding[0] else "_"
-        try:
-            figures.append(replace(parse_figure(written), origin=doc.where(where),
-                                   field_name=field_name(where)))
-        except ValueError as exc:
-            raise doc.error(where, f"bar {at.bar} beat {at.beat:g}: {exc}") from None
-    out = replace(melody, figures=tuple(figures))
-    check_figures(out, key, meter)
-    return out
-
-
-def _figured(doc: YamlDoc, text: str, melody: Melody, figures: str, key: Key, meter: Meter
-             ) -> Melody:
-    """The melody with the spec's figures laid over its notes, one per note."""
-    from composer.figured_bass import check_figures, figured_notes, parse_figure
-
-    where = ("melody", "figures")
-    tokens = figures.split()
-    places = word_locations(text, doc.where(where), tokens)
-    parsed = []
-    for token, place in zip(tokens, places, strict=True):
-        try:
-            parsed.append(replace(parse_figure(token), origin=place))
-        except ValueError as exc:
-            raise SpecError(str(exc), place, field_name(where)) from None
-    notes = sum(n.pitch is not None for n in melody.notes)
-    if len(tokens) != notes:
-        many = len(tokens) > notes
-        raw = text.splitlines()[(doc.where(where).line or 1) - 1]
-        hint = (" (quote the figures: in YAML a # after a space begins a comment)"
-                if not many and " #" in raw and not raw.rstrip().endswith(("'", '"')) else "")
-        raise SpecError(f"{len(tokens)} figures for the bass's {notes} notes: write one figure"
-                        f" over each note, rests taking none{hint}",
-                        places[notes] if many else doc.where(where), field_name(where))
-    out = replace(melody, figures=figured_notes([n.pitch for n in melody.notes], parsed))
-    check_figures(out, key, meter)
-    return out
+def _check_fixed(doc: YamlDoc, model: SpecModel, meter: Meter) -> None:
+    """A `fixed` note the spec writes must name a voice, and a bar and beat the piece has."""
+    for section in ("hard", "soft"):
+        for i, entry in enumerate(getattr(model.rules, section)):
+            if not isinstance(entry, dict) or entry.get("rule") != "fixed":
+                continue
+            path: tuple[str | int, ...] = ("rules", section, i)
+            missing = [k for k in ("voice", "bar", "pitch") if k not in entry]
+            if missing:
+                raise doc.error(path, f"rule fixed needs {' and '.join(missing)}, as in {{rule:"
+                                " fixed, voice: soprano, bar: 3, beat: 1, pitch: F#4}")
+            if entry["voice"] not in model.voices:
+                raise doc.error((*path, "voice"), f"'{entry['voice']}' is not a voice of the"
+                                f" piece{closest(str(entry['voice']), model.voices)};"
+                                f" accepted: {', '.join(model.voices)}")
+            bar, beat = entry["bar"], entry.get("beat", 1)
+            if not 1 <= bar <= model.bars:
+                raise doc.error((*path, "bar"), f"bar {bar} is not in the piece, which has bars"
+                                f" 1 to {model.bars}")
+            bar_meter = meter.in_bar(bar)
+            beats = bar_meter.beats_per_bar
+            if not 1 <= beat < beats + 1:
+                raise doc.error((*path, "beat"), f"beat {beat:g} is not in bar {bar}, which has"
+                                f" {beats} beats ({bar_meter.first}): give a beat from 1 to"
+                                f" {beats}, or one between, such as 1.5")
 
 
 def schema() -> dict[str, Any]:

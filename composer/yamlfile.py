@@ -7,7 +7,6 @@ are kept so that an error can point at it.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,8 @@ class YamlDoc:
     file: str
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)  # where each key is
+    text: str = ""  # the YAML as written
+    scalars: dict[Path_, tuple[int, int]] = field(default_factory=dict)  # their spans in text
 
     def where(self, path: Path_, at_key: bool = False) -> Location:
         """The location of the value at path (of its key, if at_key: for a field that
@@ -45,6 +46,33 @@ class YamlDoc:
 
     def error(self, path: Path_, message: str, at_key: bool = False) -> SpecError:
         return SpecError(message, self.where(path, at_key), field_name(path))
+
+    def where_in(self, path: Path_, index: int) -> Location:
+        """The location of character `index` of the string written at path, inside the
+        scalar as the file spells it: plain, quoted (with its escapes) or a block over
+        several lines. A character the file writes as an escape is found by its neighbours;
+        a path that is no scalar gives where(path)."""
+        value: Any = self.data
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else \
+                value[part] if isinstance(value, list) and isinstance(part, int) else None
+        if path not in self.scalars or not isinstance(value, str):
+            return self.where(path)
+        start, end = self.scalars[path]
+        raw = self.text[start:end]
+        opening = raw[:1]
+        at = raw.find("\n") + 1 if opening in ("|", ">") else int(opening in ("'", '"'))
+        for ch in value[: index + 1]:  # each written character, in order, in the raw text
+            if ch.isspace():
+                continue
+            found = raw.find(ch, at)
+            if found < 0:
+                return self.where(path)
+            at = found + 1
+        absolute = start + at - 1
+        line_start = self.text.rfind("\n", 0, absolute) + 1
+        return Location(self.file, self.text.count("\n", 0, absolute) + 1,
+                        absolute - line_start + 1)
 
 
 def field_name(path: Path_) -> str:
@@ -84,12 +112,12 @@ def load_yaml(path: Path | str, text: str | None = None) -> YamlDoc:
         raise SpecError(f"not valid YAML: {exc.problem or exc.context}", where) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"not valid YAML: {exc}", Location(path)) from None
-    doc = YamlDoc(None, str(path))
+    doc = YamlDoc(None, str(path), text=text)
     if root is None:
         return doc
     counter = [0]
     data = _build(root, (), doc, counter)
-    return YamlDoc(data, str(path), doc.positions, doc.keys)
+    return YamlDoc(data, str(path), doc.positions, doc.keys, text, doc.scalars)
 
 
 def _field_on_line(text: str, line: int) -> str:
@@ -139,31 +167,9 @@ def _build(node: yaml.Node, path: Path_, doc: YamlDoc, counter: list[int]) -> An
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), doc, counter) for i, item in enumerate(node.value)]
+    doc.scalars[path] = (node.start_mark.index, node.end_mark.index)
     constructor = yaml.SafeLoader.yaml_constructors[node.tag]
     try:
         return constructor(yaml.SafeLoader(""), node)
     except yaml.YAMLError as exc:
         raise doc.error(path, f"not a valid value ({exc})") from None
-
-
-def word_locations(text: str, at: Location, words: list[str]) -> list[Location]:
-    """Where each of the whitespace-separated words of the scalar written at `at` stands
-    in the file's text (a word not found there, as behind an escape, takes `at`)."""
-    lines = text.splitlines(keepends=True)
-    if at.line is None or at.line > len(lines):
-        return [at] * len(words)
-    starts = [0]
-    for written in lines:
-        starts.append(starts[-1] + len(written))
-    cursor = starts[at.line - 1] + (at.column or 1) - 1
-    cursor += text[cursor:cursor + 1] in ("'", '"')
-    out = []
-    for word in words:
-        found = text.find(word, cursor)
-        if found < 0:
-            out.append(at)
-            continue
-        row = bisect_right(starts, found) - 1
-        out.append(Location(at.file, row + 1, found - starts[row] + 1))
-        cursor = found + len(word)
-    return out

@@ -153,7 +153,10 @@ def test_json_report_is_exactly_the_documented_shape(scores, capsys):
     out = capsys.readouterr().out
     assert out.count("\n") == 1
     report = json.loads(out)
-    assert set(report) == {"file", "violations", "checked"}
+    # the contract's three keys, and the non-chord tones by kind (an extension)
+    assert set(report) == {"file", "violations", "checked", "non_chord_tones"}
+    assert report["non_chord_tones"] and all(
+        set(n) == {"bar", "beat", "voice", "pitch", "kind"} for n in report["non_chord_tones"])
     assert report["file"] == str(scores["chorale.musicxml"])
     assert set(report["checked"]) == {"rules", "slices"}
     assert report["checked"]["slices"] > 50

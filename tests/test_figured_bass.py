@@ -252,3 +252,48 @@ def test_a_figured_bass_in_musicxml_is_read_and_realized(scorer, common_practice
         [t if t != "-" else "5/3" for t in figures.split()]
     errors, heard = _heard(spec, scorer, common_practice, tmp_path)
     assert errors == [] and heard == chords.split()
+
+
+def test_a_figured_bass_is_phrased_at_its_fermatas_only(tmp_path):
+    """A melody without fermatas is phrased at its long notes; a figured bass is not:
+    the partimento's half note F (a 6/5, inverted) ends no phrase, and a fermata does."""
+    from composer.planner import phrase_ends
+
+    bass, figures, _ = PARTIMENTI["C major"]
+    spec = _spec(tmp_path, "C major", bass, figures, bars=8)
+    assert phrase_ends(spec.melody, spec.meter) == []
+    assert phrase_ends(replace(spec.melody, figures=()), spec.meter) != []  # as a melody
+    notes = list(spec.melody.notes)
+    k = next(i for i, n in enumerate(notes) if n.duration == 2)  # the first half note
+    notes[k] = replace(notes[k], fermata=True)
+    ends = phrase_ends(replace(spec.melody, notes=tuple(notes)), spec.meter)
+    assert [at for at, _ in ends] == [notes[k].offset + notes[k].duration]
+
+
+def test_the_final_tonic_struck_again_and_again_closes_where_it_arrives(tmp_path):
+    """The figures put the final tonic on the last five beats: the cadence is the V–I
+    where it arrives, named authentic, and every beat after it holds the tonic."""
+    import numpy as np
+
+    from composer.planner import plan
+
+    spec = _spec(tmp_path, "C major", "C4 F G C C C C C", "- - - - - - - -", bars=2)
+    made = plan(spec, np.random.default_rng(0))
+    assert made.phrases[-1].cadence == "authentic"
+    assert [s.numeral for s in made.slots] == ["I", "IV", "V", "I", "I", "I", "I", "I"]
+    assert "the cadence's first chord" in made.slots[2].why
+
+
+def test_a_transposed_figured_bass_keeps_its_figures(scorer, common_practice, tmp_path):
+    """`transpose` moves the bass and the key together: the figures name the same
+    degrees, and the checker hears the same roman numerals in the new key."""
+    key, bass, figures, chords = CASES["octave up (C)"]
+    path = tmp_path / "figured.yaml"
+    path.write_text(f"key: {key}\nbars: 3\nmelody:\n  voice: bass\n  transpose: -M2\n"
+                    f"  tinynotation: \"{bass}\"\n  figures: \"{figures}\"\n")
+    spec = load_spec(path)
+    assert spec.key == Key.parse("Bb major")
+    assert spec.melody.notes[0].pitch == Pitch.parse("Bb2")
+    assert [f.text for f in spec.melody.figures if f is not None] == figures.split()
+    errors, heard = _heard(spec, scorer, common_practice, tmp_path)
+    assert errors == [] and heard == chords.split()

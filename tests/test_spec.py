@@ -103,6 +103,21 @@ BAD = {  # file: (its text, what the one line must say)
                         ["meter-late.yaml:2:1:", "meter:", "changes at bar 9", "has 4 bars"]),
     "meter-list.yaml": ("key: C major\nmeter: [4/4, 3/4]\nbars: 4\n",
                         ["meter-list.yaml:2:1:", "meter:", "such as 3/4", "{1: 4/4, 15: 3/4}"]),
+    "tiny-token.yaml": ("key: C major\nbars: 4\nmelody:\n  voice: soprano\n"
+                        "  tinynotation: \"c4 d Bb4 e\"\n",
+                        ["tiny-token.yaml:5:23:", "melody.tinynotation", "'Bb4'", "b-4"]),
+    "tiny-meter.yaml": ("key: C major\nmeter: 4/4\nbars: 4\nmelody:\n  voice: soprano\n"
+                        "  tinynotation: \"c4 d e f 3/4 g2.\"\n",
+                        ["tiny-meter.yaml:6:27:", "melody.tinynotation", "3/4 at bar 2",
+                         "spec's meter, 4/4"]),
+    "fixed-beat.yaml": ("key: C major\nbars: 8\nrules:\n  hard:\n"
+                        "    - {rule: fixed, voice: soprano, bar: 3, beat: 5, pitch: G4}\n",
+                        ["fixed-beat.yaml:5:51:", "rules.hard[0].beat", "beat 5 is not in bar 3",
+                         "4 beats (4/4)"]),
+    "fixed-bar.yaml": ("key: C major\nbars: 8\nrules:\n  hard:\n"
+                       "    - {rule: fixed, voice: soprano, bar: 9, beat: 1, pitch: G4}\n",
+                       ["fixed-bar.yaml:5:42:", "rules.hard[0].bar", "bar 9 is not in the piece",
+                        "bars 1 to 8"]),
     "meter-words.yaml": ("key: C major\nmeter: 4/4, 3/4 at bar 3\nbars: 4\n",
                          ["meter-words.yaml:2:8:", "meter:", "'3/4 at bar 3'",
                           "'3/4 from bar 15'"]),
