@@ -1,15 +1,18 @@
 """The melody a spec gives: read from TinyNotation or a file, set in the piece's meter,
-and moved into its voice's range where the spec asks.
+with the figures of a figured bass laid over it, and moved into its voice's range where
+the spec asks.
 
 Each mistake names its place: a TinyNotation token by its line and column in the spec.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from composer.errors import SpecError
 from composer.io import MelodyEvent
@@ -20,6 +23,9 @@ from composer.spec import Melody, MelodyNote, SpecModel
 from composer.transposition import Transposition, fit, parse_interval
 from composer.yamlfile import YamlDoc, field_name
 
+if TYPE_CHECKING:
+    from composer.figured_bass import Figure
+
 
 def read_melody(doc: YamlDoc, model: SpecModel, meter: Meter | None, key: Key,
                 rules: tuple[RuleUse, ...], folder: Path) -> tuple[Melody, Meter, Key]:
@@ -27,11 +33,17 @@ def read_melody(doc: YamlDoc, model: SpecModel, meter: Meter | None, key: Key,
     spec's, transposed with the melody where that changes it)."""
     m = model.melody
     assert m is not None
+    if m.figures is not None and m.voice != "bass":
+        raise doc.error(("melody", "figures"), f"figures stand over a bass, not the {m.voice}:"
+                        " give the bass line with 'voice: bass'")
     if (m.tinynotation is None) == (m.file is None):
         raise doc.error(("melody",), "give the melody as 'tinynotation' or as 'file', not both")
     where: tuple[str, ...] = ("melody", "tinynotation" if m.file is None else "file")
-    events, own = _from_tinynotation(doc, where, m.tinynotation, meter) \
-        if m.tinynotation is not None else _from_file(doc, where, str(m.file), folder)
+    in_file: dict[float, str] = {}  # the figures a MusicXML file writes over its notes
+    if m.tinynotation is not None:
+        events, own = _from_tinynotation(doc, where, m.tinynotation, meter)
+    else:
+        events, own, in_file = _from_file(doc, where, str(m.file), folder)
     meter = meter or own or Meter(4, 4)
     notes = _with_rests([MelodyNote(Fraction(o).limit_denominator(64),
                                     Fraction(d).limit_denominator(64), p, f, lyric)
@@ -41,6 +53,10 @@ def read_melody(doc: YamlDoc, model: SpecModel, meter: Meter | None, key: Key,
         raise doc.error(where, f"the melody lasts {round(meter.bars(length), 2):g} bars but"
                         f" the piece has {model.bars} (bars at {doc.where(('bars',))})")
     melody = Melody(m.voice, notes, doc.where(where))
+    if m.figures is not None:
+        melody = _figured(doc, melody, m.figures, key, meter)
+    elif in_file and m.voice == "bass":
+        melody = _figured_from_file(doc, melody, in_file, key, meter)
     if m.transpose is None or not any(n.pitch for n in notes):
         return melody, meter, key
     melody, key = _transposed(doc, melody, m.transpose, key, rules)
@@ -71,8 +87,8 @@ def _from_tinynotation(doc: YamlDoc, where: tuple[str, ...], text: str, meter: M
 
 
 def _from_file(doc: YamlDoc, where: tuple[str, ...], name: str, folder: Path
-               ) -> tuple[Sequence[MelodyEvent], Meter | None]:
-    from composer.io import melody_from_file  # music21, only when a file is given
+               ) -> tuple[Sequence[MelodyEvent], Meter | None, dict[float, str]]:
+    from composer.io import figured_melody_from_file  # music21, only when a file is given
 
     target = (folder / name).resolve()
     if not target.is_relative_to(folder.resolve()):
@@ -81,9 +97,66 @@ def _from_file(doc: YamlDoc, where: tuple[str, ...], name: str, folder: Path
     if not target.is_file():
         raise doc.error(where, f"no such file '{name}' (looked in {folder})")
     try:
-        return melody_from_file(target)
+        return figured_melody_from_file(target)
     except ValueError as exc:
         raise doc.error(where, str(exc)) from None
+
+
+def _figured_from_file(doc: YamlDoc, melody: Melody, in_file: dict[float, str], key: Key,
+                       meter: Meter) -> Melody:
+    """The bass with the figures its file writes (<figured-bass>); a note without one is
+    a triad on its root where it starts a beat or opens the bass, else a passing note."""
+    from composer.figured_bass import check_figures, parse_figure
+
+    where = ("melody", "file")
+    figures: list[Figure | None] = []
+    sounding = [n for n in melody.notes if n.pitch is not None]
+    for note in melody.notes:
+        if note.pitch is None:
+            figures.append(None)
+            continue
+        at = meter.position(note.offset)
+        written = next((f for o, f in in_file.items() if abs(o - float(note.offset)) < 1e-6),
+                       None)
+        if written is None:
+            written = "-" if float(at.beat).is_integer() or note is sounding[0] else "_"
+        try:
+            figures.append(replace(parse_figure(written), origin=doc.where(where),
+                                   field_name=field_name(where)))
+        except ValueError as exc:
+            raise doc.error(where, f"bar {at.bar} beat {at.beat:g}: {exc}") from None
+    out = replace(melody, figures=tuple(figures))
+    check_figures(out, key, meter)
+    return out
+
+
+def _figured(doc: YamlDoc, melody: Melody, figures: str, key: Key, meter: Meter) -> Melody:
+    """The melody with the spec's figures laid over its notes, one per note, each
+    mistake placed at its figure."""
+    from composer.figured_bass import check_figures, figured_notes, parse_figure
+
+    where = ("melody", "figures")
+    words = list(re.finditer(r"\S+", figures))
+    places = [doc.where_in(where, w.start()) for w in words]
+    parsed = []
+    for word, place in zip(words, places, strict=True):
+        try:
+            parsed.append(replace(parse_figure(word.group()), origin=place))
+        except ValueError as exc:
+            raise SpecError(str(exc), place, field_name(where)) from None
+    notes = sum(n.pitch is not None for n in melody.notes)
+    if len(words) != notes:
+        many = len(words) > notes
+        line = doc.where(where).line
+        raw = doc.text.splitlines()[line - 1] if line else ""
+        hint = (" (quote the figures: in YAML a # after a space begins a comment)"
+                if not many and " #" in raw and not raw.rstrip().endswith(("'", '"')) else "")
+        raise SpecError(f"{len(words)} figures for the bass's {notes} notes: write one figure"
+                        f" over each note, rests taking none{hint}",
+                        places[notes] if many else doc.where(where), field_name(where))
+    out = replace(melody, figures=figured_notes([n.pitch for n in melody.notes], parsed))
+    check_figures(out, key, meter)
+    return out
 
 
 def voice_range(voice: str, rules: tuple[RuleUse, ...]) -> tuple[Pitch, Pitch]:

@@ -73,20 +73,23 @@ def slot_notes(rows: Sequence[SliceNotes]) -> tuple[list[tuple[PitchClass, float
 
 
 # Spelled chord templates: (steps, semitones) of each tone above the root.
-_TEMPLATES = [(name, ((0, 0), *q.tones)) for name, q in QUALITIES.items()]
+_TEMPLATES = [(name, ((0, 0), *q.tones), q.bass) for name, q in QUALITIES.items()]
 
 
 @cache
 def _spelled_templates(root: PitchClass
-                       ) -> tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...]:
+                       ) -> tuple[tuple[str, tuple[int, ...], tuple[int, ...], int | None], ...]:
     """Every chord table entry built on a root, spelled (those needing triple sharps or
-    flats left out), as the codes (`_code`) and pitch classes of its tones; a pure
-    function of the root, so computed once per root."""
+    flats left out), as the codes (`_code`) and pitch classes of its tones and the code
+    of the one tone it must be heard over, if any; a pure function of the root, so
+    computed once per root."""
     out = []
-    for name, tones in _TEMPLATES:
+    for name, tones, over in _TEMPLATES:
         spelled = tuple(root.up(s, c) for s, c in tones)
         if all(abs(t.alter) <= 2 for t in spelled):
-            out.append((name, tuple(_code(t) for t in spelled), tuple(t.pc for t in spelled)))
+            codes = tuple(_code(t) for t in spelled)
+            out.append((name, codes, tuple(t.pc for t in spelled),
+                        None if over is None else codes[over]))
     return tuple(out)
 
 
@@ -128,7 +131,9 @@ def identify_chord(
     bass_code = _code(bass) if bass is not None else None
     best: tuple[float, int, str] | None = None
     for root in weight:
-        for name, tones, pcs in _spelled_templates(spelled[root]):
+        for name, tones, pcs, over in _spelled_templates(spelled[root]):
+            if over is not None and over != bass_code:  # an augmented sixth: over its bass
+                continue
             covered = sum([weight.get(t, 0.0) for t in tones])
             score = 2 * covered - total
             if pcs[1] not in by_pc:

@@ -442,6 +442,24 @@ def melody_from_file(path: Path) -> tuple[list[MelodyEvent], Meter]:
     """The first (top) line of a MusicXML, MIDI or ABC file as a melody, with its
     fermatas (they end phrases) and its lyrics, and the file's meter. A pickup is preceded
     by a rest that fills its bar, so that the melody's strong beats fall on the piece's."""
+    score, _, _, events = _top_line(path)
+    return events, _meter(score)[0]
+
+
+def figured_melody_from_file(path: Path
+                             ) -> tuple[list[MelodyEvent], Meter, dict[float, str]]:
+    """`melody_from_file`, and the figures a MusicXML file writes over the line's notes
+    (its `<figured-bass>`, which music21 does not read), by offset, in the spec's
+    shorthand (composer.figured_bass): '#6/4', several under one note joined by '-'."""
+    from composer.musicxml_figures import figures_by_offset
+
+    score, line, pad, events = _top_line(path)
+    return events, _meter(score)[0], figures_by_offset(path, score, line, pad)
+
+
+def _top_line(path: Path) -> tuple[Any, Any, float, list[MelodyEvent]]:
+    """The parsed score, its top line with notes, the pickup's padding and the line's
+    events (after a rest that fills the pickup's bar)."""
     try:
         score = parse_score(path)
     except ScoreError as exc:
@@ -454,8 +472,8 @@ def melody_from_file(path: Path) -> tuple[list[MelodyEvent], Meter]:
     first = line.getElementsByClass(_m21().stream.Measure).first()
     pad = float(first.paddingLeft) if first is not None else 0.0
     rest: list[MelodyEvent] = [(0.0, pad, None, False, None)] if pad > EPS else []
-    return rest + [(ev.offset + pad, ev.duration, ev.pitch, ev.fermata, lyric_of(ev.source))
-                   for ev in events], _meter(score)[0]
+    return score, line, pad, rest + [(ev.offset + pad, ev.duration, ev.pitch, ev.fermata,
+                                      lyric_of(ev.source)) for ev in events]
 
 
 # Writing a piece: composer.score_out ------------------------------------------------------

@@ -358,6 +358,8 @@ class Quality:
     tones: tuple[tuple[int, int], ...]  # third, fifth[, seventh]
     symbol: str  # appended to the roman numeral: 'o', '+', '7', 'ø7', 'o7'
     upper: bool  # roman numeral in capitals
+    label: str = ""  # its whole name, whatever its degree and inversion: 'It+6'
+    bass: int | None = None  # which tone it is heard over, if only one (0 root, 1 third…)
 
 
 QUALITIES: dict[str, Quality] = {q.name: q for q in (
@@ -370,6 +372,12 @@ QUALITIES: dict[str, Quality] = {q.name: q for q in (
     Quality("minor-seventh", ((2, 3), (4, 7), (6, 10)), "7", False),
     Quality("half-diminished-seventh", ((2, 3), (4, 6), (6, 10)), "ø7", False),
     Quality("diminished-seventh", ((2, 3), (4, 6), (6, 9)), "o7", False),
+    # The augmented sixths, heard only over the lowered sixth degree (A-flat in C minor),
+    # each rooted so that the rules treat its tones as they must move: the bass is the
+    # tone that may be left out (it is always there), a seventh falls (E-flat, C).
+    Quality("italian-sixth", ((3, 6), (5, 8)), "", False, "It+6", 2),  # C F# Ab
+    Quality("french-sixth", ((2, 4), (4, 6), (6, 10)), "", False, "Fr+6", 2),  # D F# Ab C
+    Quality("german-sixth", ((2, 2), (4, 6), (6, 9)), "", False, "Ger+6", 1),  # F# Ab C Eb
 )}
 
 @cache
@@ -415,6 +423,8 @@ class Chord:
     def roman(self, key: Key, bass_pc: int | None = None) -> str:
         """'V7', 'ii6', 'viio', 'bVI' in the given key."""
         q = QUALITIES[self.quality]
+        if q.label:
+            return q.label
         degree = (self.root.step - key.tonic.step) % 7
         expected = {(key.tonic.pc + key.steps[degree]) % 12}
         if key.mode == "minor" and degree in (5, 6):

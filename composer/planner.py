@@ -167,12 +167,14 @@ def _melody_phrases(spec: Spec) -> list[Phrase]:
 def phrase_ends(melody: Melody, meter: Meter) -> list[tuple[Fraction, str]]:
     """Where a melody's inner phrases end, and why: at its fermatas; without any, after
     a note followed by a rest or a long note (at least a beat, twice the melody's usual
-    note and no shorter than its neighbours), each phrase at least a bar and a half."""
+    note and no shorter than its neighbours), each phrase at least a bar and a half. A
+    figured bass ends phrases at its fermatas only: its figures, not its long notes, say
+    where it closes (a long note may bear an inverted chord, which no cadence ends on)."""
     notes = [n for n in melody.notes if n.pitch is not None]
     if not notes:
         return []
     last = notes[-1].offset + notes[-1].duration
-    if any(n.fermata for n in notes):
+    if any(n.fermata for n in notes) or any(melody.figures):
         return [(n.offset + n.duration, f"the melody's fermata at {_where(meter, n.offset)}"
                  " ends a phrase") for n in notes if n.fermata and n.offset + n.duration < last]
     usual = sorted(n.duration for n in notes)[len(notes) // 2]
@@ -298,6 +300,9 @@ def melody_at(spec: Spec, offset: Fraction) -> Pitch | None:
     return note.pitch if note is not None else None
 
 
+FINAL_WINDOW = 3  # the final tonic may arrive on any of the piece's last this many slots
+
+
 @dataclass(frozen=True, eq=False)
 class HarmonyChain:
     """The harmony as a chain for the sampler: per slot, which numerals may stand there
@@ -310,10 +315,10 @@ class HarmonyChain:
     given: tuple[tuple[Pitch, ...], ...]  # per slot: notes the chord must contain
     unary: tuple[np.ndarray, ...]  # per slot: [numerals] log-score, −inf where forbidden
     pair: tuple[np.ndarray, ...]  # per transition: [numerals, numerals]
+    window: int = FINAL_WINDOW  # the final tonic arrives within the last this many slots
 
 
 EARLY = float(np.log(0.25))  # a final cadence that arrives a slot before the last note
-FINAL_WINDOW = 3  # the final tonic may arrive on any of the piece's last this many slots
 
 
 def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
@@ -328,21 +333,25 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     melody or that inner phrase's cadence is let go rather than the piece refused: the
     melody is the user's, and the checker then reports the note as the melody's own.
     `strict`: every melody note on the beat a chord tone, and nothing let go; `loose`:
-    melody notes (by onset) whose slots the melody's fit is let go of from the start."""
+    melody notes (by onset) whose slots the melody's fit is let go of from the start.
+    A figured bass (`figured_slots`) names the chord of each figured slot, and the final
+    tonic arrives where its figures put it."""
+    from composer.figured_bass import figured_grammar, figured_slots
     from composer.melody_fit import melody_fit
     from composer.sampler import Chain, NoSolution, feasible
 
     phrases = list(layout.phrases) if layout else _phrases(spec)
     times = list(layout.times) if layout else _slot_times(spec, phrases)
-    grammar = harmony_grammar(spec.key.mode)
+    grammar = figured_grammar(spec, harmony_grammar(spec.key.mode))  # + chords figured
     chords = tuple(n.chord(spec.key) for n in grammar.numerals)
     fit = melody_fit(spec, times, chords, accented=not strict)
+    figured = figured_slots(spec, times, chords)  # a figured bass names each slot's chord
     given, base = [], []
     lacking: dict[PitchClass, list[int]] = {}  # the numerals whose chord lacks a note
     for k, (_, t, _, _) in enumerate(times):
         melody, extra = melody_at(spec, t), (fixed or {}).get(t, [])
         given.append(tuple(p for p in [melody, *extra] if p is not None))
-        u = np.zeros(len(chords))
+        u = np.zeros(len(chords)) if figured is None else figured.unary[k].copy()
         if k == 0:
             u += grammar.start_logp()
         for note in [*extra, *([melody] if fit is None and melody is not None else [])]:
@@ -357,29 +366,31 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     last = sounding[-1] if sounding else None  # the melody's last note
     last_holds = last is None or any(last.pitch_class in chords[b].tones for _, b in
                                      _formulas(grammar, phrases[-1].cadence))
+    window = figured.window if figured else FINAL_WINDOW  # where the final tonic may arrive
     cadenced: set[int] = set()  # the phrases that close with a cadence
     # First the melody alone with the grammar (what it cannot be given is let go), then
     # with the cadences (of those, only a melody's inner phrase's may be let go).
     for cadenced in (set(), set(range(len(phrases)))):
         while True:
-            unary, pair = _assemble(grammar, phrases, times, base, fit, cadenced, fitted)
+            unary, pair = _assemble(grammar, phrases, times, base, fit, cadenced, fitted,
+                                    window)
             try:
                 feasible(Chain(unary, pair))
                 break
             except NoSolution as exc:
                 if strict or not _let_go(exc.slot, phrases, times, cadenced, fitted,
-                                         last_holds):
+                                         last_holds, window):
                     break  # the spec itself asks what cannot be: composing will say why
     return HarmonyChain(tuple(phrases), tuple(times), grammar, chords, tuple(given),
-                        tuple(unary), tuple(pair))
+                        tuple(unary), tuple(pair), window)
 
 
 def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
-            fitted: set[int], last_holds: bool) -> bool:
+            fitted: set[int], last_holds: bool, window: int = FINAL_WINDOW) -> bool:
     """Let go of one of the melody's demands near the slot where the harmony breaks: the
     melody's fit there or just before (while no cadence is asked), else the cadence of a
     melody's inner phrase there, else the fit of the notes before the last one in the
-    final cadence's window (a melody falling 3–1 keeps an authentic close, its 3 sounding
+    final cadence's `window` (a melody falling 3–1 keeps an authentic close, its 3 sounding
     against the dominant) — its last slot's too where the melody's last note is a tone of
     a chord that may close (`last_holds`). False when nothing is left to let go."""
     if not cadenced:
@@ -395,7 +406,7 @@ def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
             cadenced.discard(p)
             return True
     final = [k for k, time in enumerate(times) if time[0] == len(phrases) - 1]
-    for t in reversed(final[-FINAL_WINDOW:-1] + final[-1:] * last_holds):
+    for t in reversed(final[-window:-1] + final[-1:] * last_holds):
         if t in fitted:
             fitted.discard(t)
             return True
@@ -403,10 +414,11 @@ def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
 
 
 def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
-              base: list[np.ndarray], fit, cadenced: set[int], fitted: set[int]
-              ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+              base: list[np.ndarray], fit, cadenced: set[int], fitted: set[int],
+              window: int = FINAL_WINDOW) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The chain's unary and pair log-scores: the grammar's progressions, the melody's
-    fit where it is kept, and each kept cadence."""
+    fit where it is kept, and each kept cadence (the final one arriving within the last
+    `window` slots)."""
     n = len(grammar.numerals)
     unary = [u.copy() for u in base]
     pair = [grammar.transition_logp() for _ in times[1:]]
@@ -424,7 +436,7 @@ def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
         # The last chord may arrive before the last note and be held (V7–I under the
         # melody's 4–3, then I under its 1): within the window, every change into a
         # final chord is a cadence formula, the later the likelier.
-        width = min(FINAL_WINDOW if ph == len(phrases) - 1 else 1, len(slots))
+        width = min(window if ph == len(phrases) - 1 else 1, len(slots))
         for m, k in enumerate(slots[-width:], 1):
             if k == 0:
                 continue
@@ -471,7 +483,7 @@ def _arrivals(chain: HarmonyChain, choice: list[int]) -> dict[int, int]:
     out = {}
     for k, (ph, _, _, cadence_slot) in enumerate(chain.times):
         if cadence_slot:
-            a, width = k, FINAL_WINDOW if ph == len(chain.phrases) - 1 else 1
+            a, width = k, chain.window if ph == len(chain.phrases) - 1 else 1
             while a > 0 and k - a + 1 < width and chain.times[a - 1][0] == ph \
                     and choice[a - 1] == choice[k]:
                 a -= 1
@@ -499,7 +511,10 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
             why.append("the cadence's first chord")
         elif arrivals.get(ph, k + 1) <= k:
             why.append("the cadence's last chord, arriving before the last note")
-        if melody is not None:
+        figure = spec.melody.figure_at(t) if spec.melody is not None else None
+        if figure is not None:  # a figured bass: its figure names the chord
+            why.append(f"the figure {figure.text} over the bass's {melody}")
+        elif melody is not None:
             why.append(f"holds the melody's {melody}" if melody.pc in chain.chords[i].pcs
                        else f"under the melody's {melody}, a non-chord tone")
         slots.append(Slot(k, t, dur, spec.meter.position(t), ph, spec.key,

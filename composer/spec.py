@@ -8,11 +8,11 @@ field, and what would be accepted.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -21,6 +21,9 @@ from composer.music import SATB, Key, Meter, Pitch
 from composer.rulesets import RuleUse, load_ruleset, merge, parse_use
 from composer.transposition import Transposition, parse_interval
 from composer.yamlfile import YamlDoc, field_name, load_yaml
+
+if TYPE_CHECKING:
+    from composer.figured_bass import Figure
 
 MAX_BARS = 256
 CadenceKind = Literal["authentic", "half", "plagal", "deceptive"]
@@ -37,6 +40,11 @@ class MelodyModel(BaseModel):
     transpose: str | None = Field(
         None, description="fit: into the voice's range, by octaves where that is enough, else"
         " by the smallest interval, the key going along; or an interval: -P8, M2, -m3")
+    figures: str | None = Field(
+        None, description="a figured bass: a figure over each note of the bass, rests taking"
+        " none: '-' or 5/3, 6, 6/4, 7, 6/5, 4/3, 4/2 or 2; #, b or n before a number alter"
+        " it, alone the third (#6, b7, #); 4-3, 7-6, 6/4-5/3 over one note; _ holds the"
+        " chord before")
 
     @field_validator("transpose")
     @classmethod
@@ -44,6 +52,11 @@ class MelodyModel(BaseModel):
         if v is not None and v != "fit":
             parse_interval(v)
         return v
+
+    @field_validator("figures", mode="before")
+    @classmethod
+    def _figures(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
 
 
 class RulesModel(BaseModel):
@@ -122,6 +135,7 @@ class Melody:
     notes: tuple[MelodyNote, ...]  # in time order
     origin: Location
     transposed: Transposition | None = None  # how it was moved from what was written
+    figures: tuple[Figure | None, ...] = ()  # a figured bass: per note (None: a rest)
 
     def transposition(self) -> str | None:
         """'the melody is transposed down an octave to fit the soprano's range C4–A5'."""
@@ -132,6 +146,11 @@ class Melody:
         k = bisect_right(self._starts, offset) - 1
         note = self.notes[k] if k >= 0 else None
         return note if note is not None and offset < note.offset + note.duration else None
+
+    def figure_at(self, offset: Fraction) -> Figure | None:
+        """The figure over the note sounding at offset (None: a rest, or no figures)."""
+        k = bisect_right(self._starts, offset) - 1
+        return self.figures[k] if self.figures and self.at(offset) is not None else None
 
     def struck_within(self, offset: Fraction, duration: Fraction) -> tuple[MelodyNote, ...]:
         """The notes and rests that begin inside (offset, offset + duration)."""
@@ -257,8 +276,6 @@ def _rules(doc: YamlDoc, model: SpecModel) -> tuple[RuleUse, ...]:
 
 
 def _with_severity(use: RuleUse, severity: str) -> RuleUse:
-    from dataclasses import replace
-
     if "severity" in use.given:
         return use
     return replace(use, severity=severity, given=use.given | {"severity"})

@@ -22,7 +22,7 @@ from composer.spec import load_spec
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "constraints" / "examples"
 COMPOSABLE = ["chorale-d-major", "harmonize-melody", "minor-aaba", "waltz-3-4", "fixed-notes",
-              "chorale-melody"]
+              "chorale-melody", "figured-bass"]
 
 
 def _hard_report(path: Path, spec):

@@ -64,6 +64,8 @@ def test_a_melody_longer_than_bars_of_changing_meter_is_refused(tmp_path):
 
 # Bad input, through the command line --------------------------------------------------
 
+_FIGURED = "key: C minor\nbars: 1\nmelody:\n  voice: bass\n  tinynotation: \"C4 AA- BB- C\"\n" \
+    "  figures: \"{}\"\n"
 BAD = {  # file: (its text, what the one line must say)
     "key.yaml": ("key: H major\nbars: 4\n", ["key.yaml:1:6:", "key:", "'H major'", "F# minor"]),
     "meter.yaml": ("key: C major\nmeter: 5/0\nbars: 4\n",
@@ -119,6 +121,29 @@ BAD = {  # file: (its text, what the one line must say)
     "meter-words.yaml": ("key: C major\nmeter: 4/4, 3/4 at bar 3\nbars: 4\n",
                          ["meter-words.yaml:2:8:", "meter:", "'3/4 at bar 3'",
                           "'3/4 from bar 15'"]),
+    "figure.yaml": (_FIGURED.format("- 6 x7 -"),
+                    ["figure.yaml:6:17:", "melody.figures", "'x7' is not a figure", "6/5"]),
+    "figures-few.yaml": (_FIGURED.format("- 6 -"),
+                         ["figures-few.yaml:6:12:", "melody.figures",
+                          "3 figures for the bass's 4 notes", "rests taking none"]),
+    "figures-many.yaml": (_FIGURED.format("- 6 7 - 6/4"),
+                          ["figures-many.yaml:6:21:", "melody.figures",
+                           "5 figures for the bass's 4 notes"]),
+    "figures-comment.yaml": (_FIGURED.replace('"{}"', "{}").format("6 6 #6 -"),
+                             ["figures-comment.yaml:6:12:", "2 figures",
+                              "quote the figures"]),
+    "figures-soprano.yaml": (_FIGURED.replace("voice: bass", "voice: soprano")
+                             .replace("C4 AA- BB- C", "c4 d e c").format("- 6 7 -"),
+                             ["figures-soprano.yaml:6:12:", "melody.figures",
+                              "not the soprano", "'voice: bass'"]),
+    "figures-chord.yaml": (_FIGURED.format("- 6 b5 -"),
+                           ["figures-chord.yaml:6:17:", "melody.figures", "names Bb D Fb",
+                            "seventh chords"]),
+    "figures-hold.yaml": (_FIGURED.format("_ 6 6 -"),
+                          ["figures-hold.yaml:6:13:", "melody.figures", "give it a figure"]),
+    "figures-within.yaml": (_FIGURED.replace("C4 AA- BB- C", "C8 D E4 F G").format("- 6 6 6 -"),
+                            ["figures-within.yaml:6:15:", "melody.figures",
+                             "changes the chord within a beat", "'_'"]),
 }
 
 
