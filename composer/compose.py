@@ -316,11 +316,11 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
                             loose=loose)
         except UnsatisfiableError as exc:
             # The melody leaps too far for its neighbour to follow, or the chords that
-            # treat its notes leave the voices no way there: weigh the spacing from it,
-            # let those notes go; else the conflict is the spec's, and stands.
+            # treat its notes (or its notes alone) leave the voices no way there: weigh
+            # the spacing from it, let those notes go; else the conflict is the spec's.
             wider = "spacing" in exc.conflicts and not spread
             freed = tuple(x for x in exc.places if x not in loose) \
-                if BY_CHORD_RULES & set(exc.conflicts) else ()
+                if BY_CHORD_RULES & set(exc.conflicts) or not exc.conflicts else ()
             if spec.melody is None or not (wider or freed):
                 raise
             spread, loose = spread or wider, loose + freed
