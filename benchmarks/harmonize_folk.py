@@ -73,6 +73,7 @@ HALF_ENDING = """
     - {rule: cadence, end: [half]}"""
 CATEGORIES = {
     "composed": "composed, no hard violation in a composed voice",
+    "spread": "composed, a voice more than an octave from a melody that leaps further",
     "violations": "composed, with hard violations in a composed voice (a bug)",
     "refused": "refused as unsatisfiable",
     "spec": "spec not accepted",
@@ -268,10 +269,13 @@ def _harmonize(collection: str, name: str, seed: int, model: str) -> Outcome:
         except Exception as exc:  # a bug: keep its kind and message, go on with the rest
             return done("crashed", f"{type(exc).__name__}: {str(exc)[:300]}{origin(exc)}")
     melody = (spec.melody.voice,) if spec.melody else ()
-    broken = sorted({f"{v.rule} ({'–'.join(v.voices)}, bar {v.bar})"
-                     for v in report.violations if v.severity == "error" and v.voices != melody})
-    return done("violations" if broken else "composed", ", ".join(broken[:6]),
-                len(comp.warnings))
+    errors = [v for v in report.violations if v.severity == "error" and v.voices != melody]
+    broken = sorted({f"{v.rule} ({'–'.join(v.voices)}, bar {v.bar})" for v in errors})
+    # The spacing from a melody whose leap no neighbour can follow within an octave
+    # without overlapping it, weighed by composing and reported as the melody's doing.
+    spread = errors and all(v.rule == "spacing" and set(melody) & set(v.voices) for v in errors)
+    return done("spread" if spread else "violations" if broken else "composed",
+                ", ".join(broken[:6]), len(comp.warnings))
 
 
 def report(args: argparse.Namespace, outcomes: list[Outcome], wall: float) -> str:
