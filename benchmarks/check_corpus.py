@@ -98,11 +98,11 @@ def progress(label: str, i: int, n: int, name: str) -> None:
 
 
 def run_corpus(names: Sequence[str]) -> Tally:
-    from composer.checker import check_texture
     from composer.corpus import parse_chorale
     from composer.errors import PartimentoError
-    from composer.io import texture_from_music21
-    from composer.rulesets import load_ruleset
+    from composer.grading.checker import check_texture
+    from composer.io.read import texture_from_music21
+    from composer.spec.rulesets import load_ruleset
 
     ruleset = load_ruleset(RULESET)
     tally = Tally()
@@ -133,10 +133,10 @@ def run_corpus(names: Sequence[str]) -> Tally:
 def run_peer(names: Sequence[str]) -> tuple[list[float], list[float], tuple[int, int]]:
     """Per chorale: music21's parallels check and our conversion + full check, each on
     its own freshly parsed copy so that neither profits from the other's caches."""
-    from composer.checker import check_texture
     from composer.corpus import parse_chorale
-    from composer.io import texture_from_music21
-    from composer.rulesets import load_ruleset
+    from composer.grading.checker import check_texture
+    from composer.io.read import texture_from_music21
+    from composer.spec.rulesets import load_ruleset
 
     ruleset = load_ruleset(RULESET)
     theirs, ours, found = [], [], [0, 0]
@@ -219,7 +219,7 @@ def pair_sum(a: Sequence[float], b: Sequence[float]) -> list[float]:
 
 
 def active_rules() -> list[str]:
-    from composer.rulesets import load_ruleset
+    from composer.spec.rulesets import load_ruleset
 
     return list(dict.fromkeys(u.rule.id for u in load_ruleset(RULESET).active))
 

@@ -87,8 +87,8 @@ def time_partimento(folder: Path, lengths: Sequence[int], seeds: Sequence[int], 
                     ) -> tuple[dict[str, Any], dict[int, Any]]:
     """Times per length (the first call of the process apart) and seed 0's compositions,
     with the statistical scorer or the shipped model."""
-    from composer.compose import compose
-    from composer.spec import load_spec
+    from composer.pipeline import compose
+    from composer.spec.load import load_spec
 
     t0 = time.perf_counter()
     specs = {bars: load_spec(write_spec(folder, bars)) for bars in lengths}
@@ -97,7 +97,7 @@ def time_partimento(folder: Path, lengths: Sequence[int], seeds: Sequence[int], 
 
         the_scorer: Any = default_scorer()
     else:
-        from composer.scorer import StatisticalScorer
+        from composer.sample.scorer import StatisticalScorer
 
         the_scorer = StatisticalScorer.from_corpus(specs[lengths[0]].voices)
     out: dict[str, Any] = {"setup": time.perf_counter() - t0, "times": {}, "slots": {}}
@@ -146,10 +146,10 @@ def bass_main(data: dict[str, Any]) -> dict[str, Any]:
     piece has warmed the process as importing music21 warms the realizer's. A first call
     enumerates every voicing over the bass anew, as the realizer does (the memo is
     emptied before each seed, as a new process starts); later calls find them made."""
-    from composer.compose import compose
-    from composer.scorer import StatisticalScorer
-    from composer.solver import forget_enumerations
-    from composer.spec import load_spec
+    from composer.pipeline import compose
+    from composer.sample.scorer import StatisticalScorer
+    from composer.solve.solver import forget_enumerations
+    from composer.spec.load import load_spec
 
     warm, spec = load_spec(Path(data["warm"])), load_spec(Path(data["bass"]))
     scorer = StatisticalScorer.from_corpus(spec.voices)
@@ -360,7 +360,7 @@ def constraint_data(comp: Any) -> dict[str, Any]:
     voice's chord tones within its range, and what the rules need to know of the chord."""
     from composer.music import Pitch
     from composer.rules import Context
-    from composer.solver import voice_ranges
+    from composer.solve.solver import voice_ranges
     from composer.texture import chord_arrays
 
     spec = comp.spec
@@ -494,7 +494,7 @@ def rule_violations(comp: Any, voicings: Sequence[Sequence[Value]]) -> Counter[s
     (the vertical filter on each slot, the pair matrix on each neighbouring pair)."""
     from composer.music import Pitch
     from composer.rules import Context
-    from composer.solver import candidate_frame, pair_matrix, vertical_filter
+    from composer.solve.solver import candidate_frame, pair_matrix, vertical_filter
 
     spec = comp.spec
     ctx = Context(spec.voices, spec.key, spec.meter)

@@ -28,12 +28,13 @@ UNSATISFIABLE = {"unsatisfiable"}
 
 def grade(name: str, seeds: int, folder: Path) -> tuple[int, Counter, list[str], float]:
     """(composed, violations per rule, failures, seconds per piece) for one example."""
-    from composer.checker import check_texture
-    from composer.compose import compose, document
     from composer.errors import PartimentoError
-    from composer.io import read_score, write_outputs
-    from composer.rulesets import RuleSet
-    from composer.spec import load_spec
+    from composer.grading.checker import check_texture
+    from composer.io.read import read_score
+    from composer.io.write import write_outputs
+    from composer.pipeline import compose, document
+    from composer.spec.load import load_spec
+    from composer.spec.rulesets import RuleSet
 
     spec = load_spec(EXAMPLES / f"{name}.yaml")
     ruleset = RuleSet("spec", "", (len(spec.voices),), spec.voices, spec.hard)

@@ -79,11 +79,11 @@ def deletion_filter(items: Sequence[Any], consistent: Callable[[list[Any]], bool
 
 def explain_once(path: Path, method: str) -> tuple[float, int, str]:
     """(seconds, consistency checks, message) of composing an unsatisfiable spec."""
-    import composer.explain as explain
-    from composer.compose import compose
+    import composer.solve.explain as explain
     from composer.errors import UnsatisfiableError
-    from composer.scorer import StatisticalScorer
-    from composer.spec import load_spec
+    from composer.pipeline import compose
+    from composer.sample.scorer import StatisticalScorer
+    from composer.spec.load import load_spec
 
     spec = load_spec(path)
     scorer = StatisticalScorer.from_corpus(spec.voices)

@@ -102,8 +102,8 @@ def write_spec(name: str, folder: Path, seed: int) -> tuple[Path, int] | str:
 
     from composer.corpus import parse_chorale, soprano_part
     from composer.errors import PartimentoError
-    from composer.io import melody_from_file, texture_from_music21
-    from composer.spec import meter_of
+    from composer.io.read import melody_from_file, texture_from_music21
+    from composer.spec.load import meter_of
 
     score = parse_chorale(name)
     part = soprano_part(score)
@@ -139,7 +139,7 @@ def chorale_key(texture: Any) -> tuple[Any, str]:
     closes on the dominant of the key a fifth below: 'half' (a Phrygian ending)."""
     import numpy as np
 
-    from composer.harmony import key_fit
+    from composer.grading.harmony import key_fit
     from composer.music import Key
 
     key, frame = texture.key, texture.frame
@@ -180,7 +180,7 @@ def _short(message: str, folder: Path) -> str:
 @functools.cache
 def scorer() -> Any:
     """One per worker process: loading it is not what is measured."""
-    from composer.scorer import StatisticalScorer
+    from composer.sample.scorer import StatisticalScorer
 
     return StatisticalScorer.from_corpus(("soprano", "alto", "tenor", "bass"))
 
@@ -210,12 +210,12 @@ def harmonize(name: str, seed: int = 0, cap: int = 0) -> Outcome:
 
 
 def _harmonize(name: str, seed: int) -> Outcome:
-    from composer.checker import check_file
-    from composer.compose import compose, document
     from composer.errors import SpecError, UnsatisfiableError
-    from composer.io import write_outputs
-    from composer.rulesets import RuleSet
-    from composer.spec import load_spec
+    from composer.grading.checker import check_file
+    from composer.io.write import write_outputs
+    from composer.pipeline import compose, document
+    from composer.spec.load import load_spec
+    from composer.spec.rulesets import RuleSet
 
     scorer()
     t0 = time.perf_counter()

@@ -107,8 +107,8 @@ def tune_key(part: Any) -> tuple[str, str]:
     """(key, close) a musician reads from a tune: see the module's docstring."""
     import numpy as np
 
-    from composer.harmony import key_fit, key_from_signature
-    from composer.io import pitch_from_music21
+    from composer.grading.harmony import key_fit, key_from_signature
+    from composer.io.read import pitch_from_music21
     from composer.music import Key
 
     notes = list(part.flatten().notes)
@@ -171,8 +171,8 @@ def write_folk_spec(name: str, folder: Path, seed: int) -> Path | str:
     from music21 import corpus
     from music21 import stream as m21stream
 
-    from composer.io import carry_abc_accidentals, melody_from_file
-    from composer.spec import meter_of
+    from composer.io.read import carry_abc_accidentals, melody_from_file
+    from composer.spec.load import meter_of
 
     stem, number = name.split("#")
     score = corpus.parse(f"essenFolksong/{stem}", number=int(number))
@@ -206,7 +206,7 @@ def eval_meter(text: str) -> str | dict[int, str]:
 def scorer(model: str) -> Any:
     """One per worker process: loading it is not what is measured."""
     if model == "none":
-        from composer.scorer import StatisticalScorer
+        from composer.sample.scorer import StatisticalScorer
 
         return StatisticalScorer.from_corpus(("soprano", "alto", "tenor", "bass"))
     from composer.neural.scorer import default_scorer
@@ -231,12 +231,12 @@ def harmonize(item: tuple[str, str, int, int, str]) -> Outcome:
 
 
 def _harmonize(collection: str, name: str, seed: int, model: str) -> Outcome:
-    from composer.checker import check_file
-    from composer.compose import compose, document
     from composer.errors import SpecError, UnsatisfiableError
-    from composer.rulesets import RuleSet
-    from composer.score_out import write_outputs
-    from composer.spec import load_spec
+    from composer.grading.checker import check_file
+    from composer.io.write import write_outputs
+    from composer.pipeline import compose, document
+    from composer.spec.load import load_spec
+    from composer.spec.rulesets import RuleSet
 
     scorer(model)
     t0 = time.perf_counter()

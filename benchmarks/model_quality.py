@@ -57,7 +57,7 @@ def statistical(train: list[Any]) -> tuple[Any, Any]:
     """The statistical scorer from the training chorales: on the melodic intervals of
     their voices (as it ships, from the whole corpus), and on their beat-to-beat ones."""
     from composer.corpus import default_melody_index
-    from composer.scorer import StatisticalScorer
+    from composer.sample.scorer import StatisticalScorer
     from composer.texture import REST
 
     works = {c.name.split("/")[-1] for c in train}
@@ -75,7 +75,7 @@ def note_log_likelihoods(chorales: list[Any], melodic: Any, beats: Any
     from composer.neural.features import PlanArrays
     from composer.neural.scorer import default_scorer
     from composer.neural.train import examples
-    from composer.scorer import MAX_INTERVAL
+    from composer.sample.scorer import MAX_INTERVAL
     from composer.texture import REST
 
     arrays = examples(chorales, transpose=False)
@@ -94,11 +94,11 @@ def note_log_likelihoods(chorales: list[Any], melodic: Any, beats: Any
 
 def harmonize(chorales: list[Any], scorer: Any, seed: int, temperature: float) -> Agreement:
     """Compose each chorale's soprano and compare each beat with Bach's."""
-    from composer.analysis import analyse_chorale
-    from composer.compose import compose
     from composer.corpus import parse_chorale
     from composer.errors import UnsatisfiableError
-    from composer.spec import load_spec
+    from composer.pipeline import compose
+    from composer.planning.analysis import analyse_chorale
+    from composer.spec.load import load_spec
 
     out = Agreement()
     for ch in chorales:
@@ -173,7 +173,8 @@ def report(args: argparse.Namespace, nll: dict[str, np.ndarray], agree: dict[str
                      f" {share[1]:.1f}% | {share[2]:.1f}% | {share[3]:.1f}% |"
                      f" {a.seconds / max(done, 1):.2f} |")
     lines += ["", "A chord is Bach's when its pitch classes are those of the chord"
-              " `composer.analysis` hears at that beat; a note is Bach's when it is the very"
+              " `composer.planning.analysis` hears at that beat; a note is Bach's when it is the"
+              " very"
               f" MIDI note. Seed {args.seed}; every piece is sampled, at temperature 1 from"
               " the scorer's own distribution. Wall time of the whole benchmark:"
               f" {wall:.0f} s.", ""]

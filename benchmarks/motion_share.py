@@ -1,15 +1,15 @@
 """Do composed pieces move like Bach's chorales within the beat?
 
 Composes every example spec in constraints/examples/ (but the unsatisfiable one) with
-many seeds and reads each piece on a sixteenth-note grid with `composer.figures`, as the
+many seeds and reads each piece on a sixteenth-note grid with `composer.surface.figures`, as the
 chorales were read to count their figures. Prints, side by side with Bach's chorales
 (`models/chorale-figures.json`, built from music21's corpus by `python -m
-composer.figures counts`): the share of beats in which some voice strikes a note within
+composer.surface.figures counts`): the share of beats in which some voice strikes a note within
 the beat (eighth notes or faster), and how often each figure occurs, per voice.
 
 A third column separates the two levels of the composer: Bach's own chorales reduced to
 one chord tone per voice and beat (his soprano kept as a given melody, his chords as the
-plan), then figured again by `composer.surface` — what the figure level does with
+plan), then figured again by `composer.surface.choose` — what the figure level does with
 Bach's skeleton rather than with the one the voicing level chose.
 
     .venv/bin/python benchmarks/motion_share.py              # 50 seeds; writes RESULTS.md
@@ -43,7 +43,7 @@ VOICES = ("soprano", "alto", "tenor", "bass")
 
 def piece_grid(piece):
     """A composed piece on the sixteenth grid (it starts on a downbeat)."""
-    from composer.figures import beat_grid
+    from composer.surface.figures import beat_grid
 
     lines = [[(float(n.offset), float(n.duration), n.pitch.midi if n.pitch else None,
                n.fermata) for n in line] for line in piece.lines]
@@ -52,10 +52,10 @@ def piece_grid(piece):
 
 def composed(names: list[str], seeds: int):
     """(label counts [voice, label], beats, moving beats, seconds per piece, failures)."""
-    from composer.compose import compose
     from composer.errors import PartimentoError
-    from composer.figures import LABELS, classify_beats
-    from composer.spec import load_spec
+    from composer.pipeline import compose
+    from composer.spec.load import load_spec
+    from composer.surface.figures import LABELS, classify_beats
 
     counts = np.zeros((len(VOICES), len(LABELS)), np.int64)
     beats = moving = 0
@@ -88,13 +88,13 @@ def refigured(step: int):
 
     from composer.corpus import chorale_names, parse_chorale
     from composer.errors import Location
-    from composer.figures import CELLS, LABELS, beat_grid, classify_beats, skeleton
-    from composer.io import texture_from_music21
+    from composer.io.read import texture_from_music21
     from composer.music import Position
-    from composer.planner import Plan, Slot
-    from composer.rulesets import load_ruleset
-    from composer.spec import Melody, MelodyNote, Spec
-    from composer.surface import choose_surface
+    from composer.planning.planner import Plan, Slot
+    from composer.spec.load import Melody, MelodyNote, Spec
+    from composer.spec.rulesets import load_ruleset
+    from composer.surface.choose import choose_surface
+    from composer.surface.figures import CELLS, LABELS, beat_grid, classify_beats, skeleton
 
     rules = load_ruleset("common-practice").active
     counts = np.zeros((len(VOICES), len(LABELS)), np.int64)
@@ -160,20 +160,20 @@ def refigured(step: int):
 
 
 def grid_line(events) -> list[tuple[float, float, int | None, bool]]:
-    """One voice's notes as read by composer.io, for composer.figures.beat_grid."""
+    """One voice's notes as read by composer.io.read, for composer.surface.figures.beat_grid."""
     return [(e.offset, e.duration, e.pitch.midi if e.pitch else None, e.fermata)
             for e in events]
 
 
 def piece_grid_of(events, beats_per_bar: int, first_beat: float):
-    from composer.figures import beat_grid
+    from composer.surface.figures import beat_grid
 
     return beat_grid([grid_line(line) for line in events], beats_per_bar, first_beat)
 
 
 def report(names: list[str], seeds: int, step: int) -> tuple[str, bool]:
-    from composer.figure_counts import load_counts
-    from composer.figures import LABELS
+    from composer.surface.counts import load_counts
+    from composer.surface.figures import LABELS
 
     bach_counts, meta = load_counts()
     bach = bach_counts.sum(axis=(1, 2, 3, 4))  # [voice, label]
@@ -204,7 +204,7 @@ def report(names: list[str], seeds: int, step: int) -> tuple[str, bool]:
         f"Bach refigured: every {step}th of them whose skeleton has a note in every voice"
         f" and a chord on every beat ({used} chorales, {again_beats} beats), reduced to one"
         f" chord tone per voice and beat (his soprano kept as given) and figured again by"
-        f" `composer.surface` ({per_chorale:.2f} s per chorale)",
+        f" `composer.surface.choose` ({per_chorale:.2f} s per chorale)",
         "",
         "| beats in which some voice moves in eighths or faster | composed | Bach refigured"
         " | Bach |",
@@ -220,7 +220,7 @@ def report(names: list[str], seeds: int, step: int) -> tuple[str, bool]:
         f" need thirds between beat notes, and the voicing level chooses those. Whatever"
         f" the skeleton, the figure scorer keeps each voice moving as often as Bach's, with"
         f" the figures the skeleton allows"
-        f" (`composer.figure_counts.StatisticalFigureScorer`).",
+        f" (`composer.surface.counts.StatisticalFigureScorer`).",
         "",
         "Figures, % of all voice-beats:",
         "",

@@ -17,7 +17,7 @@ import typer
 from composer.errors import PartimentoError
 
 if TYPE_CHECKING:
-    from composer.rulesets import RuleSet
+    from composer.spec.rulesets import RuleSet
 
 app = typer.Typer(
     add_completion=False,
@@ -34,7 +34,7 @@ class Format(StrEnum):
     json = "json"
 
 
-class Layout(StrEnum):  # composer.score_out.LAYOUTS
+class Layout(StrEnum):  # composer.io.write.LAYOUTS
     satb = "satb"
     two_staves = "satb-two-staves"
 
@@ -50,7 +50,7 @@ ANNOTATE_SUFFIXES = (".musicxml", ".xml", ".mxl")
 def _rulesets(name: str | None, overrides: list[str] | None) -> tuple[RuleSet, ...]:
     """The rule set named (or the standard ones, chosen per score by its number of
     voices), with the --set overrides applied; read once for every score."""
-    from composer.rulesets import load_ruleset, parse_override
+    from composer.spec.rulesets import load_ruleset, parse_override
 
     uses = [parse_override(o) for o in overrides or ()]
     return tuple(load_ruleset(n).with_overrides(uses) for n in ((name,) if name else DEFAULT_SETS))
@@ -82,8 +82,8 @@ def check(
     One report per score (with --format json, one JSON object per line).
     A score that cannot be read gets one line on stderr; the others are still graded.
     """
-    from composer.checker import annotate as write_annotated
-    from composer.checker import check_file
+    from composer.grading.checker import annotate as write_annotated
+    from composer.grading.checker import check_file
 
     if annotate is not None:
         if len(scores) > 1:
@@ -125,7 +125,7 @@ def rules_command(
     from composer.errors import closest
     from composer.rules import RULES
     from composer.rules.docs import rule_markdown, rule_text, rules_markdown, rules_text
-    from composer.rulesets import load_ruleset, rule_usage
+    from composer.spec.rulesets import load_ruleset, rule_usage
 
     usage = rule_usage()
     if rule_id is not None:
@@ -167,12 +167,12 @@ def compose(
     from rich.console import Console
     from rich.progress import Progress
 
-    from composer.compose import compose as run_compose
-    from composer.compose import document
-    from composer.engrave import find_musescore
+    from composer.io.engrave import find_musescore
+    from composer.io.write import write_outputs
     from composer.music import format_beat
-    from composer.score_out import write_outputs
-    from composer.spec import load_spec
+    from composer.pipeline import compose as run_compose
+    from composer.pipeline import document
+    from composer.spec.load import load_spec
 
     the_spec = load_spec(spec)
     if pdf:
@@ -206,7 +206,7 @@ def _scorer(model: str | None, voices: tuple[str, ...]):
     if model is None:
         return None
     if model == "none":
-        from composer.scorer import StatisticalScorer
+        from composer.sample.scorer import StatisticalScorer
 
         return StatisticalScorer.from_corpus(voices)
     from composer.neural.scorer import load_scorer
@@ -283,8 +283,8 @@ def plan(spec: Annotated[Path, typer.Argument(help="the YAML spec")],
     """Print the form and harmony plan of a spec, with the reason for each phrase."""
     import numpy as np
 
-    from composer.planner import plan as make
-    from composer.spec import load_spec
+    from composer.planning.planner import plan as make
+    from composer.spec.load import load_spec
 
     the_spec = load_spec(spec)
     typer.echo(make(the_spec, np.random.default_rng(
@@ -294,7 +294,7 @@ def plan(spec: Annotated[Path, typer.Argument(help="the YAML spec")],
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of a spec (for editors: see the README)."""
-    from composer.spec import schema as spec_schema
+    from composer.spec.load import schema as spec_schema
 
     typer.echo(json.dumps(spec_schema(), indent=1))
 
@@ -313,11 +313,11 @@ def learn_grammar(
     from rich.console import Console
     from rich.progress import Progress
 
-    from composer.analysis import learn_grammar as learn
-    from composer.analysis import select_chorales
     from composer.content import content_dir
-    from composer.grammar import WEIGHTS_FILE
-    from composer.io import atomic_path
+    from composer.io.read import atomic_path
+    from composer.planning.analysis import learn_grammar as learn
+    from composer.planning.analysis import select_chorales
+    from composer.planning.grammar import WEIGHTS_FILE
 
     names, command = select_chorales(chorale or (), limit)
     target = out or content_dir("grammars") / WEIGHTS_FILE

@@ -49,7 +49,7 @@ class MelodyLine:
 
 def chorale_lines(names: list[str] | None = None) -> Iterator[MelodyLine]:
     """Every voice of every chorale as its sequence of struck MIDI notes (ties merged)."""
-    from composer.io import texture_from_music21
+    from composer.io.read import texture_from_music21
 
     for name in names or chorale_names():
         texture, origin = texture_from_music21(parse_chorale(name), source=name)

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from composer.io import read_score, texture_from_music21
+from composer.io.read import read_score, texture_from_music21
 from composer.music import Key, Meter
 from composer.texture import Texture
 

@@ -12,12 +12,12 @@ import pytest
 from music21 import corpus, expressions, roman
 from music21 import key as m21key
 
-from composer.analysis import analyse_chorale, phrase_cadence, relation
 from composer.cli import main
 from composer.content import content_dir
 from composer.errors import ScoreError
-from composer.grammar import WEIGHTS_FILE, harmony_grammar
 from composer.music import Key
+from composer.planning.analysis import analyse_chorale, phrase_cadence, relation
+from composer.planning.grammar import WEIGHTS_FILE, harmony_grammar
 from composer.texture import ROLE_CODES
 
 COMMITTED = content_dir("grammars") / WEIGHTS_FILE
@@ -156,7 +156,7 @@ def test_committed_weights_are_what_the_command_writes(tmp_path: Path):
 def test_a_seventh_chord_without_its_fifth_is_heard_as_the_diatonic_one():
     """C# E B in B minor lacks its fifth: it is the half-diminished ii7 (G natural), as the
     planner names it, unless G# sounds (the raised sixth of the rising melodic minor)."""
-    from composer.harmony import identify_chord
+    from composer.grading.harmony import identify_chord
     from composer.music import PitchClass
 
     def heard(*names: str) -> str:

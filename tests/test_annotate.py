@@ -11,8 +11,8 @@ import music21
 import pytest
 from test_cli import EXERCISE_ABC  # the four-part exercise with parallel fifths
 
-from composer.checker import COLOURS, SHORT
 from composer.cli import main
+from composer.grading.checker import COLOURS, SHORT
 
 RED, ORANGE = COLOURS["error"], COLOURS["warning"]
 

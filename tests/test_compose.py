@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from composer.checker import check_file, check_texture
-from composer.compose import compose, document
 from composer.errors import UnsatisfiableError
-from composer.io import read_score, write_outputs
+from composer.grading.checker import check_file, check_texture
+from composer.io.read import read_score
+from composer.io.write import write_outputs
 from composer.music import Position
-from composer.rulesets import RuleSet, load_ruleset
-from composer.spec import load_spec
+from composer.pipeline import compose, document
+from composer.spec.load import load_spec
+from composer.spec.rulesets import RuleSet, load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "constraints" / "examples"
@@ -233,8 +234,8 @@ def test_each_chord_of_the_plan_says_which_grammar_rule_put_it_there(capsys):
     import numpy as np
 
     from composer.cli import main
-    from composer.grammar import harmony_grammar
-    from composer.planner import plan
+    from composer.planning.grammar import harmony_grammar
+    from composer.planning.planner import plan
 
     spec = load_spec(EXAMPLES / "harmonize-melody.yaml")
     grammar = harmony_grammar(spec.key.mode)
@@ -266,7 +267,7 @@ def test_voicings_are_every_spacing_of_the_chord_tones(given):
 
     from composer.music import Chord, Key, Pitch, PitchClass
     from composer.rules import Context
-    from composer.solver import SlotProblem, enumerate_voicings, voice_ranges, voice_spacing
+    from composer.solve.solver import SlotProblem, enumerate_voicings, voice_ranges, voice_spacing
 
     spec = load_spec(EXAMPLES / "chorale-d-major.yaml")
     key = Key(PitchClass.parse("D"), "major")
@@ -297,10 +298,10 @@ def test_remembered_pair_verdicts_agree_with_judging_every_pair(name, table, mon
     or, where that would be too large, by sorting."""
     import numpy as np
 
-    from composer import solver
-    from composer.compose import _fixed_notes, candidates
-    from composer.planner import harmony_chain
+    from composer.pipeline import _fixed_notes, candidates
+    from composer.planning.planner import harmony_chain
     from composer.rules import Context
+    from composer.solve import solver
 
     if not table:
         monkeypatch.setattr(solver, "DENSE_PAIRS", 0)

@@ -12,15 +12,16 @@ import numpy as np
 import pytest
 from test_sampler import chi_square_p, exact, random_chain
 
-from composer.checker import check_texture
-from composer.compose import compose
-from composer.copying import CopyGuard, copying_automaton, pitch_moves, sample_original
 from composer.corpus import default_melody_index
-from composer.io import piece_to_music21, texture_from_music21
-from composer.rulesets import RuleSet, parse_use
-from composer.sampler import Automaton, Chain, backward
-from composer.spec import load_spec
-from composer.yamlfile import YamlDoc
+from composer.grading.checker import check_texture
+from composer.io.read import texture_from_music21
+from composer.io.write import piece_to_music21
+from composer.pipeline import compose
+from composer.sample.copying import CopyGuard, copying_automaton, pitch_moves, sample_original
+from composer.sample.sampler import Automaton, Chain, backward
+from composer.spec.load import load_spec
+from composer.spec.rulesets import RuleSet, parse_use
+from composer.spec.yamlfile import YamlDoc
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "constraints" / "examples"
 

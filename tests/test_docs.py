@@ -18,7 +18,7 @@ import yaml
 from composer.cli import main
 from composer.rules import RULES
 from composer.rules.docs import OVERRIDING, set_example
-from composer.rulesets import load_ruleset, parse_override
+from composer.spec.rulesets import load_ruleset, parse_override
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from composer.checker import check_file
-from composer.compose import compose, document
 from composer.errors import SpecError
-from composer.figured_bass import parse_figure
+from composer.grading.checker import check_file
+from composer.io.write import write_outputs
 from composer.music import SATB, Key, Pitch
-from composer.rulesets import load_ruleset
-from composer.score_out import write_outputs
-from composer.scorer import StatisticalScorer
-from composer.spec import load_spec
+from composer.pipeline import compose, document
+from composer.planning.figured_bass import parse_figure
+from composer.sample.scorer import StatisticalScorer
+from composer.spec.load import load_spec
+from composer.spec.rulesets import load_ruleset
 
 # name: (key, bass in TinyNotation, figures, the chord heard on each beat)
 CASES = {
@@ -214,7 +214,7 @@ def test_a_figure_that_names_no_chord_is_refused_at_its_figure(tmp_path):
 def test_an_augmented_sixth_is_heard_only_over_its_own_bass(figure, label):
     """The checker hears A-flat C F-sharp as the Italian sixth over the A-flat, and the
     same notes over another bass as no augmented sixth."""
-    from composer.harmony import identify_chord
+    from composer.grading.harmony import identify_chord
 
     key, bass = Key.parse("C minor"), Pitch.parse("Ab2").pitch_class
     tones = parse_figure(figure).stages[0].tones(bass, key)
@@ -257,7 +257,7 @@ def test_a_figured_bass_in_musicxml_is_read_and_realized(scorer, common_practice
 def test_a_figured_bass_is_phrased_at_its_fermatas_only(tmp_path):
     """A melody without fermatas is phrased at its long notes; a figured bass is not:
     the partimento's half note F (a 6/5, inverted) ends no phrase, and a fermata does."""
-    from composer.planner import phrase_ends
+    from composer.planning.planner import phrase_ends
 
     bass, figures, _ = PARTIMENTI["C major"]
     spec = _spec(tmp_path, "C major", bass, figures, bars=8)
@@ -275,7 +275,7 @@ def test_the_final_tonic_struck_again_and_again_closes_where_it_arrives(tmp_path
     where it arrives, named authentic, and every beat after it holds the tonic."""
     import numpy as np
 
-    from composer.planner import plan
+    from composer.planning.planner import plan
 
     spec = _spec(tmp_path, "C major", "C4 F G C C C C C", "- - - - - - - -", bars=2)
     made = plan(spec, np.random.default_rng(0))

@@ -9,16 +9,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from composer.checker import check_texture
-from composer.compose import compose, document
-from composer.figure_counts import (
+from composer.grading.checker import check_texture
+from composer.io.read import read_score
+from composer.io.write import write_outputs
+from composer.music import Chord, Key, Pitch, PitchClass
+from composer.pipeline import compose, document
+from composer.spec.load import load_spec
+from composer.spec.rulesets import RuleSet
+from composer.surface.choose import choose_surface
+from composer.surface.counts import (
     SHAPE,
     StatisticalFigureScorer,
     chorale_grids,
     count_figures,
     load_counts,
 )
-from composer.figures import (
+from composer.surface.figures import (
     CELLS,
     FIGURES,
     LABELS,
@@ -28,11 +34,6 @@ from composer.figures import (
     classify_beats,
     realize,
 )
-from composer.io import read_score, write_outputs
-from composer.music import Chord, Key, Pitch, PitchClass
-from composer.rulesets import RuleSet
-from composer.spec import load_spec
-from composer.surface import choose_surface
 from composer.texture import REST
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,7 +160,7 @@ def test_bach_s_beats_read_as_a_teacher_would(bwv269):
 
 def test_committed_counts_are_the_corpus_s():
     counts, meta = load_counts()
-    assert counts.shape == SHAPE and meta["command"] == "python -m composer.figures counts"
+    assert counts.shape == SHAPE and meta["command"] == "python -m composer.surface.counts"
     assert counts.sum() == 4 * meta["beats"]  # every voice's every beat, labelled once
     assert 0.4 < meta["moving_beats"] / meta["beats"] < 0.7
     # A few chorales counted again stay within the committed totals, cell by cell.

@@ -9,18 +9,19 @@ from pathlib import Path
 import pytest
 from exercises import exercise
 
-from composer.checker import check_texture
-from composer.compose import compose, document
 from composer.errors import UnsatisfiableError
-from composer.form import form_of
-from composer.grammar import form_grammar
-from composer.io import read_score, write_outputs
-from composer.planner import harmony_chain
+from composer.grading.checker import check_texture
+from composer.io.read import read_score
+from composer.io.write import write_outputs
+from composer.pipeline import compose, document
+from composer.planning.grammar import form_grammar
+from composer.planning.planner import harmony_chain
 from composer.rules import RULES
 from composer.rules.contour import struck_notes
-from composer.rulesets import RuleSet, parse_use
-from composer.spec import load_spec
-from composer.yamlfile import YamlDoc
+from composer.sample.form import form_of
+from composer.spec.load import load_spec
+from composer.spec.rulesets import RuleSet, parse_use
+from composer.spec.yamlfile import YamlDoc
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "constraints" / "examples"
 CLIMAX = "    - {rule: single-climax, voice: soprano}\n"

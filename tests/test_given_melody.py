@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from composer.checker import check_file
-from composer.compose import compose, document
 from composer.errors import UnsatisfiableError
-from composer.rulesets import load_ruleset
-from composer.score_out import write_outputs
-from composer.scorer import StatisticalScorer
-from composer.spec import load_spec
+from composer.grading.checker import check_file
+from composer.io.write import write_outputs
+from composer.pipeline import compose, document
+from composer.sample.scorer import StatisticalScorer
+from composer.spec.load import load_spec
+from composer.spec.rulesets import load_ruleset
 
 
 @pytest.fixture(scope="module")

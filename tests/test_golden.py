@@ -30,9 +30,9 @@ def _examples() -> list[str]:
 
 
 def _hashes(name: str, scorer_name: str, seed: int, folder: Path) -> dict[str, str]:
-    from composer.compose import compose, document
-    from composer.score_out import write_outputs
-    from composer.spec import load_spec
+    from composer.io.write import write_outputs
+    from composer.pipeline import compose, document
+    from composer.spec.load import load_spec
 
     spec = load_spec(Path("constraints") / "examples" / f"{name}.yaml")  # as a user types it
     comp = compose(replace(spec, seed=seed), _scorer(scorer_name))
@@ -46,7 +46,7 @@ _SCORERS: dict[str, object] = {}
 def _scorer(name: str):
     if name not in _SCORERS:
         if name == "none":
-            from composer.scorer import StatisticalScorer
+            from composer.sample.scorer import StatisticalScorer
 
             _SCORERS[name] = StatisticalScorer.from_corpus(("soprano", "alto", "tenor", "bass"))
         else:

@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from composer.checker import check_texture
-from composer.compose import compose, document
 from composer.corpus import parse_chorale, soprano_part
-from composer.grammar import harmony_grammar
-from composer.io import read_score, write_outputs
-from composer.rulesets import RuleSet
-from composer.scorer import StatisticalScorer
-from composer.spec import load_spec
+from composer.grading.checker import check_texture
+from composer.io.read import read_score
+from composer.io.write import write_outputs
+from composer.pipeline import compose, document
+from composer.planning.grammar import harmony_grammar
+from composer.sample.scorer import StatisticalScorer
+from composer.spec.load import load_spec
+from composer.spec.rulesets import RuleSet
 
 SPEC = """\
 key: {key}

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from composer.checker import check_texture
-from composer.compose import compose, document
 from composer.errors import SpecError
-from composer.io import melody_from_file, parse_score, read_score, write_outputs
+from composer.grading.checker import check_texture
+from composer.io.read import melody_from_file, parse_score, read_score
+from composer.io.write import write_outputs
 from composer.music import Key, Meter, Pitch
-from composer.rulesets import RuleSet
-from composer.scorer import StatisticalScorer
-from composer.spec import load_spec
+from composer.pipeline import compose, document
+from composer.sample.scorer import StatisticalScorer
+from composer.spec.load import load_spec
+from composer.spec.rulesets import RuleSet
 
 
 @pytest.fixture(scope="module")

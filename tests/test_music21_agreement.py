@@ -36,7 +36,7 @@ import pytest
 from music21 import converter, stream, voiceLeading
 
 from composer.corpus import chorale_names, parse_chorale
-from composer.io import EPS, Origin, texture_from_music21
+from composer.io.read import EPS, Origin, texture_from_music21
 from composer.rules import RULES, Context
 from composer.texture import Texture
 

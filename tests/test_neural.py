@@ -19,7 +19,7 @@ import pytest
 from composer.cli import main
 from composer.content import content_dir
 from composer.corpus import parse_chorale
-from composer.io import texture_from_music21
+from composer.io.read import texture_from_music21
 from composer.music import Chord, Key, Pitch, PitchClass
 from composer.neural.data import (
     OffGrid,
@@ -227,8 +227,8 @@ def test_composing_with_the_shipped_model_imports_no_torch(tmp_path):
 
 def _frames(chords: list[Chord], key: Key):
     from composer.rules import Context
-    from composer.solver import SlotProblem, Solver, voice_ranges
-    from composer.spec import load_spec
+    from composer.solve.solver import SlotProblem, Solver, voice_ranges
+    from composer.spec.load import load_spec
 
     spec = load_spec(EXAMPLES / "chorale-d-major.yaml")
     ctx = Context(spec.voices, key, spec.meter)
@@ -237,7 +237,7 @@ def _frames(chords: list[Chord], key: Key):
 
 
 def test_scores_are_normalised_note_by_note(scorer):
-    from composer.scorer import SlotInfo
+    from composer.sample.scorer import SlotInfo
     from composer.texture import Frame
 
     key = Key.parse("D major")
@@ -262,8 +262,8 @@ def test_scores_are_normalised_note_by_note(scorer):
 
 
 def test_the_same_seed_composes_the_same_piece_with_the_model(scorer):
-    from composer.compose import compose
-    from composer.spec import load_spec
+    from composer.pipeline import compose
+    from composer.spec.load import load_spec
 
     spec = load_spec(EXAMPLES / "harmonize-melody.yaml")
     one = compose(replace(spec, seed=3), scorer).voicings

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from exercises import exercise, exercise_via_file
 
-from composer.checker import Report, check_texture
+from composer.grading.checker import Report, check_texture
 from composer.rules import RULES
-from composer.rulesets import RuleSet, RuleUse, load_ruleset, parse_use
+from composer.spec.rulesets import RuleSet, RuleUse, load_ruleset, parse_use
+from composer.spec.yamlfile import YamlDoc
 from composer.texture import Texture
-from composer.yamlfile import YamlDoc
 
 SATB = ("soprano", "alto", "tenor", "bass")
 OUTER = ("soprano", "bass")

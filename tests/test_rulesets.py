@@ -12,7 +12,7 @@ import pytest
 
 from composer.errors import SpecError
 from composer.rules import RULES
-from composer.rulesets import (
+from composer.spec.rulesets import (
     RuleUse,
     available_sets,
     load_ruleset,

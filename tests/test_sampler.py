@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from composer.errors import UnsatisfiableError
-from composer.sampler import (
+from composer.sample.sampler import (
     Automaton,
     Chain,
     NoSolution,

@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 from music21 import converter, stream
 
-from composer.checker import check_file
 from composer.cli import DEFAULT_SETS, main
-from composer.compose import compose, document
 from composer.errors import ScoreError
-from composer.io import read_score
+from composer.grading.checker import check_file
+from composer.io.read import read_score
+from composer.io.write import write_outputs
 from composer.music import Key, Meter, Note, Piece, Pitch, Position
-from composer.rulesets import load_ruleset
-from composer.score_out import write_outputs
-from composer.spec import load_spec
+from composer.pipeline import compose, document
+from composer.spec.load import load_spec
+from composer.spec.rulesets import load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "constraints" / "examples"
@@ -189,7 +189,7 @@ def test_lyrics_go_with_the_melody_in_another_voice(tmp_path):
 
 
 def test_a_one_syllable_word_is_single():
-    from composer.score_out import _syllables
+    from composer.io.write import _syllables
 
     assert _syllables(["Lord", None, "have", "mer-", "cy", "Ky-", None, "ri-", "e"]) == [
         ("Lord", "single"), None, ("have", "single"), ("mer", "begin"), ("cy", "end"),

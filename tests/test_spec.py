@@ -14,7 +14,7 @@ import pytest
 
 from composer.errors import SpecError
 from composer.music import Meter, Position
-from composer.spec import load_spec
+from composer.spec.load import load_spec
 
 # Meters ------------------------------------------------------------------------------
 

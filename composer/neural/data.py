@@ -1,6 +1,6 @@
 """The chorales as training data: every voice on a sixteenth-note grid, and one row per
 beat with the plan a composer would have had there (chord, local key, place in the bar
-and phrase, distance to the cadence, fermata), as `composer.analysis` hears it.
+and phrase, distance to the cadence, fermata), as `composer.planning.analysis` hears it.
 
 Parsing and analysing the corpus takes about a minute, so each chorale's arrays are
 cached under `$XDG_CACHE_HOME/partimento` (`~/.cache/partimento`), in a folder named by
@@ -31,8 +31,8 @@ CELLS_PER_QUARTER = 4  # a sixteenth-note grid
 CADENCE_KINDS = (*CADENCES, "other")
 SPLIT_RULE = "BWV number modulo 10: 0 → test, 1 → validation, 2–9 → train"
 TRANSPOSE_SLACK = 2  # semitones a transposed voice may stray beyond its standard range
-_SOURCES = ("composer/neural/data.py", "composer/analysis.py", "composer/io.py",
-            "composer/harmony.py", "composer/texture.py", "composer/rules/structure.py")
+_SOURCES = ("composer/neural/data.py", "composer/planning/analysis.py", "composer/io/read.py",
+            "composer/grading/harmony.py", "composer/texture.py", "composer/rules/structure.py")
 
 
 class OffGrid(ValueError):
@@ -93,7 +93,7 @@ def encode_grid(lines: Sequence[Sequence[Span]]) -> Grid:
 
 
 def spans_of(events: Iterable[Any]) -> tuple[Span, ...]:
-    """The notes of a voice read by `composer.io` (ties merged), rests left out."""
+    """The notes of a voice read by `composer.io.read` (ties merged), rests left out."""
     def exact(x: float) -> Fraction:
         return Fraction(x).limit_denominator(192)
 
@@ -103,7 +103,7 @@ def spans_of(events: Iterable[Any]) -> tuple[Span, ...]:
 
 @dataclass(frozen=True, eq=False)
 class Beats:
-    """One row per beat on which some voice strikes (see composer.analysis)."""
+    """One row per beat on which some voice strikes (see composer.planning.analysis)."""
 
     cell: np.ndarray  # int32: where the beat starts on the grid
     bar: np.ndarray  # int16, as printed (a pickup is bar 0)
@@ -161,9 +161,9 @@ def corpus_names() -> list[str]:
 
 def encode_chorale(name: str, score: Any = None) -> Chorale:
     """Parse (unless given), grid and analyse one chorale."""
-    from composer.analysis import analyse_chorale, phrase_cadence
     from composer.corpus import parse_chorale
-    from composer.io import texture_from_music21
+    from composer.io.read import texture_from_music21
+    from composer.planning.analysis import analyse_chorale, phrase_cadence
 
     score = score if score is not None else parse_chorale(name)
     _, origin = texture_from_music21(score, source=name)
@@ -208,7 +208,7 @@ def fingerprint() -> str:
 
 
 def _save(chorale: Chorale, path: Path) -> None:
-    from composer.io import atomic_path
+    from composer.io.read import atomic_path
 
     arrays = {f"beats_{f.name}": getattr(chorale.beats, f.name) for f in fields(Beats)}
     with atomic_path(path) as tmp, open(tmp, "wb") as out:

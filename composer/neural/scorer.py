@@ -33,7 +33,7 @@ from composer.neural.features import (
 )
 from composer.neural.net import Groups, Net, Previous, one_thread
 from composer.neural.weights import read_weights
-from composer.scorer import SlotInfo
+from composer.sample.scorer import SlotInfo
 from composer.texture import Frame
 
 DEFAULT_MODEL = "chorale.pt"  # read from chorale.npz, exported from it, without torch

@@ -1,7 +1,7 @@
 """The form while composing: sections that come back, and a line with a single climax.
 
 Both are rules no neighbouring pair of slots can see, so they ride along the chain as
-extra state (`composer.sampler`'s automata) or as conditioned domains, never as
+extra state (`composer.sample.sampler`'s automata) or as conditioned domains, never as
 rejection loops over whole pieces.
 
 **Repeats.** A section whose letter came before (the second A of `A A B A`) repeats the
@@ -53,10 +53,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from composer.errors import UnsatisfiableError
-from composer.grammar import form_grammar
-from composer.planner import HarmonyChain, Plan
-from composer.rulesets import RuleUse
-from composer.sampler import (
+from composer.planning.grammar import form_grammar
+from composer.planning.planner import HarmonyChain, Plan
+from composer.sample.sampler import (
     Automaton,
     Chain,
     NoSolution,
@@ -65,11 +64,12 @@ from composer.sampler import (
     product,
     single_climax_automaton,
 )
-from composer.spec import Spec
+from composer.spec.load import Spec
+from composer.spec.rulesets import RuleUse
 
 if TYPE_CHECKING:
-    from composer.compose import _Candidates
-    from composer.copying import CopyGuard
+    from composer.pipeline import _Candidates
+    from composer.sample.copying import CopyGuard
 
 __all__ = ["DRAFTS", "Form", "Repeat", "check_given_climax", "form_of", "sample_form"]
 
@@ -208,7 +208,7 @@ def sample_form(spec: Spec, form: Form, cands: _Candidates, rng: np.random.Gener
 
     Raises NoSolution when the chain itself has no valid piece (as without a form),
     UnsatisfiableError when only the repeats or a climax make it impossible."""
-    from composer.copying import sample_original
+    from composer.sample.copying import sample_original
 
     chain = Chain(cands.unary, cands.pair)
     temperature = spec.temperature

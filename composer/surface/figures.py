@@ -8,15 +8,14 @@ that spells its notes in the local key from the voice's notes and the chord.
 
 The same vocabulary names what Bach does: `classify_beats` reads a sixteenth-note grid
 (MIDI pitch and onset flag per cell) and labels every beat of every voice, and
-`python -m composer.figures counts` counts the labels over the chorales of music21's
-corpus into `models/chorale-figures.json` (see `composer.figure_counts`, whose
+`python -m composer.surface.counts` counts the labels over the chorales of music21's
+corpus into `models/chorale-figures.json` (see `composer.surface.counts`, whose
 `StatisticalFigureScorer` reads them); a neural scorer implements the same
 `FigureScorer` protocol.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,7 +26,6 @@ from composer.music import STEP_PC, Chord, Key, Pitch, PitchClass
 from composer.texture import REST
 
 CELLS = 4  # sixteenth notes in a quarter-note beat: the grid figures are written on
-COUNTS_COMMAND = "python -m composer.figures counts"
 
 _ = False
 X = True
@@ -354,19 +352,3 @@ def beat_grid(lines: list[list[tuple[float, float, int | None, bool]]], beats_pe
     found = ahead < len(marks)
     to_cadence[found] = marks[ahead[found]] - np.arange(len(starts))[found]
     return BeatGrid(midi, onset, starts, beat, beats_per_bar, to_cadence)
-
-
-def main(argv: list[str]) -> int:
-    if argv[:1] != ["counts"]:
-        print(f"usage: {COUNTS_COMMAND}", file=sys.stderr)
-        return 2
-    from composer.figure_counts import build_counts, counts_path
-
-    data = build_counts(counts_path())
-    print(f"wrote figure counts of {data['chorales']} chorales ({data['beats']} beats) to"
-          f" {counts_path()}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

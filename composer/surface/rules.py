@@ -1,6 +1,6 @@
 """The spec's rules on the surface's finer grid, and the chord the checker will hear.
 
-`composer.surface` offers, per beat, combinations of the voices' figures; here the very
+`composer.surface.choose` offers, per beat, combinations of the voices' figures; here the very
 rules the checker runs judge them on the slices their onsets cut — the vertical rules
 on the beat and between beats, the horizontal rules from onset to onset, the melodic
 rules along each voice — and `harmony.identify_chord` hears each beat as the checker
@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from composer.figures import CELLS, GIVEN, SUSPENSION
-from composer.harmony import ONSET_WEIGHT, identify_chord
+from composer.grading.harmony import ONSET_WEIGHT, identify_chord
 from composer.music import STEP_PC, Chord, Key, PitchClass
 from composer.rules import RULES, Context, HorizontalRule, MelodicRule, VerticalRule
 from composer.rules.vertical import CompleteChord
-from composer.rulesets import RuleUse
-from composer.solver import vertical_filter
+from composer.solve.solver import vertical_filter
+from composer.spec.rulesets import RuleUse
+from composer.surface.figures import CELLS, GIVEN, SUSPENSION
 from composer.texture import REST, Frame
 
 if TYPE_CHECKING:
-    from composer.surface import Beat
+    from composer.surface.choose import Beat
 
 MAX_COMBINATIONS = 16  # the most likely combinations a beat offers (cf. the voicings' cap)
 # Judged by all that sounds in the beat, which always includes the voicing the level

@@ -22,7 +22,7 @@ from constraint import BacktrackingSolver, FunctionConstraint, Problem
 from composer.music import STEP_PC, Chord, Key, Pitch
 from composer.rules import Context, HorizontalRule, MelodicRule, VerticalRule
 from composer.rules.vertical import STANDARD_RANGES
-from composer.rulesets import RuleUse
+from composer.spec.rulesets import RuleUse
 from composer.texture import REST, Frame, chord_arrays
 
 PAIRS_PER_CALL = 1 << 15  # pairs judged in one call when all the voicings of two slots meet

@@ -17,7 +17,7 @@ import numpy as np
 from composer.content import content_dir
 from composer.music import Chord, Key, PitchClass
 from composer.rules.structure import CADENCES, classify_cadence, related_keys
-from composer.yamlfile import load_yaml
+from composer.spec.yamlfile import load_yaml
 
 WEIGHTS_FILE = "harmony-weights.json"
 

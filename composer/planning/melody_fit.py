@@ -20,7 +20,7 @@ import numpy as np
 
 from composer.music import Chord, Pitch
 from composer.rules.melodic import DissonanceTreatment
-from composer.spec import Melody, Spec
+from composer.spec.load import Melody, Spec
 from composer.texture import REST, Frame, chord_arrays
 
 # Bach sounds the melody's note on the beat as a chord tone far more often than not: an
@@ -141,7 +141,7 @@ def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Seq
     the chord can make another chord of the notes — B over D F# A is heard as a seventh
     chord on B — and then every voice is judged against that one; asked only where the
     melody has such a note."""
-    from composer.harmony import ONSET_WEIGHT, identify_chord
+    from composer.grading.harmony import ONSET_WEIGHT, identify_chord
 
     assert spec.melody is not None
     later = [n for n in spec.melody.struck_within(offset, length) if n.pitch is not None]

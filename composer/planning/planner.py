@@ -15,9 +15,9 @@ from fractions import Fraction
 import numpy as np
 
 from composer.errors import SpecError, UnsatisfiableError, closest
-from composer.grammar import HarmonyGrammar, form_grammar, harmony_grammar
 from composer.music import Chord, Key, Meter, Pitch, PitchClass, Position
-from composer.spec import Melody, Spec
+from composer.planning.grammar import HarmonyGrammar, form_grammar, harmony_grammar
+from composer.spec.load import Melody, Spec
 
 ANY_CADENCE = "any"  # an inner phrase of a given melody: whichever cadence its notes allow
 
@@ -336,9 +336,9 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     melody notes (by onset) whose slots the melody's fit is let go of from the start.
     A figured bass (`figured_slots`) names the chord of each figured slot, and the final
     tonic arrives where its figures put it."""
-    from composer.figured_bass import figured_grammar, figured_slots
-    from composer.melody_fit import melody_fit
-    from composer.sampler import Chain, NoSolution, feasible
+    from composer.planning.figured_bass import figured_grammar, figured_slots
+    from composer.planning.melody_fit import melody_fit
+    from composer.sample.sampler import Chain, NoSolution, feasible
 
     phrases = list(layout.phrases) if layout else _phrases(spec)
     times = list(layout.times) if layout else _slot_times(spec, phrases)
@@ -527,7 +527,7 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
 
 def plan(spec: Spec, rng: np.random.Generator) -> Plan:
     """The harmony alone, sampled from the grammar (what `partimento plan` prints)."""
-    from composer.sampler import Chain, NoSolution, sample
+    from composer.sample.sampler import Chain, NoSolution, sample
 
     chain = harmony_chain(spec)
     try:
@@ -558,7 +558,7 @@ def no_close(spec: Spec, chain: HarmonyChain, fixed: dict[Fraction, list[Pitch]]
     under a melody ending on its tonic), say so in a cadence's words, with the cadences
     the melody's close does allow; None where the harmony alone can be composed."""
     from composer.rules.structure import CADENCES
-    from composer.sampler import Chain, NoSolution, feasible
+    from composer.sample.sampler import Chain, NoSolution, feasible
 
     def closes(layout: HarmonyChain) -> bool:
         try:

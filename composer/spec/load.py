@@ -1,6 +1,6 @@
 """The spec: the only place that sees a user's raw YAML.
 
-A spec file is read with positions kept (composer.yamlfile), validated with pydantic,
+A spec file is read with positions kept (composer.spec.yamlfile), validated with pydantic,
 and turned into one immutable `Spec`. Every error names the file, line and column, the
 field, and what would be accepted.
 """
@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from composer.errors import Location, SpecError, closest
 from composer.music import SATB, Key, Meter, Pitch
-from composer.rulesets import RuleUse, load_ruleset, merge, parse_use
-from composer.transposition import Transposition, parse_interval
-from composer.yamlfile import YamlDoc, field_name, load_yaml
+from composer.spec.rulesets import RuleUse, load_ruleset, merge, parse_use
+from composer.spec.transposition import Transposition, parse_interval
+from composer.spec.yamlfile import YamlDoc, field_name, load_yaml
 
 if TYPE_CHECKING:
-    from composer.figured_bass import Figure
+    from composer.planning.figured_bass import Figure
 
 MAX_BARS = 256
 CadenceKind = Literal["authentic", "half", "plagal", "deceptive"]
@@ -223,7 +223,7 @@ def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
     meter, key, melody = meter_of(model.meter), Key.parse(model.key), None
     rules = _rules(doc, model)
     if model.melody:
-        from composer.given_melody import read_melody
+        from composer.spec.melody import read_melody
 
         melody, meter, key = read_melody(doc, model, meter if given else None, key, rules,
                                          folder)

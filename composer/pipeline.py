@@ -13,13 +13,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from composer.checker import Violation
 from composer.errors import UnsatisfiableError
-from composer.explain import given_line_conflict
-from composer.given import BY_CHORD_RULES, composing_rules, melody_warnings
-from composer.melody_fit import heard_as_planned
+from composer.grading.checker import Violation
 from composer.music import Note, Piece, Pitch
-from composer.planner import (
+from composer.planning.melody_fit import heard_as_planned
+from composer.planning.planner import (
     HarmonyChain,
     Plan,
     harmony_chain,
@@ -28,9 +26,10 @@ from composer.planner import (
     no_close,
 )
 from composer.rules import Context
-from composer.rulesets import RuleUse
-from composer.scorer import Scorer, SlotInfo
-from composer.solver import (
+from composer.sample.scorer import Scorer, SlotInfo
+from composer.solve.explain import given_line_conflict
+from composer.solve.given import BY_CHORD_RULES, composing_rules, melody_warnings
+from composer.solve.solver import (
     PairVerdicts,
     SlotProblem,
     Solver,
@@ -40,8 +39,9 @@ from composer.solver import (
     voice_spacing,
     voicing_frame,
 )
-from composer.spec import Spec
-from composer.surface import Surface, choose_surface
+from composer.spec.load import Spec
+from composer.spec.rulesets import RuleUse
+from composer.surface.choose import Surface, choose_surface
 from composer.texture import Frame
 
 Progress = Callable[[str, int, int], None]
@@ -333,9 +333,9 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     """Compose under these rules; `strict` gives up at once where the lenient way might
     still find a piece (it neither explains nor lets the melody's demands go); `loose`:
     where the melody's notes need not fit the chords (composer/melody_fit.py)."""
-    from composer.copying import check_given_line, copy_guards
-    from composer.form import check_given_climax, form_of, sample_form
-    from composer.sampler import NoSolution
+    from composer.sample.copying import check_given_line, copy_guards
+    from composer.sample.form import check_given_climax, form_of, sample_form
+    from composer.sample.sampler import NoSolution
 
     spec = replace(asked, rules=rules)
     rng = np.random.default_rng(spec.seed)
@@ -352,7 +352,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     try:
         choice = sample_form(spec, form, cands, rng, copy_guards(spec, cands.frames))
     except NoSolution as exc:
-        from composer.explain import explain
+        from composer.solve.explain import explain
 
         # Either the rules truly conflict near the break (then say which), or only the
         # most likely voicings failed to connect: then offer every voicing.

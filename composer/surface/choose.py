@@ -1,7 +1,7 @@
 """The sampler's third level: a surface figure for every voice on every beat.
 
 Once the chords and voicings are chosen, each voice on each beat takes a figure from
-`composer.figures` leading from its note to the next beat's; a given melody keeps its own
+`composer.surface.figures` leading from its note to the next beat's; a given melody keeps its own
 rhythm and a cadence chord is held. A beat's candidates are combinations of the voices'
 figures, at most two voices moving. The spec's own rules judge each combination on the
 finer grid of its onsets, as the checker will judge the written score and with the chord
@@ -22,8 +22,13 @@ from itertools import combinations
 
 import numpy as np
 
-from composer.figure_counts import default_figure_scorer
-from composer.figures import (
+from composer.music import Chord, Note, Pitch
+from composer.planning.planner import Plan, Slot
+from composer.rules import Context
+from composer.sample.sampler import Chain, sample
+from composer.spec.load import Spec
+from composer.surface.counts import default_figure_scorer
+from composer.surface.figures import (
     CELLS,
     FIGURES,
     GIVEN,
@@ -34,12 +39,7 @@ from composer.figures import (
     FigureScorer,
     realize,
 )
-from composer.music import Chord, Note, Pitch
-from composer.planner import Plan, Slot
-from composer.rules import Context
-from composer.sampler import Chain, sample
-from composer.spec import Spec
-from composer.surface_rules import identify, judge_beats, pair_scores, signatures
+from composer.surface.rules import identify, judge_beats, pair_scores, signatures
 from composer.texture import REST, chord_arrays, leading_tone_of
 
 MAX_MOVING = 2  # voices moving within one beat (in Bach, 94% of beats move at most two)

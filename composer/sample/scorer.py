@@ -56,9 +56,9 @@ def bass_position_logp() -> np.ndarray:
     analysed chorales (`partimento learn-grammar`), add-one smoothed, pooled over modes."""
     import json
 
-    from composer.analysis import bass_position_counts
     from composer.content import content_dir
-    from composer.grammar import WEIGHTS_FILE
+    from composer.planning.analysis import bass_position_counts
+    from composer.planning.grammar import WEIGHTS_FILE
 
     learned = content_dir("grammars") / WEIGHTS_FILE
     counts = bass_position_counts(json.loads(learned.read_text())) if learned.exists() else None

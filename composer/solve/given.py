@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from composer.checker import Violation, check_texture
+from composer.grading.checker import Violation, check_texture
 from composer.music import Piece
-from composer.rulesets import RuleSet, RuleUse
-from composer.spec import Spec
+from composer.spec.load import Spec
+from composer.spec.rulesets import RuleSet, RuleUse
 
 # How composing treats each rule of one voice's own line for the given voice.
 EXEMPT = "exempt"  # judged only on the other voices; broken by the melody: a warning
@@ -85,7 +85,7 @@ def melody_warnings(spec: Spec, piece: Piece, composed_by: tuple[RuleUse, ...]
     """Where the given melody itself breaks a rule of its own line (or, spread, the
     spacing from its neighbours), as the checker reports it on the composed piece: a
     warning at the note. `composed_by`: the rules the piece was composed under."""
-    from composer.io import texture_from_piece
+    from composer.io.read import texture_from_piece
 
     if spec.melody is None:
         return ()

@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from composer.errors import Location, SpecError
-from composer.grammar import HarmonyGrammar, Numeral
 from composer.music import QUALITIES, Chord, Key, Meter, Pitch, PitchClass
+from composer.planning.grammar import HarmonyGrammar, Numeral
 
 if TYPE_CHECKING:
-    from composer.spec import Melody, Spec
+    from composer.spec.load import Melody, Spec
 
 HOLD = "_"  # the chord of the note before goes on over this one
 ACCIDENTALS = {"#": "#", "b": "b", "n": "n", "♯": "#", "♭": "b", "♮": "n"}

@@ -1,8 +1,8 @@
 """Bach's figures counted, and the statistical figure scorer that reads the counts.
 
-`python -m composer.figures counts` reads every chorale of music21's corpus whose beat is
+`python -m composer.surface.counts` reads every chorale of music21's corpus whose beat is
 a quarter note onto the sixteenth grid, labels each voice's figure on each beat
-(`composer.figures.classify_beats`) and counts the labels by voice, by the intervals to
+(`composer.surface.figures.classify_beats`) and counts the labels by voice, by the intervals to
 and from the beat's chord tone, by the place in the bar and by the distance to the next
 fermata, into `models/chorale-figures.json`; composing reads that file, never the corpus.
 """
@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from composer.content import content_dir
-from composer.figures import (
-    COUNTS_COMMAND,
+from composer.surface.figures import (
     FIGURES,
     HOLD,
     LABELS,
@@ -35,6 +34,8 @@ from composer.figures import (
     skeleton,
 )
 from composer.texture import REST
+
+COUNTS_COMMAND = "python -m composer.surface.counts"
 
 COUNTS_FILE = "chorale-figures.json"
 SHAPE = (4, len(STEP_IN), len(STEP_OUT), len(METRIC), len(TO_CADENCE), len(LABELS))
@@ -115,7 +116,7 @@ def default_figure_scorer() -> StatisticalFigureScorer:
 def chorale_grids(names: list[str] | None = None) -> Iterator[tuple[str, BeatGrid | None]]:
     """Each chorale's grid, or None for one whose beat is not a quarter note."""
     from composer.corpus import chorale_names, parse_chorale
-    from composer.io import texture_from_music21
+    from composer.io.read import texture_from_music21
 
     for name in names or sorted(set(chorale_names())):
         texture, origin = texture_from_music21(parse_chorale(name), source=name)
@@ -190,3 +191,12 @@ def load_counts(path: Path | None = None) -> tuple[np.ndarray, dict]:
     return counts, {k: v for k, v in data.items() if k != "counts"}
 
 
+def main() -> int:
+    data = build_counts(counts_path())
+    print(f"wrote figure counts of {data['chorales']} chorales ({data['beats']} beats) to"
+          f" {counts_path()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

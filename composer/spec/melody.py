@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from composer.errors import SpecError
-from composer.io import MelodyEvent
+from composer.io.read import MelodyEvent
 from composer.music import Key, Meter, Pitch
 from composer.rules.vertical import STANDARD_RANGES
-from composer.rulesets import RuleUse
-from composer.spec import Melody, MelodyNote, SpecModel
-from composer.transposition import Transposition, fit, parse_interval
-from composer.yamlfile import YamlDoc, field_name
+from composer.spec.load import Melody, MelodyNote, SpecModel
+from composer.spec.rulesets import RuleUse
+from composer.spec.transposition import Transposition, fit, parse_interval
+from composer.spec.yamlfile import YamlDoc, field_name
 
 if TYPE_CHECKING:
-    from composer.figured_bass import Figure
+    from composer.planning.figured_bass import Figure
 
 
 def read_melody(doc: YamlDoc, model: SpecModel, meter: Meter | None, key: Key,
@@ -77,7 +77,7 @@ def _with_rests(notes: list[MelodyNote]) -> tuple[MelodyNote, ...]:
 
 def _from_tinynotation(doc: YamlDoc, where: tuple[str, ...], text: str, meter: Meter | None
                        ) -> tuple[Sequence[MelodyEvent], Meter | None]:
-    from composer.tinynotation import NotationError, read_tinynotation
+    from composer.spec.tinynotation import NotationError, read_tinynotation
 
     try:
         tiny = read_tinynotation(text, meter)
@@ -88,7 +88,7 @@ def _from_tinynotation(doc: YamlDoc, where: tuple[str, ...], text: str, meter: M
 
 def _from_file(doc: YamlDoc, where: tuple[str, ...], name: str, folder: Path
                ) -> tuple[Sequence[MelodyEvent], Meter | None, dict[float, str]]:
-    from composer.io import figured_melody_from_file  # music21, only when a file is given
+    from composer.io.read import figured_melody_from_file  # music21, only when a file is given
 
     target = (folder / name).resolve()
     if not target.is_relative_to(folder.resolve()):
@@ -106,7 +106,7 @@ def _figured_from_file(doc: YamlDoc, melody: Melody, in_file: dict[float, str], 
                        meter: Meter) -> Melody:
     """The bass with the figures its file writes (<figured-bass>); a note without one is
     a triad on its root where it starts a beat or opens the bass, else a passing note."""
-    from composer.figured_bass import check_figures, parse_figure
+    from composer.planning.figured_bass import check_figures, parse_figure
 
     where = ("melody", "file")
     figures: list[Figure | None] = []
@@ -133,7 +133,7 @@ def _figured_from_file(doc: YamlDoc, melody: Melody, in_file: dict[float, str], 
 def _figured(doc: YamlDoc, melody: Melody, figures: str, key: Key, meter: Meter) -> Melody:
     """The melody with the spec's figures laid over its notes, one per note, each
     mistake placed at its figure."""
-    from composer.figured_bass import check_figures, figured_notes, parse_figure
+    from composer.planning.figured_bass import check_figures, figured_notes, parse_figure
 
     where = ("melody", "figures")
     words = list(re.finditer(r"\S+", figures))

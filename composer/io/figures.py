@@ -1,5 +1,5 @@
 """The figures of a MusicXML file's <figured-bass> elements, which music21 does not
-read: the standard library's XML parser at the edge, for composer.io."""
+read: the standard library's XML parser at the edge, for composer.io.read."""
 
 from __future__ import annotations
 

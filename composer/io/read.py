@@ -1,5 +1,5 @@
 """music21 at the edge: scores in (MusicXML, MIDI, ABC) as a Texture (scores out are
-composer.score_out).
+composer.io.write).
 
 Everything music21 does for us happens here, once per file; the rules never see a
 music21 object. `Origin` remembers which music21 note each voice event came from so
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from composer.errors import ScoreError
-from composer.harmony import find_key, identify_chord, slot_notes
+from composer.grading.harmony import find_key, identify_chord, slot_notes
 from composer.music import Key, Meter, Pitch, Position
 from composer.texture import Slice, Texture, Voicing
 
@@ -450,8 +450,8 @@ def figured_melody_from_file(path: Path
                              ) -> tuple[list[MelodyEvent], Meter, dict[float, str]]:
     """`melody_from_file`, and the figures a MusicXML file writes over the line's notes
     (its `<figured-bass>`, which music21 does not read), by offset, in the spec's
-    shorthand (composer.figured_bass): '#6/4', several under one note joined by '-'."""
-    from composer.musicxml_figures import figures_by_offset
+    shorthand (composer.planning.figured_bass): '#6/4', several under one note joined by '-'."""
+    from composer.io.figures import figures_by_offset
 
     score, line, pad, events = _top_line(path)
     return events, _meter(score)[0], figures_by_offset(path, score, line, pad)
@@ -476,15 +476,4 @@ def _top_line(path: Path) -> tuple[Any, Any, float, list[MelodyEvent]]:
                                       lyric_of(ev.source)) for ev in events]
 
 
-# Writing a piece: composer.score_out ------------------------------------------------------
-
-_WRITERS = ("piece_to_music21", "write_outputs", "stable_musicxml", "engrave_pages")
-
-
-def __getattr__(name: str) -> Any:
-    """The writers moved to composer.score_out; they stay importable from here."""
-    if name in _WRITERS:
-        from composer import score_out
-
-        return getattr(score_out, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Writing a piece: composer.io.write ------------------------------------------------------

@@ -12,7 +12,7 @@ import numpy as np
 from composer.errors import ScoreError
 from composer.music import format_beat
 from composer.rules import Context
-from composer.rulesets import RuleSet
+from composer.spec.rulesets import RuleSet
 from composer.texture import Texture
 
 
@@ -152,7 +152,7 @@ def check_file(path: Path | str, rulesets: RuleSet | Sequence[RuleSet]
                ) -> tuple[Report, Texture, Any]:
     """Grade one score file with the first rule set that grades its number of voices;
     returns the report, the texture and the music21 origin (for `annotate`)."""
-    from composer.io import parse_score, texture_from_music21
+    from composer.io.read import parse_score, texture_from_music21
 
     sets = (rulesets,) if isinstance(rulesets, RuleSet) else tuple(rulesets)
     score = parse_score(path)
@@ -199,7 +199,7 @@ def annotate(report: Report, texture: Texture, origin: Any, target: Path,
     for a warning) and, where a violation is reported, its short name above the note;
     with `non_chord_tones`, each non-chord tone labelled by kind (p, n, sus, app …) in
     blue."""
-    from composer.io import mark_note, write_musicxml
+    from composer.io.read import mark_note, write_musicxml
 
     colour: dict[tuple[int, int], str] = {}
     labels: dict[tuple[int, int], list[str]] = {}

@@ -19,7 +19,7 @@ from composer.errors import Location, SpecError, closest
 from composer.music import Pitch
 from composer.rules import RULES, Param, Rule
 from composer.rules.base import SEVERITIES
-from composer.yamlfile import Path_, YamlDoc, load_yaml
+from composer.spec.yamlfile import Path_, YamlDoc, load_yaml
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from composer.errors import UnsatisfiableError
-from composer.planner import HarmonyChain, harmony_chain
-from composer.rulesets import RuleUse
-from composer.spec import Spec
+from composer.planning.planner import HarmonyChain, harmony_chain
+from composer.spec.load import Spec
+from composer.spec.rulesets import RuleUse
 
 WINDOWS = (1, 2, 4, 8, 16, 32)  # slots before the break that a check looks at, widening
 
@@ -34,7 +34,7 @@ def explain(spec: Spec, slot: int, whole: bool = False) -> UnsatisfiableError | 
     """Which rules and notes conflict near `slot`, where composing broke; None when no
     window around it is itself impossible (only the voicings offered failed to connect),
     unless `whole`: then the whole piece is the window."""
-    from composer.compose import _fixed_notes
+    from composer.pipeline import _fixed_notes
     from composer.rules import Context
 
     ctx = Context(spec.voices, spec.key, spec.meter)
@@ -100,9 +100,9 @@ def _notes(spec: Spec, chain: HarmonyChain, lo: int, hi: int) -> list[_Item]:
 
 def _consistent(spec: Spec, full: HarmonyChain, window: range, items: list[_Item],
                 memo: dict) -> bool:
-    from composer.compose import MAX_VALUES_PER_SLOT, _fixed_notes, candidates
+    from composer.pipeline import MAX_VALUES_PER_SLOT, _fixed_notes, candidates
     from composer.rules import Context
-    from composer.sampler import Chain, NoSolution, feasible
+    from composer.sample.sampler import Chain, NoSolution, feasible
 
     uses = tuple(i.use for i in items if i.use is not None)
     kept = {i.note for i in items if i.note is not None}

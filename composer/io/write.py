@@ -17,8 +17,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from composer.engrave import engrave_pages, find_musescore, musescore_pdf
 from composer.errors import PartimentoError, ScoreError
+from composer.io.engrave import engrave_pages, find_musescore, musescore_pdf
 from composer.music import Note, Piece, Pitch
 
 LAYOUTS = ("satb", "satb-two-staves")

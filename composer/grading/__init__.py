@@ -1,0 +1,1 @@
+"""Grading: hearing the harmony of a score, and every rule's verdict on it."""

@@ -1,0 +1,1 @@
+"""Sampling: the exact Markov-constrained sampler, its automata, and the scorers."""
