@@ -90,7 +90,7 @@ def refigured(step: int):
     from composer.errors import Location
     from composer.io.read import texture_from_music21
     from composer.music import Position
-    from composer.planning.planner import Plan, Slot
+    from composer.planning.plan import Plan, Slot
     from composer.spec.load import Melody, MelodyNote, Spec
     from composer.spec.rulesets import load_ruleset
     from composer.surface.choose import choose_surface

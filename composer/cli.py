@@ -283,7 +283,7 @@ def plan(spec: Annotated[Path, typer.Argument(help="the YAML spec")],
     """Print the form and harmony plan of a spec, with the reason for each phrase."""
     import numpy as np
 
-    from composer.planning.planner import plan as make
+    from composer.planning.plan import plan as make
     from composer.spec.load import load_spec
 
     the_spec = load_spec(spec)

@@ -235,7 +235,7 @@ def test_each_chord_of_the_plan_says_which_grammar_rule_put_it_there(capsys):
 
     from composer.cli import main
     from composer.planning.grammar import harmony_grammar
-    from composer.planning.planner import plan
+    from composer.planning.plan import plan
 
     spec = load_spec(EXAMPLES / "harmonize-melody.yaml")
     grammar = harmony_grammar(spec.key.mode)
@@ -298,16 +298,16 @@ def test_remembered_pair_verdicts_agree_with_judging_every_pair(name, table, mon
     or, where that would be too large, by sorting."""
     import numpy as np
 
-    from composer.pipeline import _fixed_notes, candidates
-    from composer.planning.planner import harmony_chain
+    from composer.planning.chain import harmony_chain
     from composer.rules import Context
     from composer.solve import solver
+    from composer.solve.candidates import candidates, fixed_notes
 
     if not table:
         monkeypatch.setattr(solver, "DENSE_PAIRS", 0)
 
     spec = load_spec(EXAMPLES / name)
-    chain = harmony_chain(spec, _fixed_notes(spec, Context(spec.voices, spec.key, spec.meter)))
+    chain = harmony_chain(spec, fixed_notes(spec, Context(spec.voices, spec.key, spec.meter)))
     run = range(8)
     every, offered = (candidates(spec, chain, None, slots=run, cap=cap) for cap in (None, 64))
 

@@ -257,7 +257,7 @@ def test_a_figured_bass_in_musicxml_is_read_and_realized(scorer, common_practice
 def test_a_figured_bass_is_phrased_at_its_fermatas_only(tmp_path):
     """A melody without fermatas is phrased at its long notes; a figured bass is not:
     the partimento's half note F (a 6/5, inverted) ends no phrase, and a fermata does."""
-    from composer.planning.planner import phrase_ends
+    from composer.planning.phrases import phrase_ends
 
     bass, figures, _ = PARTIMENTI["C major"]
     spec = _spec(tmp_path, "C major", bass, figures, bars=8)
@@ -275,7 +275,7 @@ def test_the_final_tonic_struck_again_and_again_closes_where_it_arrives(tmp_path
     where it arrives, named authentic, and every beat after it holds the tonic."""
     import numpy as np
 
-    from composer.planning.planner import plan
+    from composer.planning.plan import plan
 
     spec = _spec(tmp_path, "C major", "C4 F G C C C C C", "- - - - - - - -", bars=2)
     made = plan(spec, np.random.default_rng(0))

@@ -14,8 +14,8 @@ from composer.grading.checker import check_texture
 from composer.io.read import read_score
 from composer.io.write import write_outputs
 from composer.pipeline import compose, document
+from composer.planning.chain import harmony_chain
 from composer.planning.grammar import form_grammar
-from composer.planning.planner import harmony_chain
 from composer.rules import RULES
 from composer.rules.contour import struck_notes
 from composer.sample.form import form_of

@@ -235,10 +235,8 @@ def check_given_line(spec: Spec) -> None:
             midi = [n.pitch.midi for n in spec.melody.notes if n.pitch is not None]
             for start, length, source in default_melody_index().copied_runs(
                     midi, int(use.params["order"])):
-                o = use.origin
-                place = f"{o.file}:{o.line}: " if o is not None and o.line is not None else ""
                 raise UnsatisfiableError(
-                    f"{place}rule {use.describe()}: the given melody copies {length}"
+                    f"{use.place}rule {use.describe()}: the given melody copies {length}"
                     f" consecutive notes from {source.work} ({source.voice}), from its"
                     f" note {start + 1} on", ("max-order",))
 

@@ -53,8 +53,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from composer.errors import UnsatisfiableError
+from composer.planning.chain import HarmonyChain
 from composer.planning.grammar import form_grammar
-from composer.planning.planner import HarmonyChain, Plan
+from composer.planning.plan import Plan
 from composer.sample.sampler import (
     Automaton,
     Chain,
@@ -68,8 +69,8 @@ from composer.spec.load import Spec
 from composer.spec.rulesets import RuleUse
 
 if TYPE_CHECKING:
-    from composer.pipeline import _Candidates
     from composer.sample.copying import CopyGuard
+    from composer.solve.candidates import Candidates
 
 __all__ = ["DRAFTS", "Form", "Repeat", "check_given_climax", "form_of", "sample_form"]
 
@@ -197,12 +198,12 @@ def check_given_climax(spec: Spec) -> None:
             if len(peaks) > 1:
                 bars = ", ".join(str(spec.meter.position(at).bar) for at, _ in peaks)
                 raise UnsatisfiableError(
-                    f"{_origin(use)}rule {use.describe()}: the given melody strikes its"
+                    f"{use.place}rule {use.describe()}: the given melody strikes its"
                     f" highest note, {peaks[0][1]}, {len(peaks)} times (bars {bars})",
                     ("single-climax",))
 
 
-def sample_form(spec: Spec, form: Form, cands: _Candidates, rng: np.random.Generator,
+def sample_form(spec: Spec, form: Form, cands: Candidates, rng: np.random.Generator,
                 guards: Sequence[CopyGuard]) -> list[int]:
     """One piece that keeps the form's repeats and climaxes (see the module's docstring).
 
@@ -261,7 +262,7 @@ def _where(spec: Spec, form: Form, t: int) -> str:
     return f"bar {at.bar} beat {at.beat:g}"
 
 
-def _keys(cands: _Candidates) -> list[np.ndarray]:
+def _keys(cands: Candidates) -> list[np.ndarray]:
     """Per slot, a number per value that names its numeral and its voicing, spelled: two
     values of any slots have the same number when they are the same chord and voicing."""
     ids: dict[bytes, int] = {}
@@ -359,14 +360,10 @@ def _climax_heights(spec: Spec, form: Form, chain: Chain, heights: Sequence[list
             continue
     if not np.isfinite(log_z).any():
         backward(chain, temperature=spec.temperature)  # NoSolution: the rules alone fail
-        names = " and ".join(f"{_origin(u)}rule {u.describe()}" for u in form.climaxes)
+        names = " and ".join(f"{u.place}rule {u.describe()}" for u in form.climaxes)
         raise UnsatisfiableError(f"{names}: no line the other rules (and the form's repeats)"
                                  " allow strikes its highest note only once",
                                  ("single-climax",))
     p = np.exp(log_z - log_z.max())
     return combos[int(rng.choice(len(combos), p=p / p.sum()))]
 
-
-def _origin(use: RuleUse) -> str:
-    o = use.origin
-    return f"{o.file}:{o.line}: " if o is not None and o.line is not None else ""

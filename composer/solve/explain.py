@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from composer.errors import UnsatisfiableError
-from composer.planning.planner import HarmonyChain, harmony_chain
+from composer.planning.chain import HarmonyChain, harmony_chain
 from composer.spec.load import Spec
 from composer.spec.rulesets import RuleUse
 
@@ -34,11 +34,11 @@ def explain(spec: Spec, slot: int, whole: bool = False) -> UnsatisfiableError | 
     """Which rules and notes conflict near `slot`, where composing broke; None when no
     window around it is itself impossible (only the voicings offered failed to connect),
     unless `whole`: then the whole piece is the window."""
-    from composer.pipeline import _fixed_notes
     from composer.rules import Context
+    from composer.solve.candidates import fixed_notes
 
     ctx = Context(spec.voices, spec.key, spec.meter)
-    full = harmony_chain(spec, _fixed_notes(spec, ctx))
+    full = harmony_chain(spec, fixed_notes(spec, ctx))
     n = len(full.times)
     every = [_Item(use=u) for u in spec.hard]
     memo: dict = {}
@@ -100,9 +100,9 @@ def _notes(spec: Spec, chain: HarmonyChain, lo: int, hi: int) -> list[_Item]:
 
 def _consistent(spec: Spec, full: HarmonyChain, window: range, items: list[_Item],
                 memo: dict) -> bool:
-    from composer.pipeline import MAX_VALUES_PER_SLOT, _fixed_notes, candidates
     from composer.rules import Context
     from composer.sample.sampler import Chain, NoSolution, feasible
+    from composer.solve.candidates import MAX_VALUES_PER_SLOT, candidates, fixed_notes
 
     uses = tuple(i.use for i in items if i.use is not None)
     kept = {i.note for i in items if i.note is not None}
@@ -112,7 +112,7 @@ def _consistent(spec: Spec, full: HarmonyChain, window: range, items: list[_Item
             n if k in kept else replace(n, pitch=None) for k, n in enumerate(melody.notes)))
     trial = replace(spec, rules=uses, melody=melody)
     ctx = Context(spec.voices, spec.key, spec.meter)
-    chain = harmony_chain(trial, _fixed_notes(trial, ctx), layout=full)
+    chain = harmony_chain(trial, fixed_notes(trial, ctx), layout=full)
     # A piece among a few values of each slot proves that one exists; only the want of
     # one needs them all (a slot left empty is empty however many are offered).
     for cap in (MAX_VALUES_PER_SLOT, None):
@@ -136,9 +136,7 @@ def _describe(spec: Spec, conflict: list[_Item], near: Fraction) -> str:
     parts = []
     for item in conflict:
         if item.use is not None:
-            o = item.use.origin
-            place = f"{o.file}:{o.line}: " if o is not None and o.line is not None else ""
-            parts.append(f"{place}rule {item.use.describe()}")
+            parts.append(f"{item.use.place}rule {item.use.describe()}")
         else:
             assert spec.melody is not None and item.note is not None
             note = spec.melody.notes[item.note]

@@ -34,6 +34,12 @@ class RuleUse:
     # the user's (see composer/given.py). A finding about those voices alone is left out.
     exempt: frozenset[str] = frozenset()
 
+    @property
+    def place(self) -> str:
+        """'FILE:LINE: ' where the use is written, to begin a message ('' if unknown)."""
+        o = self.origin
+        return f"{o.file}:{o.line}: " if o is not None and o.line is not None else ""
+
     def judges(self, voices: Iterable[str]) -> bool:
         """Whether a finding about these voices counts (not all of them exempt)."""
         return not self.exempt or not set(voices) <= self.exempt

@@ -23,7 +23,7 @@ from itertools import combinations
 import numpy as np
 
 from composer.music import Chord, Note, Pitch
-from composer.planning.planner import Plan, Slot
+from composer.planning.plan import Plan, Slot
 from composer.rules import Context
 from composer.sample.sampler import Chain, sample
 from composer.spec.load import Spec

@@ -1,0 +1,238 @@
+"""The harmony as a chain for the sampler: per slot, the numerals that may stand there
+(the start, the cadences, the given melody and fixed notes, a figured bass) and how likely
+each progression is; where the melody leaves no chord, what it asks is let go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+import numpy as np
+
+from composer.errors import UnsatisfiableError
+from composer.music import Chord, Pitch, PitchClass
+from composer.planning.grammar import HarmonyGrammar, harmony_grammar
+from composer.planning.phrases import (
+    ANY_CADENCE,
+    Phrase,
+    bar_beat,
+    melody_at,
+    phrases_of,
+    slot_times,
+)
+from composer.spec.load import Spec
+
+FINAL_WINDOW = 3  # the final tonic may arrive on any of the piece's last this many slots
+
+
+@dataclass(frozen=True, eq=False)
+class HarmonyChain:
+    """The harmony as a chain for the sampler: per slot, which numerals may stand there
+    (the start, the cadences, the given notes) and how likely each progression is."""
+
+    phrases: tuple[Phrase, ...]
+    times: tuple[tuple[int, Fraction, Fraction, bool], ...]  # phrase, offset, length, cadence
+    grammar: HarmonyGrammar
+    chords: tuple[Chord, ...]  # per numeral
+    given: tuple[tuple[Pitch, ...], ...]  # per slot: notes the chord must contain
+    unary: tuple[np.ndarray, ...]  # per slot: [numerals] log-score, −inf where forbidden
+    pair: tuple[np.ndarray, ...]  # per transition: [numerals, numerals]
+    window: int = FINAL_WINDOW  # the final tonic arrives within the last this many slots
+
+
+EARLY = float(np.log(0.25))  # a final cadence that arrives a slot before the last note
+
+
+def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
+                  layout: HarmonyChain | None = None, strict: bool = False,
+                  loose: tuple[Fraction, ...] = ()) -> HarmonyChain:
+    """`fixed` adds given notes (offset → pitches) besides the melody; `layout` reuses
+    another chain's phrases and slots (to ask what changes when notes are taken away).
+
+    A given melody's notes need not all be chord tones: `melody_fit` says which chords
+    treat each one properly. Where the melody leaves no chord at all (a note no chord
+    of the grammar can hold or treat, a phrase end no cadence formula fits), that slot's
+    melody or that inner phrase's cadence is let go rather than the piece refused: the
+    melody is the user's, and the checker then reports the note as the melody's own.
+    `strict`: every melody note on the beat a chord tone, and nothing let go; `loose`:
+    melody notes (by onset) whose slots the melody's fit is let go of from the start.
+    A figured bass (`figured_slots`) names the chord of each figured slot, and the final
+    tonic arrives where its figures put it."""
+    from composer.planning.figured_bass import figured_grammar, figured_slots
+    from composer.planning.melody_fit import melody_fit
+    from composer.sample.sampler import Chain, NoSolution, feasible
+
+    phrases = list(layout.phrases) if layout else phrases_of(spec)
+    times = list(layout.times) if layout else slot_times(spec, phrases)
+    grammar = figured_grammar(spec, harmony_grammar(spec.key.mode))  # + chords figured
+    chords = tuple(n.chord(spec.key) for n in grammar.numerals)
+    fit = melody_fit(spec, times, chords, accented=not strict)
+    figured = figured_slots(spec, times, chords)  # a figured bass names each slot's chord
+    given, base = [], []
+    lacking: dict[PitchClass, list[int]] = {}  # the numerals whose chord lacks a note
+    for k, (_, t, _, _) in enumerate(times):
+        melody, extra = melody_at(spec, t), (fixed or {}).get(t, [])
+        given.append(tuple(p for p in [melody, *extra] if p is not None))
+        u = np.zeros(len(chords)) if figured is None else figured.unary[k].copy()
+        if k == 0:
+            u += grammar.start_logp()
+        for note in [*extra, *([melody] if fit is None and melody is not None else [])]:
+            pc = note.pitch_class
+            if pc not in lacking:
+                lacking[pc] = [i for i, c in enumerate(chords) if pc not in c.tones]
+            u[lacking[pc]] = -np.inf
+        base.append(u)
+    fitted = {t for t, (_, at, length, _) in enumerate(times)  # slots the melody masks
+              if not any(at <= x < at + length for x in loose)} if fit is not None else set()
+    sounding = [n.pitch for n in spec.melody.notes if n.pitch] if spec.melody else []
+    last = sounding[-1] if sounding else None  # the melody's last note
+    last_holds = last is None or any(last.pitch_class in chords[b].tones for _, b in
+                                     cadence_formulas(grammar, phrases[-1].cadence))
+    window = figured.window if figured else FINAL_WINDOW  # where the final tonic may arrive
+    cadenced: set[int] = set()  # the phrases that close with a cadence
+    # First the melody alone with the grammar (what it cannot be given is let go), then
+    # with the cadences (of those, only a melody's inner phrase's may be let go).
+    for cadenced in (set(), set(range(len(phrases)))):
+        while True:
+            unary, pair = _assemble(grammar, phrases, times, base, fit, cadenced, fitted,
+                                    window)
+            try:
+                feasible(Chain(unary, pair))
+                break
+            except NoSolution as exc:
+                if strict or not _let_go(exc.slot, phrases, times, cadenced, fitted,
+                                         last_holds, window):
+                    break  # the spec itself asks what cannot be: composing will say why
+    return HarmonyChain(tuple(phrases), tuple(times), grammar, chords, tuple(given),
+                        tuple(unary), tuple(pair), window)
+
+
+def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
+            fitted: set[int], last_holds: bool, window: int = FINAL_WINDOW) -> bool:
+    """Let go of one of the melody's demands near the slot where the harmony breaks: the
+    melody's fit there or just before (while no cadence is asked), else the cadence of a
+    melody's inner phrase there, else the fit of the notes before the last one in the
+    final cadence's `window` (a melody falling 3–1 keeps an authentic close, its 3 sounding
+    against the dominant) — its last slot's too where the melody's last note is a tone of
+    a chord that may close (`last_holds`). False when nothing is left to let go."""
+    if not cadenced:
+        for t in (slot, slot - 1, slot + 1):
+            if t in fitted:
+                fitted.discard(t)
+                return True
+        return False
+    ph = times[min(slot, len(times) - 1)][0]
+    for p in (ph, ph - 1, ph + 1):
+        if p in cadenced and p < len(phrases) - 1 and phrases[p].cadence == ANY_CADENCE \
+                and not phrases[p].fermata:
+            cadenced.discard(p)
+            return True
+    final = [k for k, time in enumerate(times) if time[0] == len(phrases) - 1]
+    for t in reversed(final[-window:-1] + final[-1:] * last_holds):
+        if t in fitted:
+            fitted.discard(t)
+            return True
+    return False
+
+
+def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
+              base: list[np.ndarray], fit, cadenced: set[int], fitted: set[int],
+              window: int = FINAL_WINDOW) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The chain's unary and pair log-scores: the grammar's progressions, the melody's
+    fit where it is kept, and each kept cadence (the final one arriving within the last
+    `window` slots)."""
+    n = len(grammar.numerals)
+    unary = [u.copy() for u in base]
+    pair = [grammar.transition_logp() for _ in times[1:]]
+    for k in fitted:
+        unary[k] += fit.unary[k]
+        if k + 1 < len(times) and fit.pair[k] is not None:
+            pair[k] = np.where(fit.pair[k], pair[k], -np.inf)
+    for ph in cadenced:
+        slots = [k for k, time in enumerate(times) if time[0] == ph]
+        if not slots:
+            continue
+        formulas = cadence_formulas(grammar, phrases[ph].cadence)
+        finals = sorted({b for _, b in formulas})
+        unary[slots[-1]][[i for i in range(n) if i not in finals]] = -np.inf
+        # The last chord may arrive before the last note and be held (V7–I under the
+        # melody's 4–3, then I under its 1): within the window, every change into a
+        # final chord is a cadence formula, the later the likelier.
+        width = min(window if ph == len(phrases) - 1 else 1, len(slots))
+        for m, k in enumerate(slots[-width:], 1):
+            if k == 0:
+                continue
+            mask = np.full((n, n), -np.inf)
+            if m < width:
+                mask[:, [j for j in range(n) if j not in finals]] = 0.0
+            if m > 1:
+                mask[finals, finals] = 0.0  # the final chord held
+            for a, b in formulas:
+                mask[a, b] = max(mask[a, b], grammar.cadence_logp((a, b)) + (width - m) * EARLY)
+            pair[k - 1] = pair[k - 1] + mask
+    return unary, pair
+
+
+def cadence_formulas(grammar: HarmonyGrammar, kind: str) -> tuple[tuple[int, int], ...]:
+    return tuple(f for k in cadence_kinds(grammar, kind) for f in grammar.cadence_pairs(k))
+
+
+def cadence_kinds(grammar: HarmonyGrammar, kind: str) -> list[str]:
+    """The cadences a phrase's cadence field allows: one, several ('authentic|plagal'),
+    or any in the home key or a closely related one."""
+    if kind == ANY_CADENCE:
+        return list(grammar.cadence_kinds())
+    return kind.split("|")
+
+
+def cadence_kind(grammar: HarmonyGrammar, before: int, last: int, kind: str) -> str:
+    """The name of the cadence a pair of numerals makes, of those `kind` allows ('open'
+    where the melody let the phrase end without one)."""
+    return next((k for k in cadence_kinds(grammar, kind)
+                 if (before, last) in grammar.cadence_pairs(k)),
+                "open" if kind == ANY_CADENCE else kind)
+
+
+def _either(words: list[str]) -> str:
+    return " or ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def no_close(spec: Spec, chain: HarmonyChain, fixed: dict[Fraction, list[Pitch]] | None
+             ) -> UnsatisfiableError | None:
+    """Where the harmony cannot even close a phrase as the spec asks (a half cadence
+    under a melody ending on its tonic), say so in a cadence's words, with the cadences
+    the melody's close does allow; None where the harmony alone can be composed."""
+    from composer.rules.structure import CADENCES
+    from composer.sample.sampler import Chain, NoSolution, feasible
+
+    def closes(layout: HarmonyChain) -> bool:
+        try:
+            feasible(Chain(layout.unary, layout.pair))
+            return True
+        except NoSolution:
+            return False
+
+    if closes(chain):
+        return None
+    for ph, phrase in enumerate(chain.phrases):
+        if phrase.cadence == ANY_CADENCE:
+            continue
+        others = [replace(phrase, cadence=kind) for kind in (ANY_CADENCE, *CADENCES)]
+        trials = [harmony_chain(spec, fixed, replace(chain, phrases=tuple(
+            p if k != ph else other for k, p in enumerate(chain.phrases)))) for other in others]
+        if not closes(trials[0]):
+            continue  # another phrase, or no cadence at all, is what fails
+        allowed = [kind for kind, trial in zip(CADENCES, trials[1:], strict=True)
+                   if closes(trial)]
+        slots = [t for t, time in enumerate(chain.times) if time[0] == ph][-2:]
+        notes = [n for n in (melody_at(spec, chain.times[t][1]) for t in slots) if n]
+        where = bar_beat(spec.meter, chain.times[slots[-1]][1])
+        asked = " or ".join(phrase.cadence.split("|"))
+        source = "the spec's cadences ask" if spec.cadence_for("end") or ph < len(
+            chain.phrases) - 1 else "the cadence rule asks"
+        return UnsatisfiableError(
+            f"{spec.source}: the melody's close {'–'.join(map(str, notes))} at {where} allows"
+            f" no {asked} cadence in {spec.key}, which {source} for; it allows"
+            f" {_either(allowed) if allowed else 'none of them'}", ("cadence",))
+    return None
