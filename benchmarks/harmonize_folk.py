@@ -172,7 +172,7 @@ def write_folk_spec(name: str, folder: Path, seed: int) -> Path | str:
     from music21 import stream as m21stream
 
     from composer.io.read import carry_abc_accidentals, melody_from_file
-    from composer.spec.load import meter_of
+    from composer.spec.model import meter_of
 
     stem, number = name.split("#")
     score = corpus.parse(f"essenFolksong/{stem}", number=int(number))

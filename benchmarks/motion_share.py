@@ -91,8 +91,8 @@ def refigured(step: int):
     from composer.io.read import texture_from_music21
     from composer.music import Position
     from composer.planning.plan import Plan, Slot
-    from composer.spec.load import Melody, MelodyNote, Spec
     from composer.spec.rulesets import load_ruleset
+    from composer.spec.values import Melody, MelodyNote, Spec
     from composer.surface.choose import choose_surface
     from composer.surface.figures import CELLS, LABELS, beat_grid, classify_beats, skeleton
 

@@ -294,7 +294,7 @@ def plan(spec: Annotated[Path, typer.Argument(help="the YAML spec")],
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of a spec (for editors: see the README)."""
-    from composer.spec.load import schema as spec_schema
+    from composer.spec.model import schema as spec_schema
 
     typer.echo(json.dumps(spec_schema(), indent=1))
 

@@ -22,8 +22,8 @@ from composer.sample.scorer import Scorer
 from composer.solve.candidates import Progress, candidates, fixed_notes
 from composer.solve.explain import given_line_conflict
 from composer.solve.given import BY_CHORD_RULES, composing_rules, melody_warnings
-from composer.spec.load import Spec
 from composer.spec.rulesets import RuleUse
+from composer.spec.values import Spec
 from composer.surface.choose import Surface, choose_surface
 
 

@@ -18,8 +18,8 @@ from composer.grading.checker import check_file
 from composer.io.write import write_outputs
 from composer.music import SATB, Key, Pitch
 from composer.pipeline import compose, document
-from composer.planning.figured_bass import parse_figure
 from composer.sample.scorer import StatisticalScorer
+from composer.spec.figures import parse_figure
 from composer.spec.load import load_spec
 from composer.spec.rulesets import load_ruleset
 

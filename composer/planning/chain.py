@@ -21,7 +21,7 @@ from composer.planning.phrases import (
     phrases_of,
     slot_times,
 )
-from composer.spec.load import Spec
+from composer.spec.values import Spec
 
 FINAL_WINDOW = 3  # the final tonic may arrive on any of the piece's last this many slots
 

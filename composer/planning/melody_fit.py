@@ -20,7 +20,7 @@ import numpy as np
 
 from composer.music import Chord, Pitch
 from composer.rules.melodic import DissonanceTreatment
-from composer.spec.load import Melody, Spec
+from composer.spec.values import Melody, Spec
 from composer.texture import REST, Frame, chord_arrays
 
 # Bach sounds the melody's note on the beat as a chord tone far more often than not: an

@@ -15,7 +15,7 @@ from fractions import Fraction
 from composer.errors import SpecError, closest
 from composer.music import Meter, Pitch
 from composer.planning.grammar import form_grammar
-from composer.spec.load import Melody, Spec
+from composer.spec.values import Melody, Spec
 
 Times = list[tuple[int, Fraction, Fraction, bool]]  # per slot: phrase, offset, length, cadence
 

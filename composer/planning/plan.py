@@ -19,7 +19,7 @@ from composer.errors import UnsatisfiableError
 from composer.music import Chord, Key, Meter, Pitch, Position
 from composer.planning.chain import ANY_CADENCE, HarmonyChain, cadence_kind, harmony_chain
 from composer.planning.phrases import Phrase, melody_at
-from composer.spec.load import Spec
+from composer.spec.values import Spec
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ import numpy as np
 from composer.corpus import MelodyIndex, default_melody_index
 from composer.errors import UnsatisfiableError
 from composer.sample.sampler import Automaton, Chain, backward, product
-from composer.spec.load import Spec
+from composer.spec.values import Spec
 from composer.texture import Frame
 
 __all__ = ["CopyGuard", "check_given_line", "copy_guards", "copying_automaton",

@@ -65,8 +65,8 @@ from composer.sample.sampler import (
     product,
     single_climax_automaton,
 )
-from composer.spec.load import Spec
 from composer.spec.rulesets import RuleUse
+from composer.spec.values import Spec
 
 if TYPE_CHECKING:
     from composer.sample.copying import CopyGuard

@@ -32,8 +32,8 @@ from composer.solve.solver import (
     voice_spacing,
     voicing_frame,
 )
-from composer.spec.load import Spec
 from composer.spec.rulesets import RuleUse
+from composer.spec.values import Spec
 from composer.texture import Frame
 
 Progress = Callable[[str, int, int], None]

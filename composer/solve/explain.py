@@ -16,8 +16,8 @@ from fractions import Fraction
 
 from composer.errors import UnsatisfiableError
 from composer.planning.chain import HarmonyChain, harmony_chain
-from composer.spec.load import Spec
 from composer.spec.rulesets import RuleUse
+from composer.spec.values import Spec
 
 WINDOWS = (1, 2, 4, 8, 16, 32)  # slots before the break that a check looks at, widening
 

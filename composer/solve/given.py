@@ -17,8 +17,8 @@ from dataclasses import replace
 
 from composer.grading.checker import Violation, check_texture
 from composer.music import Piece
-from composer.spec.load import Spec
 from composer.spec.rulesets import RuleSet, RuleUse
+from composer.spec.values import Spec
 
 # How composing treats each rule of one voice's own line for the given voice.
 EXEMPT = "exempt"  # judged only on the other voices; broken by the melody: a warning

@@ -18,13 +18,14 @@ from composer.errors import SpecError
 from composer.io.read import MelodyEvent
 from composer.music import Key, Meter, Pitch
 from composer.rules.vertical import STANDARD_RANGES
-from composer.spec.load import Melody, MelodyNote, SpecModel
+from composer.spec.model import SpecModel
 from composer.spec.rulesets import RuleUse
 from composer.spec.transposition import Transposition, fit, parse_interval
+from composer.spec.values import Melody, MelodyNote
 from composer.spec.yamlfile import YamlDoc, field_name
 
 if TYPE_CHECKING:
-    from composer.planning.figured_bass import Figure
+    from composer.spec.figures import Figure
 
 
 def read_melody(doc: YamlDoc, model: SpecModel, meter: Meter | None, key: Key,
@@ -106,7 +107,7 @@ def _figured_from_file(doc: YamlDoc, melody: Melody, in_file: dict[float, str], 
                        meter: Meter) -> Melody:
     """The bass with the figures its file writes (<figured-bass>); a note without one is
     a triad on its root where it starts a beat or opens the bass, else a passing note."""
-    from composer.planning.figured_bass import check_figures, parse_figure
+    from composer.spec.figures import check_figures, parse_figure
 
     where = ("melody", "file")
     figures: list[Figure | None] = []
@@ -133,7 +134,7 @@ def _figured_from_file(doc: YamlDoc, melody: Melody, in_file: dict[float, str], 
 def _figured(doc: YamlDoc, melody: Melody, figures: str, key: Key, meter: Meter) -> Melody:
     """The melody with the spec's figures laid over its notes, one per note, each
     mistake placed at its figure."""
-    from composer.planning.figured_bass import check_figures, figured_notes, parse_figure
+    from composer.spec.figures import check_figures, figured_notes, parse_figure
 
     where = ("melody", "figures")
     words = list(re.finditer(r"\S+", figures))

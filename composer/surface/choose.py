@@ -22,11 +22,12 @@ from itertools import combinations
 
 import numpy as np
 
-from composer.music import Chord, Note, Pitch
+from composer.music import Note, Pitch
 from composer.planning.plan import Plan, Slot
 from composer.rules import Context
 from composer.sample.sampler import Chain, sample
-from composer.spec.load import Spec
+from composer.spec.values import Spec
+from composer.surface.beat import Beat, Option
 from composer.surface.counts import default_figure_scorer
 from composer.surface.figures import (
     CELLS,
@@ -52,37 +53,6 @@ class Surface:
 
     figures: tuple[tuple[str, ...], ...]  # per slot, per voice ('given' for a melody)
     lines: tuple[tuple[Note, ...] | None, ...]  # per voice from the first slot; None: given
-
-
-@dataclass(frozen=True)
-class Option:
-    figure: int  # index into FIGURES, or GIVEN
-    pitches: tuple[Pitch | None, ...]  # at each onset time of the slot
-    struck: tuple[bool, ...]
-
-
-@dataclass(frozen=True, eq=False)
-class Beat:
-    """One slot's candidates: options per voice, and the combinations offered."""
-
-    slot: Slot
-    times: tuple[Fraction, ...]  # where any option may strike, from the slot's start
-    options: tuple[tuple[Option, ...], ...]  # per voice; option 0 holds (or is given)
-    combos: np.ndarray  # int [n, V]: an option per voice; row 0 holds every voice
-    midi: np.ndarray  # int16 [n, R, V]
-    diatonic: np.ndarray  # int16 [n, R, V]
-    struck: np.ndarray  # bool [n, R, V]
-    figured: bool  # the voices may move within this beat
-    chord: Chord | None = None  # what the checker hears on the block chord
-
-    def take(self, keep: np.ndarray) -> Beat:
-        k = np.flatnonzero(keep)
-        return Beat(self.slot, self.times, self.options, self.combos[k], self.midi[k],
-                    self.diatonic[k], self.struck[k], self.figured, self.chord)
-
-    def figures(self, voice: int) -> np.ndarray:
-        """int [n]: the figure voice takes in each combination."""
-        return np.array([o.figure for o in self.options[voice]])[self.combos[:, voice]]
 
 
 def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,11 +22,9 @@ from composer.rules import RULES, Context, HorizontalRule, MelodicRule, Vertical
 from composer.rules.vertical import CompleteChord
 from composer.solve.solver import vertical_filter
 from composer.spec.rulesets import RuleUse
+from composer.surface.beat import Beat
 from composer.surface.figures import CELLS, GIVEN, SUSPENSION
 from composer.texture import REST, Frame
-
-if TYPE_CHECKING:
-    from composer.surface.choose import Beat
 
 MAX_COMBINATIONS = 16  # the most likely combinations a beat offers (cf. the voicings' cap)
 # Judged by all that sounds in the beat, which always includes the voicing the level

@@ -1,0 +1,87 @@
+"""The spec as the rest of the pipeline sees it: one immutable `Spec`, with its melody
+(notes, lyrics, figures, how it was transposed) and its rules."""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cached_property
+
+from composer.errors import Location
+from composer.music import Key, Meter, Pitch
+from composer.spec.figures import Figure
+from composer.spec.rulesets import RuleUse
+from composer.spec.transposition import Transposition
+
+
+@dataclass(frozen=True)
+class MelodyNote:
+    offset: Fraction  # quarter notes from the start of the piece
+    duration: Fraction
+    pitch: Pitch | None  # None: a rest
+    fermata: bool = False  # ends a phrase
+    lyric: str | None = None  # its syllable, one that goes on with its hyphen: 'Hal-', 'jah'
+
+
+@dataclass(frozen=True)
+class Melody:
+    voice: str
+    notes: tuple[MelodyNote, ...]  # in time order
+    origin: Location
+    transposed: Transposition | None = None  # how it was moved from what was written
+    figures: tuple[Figure | None, ...] = ()  # a figured bass: per note (None: a rest)
+
+    def transposition(self) -> str | None:
+        """'the melody is transposed down an octave to fit the soprano's range C4–A5'."""
+        return self.transposed.note() if self.transposed is not None else None
+
+    def at(self, offset: Fraction) -> MelodyNote | None:
+        """The note (or rest) sounding at offset; None before or after the melody."""
+        k = bisect_right(self._starts, offset) - 1
+        note = self.notes[k] if k >= 0 else None
+        return note if note is not None and offset < note.offset + note.duration else None
+
+    def figure_at(self, offset: Fraction) -> Figure | None:
+        """The figure over the note sounding at offset (None: a rest, or no figures)."""
+        k = bisect_right(self._starts, offset) - 1
+        return self.figures[k] if self.figures and self.at(offset) is not None else None
+
+    def struck_within(self, offset: Fraction, duration: Fraction) -> tuple[MelodyNote, ...]:
+        """The notes and rests that begin inside (offset, offset + duration)."""
+        lo, hi = bisect_right(self._starts, offset), bisect_left(self._starts, offset + duration)
+        return self.notes[lo:hi]
+
+    @cached_property
+    def _starts(self) -> tuple[Fraction, ...]:  # asked at every slot: looked up by bisection
+        return tuple(n.offset for n in self.notes)
+
+
+@dataclass(frozen=True)
+class Spec:
+    title: str
+    key: Key
+    meter: Meter
+    bars: int
+    tempo: int
+    voices: tuple[str, ...]
+    form: str | None
+    cadences: tuple[tuple[str, str], ...]
+    melody: Melody | None
+    rules: tuple[RuleUse, ...]  # severity 'error' = hard, 'warning' = soft (weighted)
+    seed: int
+    temperature: float
+    source: str  # the spec file
+    text: str  # the YAML as written, kept in OUT.json
+    surface: str = "figured"  # 'figured' or 'plain' (block chords)
+
+    @property
+    def hard(self) -> tuple[RuleUse, ...]:
+        return tuple(u for u in self.rules if u.severity == "error")
+
+    @property
+    def soft(self) -> tuple[RuleUse, ...]:
+        return tuple(u for u in self.rules if u.severity == "warning")
+
+    def cadence_for(self, section: str) -> str | None:
+        return dict(self.cadences).get(section)
