@@ -148,7 +148,7 @@ def bass_main(data: dict[str, Any]) -> dict[str, Any]:
     emptied before each seed, as a new process starts); later calls find them made."""
     from composer.pipeline import compose
     from composer.sample.scorer import StatisticalScorer
-    from composer.solve.solver import forget_enumerations
+    from composer.solve.domains import forget_enumerations
     from composer.spec.load import load_spec
 
     warm, spec = load_spec(Path(data["warm"])), load_spec(Path(data["bass"]))
@@ -360,7 +360,7 @@ def constraint_data(comp: Any) -> dict[str, Any]:
     voice's chord tones within its range, and what the rules need to know of the chord."""
     from composer.music import Pitch
     from composer.rules import Context
-    from composer.solve.solver import voice_ranges
+    from composer.solve.domains import voice_ranges
     from composer.texture import chord_arrays
 
     spec = comp.spec
@@ -494,7 +494,8 @@ def rule_violations(comp: Any, voicings: Sequence[Sequence[Value]]) -> Counter[s
     (the vertical filter on each slot, the pair matrix on each neighbouring pair)."""
     from composer.music import Pitch
     from composer.rules import Context
-    from composer.solve.solver import candidate_frame, pair_matrix, vertical_filter
+    from composer.solve.domains import candidate_frame, vertical_filter
+    from composer.solve.pairs import pair_matrix
 
     spec = comp.spec
     ctx = Context(spec.voices, spec.key, spec.meter)

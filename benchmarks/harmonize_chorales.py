@@ -102,7 +102,8 @@ def write_spec(name: str, folder: Path, seed: int) -> tuple[Path, int] | str:
 
     from composer.corpus import parse_chorale, soprano_part
     from composer.errors import PartimentoError
-    from composer.io.read import melody_from_file, texture_from_music21
+    from composer.io.melodies import melody_from_file
+    from composer.io.read import texture_from_music21
     from composer.spec.model import meter_of
 
     score = parse_chorale(name)

@@ -171,7 +171,8 @@ def write_folk_spec(name: str, folder: Path, seed: int) -> Path | str:
     from music21 import corpus
     from music21 import stream as m21stream
 
-    from composer.io.read import carry_abc_accidentals, melody_from_file
+    from composer.io.abc import carry_abc_accidentals
+    from composer.io.melodies import melody_from_file
     from composer.spec.model import meter_of
 
     stem, number = name.split("#")

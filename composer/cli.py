@@ -314,7 +314,7 @@ def learn_grammar(
     from rich.progress import Progress
 
     from composer.content import content_dir
-    from composer.io.read import atomic_path
+    from composer.io.files import atomic_path
     from composer.planning.analysis import learn_grammar as learn
     from composer.planning.analysis import select_chorales
     from composer.planning.grammar import WEIGHTS_FILE

@@ -15,7 +15,8 @@ from functools import cached_property
 
 import numpy as np
 
-from composer.music import Chord, Key, Meter, Pitch, Position
+from composer.chords import Chord
+from composer.music import Key, Meter, Pitch, Position
 
 REST = -1
 

@@ -265,9 +265,10 @@ def test_voicings_are_every_spacing_of_the_chord_tones(given):
     rule's spans kept."""
     from itertools import product
 
-    from composer.music import Chord, Key, Pitch, PitchClass
+    from composer.chords import Chord
+    from composer.music import Key, Pitch, PitchClass
     from composer.rules import Context
-    from composer.solve.solver import SlotProblem, enumerate_voicings, voice_ranges, voice_spacing
+    from composer.solve.domains import SlotProblem, enumerate_voicings, voice_ranges, voice_spacing
 
     spec = load_spec(EXAMPLES / "chorale-d-major.yaml")
     key = Key(PitchClass.parse("D"), "major")
@@ -300,11 +301,11 @@ def test_remembered_pair_verdicts_agree_with_judging_every_pair(name, table, mon
 
     from composer.planning.chain import harmony_chain
     from composer.rules import Context
-    from composer.solve import solver
+    from composer.solve import pairs
     from composer.solve.candidates import candidates, fixed_notes
 
     if not table:
-        monkeypatch.setattr(solver, "DENSE_PAIRS", 0)
+        monkeypatch.setattr(pairs, "DENSE_PAIRS", 0)
 
     spec = load_spec(EXAMPLES / name)
     chain = harmony_chain(spec, fixed_notes(spec, Context(spec.voices, spec.key, spec.meter)))

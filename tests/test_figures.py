@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from composer.chords import Chord
 from composer.grading.checker import check_texture
 from composer.io.read import read_score
 from composer.io.write import write_outputs
-from composer.music import Chord, Key, Pitch, PitchClass
+from composer.music import Key, Pitch, PitchClass
 from composer.pipeline import compose, document
 from composer.spec.load import load_spec
 from composer.spec.rulesets import RuleSet

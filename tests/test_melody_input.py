@@ -17,7 +17,8 @@ import pytest
 
 from composer.errors import SpecError
 from composer.grading.checker import check_texture
-from composer.io.read import melody_from_file, parse_score, read_score
+from composer.io.melodies import melody_from_file
+from composer.io.read import parse_score, read_score
 from composer.io.write import write_outputs
 from composer.music import Key, Meter, Pitch
 from composer.pipeline import compose, document

@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from composer.chords import Chord
 from composer.cli import main
 from composer.content import content_dir
 from composer.corpus import parse_chorale
 from composer.io.read import texture_from_music21
-from composer.music import Chord, Key, Pitch, PitchClass
+from composer.music import Key, Pitch, PitchClass
 from composer.neural.data import (
     OffGrid,
     corpus_names,
@@ -227,7 +228,7 @@ def test_composing_with_the_shipped_model_imports_no_torch(tmp_path):
 
 def _frames(chords: list[Chord], key: Key):
     from composer.rules import Context
-    from composer.solve.solver import SlotProblem, Solver, voice_ranges
+    from composer.solve.domains import SlotProblem, Solver, voice_ranges
     from composer.spec.load import load_spec
 
     spec = load_spec(EXAMPLES / "chorale-d-major.yaml")

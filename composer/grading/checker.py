@@ -199,7 +199,7 @@ def annotate(report: Report, texture: Texture, origin: Any, target: Path,
     for a warning) and, where a violation is reported, its short name above the note;
     with `non_chord_tones`, each non-chord tone labelled by kind (p, n, sus, app …) in
     blue."""
-    from composer.io.read import mark_note, write_musicxml
+    from composer.io.annotate import mark_note, write_musicxml
 
     colour: dict[tuple[int, int], str] = {}
     labels: dict[tuple[int, int], list[str]] = {}

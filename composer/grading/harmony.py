@@ -13,7 +13,8 @@ from functools import cache
 
 import numpy as np
 
-from composer.music import QUALITIES, Chord, Key, Pitch, PitchClass
+from composer.chords import QUALITIES, Chord
+from composer.music import Key, Pitch, PitchClass
 
 # Krumhansl-Kessler key profiles (probe-tone ratings), tonic first.
 _MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])

@@ -9,11 +9,7 @@ that an annotated copy can colour exactly the offending notes.
 from __future__ import annotations
 
 import bisect
-import os
 import re
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +18,7 @@ import numpy as np
 
 from composer.errors import ScoreError
 from composer.grading.harmony import find_key, identify_chord, slot_notes
+from composer.io.abc import carry_abc_accidentals, music21_module
 from composer.music import Key, Meter, Pitch, Position
 from composer.texture import Slice, Texture, Voicing
 
@@ -56,12 +53,6 @@ class Origin:
     events: tuple[tuple[Event, ...], ...]
 
 
-def _m21():
-    import music21
-
-    return music21
-
-
 def parse_score(path: Path | str) -> Any:
     """Parse a score file with music21, turning every failure into one clear ScoreError.
 
@@ -82,7 +73,7 @@ def parse_score(path: Path | str) -> Any:
             ".krn": "Humdrum"}.get(suffix, "MusicXML")
     if path.stat().st_size == 0:
         raise ScoreError(f"{path}: the file is empty, not {kind}")
-    m21 = _m21()
+    m21 = music21_module()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -108,55 +99,9 @@ def parse_score(path: Path | str) -> Any:
     return parsed
 
 
-def carry_abc_accidentals(part: Any) -> None:
-    """ABC writes an accidental once in a bar: it holds for the same letter and octave to
-    the bar's end, and a note tied over the bar line keeps its pitch. music21 applies it
-    to the one note (unless the file declares ABC 2 or later, and then across octaves)."""
-    m21 = _m21()
-    held: Any = None  # the last note, for a tie over the bar line
-    for bar in _abc_bars(part):
-        written: dict[tuple[str, int | None], int] = {}  # (letter, octave): its alteration
-        for el in bar:
-            for n in el.notes if el.isChord else (el,):
-                p, letter = n.pitch, (n.pitch.step, n.pitch.octave)
-                if p.accidental is not None and p.accidental.displayStatus:  # written here
-                    written[letter] = int(p.alter)
-                elif n.tie is not None and n.tie.type in ("stop", "continue") and \
-                        held is not None and (held.pitch.step, held.pitch.octave) == letter:
-                    _alter(p, int(held.pitch.alter))
-                else:
-                    ks = n.getContextByClass(m21.key.KeySignature)
-                    signature = int(ks.accidentalByStep(p.step).alter) \
-                        if ks is not None and ks.accidentalByStep(p.step) else 0
-                    _alter(p, written.get(letter, signature))
-                held = n
-
-
-def _abc_bars(part: Any) -> list[list[Any]]:
-    """The notes of each bar. music21 makes no bars of a tune with fewer than two bar
-    lines: its time signature counts them then."""
-    m21 = _m21()
-    measures = part.getElementsByClass(m21.stream.Measure)
-    if measures:
-        return [list(m.recurse().notes) for m in measures]
-    ts = _first(part, m21.meter.TimeSignature)
-    length = float(ts.barDuration.quarterLength) if ts is not None else float("inf")
-    flat = part.flatten()
-    bars: dict[int, list[Any]] = {}
-    for el in flat.notes:
-        bars.setdefault(int(float(flat.elementOffset(el)) // length), []).append(el)
-    return [bars[k] for k in sorted(bars)]
-
-
-def _alter(p: Any, alter: int) -> None:
-    if int(p.alter) != alter:
-        p.accidental = _m21().pitch.Accidental(alter)
-        p.accidental.displayStatus = False
-
-
-def _lines(score: Any) -> list[Any]:
+def score_lines(score: Any) -> list[Any]:
     """The score's monophonic lines, top first: parts, or the voices inside a part."""
-    m21 = _m21()
+    m21 = music21_module()
     lines = []
     for part in score.parts:
         if part.recurse().getElementsByClass(m21.stream.Voice).first() is not None:
@@ -166,7 +111,7 @@ def _lines(score: Any) -> list[Any]:
     return lines
 
 
-def _events(line: Any) -> tuple[Event, ...]:
+def line_events(line: Any) -> tuple[Event, ...]:
     flat = line.flatten()
     out: list[Event] = []
     for el in flat.notesAndRests:
@@ -198,7 +143,7 @@ def pitch_from_music21(p: Any) -> Pitch:
 
 
 def has_fermata(el: Any) -> bool:
-    return any(isinstance(e, _m21().expressions.Fermata) for e in el.expressions)
+    return any(isinstance(e, music21_module().expressions.Fermata) for e in el.expressions)
 
 
 def lyric_of(el: Any) -> str | None:
@@ -211,7 +156,7 @@ def lyric_of(el: Any) -> str | None:
 
 
 def _measures(score: Any, meter: Meter) -> list[Measure]:
-    m21 = _m21()
+    m21 = music21_module()
     part = score.parts[0]
     out = []
     for m in part.getElementsByClass(m21.stream.Measure):
@@ -226,10 +171,10 @@ def _measures(score: Any, meter: Meter) -> list[Measure]:
     return out
 
 
-def _meter(score: Any) -> tuple[Meter, list[Measure]]:
+def score_meter(score: Any) -> tuple[Meter, list[Measure]]:
     """The score's meter, with its changes by bar counted from 1 (a pickup bar is bar 1),
     and its bars."""
-    ts = _first(score, _m21().meter.TimeSignature)
+    ts = _first(score, music21_module().meter.TimeSignature)
     meter = Meter(ts.numerator, ts.denominator) if ts is not None else Meter(4, 4)
     measures = _measures(score, meter)
     return meter.with_changes([(k + 1, m.meter) for k, m in enumerate(measures)
@@ -250,15 +195,15 @@ def read_score(path: Path | str, voices: tuple[str, ...] | None = None) -> tuple
 def texture_from_music21(
     score: Any, voices: tuple[str, ...] | None = None, source: str = "score"
 ) -> tuple[Texture, Origin]:
-    m21 = _m21()
-    lines = [(line, _events(line)) for line in _lines(score)]
+    m21 = music21_module()
+    lines = [(line, line_events(line)) for line in score_lines(score)]
     lines = [(line, ev) for line, ev in lines if any(e.pitch for e in ev)]
     if not lines:
         raise ScoreError(f"{source}: the score has no notes")
     lines, names = _choose_voices(lines, voices)
     events = tuple(ev for _, ev in lines)
 
-    meter, measures = _meter(score)
+    meter, measures = score_meter(score)
     ks = _first(score, m21.key.KeySignature)
     weights = np.zeros(12)
     for line in events:
@@ -369,111 +314,5 @@ def _slot_chords(raw: list[tuple], key: Key) -> dict:
             for slot, rows in slots.items()}
 
 
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside target that replaces it only if the block succeeds, so
-    that a failure or Ctrl-C never leaves a half-written file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
-                               dir=target.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
-    try:
-        yield Path(tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
-def write_musicxml(score: Any, target: Path) -> None:
-    """Write score as MusicXML (compressed if target ends in .mxl), all or nothing."""
-    target = Path(target)
-    try:
-        with atomic_path(target) as tmp:
-            written = Path(score.write("musicxml", fp=str(tmp)))
-            if written != tmp:  # music21 chose another name; put it where we asked
-                os.replace(written, tmp)
-    except OSError as exc:
-        raise ScoreError(f"{target}: cannot be written ({exc.strerror or exc})") from None
-
-
-def mark_note(origin: Origin, voice: int, offset: float, colour: str, text: str | None) -> None:
-    """Colour the note of `voice` sounding at `offset` in the origin score, with an
-    optional short text above it.
-
-    The text goes into the note's measure at the note's offset: MusicXML writes a
-    TextExpression as a <direction> only when it stands in a stream, not when it is
-    attached to the note.
-    """
-    m21 = _m21()
-    line = origin.events[voice]
-    starts = [ev.offset for ev in line]
-    k = bisect.bisect_right(starts, offset + EPS) - 1
-    if k < 0:
-        return
-    el = line[k].source
-    el.style.color = colour
-    if el.isChord:
-        for n in el.notes:
-            n.style.color = colour
-    if not text:
-        return
-    expression = m21.expressions.TextExpression(text)
-    expression.placement = "above"
-    expression.style.color = colour
-    home = el.getContextByClass(m21.stream.Measure)
-    if home is None:  # a score without bars (ABC often): the part that holds the note
-        home = next((s for s in origin.score.recurse(streamsOnly=True, includeSelf=False)
-                     if any(x is el for x in s.elements)), None)
-    if home is not None:
-        home.insert(el.getOffsetInHierarchy(home), expression)
-
-
-# Melodies given in a spec ---------------------------------------------------------------
-
-# offset, duration, pitch (None: a rest), fermata, lyric
-MelodyEvent = tuple[Any, Any, "Pitch | None", bool, "str | None"]
-
-
-def melody_from_file(path: Path) -> tuple[list[MelodyEvent], Meter]:
-    """The first (top) line of a MusicXML, MIDI or ABC file as a melody, with its
-    fermatas (they end phrases) and its lyrics, and the file's meter. A pickup is preceded
-    by a rest that fills its bar, so that the melody's strong beats fall on the piece's."""
-    score, _, _, events = _top_line(path)
-    return events, _meter(score)[0]
-
-
-def figured_melody_from_file(path: Path
-                             ) -> tuple[list[MelodyEvent], Meter, dict[float, str]]:
-    """`melody_from_file`, and the figures a MusicXML file writes over the line's notes
-    (its `<figured-bass>`, which music21 does not read), by offset, in the spec's
-    shorthand (composer.planning.figured_bass): '#6/4', several under one note joined by '-'."""
-    from composer.io.figures import figures_by_offset
-
-    score, line, pad, events = _top_line(path)
-    return events, _meter(score)[0], figures_by_offset(path, score, line, pad)
-
-
-def _top_line(path: Path) -> tuple[Any, Any, float, list[MelodyEvent]]:
-    """The parsed score, its top line with notes, the pickup's padding and the line's
-    events (after a rest that fills the pickup's bar)."""
-    try:
-        score = parse_score(path)
-    except ScoreError as exc:
-        raise ValueError(str(exc)) from None
-    lines = [(ln, ev) for ln, ev in ((ln, _events(ln)) for ln in _lines(score))
-             if any(e.pitch for e in ev)]
-    if not lines:
-        raise ValueError(f"{path.name} has no notes")
-    line, events = lines[0]
-    first = line.getElementsByClass(_m21().stream.Measure).first()
-    pad = float(first.paddingLeft) if first is not None else 0.0
-    rest: list[MelodyEvent] = [(0.0, pad, None, False, None)] if pad > EPS else []
-    return score, line, pad, rest + [(ev.offset + pad, ev.duration, ev.pitch, ev.fermata,
-                                      lyric_of(ev.source)) for ev in events]
-
-
-# Writing a piece: composer.io.write ------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from composer.errors import PartimentoError, ScoreError
+from composer.io.abc import music21_module
 from composer.io.engrave import engrave_pages, find_musescore, musescore_pdf
 from composer.music import Note, Piece, Pitch
 
@@ -42,12 +43,6 @@ _STAVES = {
     "satb-two-staves": (Staff("Soprano Alto", "S. A.", "treble", ("soprano", "alto")),
                         Staff("Tenor Bass", "T. B.", "bass", ("tenor", "bass"))),
 }
-
-
-def _m21() -> Any:
-    import music21
-
-    return music21
 
 
 # Names of the files -------------------------------------------------------------------------
@@ -79,7 +74,7 @@ def piece_to_music21(piece: Piece, layout: str = "satb", pickup_bar: bool = True
 
     Without `pickup_bar` the silence before a pickup stays, as rests: MIDI has no short
     bar, and a pickup at its start would be heard as a downbeat."""
-    m21 = _m21()
+    m21 = music21_module()
     staves = _staves(piece.voices, layout)
     span = _span(piece) if pickup_bar else Span(Fraction(0), _end(piece))
     score = m21.stream.Score(id="partimento")
@@ -136,7 +131,7 @@ def _staves(voices: tuple[str, ...], layout: str) -> tuple[Staff, ...]:
 def _instrument(staff: Staff) -> Any:
     """A voice named as the choir calls it: music21's vocal instruments would print
     'Voice' otherwise, whatever the part is called."""
-    m21 = _m21()
+    m21 = music21_module()
     known = {"Soprano": m21.instrument.Soprano, "Alto": m21.instrument.Alto,
              "Tenor": m21.instrument.Tenor, "Bass": m21.instrument.Bass}
     inst = known.get(staff.name, m21.instrument.Vocalist)()
@@ -146,7 +141,7 @@ def _instrument(staff: Staff) -> Any:
 
 
 def _clef(name: str) -> Any:
-    m21 = _m21()
+    m21 = music21_module()
     return {"treble": m21.clef.TrebleClef, "treble8vb": m21.clef.Treble8vbClef,
             "bass": m21.clef.BassClef}[name]()
 
@@ -190,7 +185,7 @@ def _rest_before(line: tuple[Note, ...]) -> Fraction:
 def _line_measures(piece: Piece, notes: tuple[Note, ...], span: Span) -> Any:
     """One voice in bars: the rests before a pickup and after its complement left out,
     the pickup bar numbered 0 and padded, the later bars numbered from 1."""
-    m21 = _m21()
+    m21 = music21_module()
     part = m21.stream.Part()
     part.insert(0, m21.key.Key(piece.key.tonic.name.replace("b", "-"), piece.key.mode))
     part.insert(0, m21.meter.TimeSignature(str(piece.meter.first)))
@@ -212,7 +207,7 @@ def _line_measures(piece: Piece, notes: tuple[Note, ...], span: Span) -> Any:
 
 
 def _element(note: Note, duration: Fraction, lyric: tuple[str, str] | None) -> Any:
-    m21 = _m21()
+    m21 = music21_module()
     if note.pitch is None:
         el = m21.note.Rest(quarterLength=duration)
     else:
@@ -247,7 +242,7 @@ def _syllables(lyrics: list[str | None]) -> list[tuple[str, str] | None]:
 def _as_anacrusis(part: Any, lead: float) -> None:
     """The first bar, which starts after `lead` quarters of silence, as a pickup: bar 0,
     implicit (left out of the bar count), its notes moved to its start and padded."""
-    m21 = _m21()
+    m21 = music21_module()
     measures = list(part.getElementsByClass(m21.stream.Measure))
     first = measures[0]
     first.shiftElements(-lead, startOffset=lead, classFilterList=[m21.note.GeneralNote])
@@ -261,7 +256,7 @@ def _as_anacrusis(part: Any, lead: float) -> None:
 
 def _shared_staff(lines: list[Any]) -> Any:
     """Two voices' bars on one staff: the upper voice stems up, the lower stems down."""
-    m21 = _m21()
+    m21 = music21_module()
     staff = m21.stream.Part()
     bars = [list(line.getElementsByClass(m21.stream.Measure)) for line in lines]
     for measures in zip(*bars, strict=True):
@@ -287,7 +282,7 @@ def _shared_accidentals(staff: Any) -> None:
     holds to the end of the bar whichever voice wrote it, and two voices striking one
     line or space at once in different spellings both show theirs (music21 reads each
     voice as if it were alone)."""
-    m21 = _m21()
+    m21 = music21_module()
     key = None
     for bar in staff.getElementsByClass(m21.stream.Measure):
         key = bar.getElementsByClass(m21.key.KeySignature).first() or key
@@ -312,13 +307,13 @@ def _shared_accidentals(staff: Any) -> None:
 
 def _show_accidental(pitch: Any, show: bool) -> None:
     if show and pitch.accidental is None:
-        pitch.accidental = _m21().pitch.Accidental("natural")
+        pitch.accidental = music21_module().pitch.Accidental("natural")
     if pitch.accidental is not None:
         pitch.accidental.displayStatus = show
 
 
 def _m21_pitch(pitch: Pitch) -> Any:
-    m21 = _m21()
+    m21 = music21_module()
     return m21.pitch.Pitch("CDEFGAB"[pitch.step] + "-#"[pitch.alter > 0] * abs(pitch.alter)
                            + str(pitch.octave))
 

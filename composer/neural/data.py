@@ -208,7 +208,7 @@ def fingerprint() -> str:
 
 
 def _save(chorale: Chorale, path: Path) -> None:
-    from composer.io.read import atomic_path
+    from composer.io.files import atomic_path
 
     arrays = {f"beats_{f.name}": getattr(chorale.beats, f.name) for f in fields(Beats)}
     with atomic_path(path) as tmp, open(tmp, "wb") as out:

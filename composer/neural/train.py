@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from composer.errors import PartimentoError, closest
-from composer.io.read import atomic_path
+from composer.io.files import atomic_path
 from composer.neural.data import (
     SPLIT_RULE,
     TRANSPOSE_SLACK,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from composer.io.read import atomic_path
+from composer.io.files import atomic_path
 
 SUFFIX = ".npz"
 SOURCE = "source_sha256"  # the entry that names the .pt

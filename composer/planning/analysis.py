@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from composer.chords import ROLES, Chord
 from composer.errors import PartimentoError, ScoreError, closest
 from composer.grading.harmony import _MAJOR_PROFILE, _MINOR_PROFILE
 from composer.io.read import texture_from_music21
-from composer.music import ROLES, Chord, Key, Meter
+from composer.music import Key, Meter
 from composer.planning.grammar import harmony_grammar
 from composer.rules.structure import CADENCES, classify_cadence, related_keys
 from composer.texture import REST, ROLE_CODES, Texture

@@ -10,8 +10,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from composer.chords import Chord
 from composer.errors import UnsatisfiableError
-from composer.music import Chord, Pitch, PitchClass
+from composer.music import Pitch, PitchClass
 from composer.planning.grammar import HarmonyGrammar, harmony_grammar
 from composer.planning.phrases import (
     ANY_CADENCE,

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from composer.music import Chord, Key
+from composer.chords import Chord
+from composer.music import Key
 from composer.planning.grammar import HarmonyGrammar, Numeral
 from composer.spec.figures import HOLD, figure_error, notes_of
 

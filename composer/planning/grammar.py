@@ -14,8 +14,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from composer.chords import Chord
 from composer.content import content_dir
-from composer.music import Chord, Key, PitchClass
+from composer.music import Key, PitchClass
 from composer.rules.structure import CADENCES, classify_cadence, related_keys
 from composer.spec.yamlfile import load_yaml
 

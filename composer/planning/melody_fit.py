@@ -18,7 +18,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from composer.music import Chord, Pitch
+from composer.chords import Chord
+from composer.music import Pitch
 from composer.rules.melodic import DissonanceTreatment
 from composer.spec.values import Melody, Spec
 from composer.texture import REST, Frame, chord_arrays

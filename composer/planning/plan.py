@@ -15,8 +15,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from composer.chords import Chord
 from composer.errors import UnsatisfiableError
-from composer.music import Chord, Key, Meter, Pitch, Position
+from composer.music import Key, Meter, Pitch, Position
 from composer.planning.chain import ANY_CADENCE, HarmonyChain, cadence_kind, harmony_chain
 from composer.planning.phrases import Phrase, melody_at
 from composer.spec.values import Spec

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from composer.music import Chord, Key, Pitch, interval_words
+from composer.chords import Chord
+from composer.music import Key, Pitch, interval_words
 from composer.rules.base import Context, Finding, GlobalRule, Param, Params
 from composer.texture import Slice, Texture
 

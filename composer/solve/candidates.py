@@ -22,16 +22,15 @@ from composer.planning.melody_fit import heard_as_planned
 from composer.planning.phrases import melody_at
 from composer.rules import Context
 from composer.sample.scorer import Scorer, SlotInfo
-from composer.solve.solver import (
-    PairVerdicts,
+from composer.solve.domains import (
     SlotProblem,
     Solver,
-    pair_matrix,
     vertical_filter,
     voice_ranges,
     voice_spacing,
     voicing_frame,
 )
+from composer.solve.pairs import PairVerdicts, pair_matrix
 from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
 from composer.texture import Frame

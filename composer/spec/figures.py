@@ -20,8 +20,9 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Protocol
 
+from composer.chords import QUALITIES, Chord
 from composer.errors import Location, SpecError
-from composer.music import QUALITIES, Chord, Key, Meter, Pitch, PitchClass
+from composer.music import Key, Meter, Pitch, PitchClass
 
 
 class _Figured(Protocol):
@@ -175,7 +176,7 @@ def _stage(text: str, token: str) -> Stage:
 
 @lru_cache(maxsize=1024)
 def chord_of(tones: frozenset[PitchClass]) -> Chord | None:
-    """The chord of the table (composer.music.QUALITIES) with exactly these spelled
+    """The chord of the table (composer.chords.QUALITIES) with exactly these spelled
     tones, whichever is its root."""
     for root in sorted(tones):
         for quality in QUALITIES:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from composer.errors import SpecError
-from composer.io.read import MelodyEvent
+from composer.io.melodies import MelodyEvent
 from composer.music import Key, Meter, Pitch
 from composer.rules.vertical import STANDARD_RANGES
 from composer.spec.model import SpecModel
@@ -89,7 +89,7 @@ def _from_tinynotation(doc: YamlDoc, where: tuple[str, ...], text: str, meter: M
 
 def _from_file(doc: YamlDoc, where: tuple[str, ...], name: str, folder: Path
                ) -> tuple[Sequence[MelodyEvent], Meter | None, dict[float, str]]:
-    from composer.io.read import figured_melody_from_file  # music21, only when a file is given
+    from composer.io.melodies import figured_melody_from_file  # music21, only when a file is given
 
     target = (folder / name).resolve()
     if not target.is_relative_to(folder.resolve()):

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from composer.io.read import MelodyEvent, has_fermata, lyric_of, pitch_from_music21
+from composer.io.melodies import MelodyEvent
+from composer.io.read import has_fermata, lyric_of, pitch_from_music21
 from composer.music import Meter
 
 

@@ -9,7 +9,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from composer.music import Chord, Pitch
+from composer.chords import Chord
+from composer.music import Pitch
 from composer.planning.plan import Slot
 
 

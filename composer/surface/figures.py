@@ -22,7 +22,8 @@ from typing import Protocol
 
 import numpy as np
 
-from composer.music import STEP_PC, Chord, Key, Pitch, PitchClass
+from composer.chords import Chord
+from composer.music import STEP_PC, Key, Pitch, PitchClass
 from composer.texture import REST
 
 CELLS = 4  # sixteenth notes in a quarter-note beat: the grid figures are written on

@@ -16,11 +16,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from composer.chords import Chord
 from composer.grading.harmony import ONSET_WEIGHT, identify_chord
-from composer.music import STEP_PC, Chord, Key, PitchClass
+from composer.music import STEP_PC, Key, PitchClass
 from composer.rules import RULES, Context, HorizontalRule, MelodicRule, VerticalRule
 from composer.rules.vertical import CompleteChord
-from composer.solve.solver import vertical_filter
+from composer.solve.domains import vertical_filter
 from composer.spec.rulesets import RuleUse
 from composer.surface.beat import Beat
 from composer.surface.figures import CELLS, GIVEN, SUSPENSION

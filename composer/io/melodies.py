@@ -1,0 +1,53 @@
+"""A melody given in a spec by file: the top line of a MusicXML, MIDI or ABC file, with its
+fermatas, lyrics, meter and pickup (and, from MusicXML, a figured bass's figures)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from composer.errors import ScoreError
+from composer.io.abc import music21_module
+from composer.io.read import EPS, line_events, lyric_of, parse_score, score_lines, score_meter
+from composer.music import Meter, Pitch
+
+# offset, duration, pitch (None: a rest), fermata, lyric
+MelodyEvent = tuple[Any, Any, "Pitch | None", bool, "str | None"]
+
+
+def melody_from_file(path: Path) -> tuple[list[MelodyEvent], Meter]:
+    """The first (top) line of a MusicXML, MIDI or ABC file as a melody, with its
+    fermatas (they end phrases) and its lyrics, and the file's meter. A pickup is preceded
+    by a rest that fills its bar, so that the melody's strong beats fall on the piece's."""
+    score, _, _, events = _top_line(path)
+    return events, score_meter(score)[0]
+
+
+def figured_melody_from_file(path: Path
+                             ) -> tuple[list[MelodyEvent], Meter, dict[float, str]]:
+    """`melody_from_file`, and the figures a MusicXML file writes over the line's notes
+    (its `<figured-bass>`, which music21 does not read), by offset, in the spec's
+    shorthand (composer.planning.figured_bass): '#6/4', several under one note joined by '-'."""
+    from composer.io.figures import figures_by_offset
+
+    score, line, pad, events = _top_line(path)
+    return events, score_meter(score)[0], figures_by_offset(path, score, line, pad)
+
+
+def _top_line(path: Path) -> tuple[Any, Any, float, list[MelodyEvent]]:
+    """The parsed score, its top line with notes, the pickup's padding and the line's
+    events (after a rest that fills the pickup's bar)."""
+    try:
+        score = parse_score(path)
+    except ScoreError as exc:
+        raise ValueError(str(exc)) from None
+    lines = [(ln, ev) for ln, ev in ((ln, line_events(ln)) for ln in score_lines(score))
+             if any(e.pitch for e in ev)]
+    if not lines:
+        raise ValueError(f"{path.name} has no notes")
+    line, events = lines[0]
+    first = line.getElementsByClass(music21_module().stream.Measure).first()
+    pad = float(first.paddingLeft) if first is not None else 0.0
+    rest: list[MelodyEvent] = [(0.0, pad, None, False, None)] if pad > EPS else []
+    return score, line, pad, rest + [(ev.offset + pad, ev.duration, ev.pitch, ev.fermata,
+                                      lyric_of(ev.source)) for ev in events]
