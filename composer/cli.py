@@ -170,6 +170,7 @@ def compose(
     from composer.io.engrave import find_musescore
     from composer.io.write import write_outputs
     from composer.music import format_beat
+    from composer.neural.scorer import scorer_for
     from composer.pipeline import compose as run_compose
     from composer.pipeline import document
     from composer.spec.load import load_spec
@@ -192,26 +193,13 @@ def compose(
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        comp = run_compose(the_spec, _scorer(model, the_spec.voices), progress=progress)
+        comp = run_compose(the_spec, scorer_for(model, the_spec.voices), progress=progress)
     written = write_outputs(comp.piece, out, document(comp), svg=svg, pdf=pdf,
                             layout=layout.value)
     typer.echo("wrote " + ", ".join(str(p) for p in written))
     for w in comp.warnings:  # the given melody's own breaches: kept, and said
         typer.echo(f"{the_spec.source}:{w.bar}:{format_beat(w.beat)}: warning[{w.rule}]"
                    f" {w.message} — the given melody, kept as written", err=True)
-
-
-def _scorer(model: str | None, voices: tuple[str, ...]):
-    """The scorer `--model` asks for (None: compose's default, the shipped model)."""
-    if model is None:
-        return None
-    if model == "none":
-        from composer.sample.scorer import StatisticalScorer
-
-        return StatisticalScorer.from_corpus(voices)
-    from composer.neural.scorer import load_scorer
-
-    return load_scorer(Path(model))
 
 
 @app.command()

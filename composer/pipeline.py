@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,21 @@ class Composition:
     surface: Surface | None = None  # the figure of each voice on each slot
     # Where the given melody itself breaks a rule of its own line (composer/given.py).
     warnings: tuple[Violation, ...] = ()
+
+    @property
+    def notes(self) -> dict[str, tuple[Note, ...]]:
+        """Each voice's written notes and rests, by voice name, top voice first."""
+        return dict(zip(self.piece.voices, self.piece.lines, strict=True))
+
+    def to_music21(self) -> Any:
+        """A music21 Score of the piece (`.show()` in a notebook, `.write(...)`)."""
+        from composer.io.write import piece_to_music21  # music21, only when asked
+
+        return piece_to_music21(self.piece)
+
+    def to_json(self) -> dict[str, Any]:
+        """The piece's JSON document, as OUT.json holds it (what revising needs)."""
+        return document(self)
 
 
 LENIENCE = 3  # the most times a melody's demands are eased after a conflict

@@ -33,7 +33,7 @@ from composer.neural.features import (
 )
 from composer.neural.net import Groups, Net, Previous, one_thread
 from composer.neural.weights import read_weights
-from composer.sample.scorer import SlotInfo
+from composer.sample.scorer import Scorer, SlotInfo, StatisticalScorer
 from composer.texture import Frame
 
 DEFAULT_MODEL = "chorale.pt"  # read from chorale.npz, exported from it, without torch
@@ -209,3 +209,14 @@ def default_scorer() -> NeuralScorer:
 
 
 __all__ = ["DEFAULT_MODEL", "NeuralScorer", "default_scorer", "load_scorer"]
+
+
+def scorer_for(model: str | Path | None, voices: tuple[str, ...]) -> Scorer | None:
+    """The scorer a model choice names: None or "default" for composing's own default
+    (the shipped chorale model), "none" for the statistical scorer, else a trained
+    model's file (NAME.pt or NAME.npz, its card beside it)."""
+    if model is None or model == "default":
+        return None
+    if model == "none":
+        return StatisticalScorer.from_corpus(voices)
+    return load_scorer(Path(model))

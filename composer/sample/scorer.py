@@ -108,3 +108,4 @@ class StatisticalScorer:
         for v in range(a.midi.shape[1]):  # int16 holds every such difference
             out += logp[v, b.midi[None, :, v] - a.midi[:, None, v] + 128]
         return out
+

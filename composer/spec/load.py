@@ -27,6 +27,12 @@ def load_spec(path: Path | str) -> Spec:
     return spec_from_doc(doc, text, path.parent)
 
 
+def spec_from_text(text: str, source: str = "<spec>", folder: Path | None = None) -> Spec:
+    """A spec written out in full (a melody file is looked for in `folder`, by default
+    the working folder); its errors name `source` as their file."""
+    return spec_from_doc(load_yaml(source, text), text, folder or Path.cwd())
+
+
 def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
     if not isinstance(doc.data, dict):
         raise SpecError("a spec is a mapping with at least 'key' and 'bars'", doc.where(()))

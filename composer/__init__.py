@@ -1,0 +1,112 @@
+"""Partimento: compose four-part music under rules, and grade harmony exercises.
+
+    import composer
+
+    spec = composer.load_spec("constraints/examples/harmonize-melody.yaml")
+    piece = composer.compose(spec, seed=3)
+    report = composer.check(piece.to_music21())
+    composer.write(piece, "out/ode")
+
+Every function imports what it needs when it is called, so that `import composer` (and
+the command line's `check`) starts fast; the types are here for readers and checkers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from composer.errors import PartimentoError, ScoreError, SpecError, UnsatisfiableError
+
+if TYPE_CHECKING:
+    from composer.grading.checker import Report, Violation
+    from composer.pipeline import Composition
+    from composer.planning.plan import Plan
+    from composer.spec.values import Spec
+
+__all__ = [
+    "Composition", "PartimentoError", "Plan", "Report", "ScoreError", "Spec", "SpecError",
+    "UnsatisfiableError", "Violation", "check", "compose", "load_spec", "plan", "write",
+]
+
+_TYPES = {"Composition": "composer.pipeline", "Plan": "composer.planning.plan",
+          "Report": "composer.grading.checker", "Violation": "composer.grading.checker",
+          "Spec": "composer.spec.values"}
+
+
+def __getattr__(name: str) -> Any:
+    """The value types, imported when first asked for (start-up stays fast)."""
+    if name in _TYPES:
+        import importlib
+
+        return getattr(importlib.import_module(_TYPES[name]), name)
+    raise AttributeError(f"module 'composer' has no attribute {name!r}")
+
+
+def load_spec(path_or_text: str | Path) -> Spec:
+    """A spec from a YAML file, or from the YAML text itself (a string with a line break,
+    or one that names no file); a mistake raises SpecError naming the line and field."""
+    from composer.spec.load import load_spec as from_file
+    from composer.spec.load import spec_from_text
+
+    if isinstance(path_or_text, Path) or ("\n" not in path_or_text
+                                          and Path(path_or_text).is_file()):
+        return from_file(path_or_text)
+    return spec_from_text(path_or_text)
+
+
+def compose(spec: Spec, *, seed: int | None = None, temperature: float | None = None,
+            model: Literal["default"] | str | Path | None = "default") -> Composition:
+    """Compose the spec: every hard rule holds in the result, or UnsatisfiableError names
+    the rules and notes that conflict. `seed` and `temperature` override the spec's;
+    `model` is the shipped chorale model ("default"), a trained model's file (NAME.pt or
+    NAME.npz), or None for the statistical scorer."""
+    from dataclasses import replace
+
+    from composer.neural.scorer import scorer_for
+    from composer.pipeline import compose as run
+
+    if seed is not None:
+        spec = replace(spec, seed=seed)
+    if temperature is not None:
+        spec = replace(spec, temperature=temperature)
+    return run(spec, scorer_for("none" if model is None else model, spec.voices))
+
+
+def plan(spec: Spec, *, seed: int | None = None) -> Plan:
+    """The form and harmony plan alone (phrases, cadences, a chord per slot, each with
+    the reason it was chosen), drawn from the grammar with the spec's seed or `seed`."""
+    import numpy as np
+
+    from composer.planning.plan import plan as draw
+
+    return draw(spec, np.random.default_rng(spec.seed if seed is None else seed))
+
+
+def check(score: str | Path | Any, *, rules: str | Path = "common-practice",
+          overrides: Sequence[str] = ()) -> Report:
+    """Grade a four-part (or two-part) score: a MusicXML, MIDI or ABC file, or a music21
+    Score. `rules` names a rule set in constraints/ or a YAML file; `overrides` are the
+    command line's `--set` texts, e.g. "max-leap.semitones=9"."""
+    from composer.grading.checker import check_file, check_texture, fitting
+    from composer.spec.rulesets import load_ruleset, parse_override
+
+    ruleset = load_ruleset(str(rules)).with_overrides([parse_override(o) for o in overrides])
+    if isinstance(score, str | Path):
+        return check_file(score, ruleset)[0]
+    from composer.io.read import texture_from_music21
+
+    texture, _ = texture_from_music21(score, ruleset.voices or None, source="score")
+    return check_texture(texture, fitting((ruleset,), len(texture.voices), "score"))
+
+
+def write(composition: Composition, out_prefix: str | Path, *, svg: bool = False,
+          pdf: bool = False, layout: Literal["satb", "satb-two-staves"] = "satb"
+          ) -> list[Path]:
+    """Write OUT.musicxml, OUT.mid and OUT.json (and the SVG pages, OUT.pdf), all or
+    none, as `partimento compose -o OUT` does; the paths written."""
+    from composer.io.write import write_outputs
+
+    return write_outputs(composition.piece, Path(out_prefix), composition.to_json(),
+                         svg=svg, pdf=pdf, layout=layout)

@@ -1,0 +1,89 @@
+"""The Python API: what the README shows runs as it is, and each call does what the
+command line does."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import composer
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "constraints" / "examples" / "harmonize-melody.yaml"
+
+
+def _readme_python() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Using Partimento from Python", 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+def test_the_readme_script_runs_as_it_is(tmp_path):
+    (tmp_path / "constraints").symlink_to(ROOT / "constraints")
+    done = subprocess.run([sys.executable, "-c", _readme_python()], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["0", "1", "2", "3", "4"]
+    for seed in range(5):
+        written = json.loads((tmp_path / "out" / f"ode-{seed}.json").read_text())
+        assert written["seed"] == seed and written["key"] == "D major"
+
+
+def test_importing_the_package_loads_nothing_heavy():
+    code = ("import sys, composer; print(sorted({m.split('.')[0] for m in sys.modules}"
+            " & {'numpy', 'music21', 'torch', 'pydantic', 'constraint'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_spec_reads_from_a_file_or_from_its_text():
+    from_file = composer.load_spec(EXAMPLE)
+    from_text = composer.load_spec(EXAMPLE.read_text())
+    assert from_text.key == from_file.key and from_text.melody.notes == from_file.melody.notes
+    with pytest.raises(composer.SpecError, match="<spec>:1:6: key:"):
+        composer.load_spec("key: H major\nbars: 4\n")
+
+
+def test_compose_check_and_write_agree_with_the_command_line(tmp_path):
+    from composer.cli import main
+
+    spec = composer.load_spec(EXAMPLE)
+    piece = composer.compose(spec, seed=2, model=None)
+    assert list(piece.notes) == ["soprano", "alto", "tenor", "bass"]
+    assert piece.to_json()["seed"] == 2 and piece.plan.slots
+    assert type(piece.to_music21()).__name__ == "Score"
+    api = composer.write(piece, tmp_path / "api")
+    assert main(["compose", str(EXAMPLE), "-o", str(tmp_path / "cli"), "--seed", "2",
+                 "--model", "none"]) == 0
+    for mine in api:  # byte for byte the files the command writes
+        assert mine.read_bytes() == (tmp_path / ("cli" + mine.suffix)).read_bytes()
+    by_file = composer.check(api[0])
+    by_score = composer.check(piece.to_music21())
+    assert by_file.errors == by_score.errors == 0
+
+
+def test_check_takes_the_rule_set_and_its_overrides():
+    exercise = ROOT / "constraints" / "examples" / "exercise.musicxml"
+    assert [v.rule for v in composer.check(exercise).violations] == ["no-parallel-fifths"]
+    quiet = composer.check(exercise, overrides=["no-parallel-fifths.severity=off"])
+    assert quiet.violations == ()
+
+
+def test_an_impossible_spec_raises_with_its_conflict():
+    spec = composer.load_spec(ROOT / "constraints" / "examples" / "unsatisfiable.yaml")
+    with pytest.raises(composer.UnsatisfiableError) as err:
+        composer.compose(spec, model=None)
+    assert "voice-range" in err.value.conflicts
+
+
+def test_plan_draws_the_harmony_alone():
+    spec = composer.load_spec(EXAMPLE)
+    assert composer.plan(spec, seed=0).to_text() == composer.plan(spec, seed=0).to_text()
+    assert isinstance(composer.plan(spec), composer.Plan)
