@@ -19,6 +19,7 @@ from composer.music import Note, Piece, Pitch
 from composer.planning.chain import harmony_chain, no_close
 from composer.planning.plan import Plan, make_plan
 from composer.rules import Context
+from composer.rules.base import pitch_at
 from composer.sample.scorer import Scorer
 from composer.solve.candidates import Progress, candidates, fixed_notes
 from composer.solve.explain import given_line_conflict
@@ -75,7 +76,7 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
                             strict=True)
         except UnsatisfiableError:
             pass  # the melody asks for more than the strict harmony gives
-    spread, loose = False, ()
+    spread, loose = False, tuple[Fraction, ...]()
     for _ in range(LENIENCE):
         try:
             return _compose(spec, composing_rules(spec, spread=spread), scorer, progress,
@@ -131,20 +132,23 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         except NoSolution as again:
             if strict:
                 raise
-            raise explain(spec, again.slot, whole=True) from None
+            found = explain(spec, again.slot, whole=True)
+            assert found is not None  # (the whole piece always gets an explanation)
+            raise found from None
     blocks, frames = cands.blocks, cands.frames
-    numerals, voicings = [], []
+    numerals: list[int] = []
+    voicings: list[tuple[Pitch, ...]] = []
     for block, value in zip(blocks, choice, strict=True):
         k = max(j for j, s in enumerate(block.starts) if s <= value)
         numerals.append(block.numerals[k])
-        voicings.append(tuple(frames[len(voicings)].pitch(value, v)
+        voicings.append(tuple(pitch_at(frames[len(voicings)], value, v)
                               for v in range(len(ctx.voices))))
     the_plan = form.annotate(make_plan(spec, chain, numerals))
     # The third level: figures within each beat, on the chosen voicings.
     surface = choose_surface(spec, the_plan, voicings, rng) if spec.surface == "figured" \
         else None
-    piece = build_piece(spec, the_plan, tuple(voicings), surface)  # type: ignore[arg-type]
-    return Composition(asked, the_plan, tuple(voicings),  # type: ignore[arg-type]
+    piece = build_piece(spec, the_plan, tuple(voicings), surface)
+    return Composition(asked, the_plan, tuple(voicings),
                        piece, surface, melody_warnings(asked, piece, rules))
 
 

@@ -9,7 +9,7 @@ candidate voicings, for the solver) in one vectorised call.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -83,7 +83,7 @@ class Frame:
         m = int(self.midi[row, col])
         return None if m == REST else Pitch(m, int(self.diatonic[row, col]))
 
-    def take(self, index: np.ndarray, columns: list[int] | None = None) -> Frame:
+    def take(self, index: np.ndarray | slice, columns: list[int] | None = None) -> Frame:
         """The rows at index (and optionally only some voice columns)."""
         if not isinstance(index, slice):
             index = np.asarray(index)
@@ -106,13 +106,16 @@ class Frame:
     @staticmethod
     def concat(frames: list[Frame]) -> Frame:
         """Row-wise union of frames over the same voice columns."""
-        return Frame(*(np.concatenate([getattr(f, name) for f in frames]) for name in
-                       ("midi", "diatonic", "attacks", "roles", "leading", "root")),
-                     frames[0].columns, np.concatenate([f.rows for f in frames]),
-                     np.concatenate([f.harmonic for f in frames]))
+        def joined(name: str) -> np.ndarray:
+            return np.concatenate([getattr(f, name) for f in frames])
+
+        return Frame(joined("midi"), joined("diatonic"), joined("attacks"), joined("roles"),
+                     joined("leading"), joined("root"), frames[0].columns, joined("rows"),
+                     joined("harmonic"))
 
 
-def chord_arrays(chords: list[Chord | None], keys: list[Key]) -> tuple[np.ndarray, ...]:
+def chord_arrays(chords: Sequence[Chord | None], keys: Sequence[Key]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The role table, leading tone and root of each chord, for a Frame."""
     n = len(chords)
     roles = np.zeros((n, 12), np.int8)

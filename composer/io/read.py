@@ -158,7 +158,7 @@ def lyric_of(el: Any) -> str | None:
 def _measures(score: Any, meter: Meter) -> list[Measure]:
     m21 = music21_module()
     part = score.parts[0]
-    out = []
+    out: list[Measure] = []
     for m in part.getElementsByClass(m21.stream.Measure):
         number = m.number if isinstance(m.number, int) else len(out) + 1
         ts = m.timeSignature
@@ -284,8 +284,8 @@ def build_slices(
     chords = _slot_chords(raw, key)
     out = []
     previous_slot = None
-    for (t, dur, pos, pitches, attacks, fermata, slot) in raw:
-        out.append(Slice(t, dur, pos, Voicing(pitches), attacks, key, chords[slot],
+    for (t, dur, pos, voicing, struck, fermata, slot) in raw:
+        out.append(Slice(t, dur, pos, Voicing(voicing), struck, key, chords[slot],
                          harmonic=slot != previous_slot, fermata=fermata))
         previous_slot = slot
     return tuple(out)

@@ -125,8 +125,8 @@ def _load(mode: str) -> HarmonyGrammar:
     cadences, related = ({kind: tuple((names.index(a), names.index(b)) for a, b in pairs)
                           for kind, pairs in data.get(part, {}).items()}
                          for part in ("cadences", "related-cadences"))
-    for a, b in (f for part in (cadences, related) for pairs in part.values() for f in pairs):
-        allowed[a, b] = True  # a cadence's two chords may always follow each other
+    for i, j in (f for part in (cadences, related) for pairs in part.values() for f in pairs):
+        allowed[i, j] = True  # a cadence's two chords may always follow each other
     learned = content_dir("grammars") / WEIGHTS_FILE
     if learned.exists():
         counts = json.loads(learned.read_text()).get(mode, {})

@@ -83,7 +83,7 @@ def _events(melody: Melody, offset: Fraction, length: Fraction
     return events, before, after
 
 
-def _frame(pitches: Sequence[Pitch | None], roles: np.ndarray) -> Frame:
+def _frame(pitches: Sequence[Pitch | None], roles: tuple[np.ndarray, ...]) -> Frame:
     """One voice's events as a one-column frame, each row with its chord's roles."""
     n = len(pitches)
     midi = np.array([p.midi if p else REST for p in pitches], np.int16).reshape(n, 1)
@@ -145,11 +145,12 @@ def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Seq
     from composer.grading.harmony import ONSET_WEIGHT, identify_chord
 
     assert spec.melody is not None
-    later = [n for n in spec.melody.struck_within(offset, length) if n.pitch is not None]
-    stops = [n.offset for n in later[1:]] + [offset + length] * bool(later)
-    weights = [(n.pitch.pitch_class, 0.5 * float(min(stop, n.offset + n.duration) - n.offset)
-                / float(length)) for n, stop in zip(later, stops, strict=True)]
-    melody = [p for p in [*(n.pitch for n in later), melody_at(spec.melody, offset)]
+    later = [(n, n.pitch) for n in spec.melody.struck_within(offset, length)
+             if n.pitch is not None]
+    stops = [n.offset for n, _ in later[1:]] + [offset + length] * bool(later)
+    weights = [(p.pitch_class, 0.5 * float(min(stop, n.offset + n.duration) - n.offset)
+                / float(length)) for (n, p), stop in zip(later, stops, strict=True)]
+    melody = [p for p in [*(p for _, p in later), melody_at(spec.melody, offset)]
               if p is not None]
     out = np.ones(len(chords), bool)
     memo: dict[tuple, bool] = {}

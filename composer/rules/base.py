@@ -186,10 +186,9 @@ class MelodicRule(Rule):
                 continue
             frames = tuple(line.take(np.arange(i, i + n)) for i in range(w))
             order = [self.report_at] + [i for i in range(w) if i != self.report_at]
-            for r in np.flatnonzero(self.test(frames, ctx, p)):
-                r = int(r)
-                yield Finding(tuple(int(frames[i].rows[r]) for i in order), (voice,),
-                              self.message(frames, r, ctx, p))
+            for row in np.flatnonzero(self.test(frames, ctx, p)).tolist():
+                yield Finding(tuple(int(frames[i].rows[row]) for i in order), (voice,),
+                              self.message(frames, row, ctx, p))
 
 
 class GlobalRule(Rule):

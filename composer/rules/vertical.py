@@ -41,7 +41,7 @@ class ChordTones(VerticalRule):
     harmonic_only = True
 
     def test(self, f: Frame, ctx: Context, p: Params) -> np.ndarray:
-        known = f.roles.any(axis=1)[:, None]
+        known = np.asarray(f.roles.any(axis=1))[:, None]
         pcs = np.where(f.sounding, f.midi % 12, 0)
         in_chord = np.take_along_axis(f.roles, pcs.astype(np.int64), axis=1) > 0
         return known & f.sounding & f.attacks & ~in_chord
@@ -222,7 +222,7 @@ def _sounding_pcs(f: Frame) -> np.ndarray:
 
 
 def _incomplete(f: Frame, row: int, missing: np.ndarray) -> str:
-    gone = [ROLE_NAMES[r + 1] for r in np.flatnonzero(missing)]
+    gone = [ROLE_NAMES[r + 1] for r in np.flatnonzero(missing).tolist()]
     return f"{chord_label(f, row)} has no {' and no '.join(gone)}"
 
 

@@ -131,9 +131,10 @@ def copying_automaton(pitches: Sequence[np.ndarray], moves: Sequence[np.ndarray]
     cls = [np.unique(pitch_of[-1], return_inverse=True)[1].ravel()]
     for t in range(len(pitches) - 2, -1, -1):
         futures: list[list[tuple[int, int]]] = [[] for _ in layers[t]]
-        for sid, c2, did in edges[t]:
-            if cls[0][did] >= 0:
-                futures[sid].append((c2, int(cls[0][did])))
+        for edge in edges[t]:
+            origin, interval, target = (int(x) for x in edge)
+            if cls[0][target] >= 0:
+                futures[origin].append((interval, int(cls[0][target])))
         ids: dict[tuple, int] = {}
         cls.insert(0, np.array([ids.setdefault((int(c), tuple(f)), len(ids)) if f else -1
                                 for c, f in zip(pitch_of[t], futures, strict=True)], np.intp))
@@ -173,7 +174,7 @@ class _Matcher:
             if v in self.forbidden:  # all patterns are as long, so only v itself can be
                 v = None
             else:
-                while v not in self.prefixes:
+                while v is not None and v not in self.prefixes:
                     v = v[1:]
             self.memo[key] = v
         return self.memo[key]

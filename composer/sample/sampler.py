@@ -223,7 +223,7 @@ def _backward_supported(chain: Chain, aut: Automaton, temperature: float
         for states in groups.values():
             rows = np.flatnonzero(aut.support[t][states[0]][aut.labels[t][0]])
             if len(rows):
-                here[np.ix_(states, rows)] = unary[rows] + _log_product(ahead[states],
+                here[np.ix_(np.asarray(states), rows)] = unary[rows] + _log_product(ahead[states],
                                                                         pair[rows])
         beta.append(here)
     return tuple(reversed(beta))

@@ -140,7 +140,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     by_voice = _fixed_by_voice(spec, ctx)
     for t in slots:
         _, offset, duration, _ = chain.times[t]
-        inner = _inner_notes(spec, ctx, offset, duration)
+        inner: tuple = _inner_notes(spec, ctx, offset, duration)
         if inner:  # and the note that follows them on the next beat
             inner += (melody_at(spec, offset + duration),)
         inners.append(inner)

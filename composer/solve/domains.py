@@ -10,7 +10,7 @@ judged the same way with the horizontal and melodic rules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from operator import itemgetter
@@ -124,10 +124,8 @@ def free_voicings(chord: Chord, ranges: tuple[tuple[int, int], ...],
         solver.addVariable(v, [p.midi for p in domain])
     for v in free:
         if v + 1 in free:  # pruning only: the crossing and spacing rules filter afterwards
-            wide = spacing[v] if spacing is not None else None
-            solver.addConstraint(FunctionConstraint(
-                (lambda hi, lo: hi >= lo) if wide is None else
-                (lambda hi, lo, wide=wide: 0 <= hi - lo <= wide)), (v, v + 1))
+            wide = spacing[v] if spacing is not None else 1 << 10
+            solver.addConstraint(FunctionConstraint(_within(wide)), (v, v + 1))
     voice = itemgetter(*free)
     midi = np.array([voice(s) for s in solver.getSolutionIter()], np.int16).reshape(
         -1, len(free))
@@ -139,6 +137,14 @@ def free_voicings(chord: Chord, ranges: tuple[tuple[int, int], ...],
         spelled[[p.midi for p in domain]] = [p.diatonic for p in domain]
         diatonic[:, c] = spelled[midi[:, c]]
     return midi, diatonic
+
+
+def _within(wide: int) -> Callable[[int, int], bool]:
+    """Two neighbouring voices in order, at most `wide` semitones apart."""
+    def ok(hi: int, lo: int) -> bool:
+        return 0 <= hi - lo <= wide
+
+    return ok
 
 
 @lru_cache(maxsize=4096)

@@ -173,9 +173,10 @@ def given_line_conflict(spec: Spec) -> UnsatisfiableError | None:
         n = len(part)
         midi = np.array([[m.pitch.midi if m.pitch else REST] for m in part], np.int16)
         diatonic = np.array([[m.pitch.diatonic if m.pitch else 0] for m in part], np.int16)
-        no_chord = chord_arrays([None] * n, [spec.key] * n)
+        roles, leading, root = chord_arrays([None] * n, [spec.key] * n)
         return Frame(midi.reshape(n, 1), diatonic.reshape(n, 1), np.ones((n, 1), bool),
-                     *no_chord, (voice,), np.arange(n, dtype=np.int32), np.zeros(n, bool))
+                     roles, leading, root, (voice,), np.arange(n, dtype=np.int32),
+                     np.zeros(n, bool))
 
     for use in spec.hard:
         rule, w = use.rule, getattr(use.rule, "window", 0)

@@ -55,14 +55,14 @@ class PairVerdicts:
         # its pairs are places in a D × D table, and the distinct ones are found by
         # marking them there, without sorting every asking (a stable sort where D is
         # too large for a table).
-        names = np.unique(np.concatenate([x for a, b, _ in moves for x in (a, b)] or [[]])
-                          ).astype(np.int64)
+        names = np.unique(np.concatenate(
+            [x for a, b, _ in moves for x in (a, b)] or [np.zeros(0, np.int64)])).astype(np.int64)
         d = len(names)
         codes = [(np.searchsorted(names, a)[:, None] * d + np.searchsorted(names, b)[None, :]
                   ).ravel() for a, b, _ in moves]
         wants = [np.flatnonzero(w.ravel()) for *_, w in moves]
-        asked = np.concatenate([c[w] for c, w in zip(codes, wants, strict=True)] or [[]]
-                               ).astype(np.int64)
+        asked = np.concatenate([c[w] for c, w in zip(codes, wants, strict=True)]
+                               or [np.zeros(0, np.int64)]).astype(np.int64)
         if d * d <= DENSE_PAIRS:
             marked = np.zeros(d * d, bool)
             marked[asked] = True
@@ -127,7 +127,7 @@ def pair_matrix(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context
     for start in range(0, k1, rows):
         n = min(rows, k1 - start)
         each = a.take(slice(start, start + n)).map_rows(lambda x: np.repeat(x, k2, axis=0))
-        every = b.map_rows(lambda x, n=n: np.tile(x, (n,) + (1,) * (x.ndim - 1)))
+        every = b.map_rows(lambda x: np.tile(x, (n, *(1,) * (x.ndim - 1))))  # noqa: B023
         o, p = step_rules(each, every, uses, ctx)
         ok[start:start + n], penalty[start:start + n] = o.reshape(n, k2), p.reshape(n, k2)
     return ok, penalty
@@ -160,7 +160,7 @@ def step_rules(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context,
         rule = use.rule
         if isinstance(rule, HorizontalRule):
             broken = rule.test(a, b, ctx, use.params).sum(axis=1)
-        else:
+        elif isinstance(rule, MelodicRule):
             broken = np.zeros(len(a), int)
             for v in range(len(ctx.voices)) if lines is None else lines:
                 if rule.applies(v, ctx, use.params) and use.judges((ctx.voices[v],)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -65,8 +66,8 @@ def _spec_error(doc: YamlDoc, exc: ValidationError) -> SpecError:
                 if not (isinstance(p, str) and p.startswith(("dict[", "str"))))
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
-        parent = SpecModel if len(loc) == 1 else {"melody": MelodyModel,
-                                                  "rules": RulesModel}.get(str(loc[0]))
+        parent: Any = SpecModel if len(loc) == 1 else {
+            "melody": MelodyModel, "rules": RulesModel}.get(str(loc[0]))
         accepted = list(parent.model_fields) if parent else []
         name = str(loc[-1])
         msg = f"unknown field '{name}'{closest(name, accepted)}; accepted: {', '.join(accepted)}"

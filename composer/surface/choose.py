@@ -100,7 +100,7 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
              and n.offset + n.duration > start] if spec.melody is not None else []
     times |= {n.offset - start for n in given if n.offset > start}
     order = tuple(sorted(times))
-    options = []
+    options: list[tuple[Option, ...]] = []
     for v in range(len(ctx.voices)):
         if v == melody:
             pitches = tuple(next((n.pitch for n in given if n.offset <= start + x
@@ -115,9 +115,9 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
             opts += _moves(spec, plan, voicings, t, v, order)
         options.append(tuple(opts))
     combos = _combos(options)
-    midi, diatonic, struck = _arrays(options, combos)
-    b = Beat(slot, order, tuple(options), combos, midi, diatonic, struck, figured)
-    enters = struck[:, 0].any(axis=1)  # the beat's first slice is on the beat
+    midi, diatonic, strikes = _arrays(options, combos)
+    b = Beat(slot, order, tuple(options), combos, midi, diatonic, strikes, figured)
+    enters = np.asarray(strikes[:, 0].any(axis=1))  # the beat's first slice is on the beat
     enters[0] = True
     b = b.take(enters)
     chord = identify(signatures(b, np.zeros(1, np.int64), ctx)[0], len(options), ctx)
@@ -180,7 +180,7 @@ def _may_suspend(spec: Spec, voicing: Sequence[Pitch], v: int, prev: Pitch | Non
 def _combos(options: Sequence[Sequence[Option]]) -> np.ndarray:
     """Every voice holding, then one voice moving, then two (at most one suspension)."""
     movers = [(w, k) for w in range(len(options)) for k in range(1, len(options[w]))]
-    groups = [()] + [(m,) for m in movers]
+    groups: list[tuple[tuple[int, int], ...]] = [()] + [(m,) for m in movers]
     groups += [pair for pair in combinations(movers, MAX_MOVING) if pair[0][0] != pair[1][0]
                and (options[pair[0][0]][pair[0][1]].figure,
                     options[pair[1][0]][pair[1][1]].figure) != (SUSPENSION, SUSPENSION)]

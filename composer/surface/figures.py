@@ -324,7 +324,7 @@ class BeatGrid:
     def moving(self) -> np.ndarray:
         """bool [B]: some voice strikes a note within the beat (eighths or faster)."""
         at = self.starts[:, None] + np.arange(1, CELLS)
-        return _cells(self.onset, at, False).any(axis=(1, 2))
+        return np.asarray(np.asarray(_cells(self.onset, at, False)).any(axis=(1, 2)))
 
 
 def beat_grid(lines: list[list[tuple[float, float, int | None, bool]]], beats_per_bar: int,

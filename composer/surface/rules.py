@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -198,7 +199,7 @@ def _consonant_together(f: Frame, ctx: Context) -> np.ndarray:
     """Two notes foreign to the chord struck together off the beat are consonant with
     each other (the consonant-intervals rule's verdict): passing tones move together in
     thirds and sixths."""
-    rule = RULES["consonant-intervals"]
+    rule: Any = RULES["consonant-intervals"]  # a vertical rule
     clash = rule.test(f, ctx, rule.defaults())  # [rows, pairs]
     pcs = np.where(f.sounding, f.midi % 12, 0).astype(np.int64)
     foreign = (np.take_along_axis(f.roles, pcs, axis=1) == 0) & f.sounding
@@ -310,24 +311,24 @@ def _lines(beats: Sequence[Beat], uses: Sequence[RuleUse], ctx: Context, tables:
                     np.arange(1, size)[:, None, None, None, None])
     shape = (size - 1, voices, width, width)
     ok, penalty = np.ones(shape, bool), np.zeros(shape)
-    melodic = [u for u in uses if isinstance(u.rule, MelodicRule)]
+    melodic = [(u, u.rule) for u in uses if isinstance(u.rule, MelodicRule)]
     for w in (2, 3):
         for k in range(CELLS):
             valid = ((k < here) & (k + w <= here + ahead))[..., 0] & (ahead[..., 0] > 0)
-            t, v, i, j = np.nonzero(valid)
+            at_t, at_v, at_i, at_j = np.nonzero(valid)
             for voice in range(voices):
-                sel = v == voice
+                sel = at_v == voice
                 if not sel.any():
                     continue
-                rows = (t[sel], v[sel], i[sel], j[sel])
+                rows = (at_t[sel], at_v[sel], at_i[sel], at_j[sel])
                 frames = tuple(_frame(seq_m[(*rows, k + q)][:, None],
                                       seq_d[(*rows, k + q)][:, None],
                                       np.ones((int(sel.sum()), 1), bool),
                                       np.broadcast_to(beat, seq_m.shape)[(*rows, k + q)],
                                       tables, True, (voice,)) for q in range(w))
                 good, pen = _tally(len(frames[0]), [
-                    (u, u.rule.test(frames, ctx, u.params).astype(np.int64)) for u in melodic
-                    if u.rule.window == w  # type: ignore[attr-defined]
+                    (u, rule.test(frames, ctx, u.params).astype(np.int64)) for u, rule in melodic
+                    if rule.window == w
                     and u.rule.applies(voice, ctx, u.params)  # type: ignore[attr-defined]
                     and u.judges((ctx.voices[voice],))])
                 np.logical_and.at(ok, rows, good)
