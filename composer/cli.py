@@ -2,6 +2,8 @@
 
 A user's mistake (a PartimentoError) becomes one line on stderr and exit code 2 (or
 1 for rules that cannot hold); anything else is a bug and keeps its traceback.
+Each command imports what it needs inside itself (lazy on purpose), so that `rules`
+and `check` start without torch, the planner or the sampler.
 """
 
 from __future__ import annotations

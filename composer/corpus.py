@@ -15,19 +15,20 @@ from functools import lru_cache
 from pathlib import Path
 
 from composer.content import content_dir
+from composer.io.read import texture_from_music21
 
 MELODIES_FILE = "chorale-melodies.json"
 
 
 def chorale_names() -> list[str]:
     """The 371 four-part chorales in music21's corpus, e.g. 'bach/bwv269'."""
-    from music21 import corpus
+    from music21 import corpus  # lazy: music21 takes a second to import; only corpus work needs it
 
     return list(corpus.chorales.Iterator(returnType="filename"))
 
 
 def parse_chorale(name: str):
-    from music21 import corpus
+    from music21 import corpus  # lazy: music21 takes a second to import; only corpus work needs it
 
     return corpus.parse(name)
 
@@ -49,7 +50,6 @@ class MelodyLine:
 
 def chorale_lines(names: list[str] | None = None) -> Iterator[MelodyLine]:
     """Every voice of every chorale as its sequence of struck MIDI notes (ties merged)."""
-    from composer.io.read import texture_from_music21
 
     for name in names or chorale_names():
         texture, origin = texture_from_music21(parse_chorale(name), source=name)

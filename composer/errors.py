@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -63,7 +64,6 @@ class UnsatisfiableError(PartimentoError):
 
 def closest(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """A ' (did you mean X?)' hint, or '' when nothing is close."""
-    import difflib
 
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
     return f" (did you mean '{match[0]}'?)" if match else ""

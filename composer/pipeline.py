@@ -15,14 +15,19 @@ import numpy as np
 
 from composer.errors import UnsatisfiableError
 from composer.grading.checker import Violation
+from composer.io.write import piece_to_music21
 from composer.music import Note, Piece, Pitch
+from composer.neural.scorer import default_scorer
 from composer.planning.chain import harmony_chain, no_close
 from composer.planning.plan import Plan, make_plan
 from composer.rules import Context
 from composer.rules.base import pitch_at
+from composer.sample.copying import check_given_line, copy_guards
+from composer.sample.form import check_given_climax, form_of, sample_form
+from composer.sample.sampler import NoSolution
 from composer.sample.scorer import Scorer
 from composer.solve.candidates import Progress, candidates, fixed_notes
-from composer.solve.explain import given_line_conflict
+from composer.solve.explain import explain, given_line_conflict
 from composer.solve.given import BY_CHORD_RULES, composing_rules, melody_warnings
 from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
@@ -46,7 +51,6 @@ class Composition:
 
     def to_music21(self) -> Any:
         """A music21 Score of the piece (`.show()` in a notebook, `.write(...)`)."""
-        from composer.io.write import piece_to_music21  # music21, only when asked
 
         return piece_to_music21(self.piece)
 
@@ -67,7 +71,6 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
     cannot be are its accented dissonances treated, its resolutions weighed, and what no
     chord can hold let go (and reported)."""
     if scorer is None:  # the shipped model (torch is imported only here, when composing)
-        from composer.neural.scorer import default_scorer
 
         scorer = default_scorer()
     if spec.melody is not None:
@@ -100,9 +103,6 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     """Compose under these rules; `strict` gives up at once where the lenient way might
     still find a piece (it neither explains nor lets the melody's demands go); `loose`:
     where the melody's notes need not fit the chords (composer/melody_fit.py)."""
-    from composer.sample.copying import check_given_line, copy_guards
-    from composer.sample.form import check_given_climax, form_of, sample_form
-    from composer.sample.sampler import NoSolution
 
     spec = replace(asked, rules=rules)
     rng = np.random.default_rng(spec.seed)
@@ -119,7 +119,6 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     try:
         choice = sample_form(spec, form, cands, rng, copy_guards(spec, cands.frames))
     except NoSolution as exc:
-        from composer.solve.explain import explain
 
         # Either the rules truly conflict near the break (then say which), or only the
         # most likely voicings failed to connect: then offer every voicing.

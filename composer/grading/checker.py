@@ -10,8 +10,11 @@ from typing import Any
 import numpy as np
 
 from composer.errors import ScoreError
+from composer.io.annotate import mark_note, write_musicxml
+from composer.io.read import parse_score, texture_from_music21
 from composer.music import format_beat
-from composer.rules import Context
+from composer.rules import RULES, Context
+from composer.rules.melodic import NCT_KINDS, DissonanceTreatment
 from composer.spec.rulesets import RuleSet
 from composer.texture import Texture
 
@@ -73,7 +76,6 @@ class Report:
     def to_text(self, explain: bool = True, non_chord_tones: bool = False) -> str:
         """Compiler-style lines, then (once per rule broken) why the rule exists; with
         `non_chord_tones`, a line for each note foreign to its chord, by kind."""
-        from composer.rules import RULES
 
         lines = [f"{self.file}:{n.bar}:{format_beat(n.beat)}: note[{n.kind}] {n.voice}"
                  f" {n.pitch}: a non-chord tone ({n.kind})"
@@ -115,7 +117,6 @@ def check_texture(texture: Texture, ruleset: RuleSet, file: str = "score") -> Re
 def non_chord_tones(texture: Texture) -> tuple[NonChordTone, ...]:
     """Every note foreign to the chord heard under it, labelled by the first kind of
     treatment (`dissonance-treatment`'s) its line around it fits."""
-    from composer.rules.melodic import NCT_KINDS, DissonanceTreatment
 
     rule, out = DissonanceTreatment(), []
     for v, name in enumerate(texture.voices):
@@ -152,7 +153,6 @@ def check_file(path: Path | str, rulesets: RuleSet | Sequence[RuleSet]
                ) -> tuple[Report, Texture, Any]:
     """Grade one score file with the first rule set that grades its number of voices;
     returns the report, the texture and the music21 origin (for `annotate`)."""
-    from composer.io.read import parse_score, texture_from_music21
 
     sets = (rulesets,) if isinstance(rulesets, RuleSet) else tuple(rulesets)
     score = parse_score(path)
@@ -199,7 +199,6 @@ def annotate(report: Report, texture: Texture, origin: Any, target: Path,
     for a warning) and, where a violation is reported, its short name above the note;
     with `non_chord_tones`, each non-chord tone labelled by kind (p, n, sus, app …) in
     blue."""
-    from composer.io.annotate import mark_note, write_musicxml
 
     colour: dict[tuple[int, int], str] = {}
     labels: dict[tuple[int, int], list[str]] = {}

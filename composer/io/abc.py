@@ -53,6 +53,6 @@ def _alter(p: Any, alter: int) -> None:
 
 
 def music21_module() -> Any:
-    import music21  # only where a score is read
+    import music21  # lazy: only where a score is read or written, so `rules` starts fast
 
     return music21

@@ -18,7 +18,7 @@ INSTALL_MUSESCORE = "apt-get install musescore3"
 
 def engrave_pages(musicxml: str) -> list[str]:
     """Every page of the score engraved by verovio, each with the same ids every time."""
-    import verovio
+    import verovio  # lazy: only --svg and the studio engrave
 
     toolkit = verovio.toolkit()
     toolkit.setOptions({"pageWidth": 2100, "pageHeight": 2970, "scale": 40,

@@ -8,6 +8,7 @@ from typing import Any
 
 from composer.errors import ScoreError
 from composer.io.abc import music21_module
+from composer.io.figures import figures_by_offset
 from composer.io.read import EPS, line_events, lyric_of, parse_score, score_lines, score_meter
 from composer.music import Meter, Pitch
 
@@ -28,7 +29,6 @@ def figured_melody_from_file(path: Path
     """`melody_from_file`, and the figures a MusicXML file writes over the line's notes
     (its `<figured-bass>`, which music21 does not read), by offset, in the spec's
     shorthand (composer.planning.figured_bass): '#6/4', several under one note joined by '-'."""
-    from composer.io.figures import figures_by_offset
 
     score, line, pad, events = _top_line(path)
     return events, score_meter(score)[0], figures_by_offset(path, score, line, pad)

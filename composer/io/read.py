@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,6 @@ def parse_score(path: Path | str) -> Any:
     music21's own warnings about a doubtful file are silenced: the checker reports what
     matters, and the command line promises one line on stderr for bad input.
     """
-    import warnings
 
     path = Path(path)
     if not path.exists():

@@ -22,7 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from composer.corpus import chorale_names, parse_chorale
+from composer.io.files import atomic_path
+from composer.io.read import texture_from_music21
 from composer.music import SATB, Pitch
+from composer.planning.analysis import analyse_chorale, phrase_cadence
 from composer.rules.structure import CADENCES
 from composer.rules.vertical import STANDARD_RANGES
 from composer.texture import REST, chord_arrays
@@ -154,16 +158,12 @@ def split_of(name: str) -> str:
 
 def corpus_names() -> list[str]:
     """The chorales of music21's corpus, each once (its iterator lists some twice)."""
-    from composer.corpus import chorale_names
 
     return sorted(set(chorale_names()))
 
 
 def encode_chorale(name: str, score: Any = None) -> Chorale:
     """Parse (unless given), grid and analyse one chorale."""
-    from composer.corpus import parse_chorale
-    from composer.io.read import texture_from_music21
-    from composer.planning.analysis import analyse_chorale, phrase_cadence
 
     score = score if score is not None else parse_chorale(name)
     _, origin = texture_from_music21(score, source=name)
@@ -198,7 +198,7 @@ def cache_root() -> Path:
 @cache
 def fingerprint() -> str:
     """A hash of the code that turns a score into a Chorale, and of music21's version."""
-    import music21
+    import music21  # lazy: only a training run or a data check reads music21's version
 
     root = Path(__file__).resolve().parent.parent.parent
     digest = hashlib.sha256(music21.__version__.encode())
@@ -208,7 +208,6 @@ def fingerprint() -> str:
 
 
 def _save(chorale: Chorale, path: Path) -> None:
-    from composer.io.files import atomic_path
 
     arrays = {f"beats_{f.name}": getattr(chorale.beats, f.name) for f in fields(Beats)}
     with atomic_path(path) as tmp, open(tmp, "wb") as out:

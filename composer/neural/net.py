@@ -297,6 +297,7 @@ def one_thread() -> Iterator[None]:
 
 @lru_cache(maxsize=1)
 def _blas():
+    # lazy: only the numpy forward pass pins BLAS threads
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()

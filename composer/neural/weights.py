@@ -36,7 +36,7 @@ def digest(path: Path) -> str:
 def read_pt(path: Path) -> dict[str, np.ndarray]:
     """A .pt state dict as numpy arrays (imports torch). Raises whatever torch raises for
     a damaged or foreign file, ValueError for one that holds other than tensors."""
-    import torch
+    import torch  # lazy: torch only to read a .pt; composing reads .npz in numpy
 
     state = torch.load(path, weights_only=True, map_location="cpu")
     if not isinstance(state, dict) or not all(isinstance(t, torch.Tensor)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from composer.chords import ROLES, Chord
+from composer.corpus import chorale_names
 from composer.errors import PartimentoError, ScoreError, closest
 from composer.grading.harmony import _MAJOR_PROFILE, _MINOR_PROFILE
 from composer.io.read import texture_from_music21
@@ -108,7 +109,7 @@ def analyse_chorale(score_or_name: Any, source: str | None = None) -> ChoraleAna
 
 
 def _parse_corpus(name: str) -> Any:
-    from music21 import corpus
+    from music21 import corpus  # lazy: only learning a grammar reads the corpus
 
     try:
         return corpus.parse(name)
@@ -301,7 +302,6 @@ def select_chorales(chosen: Sequence[str] = (), limit: int | None = None
                     ) -> tuple[list[str], str]:
     """The corpus names to count ('bwv269' or 'bach/bwv269'; all 371 when none are
     chosen, or the first `limit`), and the command that counts exactly those."""
-    from composer.corpus import chorale_names
 
     every = chorale_names()
     by_work = {name.rsplit("/", 1)[-1]: name for name in every}

@@ -13,7 +13,9 @@ import numpy as np
 from composer.chords import Chord
 from composer.errors import UnsatisfiableError
 from composer.music import Pitch, PitchClass
+from composer.planning.figured_bass import figured_grammar, figured_slots
 from composer.planning.grammar import HarmonyGrammar, harmony_grammar
+from composer.planning.melody_fit import melody_fit
 from composer.planning.phrases import (
     ANY_CADENCE,
     Phrase,
@@ -22,6 +24,8 @@ from composer.planning.phrases import (
     phrases_of,
     slot_times,
 )
+from composer.rules.structure import CADENCES
+from composer.sample.sampler import Chain, NoSolution, feasible
 from composer.spec.values import Spec
 
 FINAL_WINDOW = 3  # the final tonic may arrive on any of the piece's last this many slots
@@ -60,9 +64,6 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     melody notes (by onset) whose slots the melody's fit is let go of from the start.
     A figured bass (`figured_slots`) names the chord of each figured slot, and the final
     tonic arrives where its figures put it."""
-    from composer.planning.figured_bass import figured_grammar, figured_slots
-    from composer.planning.melody_fit import melody_fit
-    from composer.sample.sampler import Chain, NoSolution, feasible
 
     phrases = list(layout.phrases) if layout else phrases_of(spec)
     times = list(layout.times) if layout else slot_times(spec, phrases)
@@ -204,8 +205,6 @@ def no_close(spec: Spec, chain: HarmonyChain, fixed: dict[Fraction, list[Pitch]]
     """Where the harmony cannot even close a phrase as the spec asks (a half cadence
     under a melody ending on its tonic), say so in a cadence's words, with the cadences
     the melody's close does allow; None where the harmony alone can be composed."""
-    from composer.rules.structure import CADENCES
-    from composer.sample.sampler import Chain, NoSolution, feasible
 
     def closes(layout: HarmonyChain) -> bool:
         try:

@@ -19,6 +19,7 @@ from fractions import Fraction
 import numpy as np
 
 from composer.chords import Chord
+from composer.grading.harmony import ONSET_WEIGHT, identify_chord
 from composer.music import Pitch
 from composer.rules.melodic import DissonanceTreatment
 from composer.spec.values import Melody, Spec
@@ -142,7 +143,6 @@ def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Seq
     the chord can make another chord of the notes — B over D F# A is heard as a seventh
     chord on B — and then every voice is judged against that one; asked only where the
     melody has such a note."""
-    from composer.grading.harmony import ONSET_WEIGHT, identify_chord
 
     assert spec.melody is not None
     later = [(n, n.pitch) for n in spec.melody.struck_within(offset, length)

@@ -20,6 +20,7 @@ from composer.errors import UnsatisfiableError
 from composer.music import Key, Meter, Pitch, Position
 from composer.planning.chain import ANY_CADENCE, HarmonyChain, cadence_kind, harmony_chain
 from composer.planning.phrases import Phrase, melody_at
+from composer.sample.sampler import Chain, NoSolution, sample
 from composer.spec.values import Spec
 
 
@@ -124,7 +125,6 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
 
 def plan(spec: Spec, rng: np.random.Generator) -> Plan:
     """The harmony alone, sampled from the grammar (what `partimento plan` prints)."""
-    from composer.sample.sampler import Chain, NoSolution, sample
 
     chain = harmony_chain(spec)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from composer.corpus import default_melody_index
 from composer.rules.base import Finding, GlobalRule, Param
 
 
@@ -22,7 +23,6 @@ class MaxOrder(GlobalRule):
     keyed_by = "voice"
 
     def findings(self, texture, ctx, p):
-        from composer.corpus import default_melody_index
 
         voice = ctx.index(p["voice"])
         if voice is None:

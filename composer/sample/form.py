@@ -56,6 +56,7 @@ from composer.errors import UnsatisfiableError
 from composer.planning.chain import HarmonyChain
 from composer.planning.grammar import form_grammar
 from composer.planning.plan import Plan
+from composer.sample.copying import sample_original
 from composer.sample.sampler import (
     Automaton,
     Chain,
@@ -209,7 +210,6 @@ def sample_form(spec: Spec, form: Form, cands: Candidates, rng: np.random.Genera
 
     Raises NoSolution when the chain itself has no valid piece (as without a form),
     UnsatisfiableError when only the repeats or a climax make it impossible."""
-    from composer.sample.copying import sample_original
 
     chain = Chain(cands.unary, cands.pair)
     temperature = spec.temperature

@@ -8,13 +8,18 @@ interface.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from composer.content import content_dir
+from composer.corpus import default_melody_index
 from composer.music import Key
+from composer.planning.analysis import bass_position_counts
+from composer.planning.grammar import WEIGHTS_FILE
 from composer.texture import Frame
 
 MAX_INTERVAL = 24
@@ -54,11 +59,7 @@ def bass_position_logp() -> np.ndarray:
     """float [5]: log P(the bass is the chord's root, third, fifth, seventh), indexed by
     role code (0, no chord tone, all but excluded): counted over every chord of the
     analysed chorales (`partimento learn-grammar`), add-one smoothed, pooled over modes."""
-    import json
 
-    from composer.content import content_dir
-    from composer.planning.analysis import bass_position_counts
-    from composer.planning.grammar import WEIGHTS_FILE
 
     learned = content_dir("grammars") / WEIGHTS_FILE
     counts = bass_position_counts(json.loads(learned.read_text())) if learned.exists() else None
@@ -89,7 +90,6 @@ class StatisticalScorer:
 
     @classmethod
     def from_corpus(cls, voices: Sequence[str]) -> StatisticalScorer:
-        from composer.corpus import default_melody_index
 
         index = default_melody_index()
         return cls.from_lines([(line.voice, line.midi) for line in index.lines], voices)

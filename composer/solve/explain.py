@@ -14,10 +14,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+import numpy as np
+
 from composer.errors import UnsatisfiableError
 from composer.planning.chain import HarmonyChain, harmony_chain
+from composer.rules import Context
+from composer.rules.base import MelodicRule
+from composer.sample.sampler import Chain, NoSolution, feasible
+from composer.solve.candidates import MAX_VALUES_PER_SLOT, candidates, fixed_notes
 from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
+from composer.texture import REST, Frame, chord_arrays
 
 WINDOWS = (1, 2, 4, 8, 16, 32)  # slots before the break that a check looks at, widening
 
@@ -34,8 +41,6 @@ def explain(spec: Spec, slot: int, whole: bool = False) -> UnsatisfiableError | 
     """Which rules and notes conflict near `slot`, where composing broke; None when no
     window around it is itself impossible (only the voicings offered failed to connect),
     unless `whole`: then the whole piece is the window."""
-    from composer.rules import Context
-    from composer.solve.candidates import fixed_notes
 
     ctx = Context(spec.voices, spec.key, spec.meter)
     full = harmony_chain(spec, fixed_notes(spec, ctx))
@@ -100,9 +105,6 @@ def _notes(spec: Spec, chain: HarmonyChain, lo: int, hi: int) -> list[_Item]:
 
 def _consistent(spec: Spec, full: HarmonyChain, window: range, items: list[_Item],
                 memo: dict) -> bool:
-    from composer.rules import Context
-    from composer.sample.sampler import Chain, NoSolution, feasible
-    from composer.solve.candidates import MAX_VALUES_PER_SLOT, candidates, fixed_notes
 
     uses = tuple(i.use for i in items if i.use is not None)
     kept = {i.note for i in items if i.note is not None}
@@ -156,11 +158,7 @@ def given_line_conflict(spec: Spec) -> UnsatisfiableError | None:
     `max-leap` allows, an augmented step): no harmony can mend that, so it is named at
     once, rule and notes, without a search. The rules judge the bare line with no chord
     known, so only what the pitches alone decide is blamed."""
-    import numpy as np
 
-    from composer.rules import Context
-    from composer.rules.base import MelodicRule
-    from composer.texture import REST, Frame, chord_arrays
 
     if spec.melody is None:
         return None

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from composer.grading.checker import Violation, check_texture
+from composer.io.read import texture_from_piece
 from composer.music import Piece
 from composer.spec.rulesets import RuleSet, RuleUse
 from composer.spec.values import Spec
@@ -85,7 +86,6 @@ def melody_warnings(spec: Spec, piece: Piece, composed_by: tuple[RuleUse, ...]
     """Where the given melody itself breaks a rule of its own line (or, spread, the
     spacing from its neighbours), as the checker reports it on the composed piece: a
     warning at the note. `composed_by`: the rules the piece was composed under."""
-    from composer.io.read import texture_from_piece
 
     if spec.melody is None:
         return ()

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from composer.errors import SpecError, closest
 from composer.music import Key, Meter
+from composer.spec.melody import read_melody
 from composer.spec.model import MelodyModel, RulesModel, SpecModel, meter_of
 from composer.spec.rulesets import RuleUse, load_ruleset, merge, parse_use
 from composer.spec.values import Spec
@@ -45,7 +46,6 @@ def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
     meter, key, melody = meter_of(model.meter), Key.parse(model.key), None
     rules = _rules(doc, model)
     if model.melody:
-        from composer.spec.melody import read_melody
 
         melody, meter, key = read_melody(doc, model, meter if given else None, key, rules,
                                          folder)

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from composer.errors import SpecError
-from composer.io.melodies import MelodyEvent
+from composer.io.melodies import MelodyEvent, figured_melody_from_file
 from composer.music import Key, Meter, Pitch
 from composer.rules.vertical import STANDARD_RANGES
+from composer.spec.figures import check_figures, figured_notes, parse_figure
 from composer.spec.model import SpecModel
 from composer.spec.rulesets import RuleUse
+from composer.spec.tinynotation import NotationError, read_tinynotation
 from composer.spec.transposition import Transposition, fit, parse_interval
 from composer.spec.values import Melody, MelodyNote
 from composer.spec.yamlfile import YamlDoc, field_name
@@ -78,7 +80,6 @@ def _with_rests(notes: list[MelodyNote]) -> tuple[MelodyNote, ...]:
 
 def _from_tinynotation(doc: YamlDoc, where: tuple[str, ...], text: str, meter: Meter | None
                        ) -> tuple[Sequence[MelodyEvent], Meter | None]:
-    from composer.spec.tinynotation import NotationError, read_tinynotation
 
     try:
         tiny = read_tinynotation(text, meter)
@@ -89,7 +90,6 @@ def _from_tinynotation(doc: YamlDoc, where: tuple[str, ...], text: str, meter: M
 
 def _from_file(doc: YamlDoc, where: tuple[str, ...], name: str, folder: Path
                ) -> tuple[Sequence[MelodyEvent], Meter | None, dict[float, str]]:
-    from composer.io.melodies import figured_melody_from_file  # music21, only when a file is given
 
     target = (folder / name).resolve()
     if not target.is_relative_to(folder.resolve()):
@@ -107,7 +107,6 @@ def _figured_from_file(doc: YamlDoc, melody: Melody, in_file: dict[float, str], 
                        meter: Meter) -> Melody:
     """The bass with the figures its file writes (<figured-bass>); a note without one is
     a triad on its root where it starts a beat or opens the bass, else a passing note."""
-    from composer.spec.figures import check_figures, parse_figure
 
     where = ("melody", "file")
     figures: list[Figure | None] = []
@@ -134,7 +133,6 @@ def _figured_from_file(doc: YamlDoc, melody: Melody, in_file: dict[float, str], 
 def _figured(doc: YamlDoc, melody: Melody, figures: str, key: Key, meter: Meter) -> Melody:
     """The melody with the spec's figures laid over its notes, one per note, each
     mistake placed at its figure."""
-    from composer.spec.figures import check_figures, figured_notes, parse_figure
 
     where = ("melody", "figures")
     words = list(re.finditer(r"\S+", figures))

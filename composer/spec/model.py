@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from composer.music import SATB, Key, Meter
+from composer.rules import RULES
 from composer.spec.transposition import parse_interval
 
 MAX_BARS = 256
@@ -123,7 +124,6 @@ def meter_of(value: str | dict[int, str]) -> Meter:
 def schema() -> dict[str, Any]:
     """The JSON Schema of a spec, with every rule and its parameters spelled out so that
     an editor can complete and check rule entries as they are typed."""
-    from composer.rules import RULES
 
     out = SpecModel.model_json_schema()
     kinds = {"int": {"type": "integer"}, "float": {"type": "number"},

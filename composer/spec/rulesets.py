@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from composer.content import content_dir
 from composer.errors import Location, SpecError, closest
 from composer.music import Pitch
@@ -251,7 +253,6 @@ def parse_override(text: str) -> RuleUse:
 
 
 def yaml_scalar(raw: str) -> Any:
-    import yaml
 
     try:
         return yaml.safe_load(raw)

@@ -65,7 +65,7 @@ def read_tinynotation(text: str, meter: Meter | None) -> TinyMelody:
     `meter` is the spec's; a time signature in the line must agree with it. With none,
     the line's own time signatures (from 4/4 until the first) are its meter.
     """
-    from music21 import tinyNotation
+    from music21 import tinyNotation  # lazy: specs without TinyNotation load without music21
 
     tokens = [(m.start(), m.group()) for m in re.finditer(r"\S+", text)]
     if not tokens:
@@ -114,7 +114,7 @@ def _check(token: str, at: int) -> None:
 
 def _parse_one(reader: Any, i: int, token: str, at: int) -> Any:
     """The note or rest music21 makes of one token."""
-    from music21 import note
+    from music21 import note  # lazy: as above
 
     try:
         reader.parseOne(i, token)
@@ -145,7 +145,7 @@ class _Bars:
 
     def music21_meter(self) -> Any:
         """The time signature in force, which music21 needs for a `0` (a whole bar)."""
-        from music21 import meter
+        from music21 import meter  # lazy: as above
 
         now = self.meter.at(self.offset).first
         if now not in self._music21:

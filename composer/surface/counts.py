@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from composer.content import content_dir
+from composer.corpus import chorale_names, parse_chorale
+from composer.io.read import texture_from_music21
 from composer.surface.figures import (
     FIGURES,
     HOLD,
@@ -115,8 +117,6 @@ def default_figure_scorer() -> StatisticalFigureScorer:
 
 def chorale_grids(names: list[str] | None = None) -> Iterator[tuple[str, BeatGrid | None]]:
     """Each chorale's grid, or None for one whose beat is not a quarter note."""
-    from composer.corpus import chorale_names, parse_chorale
-    from composer.io.read import texture_from_music21
 
     for name in names or sorted(set(chorale_names())):
         texture, origin = texture_from_music21(parse_chorale(name), source=name)
