@@ -147,7 +147,7 @@ def support_or_all(aut: Automaton, t: int) -> Array:
 
 
 def run_length_automaton(continues: Sequence[ArrayLike], order: int) -> Automaton:
-    """max-order (after Papadopoulos, Roy & Pachet 2014): at most `order` consecutive notes
+    """max-order: at most `order` consecutive notes
     copied from the corpus.
 
     continues[t][i, j] is True when value j of slot t+1 after value i of slot t extends a

@@ -1,4 +1,4 @@
-"""Markov-constrained sampling over a chain of slots (Pachet, Roy & Barbieri, IJCAI 2011).
+"""Markov-constrained sampling over a chain of slots: exact, by a backward pass of sums.
 
 Slot t offers K_t candidate values (indices; the caller maps them to chords, voicings or
 surface figures). A sequence x scores, in log space,
