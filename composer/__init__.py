@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Composition", "PartimentoError", "Plan", "Report", "ScoreError", "Spec", "SpecError",
-    "UnsatisfiableError", "Violation", "check", "compose", "load_spec", "plan", "write",
+    "UnsatisfiableError", "Violation", "check", "compose", "load_spec", "plan", "revise",
+    "write",
 ]
 
 _TYPES = {"Composition": "composer.pipeline", "Plan": "composer.planning.plan",
@@ -99,6 +100,28 @@ def check(score: str | Path | Any, *, rules: str | Path = "common-practice",
 
     texture, _ = texture_from_music21(score, ruleset.voices or None, source="score")
     return check_texture(texture, fitting((ruleset,), len(texture.voices), "score"))
+
+
+def revise(piece: dict[str, Any] | str | Path, *, bars: tuple[int, int] | None = None,
+           voices: Sequence[str] | None = None, locks: Sequence[tuple[int, float, str]] = (),
+           seed: int | None = None, plan: bool = False, surface_only: bool = False,
+           model: Literal["default"] | str | Path | None = "default",
+           folder: Path | None = None) -> Composition:
+    """A saved piece (its JSON document, or the path of OUT.json) with bars `bars` (first,
+    last) of `voices` drawn again and every other note kept; `locks` (bar, beat, voice)
+    keep single notes inside; `plan` draws the bars' chords again too, `surface_only`
+    only their figures. Every hard rule holds across the borders, or UnsatisfiableError
+    names the kept notes and rules that conflict; a foreign or hand-broken piece JSON
+    raises SpecError. `folder`: where the spec's melody file is (default: beside it)."""
+    from composer.neural.scorer import scorer_for
+    from composer.revision import read_piece
+    from composer.revision import revise as run
+
+    saved = read_piece(piece, folder)
+    return run(saved, bars=bars, voices=voices, locks=locks, seed=seed, plan=plan,
+               surface_only=surface_only,
+               scorer=scorer_for("none" if model is None else model, saved.spec.voices),
+               folder=folder)
 
 
 def write(composition: Composition, out_prefix: str | Path, *, svg: bool = False,

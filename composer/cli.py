@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from composer.cli_content import learn_grammar, train
 from composer.errors import PartimentoError
 
 if TYPE_CHECKING:
+    from composer.pipeline import Composition
     from composer.spec.rulesets import RuleSet
 
 app = typer.Typer(
@@ -170,11 +172,8 @@ def compose(
     from rich.progress import Progress
 
     from composer.io.engrave import find_musescore
-    from composer.io.write import write_outputs
-    from composer.music import format_beat
     from composer.neural.scorer import scorer_for
     from composer.pipeline import compose as run_compose
-    from composer.pipeline import document
     from composer.spec.load import load_spec
 
     the_spec = load_spec(spec)
@@ -196,72 +195,78 @@ def compose(
             bar.update(task, description=stage, completed=done, total=total)
 
         comp = run_compose(the_spec, scorer_for(model, the_spec.voices), progress=progress)
+    _write(comp, out, svg, pdf, layout)
+
+
+def _write(comp: Composition, out: Path, svg: bool, pdf: bool, layout: Layout) -> None:
+    """Write a composed or revised piece, and say what the given melody breaks."""
+    from composer.io.write import write_outputs
+    from composer.music import format_beat
+    from composer.pipeline import document
+
     written = write_outputs(comp.piece, out, document(comp), svg=svg, pdf=pdf,
                             layout=layout.value)
     typer.echo("wrote " + ", ".join(str(p) for p in written))
     for w in comp.warnings:  # the given melody's own breaches: kept, and said
-        typer.echo(f"{the_spec.source}:{w.bar}:{format_beat(w.beat)}: warning[{w.rule}]"
+        typer.echo(f"{comp.spec.source}:{w.bar}:{format_beat(w.beat)}: warning[{w.rule}]"
                    f" {w.message} — the given melody, kept as written", err=True)
 
 
+def _bars(text: str) -> tuple[int, int]:
+    first, _, last = text.partition("-")
+    try:
+        return int(first), int(last or first)
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a bar range (e.g. 5-8, or 5)") from None
+
+
+def _lock(text: str) -> tuple[int, float, str]:
+    try:
+        bar, beat, voice = text.split(":")
+        return int(bar), float(beat), voice
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not BAR:BEAT:VOICE (e.g. 5:3:alto)") from None
+
+
 @app.command()
-def train(
-    name: Annotated[str, typer.Option(help="writes models/NAME.pt and its card NAME.json")
-                    ] = "chorale",
-    epochs: Annotated[int, typer.Option(min=1, help="at most this many epochs")] = 30,
-    seed: Annotated[int, typer.Option(help="the same seed trains the same model")] = 0,
-    limit: Annotated[int | None, typer.Option(
-        min=1, help="train on the first N chorales only (a quick trial)")] = None,
-    resume: Annotated[bool, typer.Option(
-        "--resume", help="go on from the last epoch's checkpoint of NAME")] = False,
-    out: Annotated[Path | None, typer.Option(
-        "-o", "--out", help="folder to write to (default: models/)")] = None,
-    override: Annotated[list[str] | None, typer.Option(
-        "--set", help="a model setting FIELD=VALUE: hidden, embed, within (none, outer,"
-                      " full), within_hidden, dropout (repeatable)")] = None,
-    threads: Annotated[int, typer.Option(
-        min=1, help="CPU threads (the model is small: one is usually fastest)")] = 1,
+def revise(
+    piece: Annotated[Path, typer.Argument(help="OUT.json of a composed piece")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="NEW: writes NEW.musicxml,"
+                                      " NEW.mid, NEW.json (as compose does)")],
+    bars: Annotated[str | None, typer.Option(help="the bars to draw again, e.g. 5-8"
+                                             " (default: all)")] = None,
+    voices: Annotated[str | None, typer.Option(
+        help="the voices to draw again, e.g. alto,tenor (default: all but a given"
+             " melody)")] = None,
+    lock: Annotated[list[str] | None, typer.Option(
+        "--lock", help="BAR:BEAT:VOICE, a note inside the bars to keep (repeatable)")] = None,
+    plan: Annotated[bool, typer.Option("--plan", help="draw the bars' chords again too")
+                    ] = False,
+    surface_only: Annotated[bool, typer.Option(
+        "--surface-only", help="keep the chords and voicings; draw only the figures")] = False,
+    seed: Annotated[int | None, typer.Option(help="the seed of the new draw (default:"
+                                             " the piece's)")] = None,
+    svg: Annotated[bool, typer.Option("--svg", help="also engrave the SVG pages")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="also engrave NEW.pdf by MuseScore 3")
+                   ] = False,
+    layout: Annotated[Layout, typer.Option(help="as compose's")] = Layout.satb,
+    model: Annotated[str | None, typer.Option("--model", help="as compose's")] = None,
 ) -> None:
-    """Train the chorale model from music21's Bach chorales, with early stopping on the
-    validation chorales; a checkpoint is kept after every epoch."""
-    import time
+    """Draw bars (and voices) of a piece again, keeping the rest: exit 0, 1 or 2 as compose."""
+    from composer.io.engrave import find_musescore
+    from composer.neural.scorer import scorer_for
+    from composer.revision import read_piece
+    from composer.revision import revise as run_revise
 
-    import torch
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from composer.content import content_dir
-    from composer.neural.train import TrainConfig, model_config
-    from composer.neural.train import train as run_train
-
-    torch.set_num_threads(threads)
-    config = TrainConfig(name=name, epochs=epochs, seed=seed, limit=limit,
-                         model=model_config(override or ()))
-    command = " ".join(["partimento train", f"--name {name}", f"--epochs {epochs}",
-                        f"--seed {seed}", *([f"--limit {limit}"] if limit else []),
-                        *(f"--set {o}" for o in override or ())])
-    err = Console(stderr=True)
-    started = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[loss]}"),
-                  TimeElapsedColumn(), console=err, transient=True) as bar:
-        task = bar.add_task("reading the chorales", total=None, loss="")
-
-        def loading(chorale: str) -> None:
-            bar.update(task, description=f"reading {chorale}")
-
-        def progress(r) -> None:
-            loss = f"loss {r.loss:.3f}"
-            bar.update(task, description=f"epoch {r.epoch}/{epochs}", completed=r.step,
-                       total=r.steps, loss=loss if r.val is None else f"{loss} · val {r.val:.3f}")
-            if r.val is not None:
-                bar.console.print(f"epoch {r.epoch}: loss {r.loss:.4f}, validation {r.val:.4f}"
-                                  " (nats per note)")
-
-        result = run_train(config, out or content_dir("models"), resume=resume,
-                           command=command, progress=progress, loading=loading)
-    seconds, figures = time.perf_counter() - started, result.card["figures"]
-    typer.echo(f"wrote {', '.join(map(str, result.paths))} in {seconds:.0f} s: validation"
-               f" {figures['validation_nll']:.4f}, test {figures['test_nll']:.4f} nats per note")
+    saved = read_piece(piece)
+    if pdf:
+        find_musescore()
+    comp = run_revise(saved, bars=_bars(bars) if bars else None,
+                      voices=voices.split(",") if voices else None,
+                      locks=[_lock(x) for x in lock or ()], seed=seed, plan=plan,
+                      surface_only=surface_only,
+                      scorer=scorer_for(model, saved.spec.voices))
+    _write(comp, out, svg, pdf, layout)
 
 
 @app.command()
@@ -289,44 +294,8 @@ def schema() -> None:
     typer.echo(json.dumps(spec_schema(), indent=1))
 
 
-@app.command("learn-grammar")
-def learn_grammar(
-    out: Annotated[Path | None, typer.Option(
-        "-o", "--out", help="where to write (default: grammars/harmony-weights.json)")] = None,
-    chorale: Annotated[list[str] | None, typer.Option(
-        "--chorale", help="count only this chorale, e.g. bwv269 (repeatable)")] = None,
-    limit: Annotated[int | None, typer.Option(
-        min=1, help="count only the first N chorales")] = None,
-) -> None:
-    """Estimate the harmony grammar's weights from a roman-numeral analysis of the Bach
-    chorales in music21's corpus."""
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from composer.content import content_dir
-    from composer.io.files import atomic_path
-    from composer.planning.analysis import learn_grammar as learn
-    from composer.planning.analysis import select_chorales
-    from composer.planning.grammar import WEIGHTS_FILE
-
-    names, command = select_chorales(chorale or (), limit)
-    target = out or content_dir("grammars") / WEIGHTS_FILE
-    with Progress(console=Console(stderr=True), transient=True,
-                  disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("analysing", total=len(names))
-
-        def progress(name: str) -> None:
-            bar.update(task, description=name, advance=1)
-
-        doc = learn(names, command, progress)
-    try:
-        with atomic_path(target) as tmp:
-            tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise PartimentoError(f"{target}: cannot be written ({exc.strerror or exc})") from None
-    counted = doc["counted"]
-    typer.echo(f"wrote {target}: {counted['chorales']} chorales, {counted['phrases']} phrases,"
-               f" {counted['beats']} beats")
+app.command()(train)
+app.command("learn-grammar")(learn_grammar)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ from composer.rules import Context
 from composer.rules.base import pitch_at
 from composer.sample.copying import check_given_line, copy_guards
 from composer.sample.form import check_given_climax, form_of, sample_form
+from composer.sample.kept import Kept
 from composer.sample.sampler import NoSolution
 from composer.sample.scorer import Scorer
 from composer.solve.candidates import Progress, candidates, fixed_notes
@@ -62,28 +63,29 @@ class Composition:
 LENIENCE = 3  # the most times a melody's demands are eased after a conflict
 
 
-def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None = None
-            ) -> Composition:
+def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None = None,
+            kept: Kept | None = None) -> Composition:
     """One chain over (chord, voicing) values, so that harmony and voice leading are
     sampled together and no choice of chord can leave the voices stuck. A given melody
     is the user's (composer/given.py): it is first harmonized strictly, each of its notes
     on the beat a chord tone and its leading tones and sevenths resolved; only where that
     cannot be are its accented dissonances treated, its resolutions weighed, and what no
-    chord can hold let go (and reported)."""
+    chord can hold let go (and reported). `kept`: what a revision keeps of a saved piece
+    (composer/revision.py)."""
     if scorer is None:  # the shipped model (torch is imported only here, when composing)
 
         scorer = default_scorer()
     if spec.melody is not None:
         try:
             return _compose(spec, composing_rules(spec, weigh=False), scorer, progress,
-                            strict=True)
+                            kept, strict=True)
         except UnsatisfiableError:
             pass  # the melody asks for more than the strict harmony gives
     spread, loose = False, tuple[Fraction, ...]()
     for _ in range(LENIENCE):
         try:
             return _compose(spec, composing_rules(spec, spread=spread), scorer, progress,
-                            loose=loose)
+                            kept, loose=loose)
         except UnsatisfiableError as exc:
             # The melody leaps too far for its neighbour to follow, or the chords that
             # treat its notes (or its notes alone) leave the voices no way there: weigh
@@ -94,20 +96,23 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
             if spec.melody is None or not (wider or freed):
                 raise
             spread, loose = spread or wider, loose + freed
-    return _compose(spec, composing_rules(spec, spread=spread), scorer, progress, loose=loose)
+    return _compose(spec, composing_rules(spec, spread=spread), scorer, progress, kept,
+                    loose=loose)
 
 
 def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
-             progress: Progress | None, strict: bool = False,
+             progress: Progress | None, kept: Kept | None = None, strict: bool = False,
              loose: tuple[Fraction, ...] = ()) -> Composition:
     """Compose under these rules; `strict` gives up at once where the lenient way might
     still find a piece (it neither explains nor lets the melody's demands go); `loose`:
     where the melody's notes need not fit the chords (composer/melody_fit.py)."""
 
-    spec = replace(asked, rules=rules)
+    spec = replace(asked, rules=rules + (kept.notes if kept else ()))
     rng = np.random.default_rng(spec.seed)
     ctx = Context(spec.voices, spec.key, spec.meter)
     chain = harmony_chain(spec, fixed_notes(spec, ctx), strict=strict, loose=loose)
+    if kept is not None:
+        chain = kept.on_chain(spec, chain)
     if not strict and (close := no_close(spec, chain, fixed_notes(spec, ctx))) is not None:
         raise close
     check_given_line(spec)
@@ -116,8 +121,9 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         raise conflict
     form = form_of(spec, chain)  # repeated sections and single climaxes (composer/form.py)
     cands = candidates(spec, chain, scorer, progress=progress)
+    drawn = form if kept is None else kept.on_form(form)
     try:
-        choice = sample_form(spec, form, cands, rng, copy_guards(spec, cands.frames))
+        choice = sample_form(spec, drawn, cands, rng, copy_guards(spec, cands.frames))
     except NoSolution as exc:
 
         # Either the rules truly conflict near the break (then say which), or only the
@@ -127,7 +133,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
             raise conflict from None
         try:
             cands = candidates(spec, chain, scorer, cap=None)
-            choice = sample_form(spec, form, cands, rng, copy_guards(spec, cands.frames))
+            choice = sample_form(spec, drawn, cands, rng, copy_guards(spec, cands.frames))
         except NoSolution as again:
             if strict:
                 raise
@@ -144,7 +150,9 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
                               for v in range(len(ctx.voices))))
     the_plan = form.annotate(make_plan(spec, chain, numerals))
     # The third level: figures within each beat, on the chosen voicings.
-    surface = choose_surface(spec, the_plan, voicings, rng) if spec.surface == "figured" \
+    surface = choose_surface(
+        replace(spec, rules=kept.without_notes(spec.rules)) if kept else spec, the_plan,
+        voicings, rng, keep=kept.figures if kept else None) if spec.surface == "figured" \
         else None
     piece = build_piece(spec, the_plan, tuple(voicings), surface)
     return Composition(asked, the_plan, tuple(voicings),

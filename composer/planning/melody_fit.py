@@ -54,13 +54,17 @@ def melody_fit(spec: Spec, times: Times, chords: Sequence[Chord], accented: bool
     treated = "dissonance-treatment" in ids  # without it, every melody note is a chord tone
     roles = chord_arrays(list(chords), [spec.key] * len(chords))
     unary, pair = [], []
+    judged: dict[tuple, np.ndarray] = {}  # a line's figures come back: judge each once
     for t, (_, offset, length, _) in enumerate(times):
         events, before, after = _events(spec.melody, offset, length)
         head = events[0].pitch if events and events[0].accented else None
         spelled = np.array([head is None or head.pitch_class in c.tones for c in chords])
-        last_ok = _judge(events, before, after, roles, spelled, treated, accented,
-                         inside_next=t + 1 < len(times) and after is not None
-                         and times[t + 1][1] <= after[1])
+        inside_next = t + 1 < len(times) and after is not None and times[t + 1][1] <= after[1]
+        key = (tuple((e.pitch, e.accented) for e in events), before,
+               after[0] if after else None, inside_next)
+        if (last_ok := judged.get(key)) is None:
+            last_ok = judged[key] = _judge(events, before, after, roles, spelled, treated,
+                                           accented, inside_next)
         unary.append(np.where(last_ok.any(axis=1), np.where(spelled, 0.0, ACCENTED), -np.inf))
         pair.append(None if (last_ok == last_ok[:, :1]).all() else last_ok)
     return MelodyFit(tuple(unary), tuple(pair[:-1]))
@@ -154,8 +158,12 @@ def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Seq
               if p is not None]
     out = np.ones(len(chords), bool)
     memo: dict[tuple, bool] = {}
+    classes = [p.pitch_class for p in melody]
+    holds: dict[Chord, bool] = {}  # per chord: every melody note is one of its tones
     for r, chord in enumerate(chords):
-        if all(p.pitch_class in chord.tones for p in melody):
+        if (held := holds.get(chord)) is None:
+            held = holds[chord] = all(pc in chord.tones for pc in classes)
+        if held:
             continue
         pitches = sorted(Pitch(int(m), int(d)) for m, d in zip(midi[r], diatonic[r], strict=True)
                          if m >= 0)

@@ -22,6 +22,7 @@ from itertools import combinations
 
 import numpy as np
 
+from composer.errors import UnsatisfiableError
 from composer.music import Note, Pitch
 from composer.planning.plan import Plan, Slot
 from composer.rules import Context
@@ -56,21 +57,40 @@ class Surface:
 
 
 def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
-                   rng: np.random.Generator, scorer: FigureScorer | None = None) -> Surface:
-    """Draw a figure for every voice on every beat, every hard rule holding."""
+                   rng: np.random.Generator, scorer: FigureScorer | None = None,
+                   keep: Sequence[tuple[str | None, ...] | None] | None = None) -> Surface:
+    """Draw a figure for every voice on every beat, every hard rule holding. `keep`:
+    per slot, the figures a revision keeps there (by voice; None where free)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
-    beats = [_beat(spec, plan, voicings, t, ctx) for t in range(len(plan.slots))]
+    beats = [_beat(spec, plan, voicings, t, ctx, keep[t] if keep else None)
+             for t in range(len(plan.slots))]
     tables = chord_arrays([b.chord or b.slot.chord for b in beats], [ctx.key] * len(beats))
     scorer = scorer or default_figure_scorer()
-    keep, penalty = judge_beats(beats, spec.rules, ctx, tables,
-                                 _scores(spec, plan, voicings, beats, scorer))
-    beats = [b.take(k) for b, k in zip(beats, keep, strict=True)]
+    allowed, penalty = judge_beats(beats, spec.rules, ctx, tables,
+                                    _scores(spec, plan, voicings, beats, scorer))
+    if keep is not None:  # judged as a whole first: a figure's verdict needs its peers
+        allowed = [a if names is None else a & _kept(b, names)
+                   for a, b, names in zip(allowed, beats, keep, strict=True)]
+    beats = [b.take(k) for b, k in zip(beats, allowed, strict=True)]
     # Scored again, now that the figures the rules allow on each beat are known.
     scores = _scores(spec, plan, voicings, beats, scorer)
-    unary = [s - p[k] for s, p, k in zip(scores, penalty, keep, strict=True)]
+    unary = [s - p[k] for s, p, k in zip(scores, penalty, allowed, strict=True)]
     pair = pair_scores(beats, spec.rules, ctx, tables)
     choice = sample(Chain(unary, pair), rng, temperature=spec.temperature)
     return _surface(spec, plan, beats, choice)
+
+
+def _kept(beat: Beat, names: Sequence[str | None]) -> np.ndarray:
+    """A mask: the beat's combinations that write the kept figures again."""
+    ok = np.ones(len(beat.combos), bool)
+    for v, name in enumerate(names):
+        if name is not None:
+            ok &= beat.figures(v) == (GIVEN if name == "given" else NAMES.index(name))
+    if not ok.any():
+        where = beat.slot.position
+        raise UnsatisfiableError(f"the kept figures at bar {where.bar} beat"
+                                 f" {float(where.beat):g} cannot be written again", ("fixed",))
+    return ok
 
 
 # One beat's candidates ---------------------------------------------------------------
@@ -87,10 +107,11 @@ def _figured(spec: Spec, plan: Plan, t: int) -> bool:
 
 
 def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
-          ctx: Context) -> Beat:
+          ctx: Context, kept: Sequence[str | None] | None = None) -> Beat:
     """Slot t's options per voice on the grid of every onset they may make (the
     sixteenths of a figured beat, the given melody's notes), and their combinations,
-    each of which strikes something on the beat."""
+    each of which strikes something on the beat. A voice whose figure is `kept` is
+    offered only that one besides holding."""
     slot = plan.slots[t]
     figured = _figured(spec, plan, t)
     start, dur = slot.offset, slot.duration
@@ -111,8 +132,9 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
             continue
         y = voicings[t][v]
         opts = [Option(HOLD, (y,) * len(order), (True,) + (False,) * (len(order) - 1))]
-        if figured and _may_move(spec, v, ctx):
-            opts += _moves(spec, plan, voicings, t, v, order)
+        if figured and _may_move(spec, v, ctx) and (kept is None or kept[v] != "hold"):
+            opts += [o for o in _moves(spec, plan, voicings, t, v, order)
+                     if kept is None or kept[v] is None or NAMES[o.figure] == kept[v]]
         options.append(tuple(opts))
     combos = _combos(options)
     midi, diatonic, strikes = _arrays(options, combos)

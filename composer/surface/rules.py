@@ -227,7 +227,8 @@ def pair_scores(beats: Sequence[Beat], uses: Sequence[RuleUse], ctx: Context, ta
             # A suspension is prepared: the voice held its note through the beat before.
             ok &= (b.figures(v) != SUSPENSION)[None, :] | (a.combos[:, v] == 0)[:, None]
         m = np.where(ok, -penalty, -np.inf).astype(np.float32)
-        if not np.isfinite(m[0, 0]):  # block chords on both beats: the level above's
+        if m.size and not np.isfinite(m[0, 0]) and not a.combos[0].any() \
+                and not b.combos[0].any():  # block chords on both beats: the level above's
             m[0, 0] = 0.0
         out.append(m)
     return out

@@ -1,0 +1,64 @@
+"""What a revision keeps of a saved piece: the chords, notes and figures outside the region.
+
+Keeping is conditioning, not rejection: a kept chord leaves its slot one numeral, a kept
+note is a `fixed` rule (so a conflict names it as the user's lock, as any given note is
+named), and a kept figure leaves its beat only the combinations that write it again. The
+sampler then draws the region exactly from the model given the rules and the kept music.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+import numpy as np
+
+from composer.errors import UnsatisfiableError
+from composer.planning.chain import HarmonyChain
+from composer.sample.form import Form
+from composer.spec.rulesets import RuleUse
+from composer.spec.values import Spec
+
+
+@dataclass(frozen=True)
+class Kept:
+    numerals: tuple[str | None, ...]  # per slot: the numeral kept there (None: free)
+    notes: tuple[RuleUse, ...]  # the kept notes, each a `fixed` rule
+    figures: tuple[tuple[str | None, ...] | None, ...]  # per slot, per voice (None: free)
+
+    def on_chain(self, spec: Spec, chain: HarmonyChain) -> HarmonyChain:
+        """The harmony chain with each kept slot left only its numeral."""
+        names = [n.name for n in chain.grammar.numerals]
+        unary = []
+        for t, (u, name) in enumerate(zip(chain.unary, self.numerals, strict=True)):
+            if name is None:
+                unary.append(u)
+                continue
+            if name not in names or not np.isfinite(u[names.index(name)]):
+                raise self._no_chord(spec, chain.times[t][1], name)
+            only = np.full_like(u, -np.inf)
+            only[names.index(name)] = u[names.index(name)]
+            unary.append(only)
+        return replace(chain, unary=tuple(unary))
+
+    def _no_chord(self, spec: Spec, offset: Fraction, name: str) -> UnsatisfiableError:
+        at = spec.meter.position(offset)
+        notes = [u.describe() for u in self.notes
+                 if (u.params["bar"], u.params["beat"]) == (at.bar, float(at.beat))]
+        return UnsatisfiableError(
+            f"bar {at.bar} beat {float(at.beat):g}: the kept chord {name} cannot stand there"
+            + (f" with the kept notes ({'; '.join(notes)})" if notes else ""),
+            ("fixed",), (offset,))
+
+    @staticmethod
+    def on_form(form: Form) -> Form:
+        """A revision imposes no repeat: the music it keeps already is what it is, and a
+        region inside a repeated section is the user's variation of it."""
+        return replace(form, repeats=())
+
+    def without_notes(self, rules: Sequence[RuleUse]) -> tuple[RuleUse, ...]:
+        """The rules without the kept notes: the surface keeps figures, not beats (a kept
+        suspension strikes its preparation on the beat, not the kept chord tone)."""
+        kept = {id(u) for u in self.notes}
+        return tuple(u for u in rules if id(u) not in kept)
