@@ -95,7 +95,7 @@ def check(score: str, target: str, rules: str | None) -> dict[str, Any]:
         found.append({**v.to_json(), "explanation": RULES[v.rule].explanation, "ids": ids})
     annotate(report, texture, origin, Path(target))
     return {"violations": found, "rules": list(report.rules), "slices": report.slices,
-            "errors": report.errors, "warnings": report.warnings, "view": view}
+            "counts": {"errors": report.errors, "warnings": report.warnings}, "view": view}
 
 
 def _spec(text: str, folder: Path) -> composer.Spec:
