@@ -34,7 +34,7 @@ DOWNLOADS = {"score.musicxml": "application/vnd.recordare.musicxml+xml",
              "spec.yaml": "application/yaml", "annotated.musicxml":
              "application/vnd.recordare.musicxml+xml", "upload.musicxml":
              "application/vnd.recordare.musicxml+xml", "score.svg": "image/svg+xml"}
-RULE_SET = r"[a-z0-9][a-z0-9-]*"
+RULE_SET = r"^[a-z0-9][a-z0-9-]*$"
 
 
 class _Request(BaseModel):

@@ -22,6 +22,9 @@ from composer.errors import PartimentoError, SpecError, UnsatisfiableError
 from composer.studio import jobs
 
 
+STARTING = 300.0  # seconds a fresh worker may take to import and load the model
+
+
 class JobTimeout(PartimentoError):
     """A job ran past the studio's time limit and was stopped."""
 
@@ -53,6 +56,7 @@ def _serve(conn: Any, folder: str) -> None:
         jobs.warm()
     except Exception:  # composing will say what is wrong, with its own message
         pass
+    conn.send(("ready", None))  # the time limit counts from here
     while True:
         try:
             name, kwargs = conn.recv()
@@ -70,6 +74,16 @@ def _serve(conn: Any, folder: str) -> None:
 class _Worker:
     process: Any
     conn: Any
+    ready: bool = False
+
+    def wait_ready(self, seconds: float) -> None:
+        """Until the worker has started and loaded the model (not counted in a job's
+        time); a worker that cannot start is lost."""
+        if not self.ready:
+            if not self.conn.poll(seconds):
+                raise EOFError
+            self.conn.recv()
+            self.ready = True
 
     def stop(self) -> None:
         self.conn.close()
@@ -120,6 +134,7 @@ class Pool:
         the limit, RuntimeError (with the worker's traceback) for a bug."""
         worker = self._idle.get()
         try:
+            worker.wait_ready(STARTING)
             worker.conn.send((job, kwargs))
             if not worker.conn.poll(self.limit):
                 worker = self._replace(worker)
