@@ -18,12 +18,13 @@ def is_loopback(host: str) -> bool:
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """A socket bound to host and port (0: a free port)."""
+    """A socket bound to host and port (0: a free port), already listening."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(128)  # connections wait from now, while the server starts
     except (OSError, OverflowError) as exc:
         sock.close()
         raise PartimentoError(f"--host {host} --port {port}: cannot listen there"

@@ -8,6 +8,7 @@ place.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import queue
@@ -20,7 +21,6 @@ from typing import Any
 
 from composer.errors import PartimentoError, SpecError, UnsatisfiableError
 from composer.studio import jobs
-
 
 STARTING = 300.0  # seconds a fresh worker may take to import and load the model
 
@@ -52,10 +52,8 @@ def describe(exc: PartimentoError) -> dict[str, Any]:
 def _serve(conn: Any, folder: str) -> None:
     """A worker's life: warm up, then answer jobs until the pipe closes."""
     os.chdir(folder)  # a rule set included by a relative path is read from here
-    try:
+    with contextlib.suppress(Exception):  # composing will say what is wrong, itself
         jobs.warm()
-    except Exception:  # composing will say what is wrong, with its own message
-        pass
     conn.send(("ready", None))  # the time limit counts from here
     while True:
         try:
