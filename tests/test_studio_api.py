@@ -6,12 +6,23 @@ sessions kept apart, 4xx JSON for every bad request)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 import warnings
 
 import pytest
-from studio_support import HAS_REVISE, NO_REVISE, SHORT_SPEC, notes_outside, studio_folder
+from studio_support import (
+    HAS_REVISE,
+    NO_REVISE,
+    ROOT,
+    SHORT_SPEC,
+    notes_outside,
+    studio_folder,
+)
 
 with warnings.catch_warnings():  # starlette's note about its HTTP client, not ours
     warnings.simplefilter("ignore")
@@ -257,3 +268,27 @@ def test_revise_keeps_every_other_bar(client, composed):
     assert quick["svg"] is None and quick["piece"]["format"] == "partimento-piece"
     later = client.get(f"/api/session/tab-compose/{quick['revision']}").json()
     assert notes_outside(later["notes"], (2, 3)) == notes_outside(composed["notes"], (2, 3))
+
+
+def test_the_command_prints_its_url_and_warns_off_loopback(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = [sys.executable, "-m", "composer", "studio"]
+    missing = subprocess.run([*run, str(tmp_path / "nowhere")], capture_output=True,
+                             text=True, env=env, timeout=60)
+    assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1
+    assert "no such folder" in missing.stderr
+    server = subprocess.Popen([*run, str(tmp_path), "--host", "0.0.0.0", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env)
+    try:
+        line = server.stdout.readline()
+        assert "warning: listening on 0.0.0.0" in server.stderr.readline()
+        port = int(line.split("http://0.0.0.0:")[1].split("/")[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as page:
+            assert b"Partimento studio" in page.read()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/vendor/codemirror/"
+                                    "LICENSE", timeout=30) as licence:
+            assert b"Permission is hereby granted" in licence.read()
+    finally:
+        server.terminate()
+        server.wait(30)
