@@ -222,8 +222,8 @@ def create_app(folder: Path, *, time_limit: float = 30.0, workers: int = 2,
             view = store.read(session, revision, "view.json") or await work(
                 "render", target=str(target))
             return Response(view["pages"][0], media_type=DOWNLOADS[name])
-        if not (target / name).exists() and name in ("score.musicxml", "score.mid"):
-            await work("render", target=str(target))
+        if not (target / name).exists() and (target / "piece.pickle").exists():
+            await work("render", target=str(target), files=name in ("score.mid", "score.json"))
         if not (target / name).exists():
             raise NotFound(f"no file '{name}' in {revision} (annotated.musicxml: check first)")
         return FileResponse(target / name, media_type=DOWNLOADS[name],

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import pickle
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import composer
 from composer.errors import PartimentoError
 from composer.grading.checker import annotate, check_file
-from composer.io.write import write_outputs
+from composer.io.files import atomic_path
+from composer.io.write import musicxml_text, piece_to_music21, write_outputs
 from composer.neural.scorer import default_scorer
 from composer.pipeline import Composition
 from composer.rules import RULES
@@ -61,14 +61,15 @@ def revise(piece: dict[str, Any], options: dict[str, Any], folder: str, target: 
     return _keep(comp, Path(target), svg)
 
 
-def render(target: str) -> dict[str, Any]:
-    """The files of a revision kept without them (asked with "svg": false), made now."""
+def render(target: str, files: bool = False) -> dict[str, Any]:
+    """What a revision was kept without, made now: its MusicXML and engraving, and with
+    `files` the MIDI and score.json too."""
     folder = Path(target)
     piece = pickle.loads((folder / "piece.pickle").read_bytes())
-    doc = json.loads((folder / "piece.json").read_text(encoding="utf-8"))
-    write_outputs(piece, folder / "score", doc)
-    view = engrave((folder / "score.musicxml").read_text(encoding="utf-8"))
-    _write_json(folder / "view.json", view)
+    if files:
+        doc = json.loads((folder / "piece.json").read_text(encoding="utf-8"))
+        write_outputs(piece, folder / "score", doc)
+    view = _view(folder) if (folder / "view.json").exists() else _engrave(piece, folder)
     return view
 
 
@@ -104,21 +105,28 @@ def _spec(text: str, folder: Path) -> composer.Spec:
 
 
 def _keep(comp: Composition, target: Path, svg: bool) -> dict[str, Any]:
-    """The revision's files: its piece JSON and spec always; the MusicXML, MIDI and the
-    engraving now, or (without `svg`) the piece kept to make them when first asked."""
+    """The revision's piece JSON, spec and piece always; its MusicXML and engraving now,
+    or (without `svg`) when first asked for; its MIDI when first downloaded."""
     target.mkdir(parents=True, exist_ok=True)
     doc = comp.to_json()
     warnings = [w.to_json() for w in comp.warnings]
     (target / "spec.yaml").write_text(comp.spec.text, encoding="utf-8")
     _write_json(target / "piece.json", doc)
-    view = None
-    if svg:
-        write_outputs(comp.piece, target / "score", doc)
-        view = engrave((target / "score.musicxml").read_text(encoding="utf-8"))
-        _write_json(target / "view.json", view)
-    else:
-        (target / "piece.pickle").write_bytes(pickle.dumps(replace(comp.piece)))
+    (target / "piece.pickle").write_bytes(pickle.dumps(comp.piece))
+    view = _engrave(comp.piece, target) if svg else None
     return {"piece": doc, "view": view, "warnings": warnings}
+
+
+def _engrave(piece: Any, folder: Path) -> dict[str, Any]:
+    with atomic_path(folder / "score.musicxml") as tmp:
+        text = musicxml_text(piece_to_music21(piece), tmp)
+    view = engrave(text)
+    _write_json(folder / "view.json", view)
+    return view
+
+
+def _view(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "view.json").read_text(encoding="utf-8"))
 
 
 def _write_json(path: Path, data: Any) -> None:
