@@ -294,6 +294,33 @@ def schema() -> None:
     typer.echo(json.dumps(spec_schema(), indent=1))
 
 
+@app.command()
+def studio(
+    folder: Annotated[Path, typer.Argument(help="where the studio keeps every revision and"
+                                           " looks for melody files")] = Path("."),
+    port: Annotated[int, typer.Option(min=0, max=65535, help="0: a free port")] = 0,
+    host: Annotated[str, typer.Option(help="the address to listen on; anything but a"
+                                      " loopback address lets other machines in")
+                    ] = "127.0.0.1",
+    time_limit: Annotated[float, typer.Option(
+        "--time-limit", min=0.1, help="seconds a compose may run before it is stopped")] = 30.0,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes composing at once")
+                       ] = 2,
+) -> None:
+    """Open the web studio: write a spec, compose, hear, revise bars and check, in a browser."""
+    from composer.studio.serve import is_loopback, listen, serve, url
+
+    if not folder.is_dir():
+        raise PartimentoError(f"{folder}: no such folder; give the folder the studio works in")
+    if not is_loopback(host):
+        typer.echo(f"partimento: warning: listening on {host}: anyone who can reach this"
+                   " machine can compose and read the studio's folder", err=True)
+    sock = listen(host, port)
+    typer.echo(f"Partimento studio on {url(sock)} (Ctrl-C stops it)")
+    serve(sock, folder, time_limit, workers)
+
+
+
 app.command()(train)
 app.command("learn-grammar")(learn_grammar)
 

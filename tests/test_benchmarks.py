@@ -58,3 +58,11 @@ def test_explain_speed_prints_both_searches_side_by_side() -> None:
     assert len(rows) == 1 and rows[0].rstrip().endswith("| 1 |")  # compose exits 1
     assert "rule max-leap (semitones: 9) conflicts with" in out
     assert "32 bars explained in" in out and "by a whole process" in out
+
+
+@pytest.mark.slow
+def test_revise_latency_prints_revise_beside_compose() -> None:
+    out = run("revise_latency.py", "--quick", "--requests", "2")
+    assert "| compose 16 bars, with the SVG | 3 |" in out
+    assert "revise bars 7–8, piece JSON only" in out
+    assert "compose p50 piece JSON only" in out

@@ -362,13 +362,19 @@ def write_outputs(piece: Piece, base: Path, document: dict[str, Any], svg: bool 
     return [target for _, target in files]
 
 
+def musicxml_text(score: Any, staged: Path) -> str:
+    """The score's MusicXML, the same bytes for the same piece, written to `staged`."""
+    text = stable_musicxml(Path(score.write("musicxml", fp=str(staged), makeNotation=False)
+                                ).read_text(encoding="utf-8"))
+    staged.write_text(text, encoding="utf-8")
+    return text
+
+
 def _stage(piece: Piece, score: Any, layout: str, document: dict[str, Any], tmp: Path,
            base: Path, svg: bool, musescore: str | None) -> list[tuple[Path, Path]]:
     """Every file written into tmp, each with the name it will have beside OUT."""
     staged = tmp / "score.musicxml"
-    text = stable_musicxml(Path(score.write("musicxml", fp=str(staged), makeNotation=False)
-                                ).read_text(encoding="utf-8"))
-    staged.write_text(text, encoding="utf-8")
+    text = musicxml_text(score, staged)
     midi = score if layout == "satb" and not _span(piece).start else \
         piece_to_music21(piece, pickup_bar=False)
     files = [(staged, output_path(base, ".musicxml")),
