@@ -7,6 +7,7 @@ another, and the sampler only ever chooses among sequences that can be completed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
@@ -18,16 +19,16 @@ from composer.grading.checker import Violation
 from composer.io.write import piece_to_music21
 from composer.music import Note, Piece, Pitch
 from composer.neural.scorer import default_scorer
-from composer.planning.chain import harmony_chain, no_close
+from composer.planning.chain import HarmonyChain, harmony_chain, no_close
 from composer.planning.plan import Plan, make_plan
 from composer.rules import Context
 from composer.rules.base import pitch_at
-from composer.sample.copying import check_given_line, copy_guards
+from composer.sample.copying import check_given_line, copy_guards, sample_original
 from composer.sample.form import check_given_climax, form_of, sample_form
 from composer.sample.kept import Kept
-from composer.sample.sampler import NoSolution
+from composer.sample.sampler import Chain, NoSolution
 from composer.sample.scorer import Scorer
-from composer.solve.candidates import Progress, candidates, fixed_notes
+from composer.solve.candidates import Candidates, Progress, candidates, fixed_notes
 from composer.solve.explain import explain, given_line_conflict
 from composer.solve.given import BY_CHORD_RULES, composing_rules, melody_warnings
 from composer.spec.rulesets import RuleUse
@@ -110,16 +111,21 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     spec = replace(asked, rules=rules + (kept.notes if kept else ()))
     rng = np.random.default_rng(spec.seed)
     ctx = Context(spec.voices, spec.key, spec.meter)
-    chain = harmony_chain(spec, fixed_notes(spec, ctx), strict=strict, loose=loose)
+    fixed = fixed_notes(spec, ctx)
+    chain = harmony_chain(spec, fixed, strict=strict, loose=loose)
     if kept is not None:
         chain = kept.on_chain(spec, chain)
-    if not strict and (close := no_close(spec, chain, fixed_notes(spec, ctx))) is not None:
+    if not strict and (close := no_close(spec, chain, fixed)) is not None:
         raise close
     check_given_line(spec)
     check_given_climax(spec)
     if (conflict := given_line_conflict(spec)) is not None:
         raise conflict
     form = form_of(spec, chain)  # repeated sections and single climaxes (composer/form.py)
+    if kept is not None and (span := kept.local(spec, form)) is not None \
+            and (drawn_here := _draw_span(spec, chain, scorer, kept, span, rng)) is not None:
+        return _finish(asked, spec, rules, form.annotate(make_plan(spec, chain, drawn_here[0])),
+                       drawn_here[1], rng, kept)
     cands = candidates(spec, chain, scorer, progress=progress)
     drawn = form if kept is None else kept.on_form(form)
     try:
@@ -140,19 +146,51 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
             found = explain(spec, again.slot, whole=True)
             assert found is not None  # (the whole piece always gets an explanation)
             raise found from None
-    blocks, frames = cands.blocks, cands.frames
+    numerals, voicings = _decode(cands, choice, len(ctx.voices))
+    return _finish(asked, spec, rules, form.annotate(make_plan(spec, chain, numerals)),
+                   voicings, rng, kept)
+
+
+def _decode(cands: Candidates, choice: Sequence[int], voices: int
+            ) -> tuple[list[int], list[tuple[Pitch, ...]]]:
+    """The numeral and the voicing each drawn value stands for."""
     numerals: list[int] = []
     voicings: list[tuple[Pitch, ...]] = []
-    for block, value in zip(blocks, choice, strict=True):
+    for block, frame, value in zip(cands.blocks, cands.frames, choice, strict=True):
         k = max(j for j, s in enumerate(block.starts) if s <= value)
         numerals.append(block.numerals[k])
-        voicings.append(tuple(pitch_at(frames[len(voicings)], value, v)
-                              for v in range(len(ctx.voices))))
-    the_plan = form.annotate(make_plan(spec, chain, numerals))
-    # The third level: figures within each beat, on the chosen voicings.
+        voicings.append(tuple(pitch_at(frame, value, v) for v in range(voices)))
+    return numerals, voicings
+
+
+def _draw_span(spec: Spec, chain: HarmonyChain, scorer: Scorer, kept: Kept,
+               span: tuple[int, int], rng: np.random.Generator
+               ) -> tuple[list[int], list[tuple[Pitch, ...]]] | None:
+    """A revision's region drawn alone, between its kept neighbours: every score is of a
+    slot or of two neighbours, so given them the region's distribution does not depend
+    on the music further away — the same draw as the whole chain's, in a fraction of the
+    time. None where it finds nothing (the whole chain then decides, and explains)."""
+    first, last = span
+    cands = candidates(spec, chain, scorer, slots=range(first, last + 1))
+    try:
+        choice = sample_original(Chain(cands.unary, cands.pair), rng, (),
+                                 temperature=spec.temperature)
+    except NoSolution:
+        return None
+    numerals, voicings = kept.numeral_indices(chain), list(kept.voicings)
+    here, voiced = _decode(cands, choice, len(spec.voices))
+    numerals[first:last + 1], voicings[first:last + 1] = here, voiced
+    return numerals, voicings
+
+
+def _finish(asked: Spec, spec: Spec, rules: tuple[RuleUse, ...], the_plan: Plan,
+            voicings: Sequence[tuple[Pitch, ...]], rng: np.random.Generator,
+            kept: Kept | None) -> Composition:
+    """The third level (figures within each beat, on the chosen voicings) and the piece."""
     surface = choose_surface(
         replace(spec, rules=kept.without_notes(spec.rules)) if kept else spec, the_plan,
-        voicings, rng, keep=kept.figures if kept else None) if spec.surface == "figured" \
+        voicings, rng, keep=kept.figures if kept else None,
+        span=kept.span if kept else None) if spec.surface == "figured" \
         else None
     piece = build_piece(spec, the_plan, tuple(voicings), surface)
     return Composition(asked, the_plan, tuple(voicings),

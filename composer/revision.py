@@ -204,7 +204,9 @@ def _kept(saved: Saved, region: set[int], moving: set[int], locked: set[tuple[in
     kept_figures = tuple(tuple(figures[t].get(name) if not free(t, v) else None
                                for v, name in enumerate(spec.voices)) if figures[t] else None
                          for t in range(len(slots)))
-    return Kept(numerals, uses, kept_figures)
+    span = (max(min(region) - 1, 0), min(max(region) + 1, len(slots) - 1)) if region \
+        else None
+    return Kept(numerals, uses, kept_figures, saved.voicings, span)
 
 
 def _fixed(saved: Saved, t: int, v: int) -> RuleUse:

@@ -15,6 +15,7 @@ from fractions import Fraction
 import numpy as np
 
 from composer.errors import UnsatisfiableError
+from composer.music import Pitch
 from composer.planning.chain import HarmonyChain
 from composer.sample.form import Form
 from composer.spec.rulesets import RuleUse
@@ -26,6 +27,22 @@ class Kept:
     numerals: tuple[str | None, ...]  # per slot: the numeral kept there (None: free)
     notes: tuple[RuleUse, ...]  # the kept notes, each a `fixed` rule
     figures: tuple[tuple[str | None, ...] | None, ...]  # per slot, per voice (None: free)
+    # The saved voicings, and the slots from the region's kept neighbour before to the one
+    # after: where nothing reaches further than a neighbour, only they need drawing.
+    voicings: tuple[tuple[Pitch, ...], ...] = ()
+    span: tuple[int, int] | None = None
+
+    def local(self, spec: Spec, form: Form) -> tuple[int, int] | None:
+        """The span to draw alone, or None: a single climax or max-order judges a whole
+        line, so then the whole chain is drawn (the kept slots each one value)."""
+        if self.span is None or form.climaxes \
+                or any(u.rule.id == "max-order" for u in spec.hard):
+            return None
+        return self.span
+
+    def numeral_indices(self, chain: HarmonyChain) -> list[int]:
+        names = [n.name for n in chain.grammar.numerals]
+        return [names.index(n) if n is not None else -1 for n in self.numerals]
 
     def on_chain(self, spec: Spec, chain: HarmonyChain) -> HarmonyChain:
         """The harmony chain with each kept slot left only its numeral."""

@@ -63,14 +63,14 @@ def _inner_notes(spec: Spec, ctx: Context, offset: Fraction, duration: Fraction
 
 def _fixed_by_voice(spec: Spec, ctx: Context) -> dict[tuple[Fraction, int], Pitch]:
     out = {}
-    beats: dict[float, Fraction] = {}  # (a revision keeps hundreds of notes on few beats)
+    places: dict[tuple[int, float], Fraction] = {}  # a revision keeps hundreds of notes
     for use in spec.hard:
         p = use.params
         if use.rule.id != "fixed" or (voice := ctx.index(p.get("voice") or "")) is None:
             continue
-        if (beat := beats.get(p["beat"])) is None:
-            beat = beats[p["beat"]] = Fraction(p["beat"] - 1).limit_denominator(16)
-        offset = spec.meter.bar_start(p["bar"]) + beat * spec.meter.in_bar(p["bar"]).beat_length
+        if (offset := places.get((p["bar"], p["beat"]))) is None:
+            offset = places[(p["bar"], p["beat"])] = spec.meter.bar_start(p["bar"]) + Fraction(
+                p["beat"] - 1).limit_denominator(16) * spec.meter.in_bar(p["bar"]).beat_length
         out[(offset, voice)] = p["pitch"]
     return out
 

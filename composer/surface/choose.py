@@ -58,26 +58,37 @@ class Surface:
 
 def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
                    rng: np.random.Generator, scorer: FigureScorer | None = None,
-                   keep: Sequence[tuple[str | None, ...] | None] | None = None) -> Surface:
+                   keep: Sequence[tuple[str | None, ...] | None] | None = None,
+                   span: tuple[int, int] | None = None) -> Surface:
     """Draw a figure for every voice on every beat, every hard rule holding. `keep`:
-    per slot, the figures a revision keeps there (by voice; None where free)."""
+    per slot, the figures a revision keeps there (by voice; None where free); `span`:
+    the slots to draw (a revision's region and its kept neighbours), the others' kept
+    figures written again as they are (a beat meets only its neighbours, so given
+    those the span's draw does not depend on the music further away)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
     beats = [_beat(spec, plan, voicings, t, ctx, keep[t] if keep else None)
              for t in range(len(plan.slots))]
-    tables = chord_arrays([b.chord or b.slot.chord for b in beats], [ctx.key] * len(beats))
+    first, last = span if span is not None and keep is not None else (0, len(beats) - 1)
+    drawn = beats[first:last + 1]
+    tables = chord_arrays([b.chord or b.slot.chord for b in drawn], [ctx.key] * len(drawn))
     scorer = scorer or default_figure_scorer()
-    allowed, penalty = judge_beats(beats, spec.rules, ctx, tables,
-                                    _scores(spec, plan, voicings, beats, scorer))
+    allowed, penalty = judge_beats(drawn, spec.rules, ctx, tables,
+                                    _scores(spec, plan, voicings, drawn, scorer, first))
     if keep is not None:  # judged as a whole first: a figure's verdict needs its peers
         allowed = [a if names is None else a & _kept(b, names)
-                   for a, b, names in zip(allowed, beats, keep, strict=True)]
-    beats = [b.take(k) for b, k in zip(beats, allowed, strict=True)]
+                   for a, b, names in zip(allowed, drawn, keep[first:last + 1], strict=True)]
+    drawn = [b.take(k) for b, k in zip(drawn, allowed, strict=True)]
     # Scored again, now that the figures the rules allow on each beat are known.
-    scores = _scores(spec, plan, voicings, beats, scorer)
+    scores = _scores(spec, plan, voicings, drawn, scorer, first)
     unary = [s - p[k] for s, p, k in zip(scores, penalty, allowed, strict=True)]
-    pair = pair_scores(beats, spec.rules, ctx, tables)
+    pair = pair_scores(drawn, spec.rules, ctx, tables)
     choice = sample(Chain(unary, pair), rng, temperature=spec.temperature)
-    return _surface(spec, plan, beats, choice)
+    if keep is None or (first, last) == (0, len(beats) - 1):
+        return _surface(spec, plan, drawn, choice)
+    around = [b.take(_kept(b, names)) if names is not None else b
+              for b, names in zip(beats, keep, strict=True)]  # one combination each
+    return _surface(spec, plan, around[:first] + drawn + around[last + 1:],
+                    [0] * first + list(choice) + [0] * (len(beats) - last - 1))
 
 
 def _kept(beat: Beat, names: Sequence[str | None]) -> np.ndarray:
@@ -229,12 +240,13 @@ def _arrays(options: Sequence[Sequence[Option]], combos: np.ndarray
 # Scores and the written notes --------------------------------------------------------
 
 def _scores(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
-            beats: Sequence[Beat], scorer: FigureScorer) -> list[np.ndarray]:
-    """Per beat, the summed log-score of each combination's figures. The scorer sees
-    every beat where a voice could move, with the figures its combinations offer."""
+            beats: Sequence[Beat], scorer: FigureScorer, first: int = 0) -> list[np.ndarray]:
+    """Per beat (the first at slot `first`), the summed log-score of each combination's
+    figures. The scorer sees every beat where a voice could move, with the figures its
+    combinations offer."""
     slots = plan.slots
-    places = [(t, v) for t, b in enumerate(beats) if b.figured for v in range(len(b.options))
-              if b.options[v][0].figure == HOLD]
+    places = [(t, v) for t, b in enumerate(beats, first) if b.figured
+              for v in range(len(b.options)) if b.options[v][0].figure == HOLD]
     if not places:
         return [np.zeros(len(b.combos)) for b in beats]
     cadence = {s.phrase: s.index for s in slots if s.fermata}
@@ -249,10 +261,10 @@ def _scores(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
         np.array([int(slots[a].position.beat) - 1 for a in t]),
         np.array([spec.meter.at(slots[a].offset).beats_per_bar for a in t]),
         np.array([cadence.get(slots[a].phrase, a) - a for a in t]),
-        _offered(beats, places)))
+        _offered(beats, [(t - first, v) for t, v in places])))
     index = {p: k for k, p in enumerate(places)}
     out = []
-    for a, b in enumerate(beats):
+    for a, b in enumerate(beats, first):
         score = np.zeros(len(b.combos))
         for voice in range(len(b.options)):
             if (a, voice) in index:
