@@ -195,3 +195,21 @@ def test_a_saved_piece_that_its_spec_no_longer_reads_is_a_spec_error(tmp_path: P
     doc["spec"]["yaml"] = doc["spec"]["yaml"].replace("key:", "kee:")
     with pytest.raises(SpecError):
         revise(doc, bars=(2, 3))
+
+
+def test_drawing_the_region_alone_between_its_kept_neighbours_is_the_same_distribution(
+        ) -> None:
+    """A revision draws only slots 1–5 of a 7-slot chain (its region 2–4 and the kept
+    neighbours 1 and 5): given the kept slots 0, 1, 5 and 6, that is the whole chain's
+    conditional distribution, since every score is of a slot or of two neighbours."""
+    chain = valid_chain(5, [2, 3, 3, 3, 3, 3, 2], density=0.75)
+    full = exact(chain)
+    kept = Counter((x[0], x[1], x[5], x[6]) for x in full).most_common(1)[0][0]
+    given = {x[1:6]: p for x, p in full.items() if (x[0], x[1], x[5], x[6]) == kept}
+    total = sum(given.values())
+    assert len(given) >= 4
+    unary = [u.copy() for u in chain.unary[1:6]]
+    for k, value in ((0, kept[1]), (4, kept[2])):
+        unary[k] = np.where(np.arange(len(unary[k])) == value, unary[k], -np.inf)
+    draws = backward(Chain(unary, chain.pair[1:5])).draw(np.random.default_rng(3), N_DRAWS)
+    assert chi_square_p(draws, {x: p / total for x, p in given.items()}) > 0.001
