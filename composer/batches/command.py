@@ -11,9 +11,6 @@ import typer
 
 from composer.errors import PartimentoError
 
-RAY_LOCAL = "local"
-
-
 def batch(
     inputs: Annotated[list[Path], typer.Argument(
         help="spec files (.yaml), melody files (MusicXML, MIDI, ABC: a job per tune) or"
@@ -34,9 +31,9 @@ def batch(
         "--jobs", "-j", min=1, help="worker processes (default: the CPU count); with"
                                     " --ray and no address, the local cluster's CPUs")] = None,
     ray: Annotated[str | None, typer.Option(
-        "--ray", flag_value=RAY_LOCAL, help="run the jobs on the Ray cluster at ADDRESS"
-        " (e.g. ray://head:10001 or head:6379); alone: a local one (pip install"
-        " 'partimento[ray]')", metavar="[ADDRESS]")] = None,
+        "--ray", metavar="ADDRESS", help="run the jobs on a Ray cluster: 'auto' (the one"
+        " `ray start` started on this machine), HOST:6379 or ray://HOST:10001, or 'local'"
+        " (one started here for this batch); needs pip install 'partimento[ray]'")] = None,
     resume: Annotated[bool, typer.Option(
         "--resume", help="skip the inputs DIR/report.json says are done whose files are"
                          " there with the hashes recorded")] = False,

@@ -92,10 +92,10 @@ def read_report(folder: Path) -> tuple[dict[str, Any], list[Row]]:
                               " to start afresh") from None
 
 
-def is_done(row: Row, folder: Path) -> bool:
-    """The row records a result, its input is unchanged, and every file it names is there
-    with the SHA-256 recorded."""
-    if row.status not in DONE or row.input_sha256 != input_hash(row.input):
+def is_done(row: Row, folder: Path, path: str) -> bool:
+    """The row records a result, its input (the file at `path`) is unchanged, and every
+    file it names is there with the SHA-256 recorded."""
+    if row.status not in DONE or row.input_sha256 != input_hash(path):
         return False
     return all((folder / f).is_file() and sha256(folder / f) == h for f, h in row.files)
 

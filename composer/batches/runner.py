@@ -35,8 +35,9 @@ def run_batch(jobs: list[Job], out: Path, settings: Settings, *, workers: int | 
             raise PartimentoError(f"{out / 'report.json'}: made with other settings"
                                   f" ({before}); resume with those, or write to another"
                                   " folder")
-        labels = {j.label for j in jobs}
-        kept = {r.input: r for r in rows if r.input in labels and is_done(r, out)}
+        given = {j.label: j.path for j in jobs}
+        kept = {r.input: r for r in rows if r.input in given
+                and is_done(r, out, given[r.input])}
     done = dict(kept)
     todo = [j for j in jobs if j.label not in kept]
     order = {j.label: k for k, j in enumerate(jobs)}
