@@ -11,6 +11,7 @@ import typer
 
 from composer.errors import PartimentoError
 
+
 def batch(
     inputs: Annotated[list[Path], typer.Argument(
         help="spec files (.yaml), melody files (MusicXML, MIDI, ABC: a job per tune) or"
