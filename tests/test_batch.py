@@ -216,3 +216,14 @@ def test_ray_without_ray_installed_is_one_line(tmp_path: Path) -> None:
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "pip install 'partimento[ray]'" in done.stderr
+
+
+def test_a_killed_batchs_half_written_files_are_swept(tmp_path: Path) -> None:
+    from composer.batches.report import sweep
+    from composer.io.files import atomic_path
+
+    staging = atomic_path(tmp_path / "few-1.musicxml")
+    staging.__enter__().write_text("<score-partwise")  # killed before it was moved
+    (tmp_path / ".few-1.musicxml").write_text("the user's own")
+    sweep(tmp_path, {"few-1"})
+    assert [p.name for p in tmp_path.iterdir()] == [".few-1.musicxml"]

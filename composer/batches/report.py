@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 from composer.errors import PartimentoError
 from composer.io.files import atomic_path
 
+# A file atomic_path had not yet moved into place when the batch was killed.
+_STAGED = re.compile(r"^\.(?P<target>.+(?P<suffix>\.[A-Za-z0-9]+))\.[a-z0-9_]{8}(?P=suffix)$")
 FORMAT = "partimento-batch"
 DONE = ("composed", "checked", "unsatisfiable")  # a result: the same inputs give it again
 COLUMNS = ("input", "name", "status", "detail", "seconds", "errors", "warnings", "files",
@@ -110,3 +113,12 @@ def place(folder: Path, name: str, files: dict[str, bytes]) -> tuple[tuple[str, 
             tmp.write_bytes(data)
         out.append((target.name, hashlib.sha256(data).hexdigest()))
     return tuple(out)
+
+
+def sweep(folder: Path, names: set[str]) -> None:
+    """Remove what a killed batch left half-written in the folder: the hidden files into
+    which a job's files (or the report) were being written."""
+    for path in folder.glob(".*"):
+        match = _STAGED.match(path.name)
+        if match and path.is_file() and match["target"].split(".")[0] in names | {"report"}:
+            path.unlink()

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from composer.batches.jobs import Job, Outcome, Settings, run_job, warm
-from composer.batches.report import Row, input_hash, is_done, place, read_report, write_report
+from composer.batches.report import (
+    Row,
+    input_hash,
+    is_done,
+    place,
+    read_report,
+    sweep,
+    write_report,
+)
 from composer.errors import PartimentoError
 
 Progress = Callable[[Row], None]
@@ -27,6 +35,7 @@ def run_batch(jobs: list[Job], out: Path, settings: Settings, *, workers: int | 
     """Do every job, writing its files into `out` and a row of the report for it; the
     rows in the order of the jobs. `ray`: a Ray cluster's address, or LOCAL."""
     out.mkdir(parents=True, exist_ok=True)
+    sweep(out, {j.name for j in jobs})
     described = _described(settings)
     kept: dict[str, Row] = {}
     if resume:
