@@ -8,7 +8,8 @@ from the tune as a musician reads it — its signature, and the note it ends on:
 signature's major or minor key whose tonic that is, a half close on the dominant of one of
 them (`{rule: cadence, end: [half]}`), else (a modal tune) the major or minor key on the
 final that fits its notes best; the meter from its time signatures (an unmetered tune:
-the meter of each of its bars), the pickup from its first bar. Chorales: the soprano of
+the meter of each of its bars), the pickup from its first bar (composer/batches/templates.py,
+as `partimento batch` writes a spec for a tune). Chorales: the soprano of
 each of the 371 chorales, with the spec `harmonize_chorales.py` writes (its key and close
 read from Bach's last chord).
 
@@ -43,7 +44,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -55,22 +55,6 @@ ROOT = HERE.parent
 RESULTS = HERE / "RESULTS.md"
 EVERY = 25  # every EVERY-th tune of each file
 TARGETS = {"folk": 98.0, "chorales": 99.5}
-SPEC = """\
-title: {title}
-key: {key}
-meter: {meter}
-bars: {bars}
-melody:
-  voice: soprano
-  file: tune.musicxml
-  transpose: fit
-rules:
-  include: [common-practice]{ending}
-seed: {seed}
-"""
-HALF_ENDING = """
-  hard:
-    - {rule: cadence, end: [half]}"""
 CATEGORIES = {
     "composed": "composed, no hard violation in a composed voice",
     "spread": "composed, a voice more than an octave from a melody that leaps further",
@@ -103,104 +87,26 @@ def folk_tunes(every: int = EVERY) -> list[str]:
     return out
 
 
-def tune_key(part: Any) -> tuple[str, str]:
-    """(key, close) a musician reads from a tune: see the module's docstring."""
-    import numpy as np
-
-    from composer.grading.harmony import key_fit, key_from_signature
-    from composer.io.read import pitch_from_music21
-    from composer.music import Key
-
-    notes = list(part.flatten().notes)
-    final = pitch_from_music21(notes[-1].pitches[-1]).pitch_class
-    weights = np.zeros(12)
-    for n in notes:
-        weights[n.pitches[-1].pitchClass] += float(n.quarterLength)
-    signature = part.recurse().getElementsByClass("KeySignature").first()
-    sharps = signature.sharps if signature is not None else 0
-    on_final = [(Key(final, mode), "authentic") for mode in ("major", "minor")]
-    signed = [key_from_signature(sharps, m) for m in ("major", "minor")]
-    in_tonic = [(k, "authentic") for k in signed  # a tune may end on the tonic's third
-                if final.pc in {k.degree(d).pc for d in (1, 3, 5)} and k.tonic.pc != final.pc]
-    halves = [(k, "half") for k in signed if k.degree(5).pc == final.pc]
-    # The notes decide the mode (Essen tunes often write their accidentals out under a
-    # major signature); a close elsewhere than on the tonic must fit clearly better.
-    bonus = {id(kc): 0.1 for kc in on_final} | {id(kc): 0.05 for kc in in_tonic}
-    key, close = max(on_final + in_tonic + halves,
-                     key=lambda kc: key_fit(kc[0], weights) + bonus.get(id(kc), 0.0))
-    return f"{key.tonic.name} {key.mode}", close
-
-
-def tune_meter(part: Any) -> str | None:
-    """The spec's meter: the tune's time signatures, or for an unmetered tune the meter
-    of each bar where its length changes (None where a bar has no such meter); a tune
-    with neither time signature nor bar lines is counted in 4/4, as a spec's default."""
-    from music21 import stream
-
-    bars = list(part.getElementsByClass(stream.Measure))
-    if not bars:
-        return "4/4"
-    found: dict[int, str] = {}
-    for k, m in enumerate(bars):
-        # (a short last bar, the complement of a pickup, is no change of meter)
-        if m.timeSignature is not None and (k == 0 or k < len(bars) - 1):
-            found[k + 1] = m.timeSignature.ratioString
-    if not found:  # unmetered: each bar as long as it is
-        for k, m in enumerate(bars):
-            length = Fraction(m.duration.quarterLength).limit_denominator(8) \
-                + Fraction(m.paddingLeft).limit_denominator(8)
-            den = next((d for d in (4, 8, 16) if (length * d / 4).denominator == 1), None)
-            if den is None:
-                return None
-            num = int(length * den / 4)
-            while num > 32 and den > 1 and num % 2 == 0:
-                num, den = num // 2, den // 2
-            found[k + 1] = f"{num}/{den}"
-    changes = {b: m for k, (b, m) in enumerate(found.items())
-               if k == 0 or m != list(found.values())[k - 1]}
-    if 1 not in changes:
-        return None
-    if len(changes) == 1:
-        return changes[1]
-    return "{" + ", ".join(f"{b}: {m}" for b, m in changes.items()) + "}"
-
-
 def write_folk_spec(name: str, folder: Path, seed: int) -> Path | str:
-    """tune.musicxml and spec.yaml for one Essen tune; the spec, or why none can be
-    written."""
+    """tune.musicxml and spec.yaml for one Essen tune (the spec as
+    composer/batches/templates.py writes it); the spec, or why none can be written."""
     from music21 import corpus
     from music21 import stream as m21stream
 
+    from composer.batches.templates import tune_meter, tune_spec
     from composer.io.abc import carry_abc_accidentals
-    from composer.io.melodies import melody_from_file
-    from composer.spec.model import meter_of
 
     stem, number = name.split("#")
     score = corpus.parse(f"essenFolksong/{stem}", number=int(number))
     part = score.parts[0]
     carry_abc_accidentals(part)  # as `partimento` reads an ABC file
-    meter_text = tune_meter(part)
-    if meter_text is None:
+    if tune_meter(part) is None:
         return "no bar of the tune has a meter a spec can state"
-    key, close = tune_key(part)
     tune = folder / "tune.musicxml"
     m21stream.Score([copy.deepcopy(part)]).write("musicxml", fp=str(tune))
-    notes = melody_from_file(tune)[0]
-    end = max(Fraction(o).limit_denominator(64) + Fraction(d).limit_denominator(64)
-              for o, d, *_ in notes)
-    meter = meter_of(eval_meter(meter_text))
-    bars = meter.position(end - Fraction(1, 64)).bar
     spec = folder / "spec.yaml"
-    spec.write_text(SPEC.format(title=f"{name}, harmonized", key=key, meter=meter_text,
-                                bars=bars, seed=seed,
-                                ending=HALF_ENDING if close == "half" else ""))
+    spec.write_text(tune_spec(part, tune, f"{name}, harmonized", seed))
     return spec
-
-
-def eval_meter(text: str) -> str | dict[int, str]:
-    if not text.startswith("{"):
-        return text
-    return {int(b): m.strip() for b, m in (part.split(":") for part in text[1:-1].split(","))}
 
 
 @functools.cache

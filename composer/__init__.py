@@ -20,20 +20,21 @@ from typing import TYPE_CHECKING, Any, Literal
 from composer.errors import PartimentoError, ScoreError, SpecError, UnsatisfiableError
 
 if TYPE_CHECKING:
+    from composer.batches.report import Row
     from composer.grading.checker import Report, Violation
     from composer.pipeline import Composition
     from composer.planning.plan import Plan
     from composer.spec.values import Spec
 
 __all__ = [
-    "Composition", "PartimentoError", "Plan", "Report", "ScoreError", "Spec", "SpecError",
-    "UnsatisfiableError", "Violation", "check", "compose", "load_spec", "plan", "revise",
-    "write",
+    "Composition", "PartimentoError", "Plan", "Report", "Row", "ScoreError", "Spec",
+    "SpecError", "UnsatisfiableError", "Violation", "batch", "check", "compose", "load_spec",
+    "plan", "revise", "write",
 ]
 
 _TYPES = {"Composition": "composer.pipeline", "Plan": "composer.planning.plan",
           "Report": "composer.grading.checker", "Violation": "composer.grading.checker",
-          "Spec": "composer.spec.values"}
+          "Spec": "composer.spec.values", "Row": "composer.batches.report"}
 
 
 def __getattr__(name: str) -> Any:
@@ -133,3 +134,23 @@ def write(composition: Composition, out_prefix: str | Path, *, svg: bool = False
 
     return write_outputs(composition.piece, Path(out_prefix), composition.to_json(),
                          svg=svg, pdf=pdf, layout=layout)
+
+
+def batch(inputs: Sequence[str | Path], out: str | Path, *, template: str | Path | None = None,
+          check: bool = False, rules: str | None = None, jobs: int | None = None,
+          ray: str | None = None, resume: bool = False, seed: int | None = None,
+          model: str | None = None) -> list[Row]:
+    """Compose every input (a spec, a melody file, each tune of an ABC file, or a folder of
+    them) into DIR/NAME.musicxml, .mid, .json, or with `check` grade every score, and write
+    DIR/report.json and report.csv; the report's rows, one per input. A failed input is a
+    row, not an exception. `template`: the spec for the melodies (default: one read from
+    each tune); `jobs`: worker processes (default: the CPU count); `ray`: a Ray cluster's
+    address, or "local"; `resume`: skip what the report says is done, files and hashes
+    checked. The same seeds give the same bytes as composing each input alone."""
+    from composer.batches.jobs import Settings, find_jobs
+    from composer.batches.runner import run_batch
+    from composer.batches.templates import read_template
+
+    settings = Settings(read_template(Path(template)) if template else None, seed, model, rules)
+    return run_batch(find_jobs(inputs, check), Path(out), settings, workers=jobs, ray=ray,
+                     resume=resume)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from composer.batches.command import batch
 from composer.cli_content import learn_grammar, train
 from composer.errors import PartimentoError
 
@@ -321,6 +322,7 @@ def studio(
 
 
 
+app.command()(batch)
 app.command()(train)
 app.command("learn-grammar")(learn_grammar)
 

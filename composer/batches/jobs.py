@@ -1,0 +1,197 @@
+"""The jobs of a batch, and the one function that does a job anywhere: in a worker process
+of this machine or on a Ray cluster's node. It returns the files' bytes instead of writing
+them, so that only the driver writes into the output folder (all of a job's files or none,
+and a report that says which)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import tempfile
+import time
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from composer.batches.templates import tune_spec
+from composer.errors import PartimentoError, ScoreError, UnsatisfiableError
+from composer.grading.checker import check_file
+from composer.io.abc import carry_abc_accidentals, music21_module
+from composer.io.read import parse_score
+from composer.io.write import write_outputs
+from composer.neural.scorer import scorer_for
+from composer.pipeline import compose, document
+from composer.planning.grammar import form_grammar, harmony_grammar
+from composer.spec.load import load_spec, spec_from_text
+from composer.spec.rulesets import load_ruleset
+
+Kind = Literal["spec", "melody", "check"]
+SPEC_SUFFIXES = (".yaml", ".yml")
+MELODY_SUFFIXES = (".musicxml", ".xml", ".mxl", ".mid", ".midi", ".abc")
+CHECK_SUFFIXES = (*MELODY_SUFFIXES, ".krn")
+DEFAULT_RULE_SETS = ("common-practice", "first-species")
+_TUNE = re.compile(r"^X:\s*(\d+)", re.M)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input: a spec, a melody (one tune of an ABC file) or a score to grade; `name`
+    is the stem of its output files in the output folder."""
+
+    kind: Kind
+    path: str  # as the user gave it (a spec's path is written into its piece's JSON)
+    name: str
+    tune: int | None = None  # the X: number in an ABC file
+
+    @property
+    def label(self) -> str:
+        return self.path if self.tune is None else f"{self.path}#X:{self.tune}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every job of a batch shares."""
+
+    template: dict[str, Any] | None = None  # --spec: the melody jobs' template spec
+    seed: int | None = None
+    model: str | None = None  # as compose's --model
+    rules: str | None = None  # --check: the rule set (default: by the number of voices)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one job came to; `files` maps each output suffix to its bytes."""
+
+    status: Literal["composed", "unsatisfiable", "bad input", "checked", "failed"]
+    detail: str = ""
+    seconds: float = 0.0
+    files: dict[str, bytes] = field(default_factory=dict)
+    errors: int | None = None  # --check: the rules broken, by severity
+    warnings: int | None = None
+
+
+def find_jobs(inputs: Iterable[str | Path], check: bool = False) -> list[Job]:
+    """A job per spec, per melody (per tune of an ABC file) or, with `check`, per score;
+    a folder stands for the files in it (and below it) of those kinds, in name order. A
+    name given that is no such file, or of no such kind, is still a job: it is reported
+    as bad input with the others done."""
+    jobs: list[Job] = []
+    taken: set[str] = set()
+    for given in inputs:
+        path = Path(given)
+        wanted = CHECK_SUFFIXES if check else (*SPEC_SUFFIXES, *MELODY_SUFFIXES)
+        files = sorted(p for p in path.rglob("*") if p.is_file()
+                       and p.suffix.lower() in wanted) if path.is_dir() else [path]
+        for f in files:
+            jobs += _jobs_of(str(f), check, taken)
+    return jobs
+
+
+def _jobs_of(path: str, check: bool, taken: set[str]) -> list[Job]:
+    suffix = Path(path).suffix.lower()
+    kind: Kind = "check" if check else "spec" if suffix in SPEC_SUFFIXES else "melody"
+    tunes: list[int | None] = [None]
+    if suffix == ".abc" and kind == "melody" and Path(path).is_file():
+        numbers = [int(x) for x in _TUNE.findall(Path(path).read_text(encoding="latin-1"))]
+        tunes = list(numbers) or [None]
+    out = []
+    for tune in tunes:
+        stem = Path(path).stem if tune is None or len(tunes) == 1 else \
+            f"{Path(path).stem}-{tune}"
+        name, k = stem, 1
+        while name in taken:  # the same stem in two folders
+            k += 1
+            name = f"{stem}-{k}"
+        taken.add(name)
+        out.append(Job(kind, path, name, tune))
+    return out
+
+
+def warm(settings: Settings) -> None:
+    """Load the model and the grammars once, before the first job (a worker's
+    initializer): each job then pays only for its own music."""
+    if settings.rules is None and settings.template is None and settings.model != "none":
+        scorer_for(settings.model, ("soprano", "alto", "tenor", "bass"))
+    form_grammar()
+    for mode in ("major", "minor"):
+        harmony_grammar(mode)
+
+
+def run_job(job: Job, settings: Settings) -> Outcome:
+    """Do one job; every failure becomes an Outcome, so that the batch goes on."""
+    start = time.perf_counter()
+    try:
+        outcome = _check(job, settings) if job.kind == "check" else _compose(job, settings)
+    except UnsatisfiableError as exc:
+        outcome = Outcome("unsatisfiable", str(exc))
+    except (PartimentoError, OSError) as exc:
+        outcome = Outcome("bad input", str(exc))
+    except Exception as exc:  # a bug: kept with its kind, and the batch goes on
+        outcome = Outcome("failed", f"{type(exc).__name__}: {exc}")
+    return Outcome(outcome.status, outcome.detail, time.perf_counter() - start, outcome.files,
+                   outcome.errors, outcome.warnings)
+
+
+def _check(job: Job, settings: Settings) -> Outcome:
+    names = (settings.rules,) if settings.rules else DEFAULT_RULE_SETS
+    report = check_file(job.path, tuple(load_ruleset(n) for n in names))[0]
+    text = json.dumps(report.to_json(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return Outcome("checked", f"{report.errors} errors, {report.warnings} warnings",
+                   files={".check.json": text.encode("utf-8")}, errors=report.errors,
+                   warnings=report.warnings)
+
+
+def _compose(job: Job, settings: Settings) -> Outcome:
+    with tempfile.TemporaryDirectory(prefix="partimento-batch.") as tmp:
+        if job.kind == "spec":
+            spec = load_spec(job.path)
+        else:
+            text, folder = melody_spec(job, settings, Path(tmp))
+            spec = spec_from_text(text, f"{job.name}.yaml", folder)
+        if settings.seed is not None:
+            spec = replace(spec, seed=settings.seed)
+        comp = compose(spec, scorer_for(settings.model, spec.voices))
+        written = write_outputs(comp.piece, Path(tmp) / "out" / job.name, document(comp))
+        files = {p.name[len(job.name):]: p.read_bytes() for p in written}
+    return Outcome("composed", f"{len(comp.warnings)} warnings on the given melody"
+                   if comp.warnings else "", files=files)
+
+
+def melody_spec(job: Job, settings: Settings, tmp: Path) -> tuple[str, Path]:
+    """The spec's text for a melody job, and the folder its melody file is in: the file
+    itself, or (one tune of an ABC file) the tune written to tmp/tune.musicxml."""
+    path = Path(job.path)
+    seed = settings.seed if settings.seed is not None else 0
+    if path.suffix.lower() != ".abc":
+        part = parse_score(path).parts[0]
+        return tune_spec(part, path, path.stem, seed, settings.template), path.parent
+    part = _abc_tune(path, job.tune)
+    carry_abc_accidentals(part)  # as a spec's ABC melody file is read
+    tune = tmp / "tune.musicxml"
+    m21 = music21_module()
+    m21.stream.Score([copy.deepcopy(part)]).write("musicxml", fp=str(tune))
+    title = path.stem if job.tune is None else f"{path.stem} X:{job.tune}"
+    return tune_spec(part, tune, title, seed, settings.template), tmp
+
+
+def _abc_tune(path: Path, number: int | None) -> Any:
+    """The first part of tune X:number of an ABC file, as music21 reads it."""
+    if number is None:
+        return parse_score(path).parts[0]
+    m21 = music21_module()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            score = m21.converter.parse(str(path), number=number, forceSource=True)
+    except Exception as exc:  # music21 raises many kinds for a broken tune
+        raise ScoreError(f"{path}: tune X:{number} is not valid ABC ({exc})") from None
+    if isinstance(score, m21.stream.Opus):
+        score = score.scores[0] if score.scores else None
+    parts = getattr(score, "parts", None)
+    if not parts:
+        raise ScoreError(f"{path}: tune X:{number} holds no notes")
+    return parts[0]
+

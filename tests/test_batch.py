@@ -1,0 +1,229 @@
+"""`partimento batch` and composer.batch on real inputs: the example specs, Essen folk tunes
+from music21's corpus (several to an ABC file, as the collection ships them), a Bach
+chorale to grade, and broken files. Each batch's files are compared byte for byte with
+the same inputs composed one at a time in this process; the resume test kills a real
+`partimento batch` subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import composer
+from composer.batches.jobs import Settings, find_jobs, melody_spec
+from composer.cli import main
+from composer.io.write import write_outputs
+from composer.pipeline import document
+from composer.spec.load import spec_from_text
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "constraints" / "examples"
+COMPOSABLE = sorted(p for p in EXAMPLES.glob("*.yaml") if p.stem != "unsatisfiable")
+
+
+def essen_abc(folder: Path, count: int, name: str = "essen.abc") -> Path:
+    """One ABC file holding `count` Essen tunes chosen by a fixed rule: the first tune of
+    each of the collection's files in name order, then the 26th of each, and so on."""
+    from music21 import corpus
+
+    files = [Path(p).read_text(encoding="latin-1")
+             for p in sorted(corpus.getComposer("essenFolksong"))]
+    tunes = [[b for b in re.split(r"(?m)^(?=X:)", text) if b.startswith("X:")]
+             for text in files]
+    chosen = [t[k] for k in range(0, 400, 25) for t in tunes if k < len(t)][:count]
+    numbered = [re.sub(r"^X:\s*\d+", f"X:{n + 1}", t) for n, t in enumerate(chosen)]
+    path = folder / name
+    path.write_text("\n".join(numbered), encoding="latin-1")
+    return path
+
+
+def alone(path: Path, out: Path, tune: int | None = None) -> dict[str, bytes]:
+    """A spec, or one tune of an ABC file, composed by itself (as `partimento compose`
+    does: the shipped model, the spec's seed) and written; its files' bytes by suffix."""
+    if tune is None:
+        comp = composer.compose(composer.load_spec(path))
+        name = path.stem
+    else:
+        job = next(j for j in find_jobs([path]) if j.tune == tune)
+        folder = out / f"tune-{tune}"
+        folder.mkdir(parents=True)
+        text, where = melody_spec(job, Settings(), folder)
+        comp = composer.compose(spec_from_text(text, f"{job.name}.yaml", where))
+        name = job.name
+    written = write_outputs(comp.piece, out / name, document(comp))
+    return {p.name: p.read_bytes() for p in written}
+
+
+def assert_same_as_alone(rows: list[composer.Row], out: Path, tmp: Path, tunes: Path | None
+                         ) -> None:
+    for row in rows:
+        assert row.status == "composed", row
+        tune = int(row.input.rpartition("#X:")[2]) if "#X:" in row.input else None
+        path = tunes if tune is not None and tunes is not None else Path(row.input)
+        expected = alone(path, tmp / "alone", tune)
+        assert sorted(expected) == sorted(f for f, _ in row.files)
+        for name, data in expected.items():
+            assert (out / name).read_bytes() == data, name
+
+
+def test_two_workers_write_what_composing_each_alone_writes(tmp_path: Path) -> None:
+    tunes = essen_abc(tmp_path, 3)
+    inputs = [str(EXAMPLES / "harmonize-melody.yaml"), str(EXAMPLES / "waltz-3-4.yaml"), tunes]
+    rows = composer.batch(inputs, tmp_path / "out", jobs=2)
+    assert [r.name for r in rows] == ["harmonize-melody", "waltz-3-4", "essen-1", "essen-2",
+                                      "essen-3"]
+    assert_same_as_alone(rows, tmp_path / "out", tmp_path, tunes)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [r["input"] for r in report["rows"]] == [r.input for r in rows]
+    csv_lines = (tmp_path / "out" / "report.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("input,name,status") and len(csv_lines) == 6
+
+
+@pytest.mark.slow
+def test_every_example_and_twenty_essen_tunes(tmp_path: Path) -> None:
+    tunes = essen_abc(tmp_path, 20)
+    rows = composer.batch([*map(str, COMPOSABLE), tunes], tmp_path / "out", jobs=2)
+    assert len(rows) == len(COMPOSABLE) + 20
+    assert_same_as_alone([r for r in rows if r.status == "composed"], tmp_path / "out",
+                         tmp_path, tunes)
+    # (a tune the rules refuse is reported with the explanation, not dropped)
+    assert all(r.status in ("composed", "unsatisfiable") for r in rows)
+    assert sum(r.status == "composed" for r in rows) >= len(rows) - 1
+
+
+def test_bad_inputs_are_reported_and_the_others_finish(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("key: C major\nbars: 4\nmeter: 5/0\n")
+    corrupt = tmp_path / "corrupt.musicxml"
+    corrupt.write_text("<score-partwise><part id=")
+    out = tmp_path / "out"
+    code = main(["batch", str(broken), str(EXAMPLES / "harmonize-melody.yaml"), str(corrupt),
+                 str(EXAMPLES / "unsatisfiable.yaml"), "-o", str(out), "--jobs", "1"])
+    assert code == 1
+    rows = {r["name"]: r for r in json.loads((out / "report.json").read_text())["rows"]}
+    assert rows["harmonize-melody"]["status"] == "composed"
+    assert (out / "harmonize-melody.musicxml").is_file()
+    assert rows["broken"]["status"] == "bad input" and "meter" in rows["broken"]["detail"]
+    assert rows["corrupt"]["status"] == "bad input"
+    assert "not a valid MusicXML" in rows["corrupt"]["detail"]
+    assert rows["unsatisfiable"]["status"] == "unsatisfiable"
+    assert "conflicts with" in rows["unsatisfiable"]["detail"]
+    assert not list(out.glob("broken.*")) and not list(out.glob("corrupt.*"))
+    err = capsys.readouterr().err
+    assert f"{corrupt}: bad input" in err and "Traceback" not in err
+
+
+def test_check_grades_every_score_as_check_does(tmp_path: Path) -> None:
+    from music21 import corpus
+
+    chorale = tmp_path / "bwv269.musicxml"
+    corpus.parse("bach/bwv269").write("musicxml", fp=str(chorale))
+    scores = [EXAMPLES / "exercise.musicxml", chorale]
+    rows = composer.batch(scores, tmp_path / "out", check=True, jobs=1)
+    for score, row in zip(scores, rows, strict=True):
+        report = composer.check(score)
+        assert row.status == "checked"
+        assert (row.errors, row.warnings) == (report.errors, report.warnings)
+        graded = json.loads((tmp_path / "out" / f"{score.stem}.check.json").read_text())
+        assert len(graded["violations"]) == len(report.violations)
+    assert rows[0].errors and rows[0].errors > 0  # the exercise has its mistakes
+
+
+def run_batch_command(args: list[str]) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "composer", "batch", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def rows_written(out: Path) -> list[dict[str, object]]:
+    try:
+        return list(json.loads((out / "report.json").read_text())["rows"])
+    except (OSError, ValueError):
+        return []
+
+
+def wait_for_rows(out: Path, count: int, limit: float = 240) -> None:
+    start = time.monotonic()
+    while len(rows_written(out)) < count:
+        assert time.monotonic() - start < limit, "the batch wrote no result in time"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_resume_after_a_kill_does_the_rest_and_redoes_nothing(tmp_path: Path) -> None:
+    tunes, out = essen_abc(tmp_path, 6), tmp_path / "out"
+    batch = run_batch_command([str(tunes), "-o", str(out), "--jobs", "1"])
+    wait_for_rows(out, 2)
+    os.killpg(batch.pid, signal.SIGKILL)  # the driver and its workers, mid-piece
+    batch.wait()
+    before = {r["input"]: r for r in rows_written(out)}
+    assert 2 <= len(before) < 6
+    resumed = run_batch_command([str(tunes), "-o", str(out), "--jobs", "2", "--resume"])
+    assert resumed.wait(timeout=600) == 0, resumed.stderr.read() if resumed.stderr else ""
+    after = {r["input"]: r for r in rows_written(out)}
+    assert len(after) == 6 and all(r["status"] == "composed" for r in after.values())
+    for label, row in before.items():
+        assert after[label] == row  # kept, not done again (its seconds are the old ones)
+    listed = {f["file"] for r in after.values() for f in r["files"]}  # type: ignore[attr-defined]
+    assert {p.name for p in out.iterdir()} == listed | {"report.json", "report.csv"}
+    assert_same_as_alone([composer.Row.from_json(r) for r in after.values()], out, tmp_path,
+                         tunes)
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_what_is_finished_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    tunes, out = essen_abc(tmp_path, 6), tmp_path / "out"
+    batch = run_batch_command([str(tunes), "-o", str(out), "--jobs", "2"])
+    wait_for_rows(out, 1)
+    os.killpg(batch.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the group
+    assert batch.wait(timeout=60) == 130
+    rows = rows_written(out)
+    listed = {f["file"] for r in rows for f in r["files"]}  # type: ignore[attr-defined]
+    names = {p.name for p in out.iterdir()}
+    assert listed <= names and not [n for n in names if n.startswith(".")]
+    assert all(n in listed or n.startswith("report.") or n.rsplit(".", 1)[0]
+               not in {r["name"] for r in rows} for n in names)
+
+
+@pytest.mark.slow
+def test_a_local_ray_cluster_writes_what_the_worker_processes_write(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="ray is not installed (pip install 'partimento[ray]')")
+    tunes = essen_abc(tmp_path, 3)
+    inputs = [str(EXAMPLES / "harmonize-melody.yaml"), tunes]
+    on_ray = composer.batch(inputs, tmp_path / "ray", jobs=2, ray="local")
+    on_processes = composer.batch(inputs, tmp_path / "processes", jobs=2)
+    assert [r.files for r in on_ray] == [r.files for r in on_processes]
+    assert all(r.status == "composed" for r in on_ray)
+
+
+def test_ray_without_ray_installed_is_one_line(tmp_path: Path) -> None:
+    # A Python where `import ray` fails, as in a core install without the extra.
+    code = ("import sys; sys.modules['ray'] = None; from composer.cli import main;"
+            f" sys.exit(main(['batch', {str(EXAMPLES / 'harmonize-melody.yaml')!r}, '-o',"
+            f" {str(tmp_path / 'out')!r}, '--ray', 'local']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "pip install 'partimento[ray]'" in done.stderr
+
+
+def test_a_killed_batchs_half_written_files_are_swept(tmp_path: Path) -> None:
+    from composer.batches.report import sweep
+    from composer.io.files import atomic_path
+
+    staging = atomic_path(tmp_path / "few-1.musicxml")
+    staging.__enter__().write_text("<score-partwise")  # killed before it was moved
+    (tmp_path / ".few-1.musicxml").write_text("the user's own")
+    sweep(tmp_path, {"few-1"})
+    assert [p.name for p in tmp_path.iterdir()] == [".few-1.musicxml"]
