@@ -76,14 +76,12 @@ def compose(spec: Spec, *, seed: int | None = None, temperature: float | None = 
     return run(spec, scorer_for("none" if model is None else model, spec.voices))
 
 
-def plan(spec: Spec, *, seed: int | None = None) -> Plan:
-    """The form and harmony plan alone (phrases, cadences, a chord per slot, each with
-    the reason it was chosen), drawn from the grammar with the spec's seed or `seed`."""
-    import numpy as np
-
-    from composer.planning.plan import plan as draw
-
-    return draw(spec, np.random.default_rng(spec.seed if seed is None else seed))
+def plan(spec: Spec, *, seed: int | None = None,
+         model: Literal["default"] | str | Path | None = "default") -> Plan:
+    """The form and harmony plan (phrases, cadences, a chord per slot, each with the
+    reason it was chosen) of the piece `compose` writes for the same spec, seed and
+    model — repeats, fixed notes and a given melody included."""
+    return compose(spec, seed=seed, model=model).plan
 
 
 def check(score: str | Path | Any, *, rules: str | Path = "common-practice",

@@ -274,17 +274,20 @@ def revise(
 def plan(spec: Annotated[Path, typer.Argument(help="the YAML spec")],
          seed: Annotated[int | None, typer.Option(help="override the spec's seed")] = None,
          why: Annotated[bool, typer.Option(
-             "--why", help="a line per chord: the grammar rule that put it there")] = False
+             "--why", help="a line per chord: the grammar rule that put it there")] = False,
+         model: Annotated[str | None, typer.Option("--model", help="as compose's")] = None,
          ) -> None:
-    """Print the form and harmony plan of a spec, with the reason for each phrase."""
-    import numpy as np
+    """Print the form and harmony plan of the piece compose writes, with the reasons."""
+    from dataclasses import replace
 
-    from composer.planning.plan import plan as make
+    from composer.neural.scorer import scorer_for
+    from composer.pipeline import compose as run_compose
     from composer.spec.load import load_spec
 
     the_spec = load_spec(spec)
-    typer.echo(make(the_spec, np.random.default_rng(
-        the_spec.seed if seed is None else seed)).to_text(why))
+    if seed is not None:
+        the_spec = replace(the_spec, seed=seed)
+    typer.echo(run_compose(the_spec, scorer_for(model, the_spec.voices)).plan.to_text(why))
 
 
 @app.command()

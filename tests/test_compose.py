@@ -4,6 +4,7 @@ independent `partimento check` of the MusicXML read back from disk confirms."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from fractions import Fraction
@@ -235,12 +236,12 @@ def test_each_chord_of_the_plan_says_which_grammar_rule_put_it_there(capsys):
 
     from composer.cli import main
     from composer.planning.grammar import harmony_grammar
-    from composer.planning.plan import plan
+    from composer.planning.plan import grammar_plan
 
     spec = load_spec(EXAMPLES / "harmonize-melody.yaml")
     grammar = harmony_grammar(spec.key.mode)
     for seed in range(8):
-        slots = plan(spec, np.random.default_rng(seed)).slots
+        slots = grammar_plan(spec, np.random.default_rng(seed)).slots
         assert slots[0].why.startswith(f"opens on {slots[0].numeral}")
         for a, b in zip(slots, slots[1:], strict=False):
             i, j = grammar.index(a.numeral), grammar.index(b.numeral)
@@ -309,7 +310,7 @@ def test_remembered_pair_verdicts_agree_with_judging_every_pair(name, table, mon
 
     spec = load_spec(EXAMPLES / name)
     chain = harmony_chain(spec, fixed_notes(spec, Context(spec.voices, spec.key, spec.meter)))
-    run = range(8)
+    run = range(1, 9)  # (the first slot offers the tonic alone)
     every, offered = (candidates(spec, chain, None, slots=run, cap=cap) for cap in (None, 64))
 
     def values(c, t):
@@ -326,3 +327,23 @@ def test_remembered_pair_verdicts_agree_with_judging_every_pair(name, table, mon
         assert (np.isfinite(offered.pair[t]) == afresh).all()
         allowed += int(afresh.sum())
     assert allowed > 0
+
+
+@pytest.mark.parametrize("name", ["chorale-d-major", "fixed-notes", "minor-aaba",
+                                  "chorale-melody"])
+def test_plan_prints_the_harmony_that_compose_writes(name, tmp_path, capsys):
+    """`partimento plan` and `partimento compose` with the same spec and seed: the plan's
+    chords are the written piece's, slot by slot (repeats and fixed notes included)."""
+    import json
+
+    from composer.cli import main
+
+    spec = str(EXAMPLES / f"{name}.yaml")
+    for seed in (0, 5):
+        assert main(["plan", spec, "--seed", str(seed), "--why"]) == 0
+        printed = capsys.readouterr().out.splitlines()
+        assert main(["compose", spec, "--seed", str(seed), "-o", str(tmp_path / "x")]) == 0
+        slots = json.loads((tmp_path / "x.json").read_text())["slots"]
+        chords = [m[1] for line in printed
+                  if (m := re.match(r"\s+\d+:[\d.½¼¾/]+\s+(\S+)", line))]
+        assert chords == [s["numeral"] for s in slots]

@@ -52,7 +52,9 @@ def test_each_rule_is_told_fully_in_text_and_markdown(rule_id, listing, capsys):
     rule = RULES[rule_id]
     assert main(["rules", rule_id]) == 0
     text = capsys.readouterr().out
-    assert text.startswith(f"{rule_id}  ({rule.scope.value}, default severity {rule.severity})")
+    composing = ", an error when composing" if rule.composing == "error" else ""
+    assert text.startswith(f"{rule_id}  ({rule.scope.value}, default severity {rule.severity}"
+                           f"{composing})")
     assert text.strip() in listing  # the same block as in the full listing
     markdown = DOCS.read_text(encoding="utf-8")
     section = markdown.split(f"## `{rule_id}`\n", 1)[1].split("\n## ", 1)[0]

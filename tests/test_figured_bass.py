@@ -275,10 +275,10 @@ def test_the_final_tonic_struck_again_and_again_closes_where_it_arrives(tmp_path
     where it arrives, named authentic, and every beat after it holds the tonic."""
     import numpy as np
 
-    from composer.planning.plan import plan
+    from composer.planning.plan import grammar_plan
 
     spec = _spec(tmp_path, "C major", "C4 F G C C C C C", "- - - - - - - -", bars=2)
-    made = plan(spec, np.random.default_rng(0))
+    made = grammar_plan(spec, np.random.default_rng(0))
     assert made.phrases[-1].cadence == "authentic"
     assert [s.numeral for s in made.slots] == ["I", "IV", "V", "I", "I", "I", "I", "I"]
     assert "the cadence's first chord" in made.slots[2].why

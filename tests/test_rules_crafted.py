@@ -103,6 +103,12 @@ CHORALE_FAULTS = [
     Fault("no-voice-overlap", 1, 2, ("soprano", "alto"),
           {"soprano": "a4 g'4 e'8 d' c'#4 | d'1", "alto": "f#4 b a g | f#1"},
           "the alto rises to B4, above the A4 the soprano has just left"),
+    Fault("no-cross-relation", 1, 2, ("soprano", "tenor"), {
+        "soprano": "c'4 e' f' f' | e'1", "alto": "g4 a a b | c'1",
+        "tenor": "e4 c# d d | e1", "bass": "E4 AA D GG | C1"},
+          "in C major, I6 – V/ii – ii – V7 – I: the soprano's C5 then the tenor's C#4,"
+          " the chromatic step split between two voices", key="C major",
+          severity="warning"),
     Fault("max-leap", 1, 3, ("bass",), {"bass": "D4 GG A2 | D1"},
           "the bass leaps a ninth, G2–A3"),
     Fault("leading-tone-resolves", 1, 4, ("soprano",),
@@ -298,3 +304,11 @@ def test_max_order_counts_notes_not_chance(read: Any) -> None:
     ruleset = only(rule_use({"rule": "max-order", "voice": "soprano", "order": 10}),
                    voices=("soprano",))
     assert remarks(check_texture(texture, ruleset)) == []
+
+
+def test_a_chromatic_step_within_one_voice_is_no_cross_relation(read: Any) -> None:
+    """The tenor itself moves C4–C#4: the soprano's C5 before it is no cross relation."""
+    texture = read("C major", "4/4", {"soprano": "c'4 e' f' f' | e'1",
+                                      "alto": "g4 a a b | c'1", "tenor": "c4 c# d d | e1",
+                                      "bass": "E4 AA D GG | C1"})
+    assert remarks(check_texture(texture, load_ruleset("common-practice"))) == []

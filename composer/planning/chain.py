@@ -5,6 +5,7 @@ each progression is; where the melody leaves no chord, what it asks is let go.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -19,6 +20,7 @@ from composer.planning.melody_fit import melody_fit
 from composer.planning.phrases import (
     ANY_CADENCE,
     Phrase,
+    Times,
     bar_beat,
     melody_at,
     phrases_of,
@@ -49,6 +51,26 @@ class HarmonyChain:
 EARLY = float(np.log(0.25))  # a final cadence that arrives a slot before the last note
 
 
+def _openings(phrases: Sequence[Phrase], times: Times) -> set[int]:
+    """The first slot of the piece, and of each section that brings its first one back
+    (A in A B A, A′): each opens as the piece does."""
+    first: dict[int, int] = {}
+    for k, (ph, _, _, _) in enumerate(times):
+        first.setdefault(phrases[ph].part, k)
+    home = phrases[0].section.rstrip("'")
+    return {k for k in first.values() if phrases[times[k][0]].section.rstrip("'") == home}
+
+
+def _opening(grammar: HarmonyGrammar, u: np.ndarray, fit: np.ndarray | None) -> np.ndarray:
+    """The first chord is the grammar's start (the tonic) wherever the given notes allow
+    one: an unlisted start only where none of the listed ones can hold them (a pickup on
+    the leading tone), so that neither the voices' scores nor the model open on iii."""
+    listed = np.zeros(len(u), bool)
+    listed[list(grammar.start)] = True
+    possible = np.isfinite(u) & (np.isfinite(fit) if fit is not None else True)
+    return np.where(listed, u, -np.inf) if (listed & possible).any() else u
+
+
 def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
                   layout: HarmonyChain | None = None, strict: bool = False,
                   loose: tuple[Fraction, ...] = ()) -> HarmonyChain:
@@ -72,6 +94,7 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     fit = melody_fit(spec, times, chords, accented=not strict)
     figured = figured_slots(spec, times, chords)  # a figured bass names each slot's chord
     given, base = [], []
+    openings = _openings(phrases, times)
     lacking: dict[PitchClass, list[int]] = {}  # the numerals whose chord lacks a note
     for k, (_, t, _, _) in enumerate(times):
         melody, extra = melody_at(spec, t), (fixed or {}).get(t, [])
@@ -84,6 +107,8 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
             if pc not in lacking:
                 lacking[pc] = [i for i, c in enumerate(chords) if pc not in c.tones]
             u[lacking[pc]] = -np.inf
+        if k in openings:
+            u = _opening(grammar, u, None if fit is None else fit.unary[k])
         base.append(u)
     fitted = {t for t, (_, at, length, _) in enumerate(times)  # slots the melody masks
               if not any(at <= x < at + length for x in loose)} if fit is not None else set()

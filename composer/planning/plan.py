@@ -123,8 +123,9 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
     return Plan(spec.key, spec.meter, spec.bars, tuple(phrases), tuple(slots))
 
 
-def plan(spec: Spec, rng: np.random.Generator) -> Plan:
-    """The harmony alone, sampled from the grammar (what `partimento plan` prints)."""
+def grammar_plan(spec: Spec, rng: np.random.Generator) -> Plan:
+    """The harmony alone, drawn from the grammar without voicing it: the grammar's own
+    choices (`partimento plan` prints the plan of the piece compose writes)."""
 
     chain = harmony_chain(spec)
     try:

@@ -88,6 +88,10 @@ class Rule:
     params: ClassVar[tuple[Param, ...]] = ()
     example: ClassVar[str] = ""
     severity: ClassVar[Severity] = "error"
+    # Where a rule set leaves the severity to the rule: what composing holds it to, if
+    # stricter than what checking reports (a style the composer keeps, that a student's
+    # or Bach's score may still break now and then).
+    composing: ClassVar[Severity | None] = None
     # Voices a rule instance is about, if it has a 'voice' parameter: used to tell two
     # instances of one rule apart (voice-range for the soprano and for the bass).
     keyed_by: ClassVar[str | tuple[str, ...] | None] = None

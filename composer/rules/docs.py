@@ -94,8 +94,16 @@ def _wrap(text: str, indent: int, hanging: int | None = None) -> list[str]:
                          break_on_hyphens=False, break_long_words=False)
 
 
+def _severity(rule: Rule) -> str:
+    """'default severity warning' — and, for a rule composing holds stricter, ', an error
+    when composing'."""
+    stricter = f", {'an ' if rule.composing == 'error' else 'a '}{rule.composing} when" \
+        " composing" if rule.composing else ""
+    return f"default severity {rule.severity}{stricter}"
+
+
 def rule_text(rule: Rule, usage: Usage | None = None) -> str:
-    lines = [f"{rule.id}  ({rule.scope.value}, default severity {rule.severity})",
+    lines = [f"{rule.id}  ({rule.scope.value}, {_severity(rule)})",
              *_wrap(rule.summary, 2), *_wrap(rule.explanation, 2)]
     if rule.params:
         lines.append("  parameters:")
@@ -120,7 +128,7 @@ def rules_text(rules: Mapping[str, Rule], usage: Usage | None = None) -> str:
 
 def rule_markdown(rule: Rule, usage: Usage | None = None) -> str:
     lines = [f"## `{rule.id}`", "",
-             f"*{rule.scope.value} · default severity {rule.severity}*", "",
+             f"*{rule.scope.value} · {_severity(rule)}*", "",
              rule.summary, "", rule.explanation, ""]
     if rule.params:
         lines += ["| parameter | default | meaning |", "| --- | --- | --- |"]

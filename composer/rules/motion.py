@@ -200,5 +200,48 @@ class NoVoiceOverlap(HorizontalRule):
         return f"{ctx.voices[j]} moves to {bl}, above the {ctx.voices[i]}'s previous note {ah}"
 
 
+def _inflected(xa: np.ndarray, dxa: np.ndarray, xb: np.ndarray, dxb: np.ndarray,
+               ya: np.ndarray, dya: np.ndarray, yb: np.ndarray, dyb: np.ndarray
+               ) -> np.ndarray:
+    """Voice x's note before, its chromatic inflection in voice y after (F, then F#),
+    where neither voice carries the chromatic step itself."""
+    sounding = (xa != -1) & (yb != -1)
+    split = (mod(dxa, 7) == mod(dyb, 7)) & (mod(xa, 12) != mod(yb, 12))
+    y_steps = (ya != -1) & (mod(dya, 7) == mod(dyb, 7))  # y itself moves F→F#
+    x_steps = (xb != -1) & (mod(dxb, 7) == mod(dyb, 7)) & (mod(xb, 12) == mod(yb, 12))
+    return sounding & split & ~y_steps & ~x_steps
+
+
+class NoCrossRelation(HorizontalRule):
+    id = "no-cross-relation"
+    severity = "warning"
+    composing = "error"
+    summary = "A note and its chromatic inflection are not split between two voices."
+    explanation = (
+        "A cross relation (false relation) sounds a note in one voice and its chromatic"
+        " alteration in another voice in the next chord, F against F#: the two spellings"
+        " contradict each other across the parts. The inflection belongs in the voice that"
+        " had the note (F moving to F#). The composer avoids it; in a score (Bach's"
+        " included) it is reported as a warning."
+    )
+    example = "Alto F4 in one chord, bass F#3 in the next while the alto leaves F."
+
+    def test(self, a, b, ctx, p):
+        ah, al, bh, bl, dah, dal, dbh, dbl = _pair_arrays(a, b, self.targets(ctx, p))
+        return (_inflected(ah, dah, bh, dbh, al, dal, bl, dbl)
+                | _inflected(al, dal, bl, dbl, ah, dah, bh, dbh))
+
+    def message(self, a, b, row, target, ctx, p):
+        i, j = target
+
+        def notes(v: int) -> tuple[np.ndarray, ...]:
+            return tuple(np.asarray([x[row, v]]) for x in (a.midi, a.diatonic, b.midi,
+                                                            b.diatonic))
+
+        x, y = (i, j) if _inflected(*notes(i), *notes(j)).any() else (j, i)
+        return f"{ctx.voices[x]} {a.pitch(row, x)} then {ctx.voices[y]} {b.pitch(row, y)}"
+
+
 MOTION_RULES = (NoParallelFifths(), NoParallelOctaves(), NoParallelUnisons(),
-                NoHiddenFifthsOuter(), NoHiddenOctavesOuter(), NoVoiceOverlap())
+                NoHiddenFifthsOuter(), NoHiddenOctavesOuter(), NoVoiceOverlap(),
+                NoCrossRelation())

@@ -49,6 +49,13 @@ def asked_of_melody(spec: Spec, use: RuleUse) -> bool:
         and use.severity == "error"
 
 
+def held_when_composing(rules: tuple[RuleUse, ...]) -> tuple[RuleUse, ...]:
+    """Each use that leaves its severity to the rule, at the severity composing holds the
+    rule to (no-cross-relation: reported as a warning, avoided as an error)."""
+    return tuple(replace(u, severity=u.rule.composing) if u.rule.composing
+                 and "severity" not in u.given and u.severity != "off" else u for u in rules)
+
+
 def composing_rules(spec: Spec, weigh: bool = True, spread: bool = False
                     ) -> tuple[RuleUse, ...]:
     """The spec's rules as composing applies them: the given voice exempt from the rules
@@ -57,6 +64,7 @@ def composing_rules(spec: Spec, weigh: bool = True, spread: bool = False
     `spread`, the spacing between the given voice and its neighbours weighs instead of
     binding too: a melody that leaps a tenth cannot be followed within an octave by a
     voice that may not overlap it."""
+    spec = replace(spec, rules=held_when_composing(spec.rules))
     if spec.melody is None:
         return spec.rules
     given = spec.melody.voice
