@@ -192,6 +192,8 @@ def make(task: tuple[str, str, int]) -> tuple[tuple[str, str, int], Profile | st
             return task, profile(composed(spec, kind, Path(tmp)), name)
     except PartimentoError as exc:
         return task, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bug: named in the report, the other pieces still measured
+        return task, f"crashed (a bug), {type(exc).__name__}: {exc}"
 
 
 def run(tasks: list[tuple[str, str, int]], jobs: int) -> Iterator[tuple[tuple[str, str, int],
