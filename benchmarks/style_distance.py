@@ -224,7 +224,7 @@ def judge(rows: dict[str, list[dict[str, float]]], source: str) -> tuple[bool, l
         values = [r[f] for r in ours if f in r]
         limit = BASS_RATIO if f == "bass" else RATIO
         if values and summary(values)[0] > limit * bach[f]:
-            over.append(f"{f} {summary(values)[0] / bach[f]:.2f}× (target {limit:g}×)")
+            over.append(f"{f} {summary(values)[0] / bach[f]:.3f}× (target {limit:g}×)")
     met = median <= p90 and not over
     text = (f"{SOURCES[source]}: median {median:.3f} {'within' if median <= p90 else 'beyond'}"
             f" Bach's p90 {p90:.3f}; features over their target: {', '.join(over) or 'none'}"
