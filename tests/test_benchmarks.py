@@ -66,3 +66,16 @@ def test_revise_latency_prints_revise_beside_compose() -> None:
     assert "| compose 16 bars, with the SVG | 3 |" in out
     assert "revise bars 7–8, piece JSON only" in out
     assert "compose p50 piece JSON only" in out
+
+
+@pytest.mark.slow
+def test_style_distance_prints_bach_and_both_scorers_side_by_side(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    out = run("style_distance.py", "--quick", "--results", str(results))
+    rows = [line for line in out.splitlines() if line.startswith("| Bach, test chorales |")
+            or line.startswith("| Partimento")]
+    assert len(rows) == 5 and all(row.split("|")[2].strip() in ("3", "1") for row in rows)
+    assert "| bass's melodic intervals | " in out and "| chord numerals | " in out
+    assert out.count(" — met.") + out.count(" — NOT met.") == 4
+    assert "harmonized by Bach is closer than" in out
+    assert not results.exists()  # a quick look writes nothing
