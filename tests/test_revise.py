@@ -25,6 +25,7 @@ from composer.revision import read_piece, revise
 from composer.rules import RULES
 from composer.sample.kept import Kept
 from composer.sample.sampler import Chain, backward
+from composer.solve.given import held_when_composing
 from composer.spec.load import load_spec
 from composer.spec.rulesets import RuleSet, RuleUse
 
@@ -46,7 +47,8 @@ def written_notes(path: Path) -> dict[str, list[tuple[int, float, str, float]]]:
 
 def hard_violations(comp: Composition, path: Path) -> list[str]:
     spec = comp.spec
-    ruleset = RuleSet("spec", "", (len(spec.voices),), spec.voices, spec.hard)
+    ruleset = RuleSet("spec", "", (len(spec.voices),), spec.voices,  # as composing holds them
+                      tuple(u for u in held_when_composing(spec.rules) if u.severity == "error"))
     texture, _ = read_score(path, spec.voices)
     return [f"{v.rule} bar {v.bar}" for v in check_texture(texture, ruleset, str(path)).violations
             if v.severity == "error"]
