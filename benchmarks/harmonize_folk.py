@@ -173,7 +173,7 @@ def _harmonize(collection: str, name: str, seed: int, model: str) -> Outcome:
                 return done("refused", str(exc))
             written = write_outputs(comp.piece, folder / "out", document(comp))
             rules = RuleSet("spec", "", (len(spec.voices),), spec.voices,
-                            held_when_composing(spec.rules))
+                            held_when_composing(spec.rules, spec.melody is not None))
             report = check_file(written[0], rules)[0]
         except Exception as exc:  # a bug: keep its kind and message, go on with the rest
             return done("crashed", f"{type(exc).__name__}: {str(exc)[:300]}{origin(exc)}")

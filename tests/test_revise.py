@@ -47,8 +47,9 @@ def written_notes(path: Path) -> dict[str, list[tuple[int, float, str, float]]]:
 
 def hard_violations(comp: Composition, path: Path) -> list[str]:
     spec = comp.spec
-    ruleset = RuleSet("spec", "", (len(spec.voices),), spec.voices,  # as composing holds them
-                      tuple(u for u in held_when_composing(spec.rules) if u.severity == "error"))
+    held = held_when_composing(spec.rules, spec.melody is not None)  # as composing holds them
+    ruleset = RuleSet("spec", "", (len(spec.voices),), spec.voices,
+                      tuple(u for u in held if u.severity == "error"))
     texture, _ = read_score(path, spec.voices)
     return [f"{v.rule} bar {v.bar}" for v in check_texture(texture, ruleset, str(path)).violations
             if v.severity == "error"]

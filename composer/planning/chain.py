@@ -94,7 +94,9 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     fit = melody_fit(spec, times, chords, accented=not strict)
     figured = figured_slots(spec, times, chords)  # a figured bass names each slot's chord
     given, base = [], []
-    openings = _openings(phrases, times)
+    # A given melody's returning section opens as its notes ask (the tonic forced there
+    # can leave a note no voicing); its first chord is still the tonic where it can be.
+    openings = _openings(phrases, times) if spec.melody is None else {0}
     lacking: dict[PitchClass, list[int]] = {}  # the numerals whose chord lacks a note
     for k, (_, t, _, _) in enumerate(times):
         melody, extra = melody_at(spec, t), (fixed or {}).get(t, [])

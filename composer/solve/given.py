@@ -49,11 +49,18 @@ def asked_of_melody(spec: Spec, use: RuleUse) -> bool:
         and use.severity == "error"
 
 
-def held_when_composing(rules: tuple[RuleUse, ...]) -> tuple[RuleUse, ...]:
+def held_when_composing(rules: tuple[RuleUse, ...], melody: bool = False
+                        ) -> tuple[RuleUse, ...]:
     """Each use that leaves its severity to the rule, at the severity composing holds the
-    rule to (no-cross-relation: reported as a warning, avoided as an error)."""
-    return tuple(replace(u, severity=u.rule.composing) if u.rule.composing
-                 and "severity" not in u.given and u.severity != "off" else u for u in rules)
+    rule to (no-cross-relation: reported as a warning, avoided as an error). Under a
+    given melody it is weighed instead, heavily: the melody's own chromatic notes may
+    leave a chord no way to avoid it, and the melody is the user's."""
+    def held(u: RuleUse) -> RuleUse:
+        if not u.rule.composing or "severity" in u.given or u.severity == "off":
+            return u
+        return replace(u, severity="warning", weight=WEIGHT) if melody \
+            else replace(u, severity=u.rule.composing)
+    return tuple(held(u) for u in rules)
 
 
 def composing_rules(spec: Spec, weigh: bool = True, spread: bool = False
@@ -64,7 +71,7 @@ def composing_rules(spec: Spec, weigh: bool = True, spread: bool = False
     `spread`, the spacing between the given voice and its neighbours weighs instead of
     binding too: a melody that leaps a tenth cannot be followed within an octave by a
     voice that may not overlap it."""
-    spec = replace(spec, rules=held_when_composing(spec.rules))
+    spec = replace(spec, rules=held_when_composing(spec.rules, spec.melody is not None))
     if spec.melody is None:
         return spec.rules
     given = spec.melody.voice
