@@ -249,7 +249,7 @@ def test_a_compose_over_the_time_limit_is_stopped_while_the_server_answers(tmp_p
         assert err["kind"] == "timeout" and "1 s" in err["message"]
         assert c.get("/api/session/tab-slow").json()["revision"] is None
         ok = c.post("/api/compose", json={"session": "tab-slow", "spec": SHORT_SPEC})
-        assert ok.status_code == 200  # a fresh worker took the stopped one's place
+        assert ok.status_code == 200, ok.text  # a fresh worker took the stopped one's place
 
 
 def test_revise_keeps_every_other_bar(client, composed):

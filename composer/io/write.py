@@ -75,8 +75,8 @@ def piece_to_music21(piece: Piece, layout: str = "satb", pickup_bar: bool = True
     Without `pickup_bar` the silence before a pickup stays, as rests: MIDI has no short
     bar, and a pickup at its start would be heard as a downbeat."""
     m21 = music21_module()
-    staves = _staves(piece.voices, layout)
-    span = _span(piece) if pickup_bar else Span(Fraction(0), _end(piece))
+    staves = staves_for(piece.voices, layout)
+    span = written_span(piece) if pickup_bar else Span(Fraction(0), _end(piece))
     score = m21.stream.Score(id="partimento")
     score.metadata = m21.metadata.Metadata()
     score.metadata.title = piece.title or "Partimento"
@@ -115,7 +115,7 @@ def piece_to_music21(piece: Piece, layout: str = "satb", pickup_bar: bool = True
     return score
 
 
-def _staves(voices: tuple[str, ...], layout: str) -> tuple[Staff, ...]:
+def staves_for(voices: tuple[str, ...], layout: str) -> tuple[Staff, ...]:
     if layout not in _STAVES:
         raise PartimentoError(f"unknown layout '{layout}' (accepted: {', '.join(LAYOUTS)})")
     staves = _STAVES[layout]
@@ -161,7 +161,7 @@ def _end(piece: Piece) -> Fraction:
     return max(n.offset + n.duration for line in piece.lines for n in line)
 
 
-def _span(piece: Piece) -> Span:
+def written_span(piece: Piece) -> Span:
     end = _end(piece)
     lead = min(_rest_before(line) for line in piece.lines)
     if not 0 < lead < piece.meter.first.bar_length:
@@ -191,7 +191,7 @@ def _line_measures(piece: Piece, notes: tuple[Note, ...], span: Span) -> Any:
     part.insert(0, m21.meter.TimeSignature(str(piece.meter.first)))
     for bar, meter in piece.meter.changes:
         part.insert(float(piece.meter.bar_start(bar)), m21.meter.TimeSignature(str(meter)))
-    lyrics = _syllables([n.lyric for n in notes])
+    lyrics = syllables([n.lyric for n in notes])
     for note, lyric in zip(notes, lyrics, strict=True):
         start, stop = max(note.offset, span.start), min(note.offset + note.duration, span.end)
         if stop > start:
@@ -220,7 +220,7 @@ def _element(note: Note, duration: Fraction, lyric: tuple[str, str] | None) -> A
     return el
 
 
-def _syllables(lyrics: list[str | None]) -> list[tuple[str, str] | None]:
+def syllables(lyrics: list[str | None]) -> list[tuple[str, str] | None]:
     """Each syllable's text and MusicXML syllabic: a trailing '-' says the word goes on
     ('Hal-', 'le-', 'lu-', 'jah' is begin, middle, middle, end); a note without one is
     a melisma on the syllable before."""
@@ -375,7 +375,7 @@ def _stage(piece: Piece, score: Any, layout: str, document: dict[str, Any], tmp:
     """Every file written into tmp, each with the name it will have beside OUT."""
     staged = tmp / "score.musicxml"
     text = musicxml_text(score, staged)
-    midi = score if layout == "satb" and not _span(piece).start else \
+    midi = score if layout == "satb" and not written_span(piece).start else \
         piece_to_music21(piece, pickup_bar=False)
     files = [(staged, output_path(base, ".musicxml")),
              (Path(midi.write("midi", fp=str(tmp / "score.mid"))), output_path(base, ".mid")),

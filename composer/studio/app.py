@@ -184,7 +184,7 @@ def create_app(folder: Path, *, time_limit: float = 30.0, workers: int = 2,
         else:
             target = store.revision(body.session, body.revision)
             if not (target / "score.musicxml").exists():
-                await work("render", target=str(target))
+                await work("render", target=str(target), musicxml=True)
             score = target / "score.musicxml"
         result = await work("check", score=str(score), target=str(target / "annotated.musicxml"),
                             rules=body.rules)
@@ -223,7 +223,8 @@ def create_app(folder: Path, *, time_limit: float = 30.0, workers: int = 2,
                 "render", target=str(target))
             return Response(view["pages"][0], media_type=DOWNLOADS[name])
         if not (target / name).exists() and (target / "piece.pickle").exists():
-            await work("render", target=str(target), files=name in ("score.mid", "score.json"))
+            await work("render", target=str(target), files=name in ("score.mid", "score.json"),
+                       musicxml=name == "score.musicxml")
         if not (target / name).exists():
             raise NotFound(f"no file '{name}' in {revision} (annotated.musicxml: check first)")
         return FileResponse(target / name, media_type=DOWNLOADS[name],

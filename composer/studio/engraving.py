@@ -4,13 +4,15 @@ pitch), from which the page plays, follows, selects and marks notes."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator
+import functools
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from composer.errors import ScoreError
+from composer.io.preview import System
 
-SVG = "{http://www.w3.org/2000/svg}"
 OPTIONS = {"pageWidth": 2100, "pageHeight": 2970, "scale": 40, "adjustPageHeight": True,
            "footer": "none", "header": "auto", "spacingSystem": 16,
            "svgAdditionalAttribute": ["measure@n", "staff@n", "layer@n"]}
@@ -19,46 +21,83 @@ EPS = 1e-6
 
 def engrave(musicxml: str) -> dict[str, Any]:
     """Every page and the note index of a MusicXML score; the same ids every time."""
+    pages, notes = _engraved(musicxml, OPTIONS, 1, timed=True)
+    return {"pages": list(pages), "notes": sorted((dict(n) for n in notes), key=_order)}
+
+
+def engrave_systems(systems: Sequence[System], tempo: int) -> dict[str, Any]:
+    """A piece engraved system by system, as the studio shows it: one SVG a system, each
+    engraved once per process (a revision engraves only the systems it changed), the
+    notes timed from the score's start at the piece's tempo."""
+    pages, notes = [], []
+    for k, system in enumerate(systems):
+        options = {**OPTIONS, "header": "auto" if k == 0 else "none",
+                   "minLastJustification": 0 if k < len(systems) - 1 else 0.8}
+        (page,), found = _engraved(system.musicxml, options, k + 1, timed=False)
+        pages.append(page)
+        shift = float(system.start)
+        for n in found:
+            on, off = n["on"] + shift, n["off"] + shift
+            notes.append({**n, "page": k + 1, "on": on, "off": off,
+                          "ms": round(on * 60000 / tempo), "ms_off": round(off * 60000 / tempo)})
+    return {"pages": pages, "notes": sorted(notes, key=_order)}
+
+
+def _order(note: dict[str, Any]) -> tuple:
+    return note["on"], note["staff"], note["layer"], -note["midi"]
+
+
+@functools.lru_cache(maxsize=128)
+def _engraved_cached(musicxml: str, options: str, seed: int, timed: bool
+                     ) -> tuple[tuple[str, ...], tuple[dict[str, Any], ...]]:
     import verovio  # lazy: only the studio's workers and --svg engrave
 
     toolkit = verovio.toolkit()
-    toolkit.setOptions(OPTIONS)
-    toolkit.resetXmlIdSeed(1)
+    toolkit.setOptions(json.loads(options))
+    toolkit.resetXmlIdSeed(seed)
     if not toolkit.loadData(musicxml):
         raise ScoreError("verovio could not read the score it was given")
-    pages = [toolkit.renderToSVG(n) for n in range(1, toolkit.getPageCount() + 1)]
+    pages = tuple(toolkit.renderToSVG(n) for n in range(1, toolkit.getPageCount() + 1))
     places = {}
     for n, page in enumerate(pages, start=1):
-        for note_id, bar, staff, layer in _notes_in(ET.fromstring(page)):
+        for note_id, bar, staff, layer in _notes_in(page):
             places[note_id] = {"page": n, "bar": bar, "staff": staff, "layer": layer}
     notes = []
     for note_id, on, off, ms, ms_off in _timed(toolkit.renderToTimemap({})):
         if note_id not in places:
             continue
         midi = toolkit.getMIDIValuesForElement(note_id).get("pitch", 0)
-        notes.append({"id": note_id, **places[note_id], "on": on, "off": off, "ms": ms,
-                      "ms_off": ms_off, "midi": midi})
-    notes.sort(key=lambda x: (x["on"], x["staff"], x["layer"], -x["midi"]))
-    return {"pages": pages, "notes": notes}
+        timing = {"ms": ms, "ms_off": ms_off} if timed else {}
+        notes.append({"id": note_id, **places[note_id], "on": on, "off": off, **timing,
+                      "midi": midi})
+    return pages, tuple(notes)
 
 
-def _notes_in(root: ET.Element) -> Iterator[tuple[str, int, int, int]]:
-    """(id, bar, staff, layer) of every note, from the classes verovio writes."""
-    def walk(el: ET.Element, bar: int, staff: int, layer: int) -> Iterator[tuple]:
-        kind = el.get("class", "").split(" ")[0] if el.tag == SVG + "g" else ""
-        number = el.get("data-n", "")
+def _engraved(musicxml: str, options: dict[str, Any], seed: int, timed: bool
+              ) -> tuple[tuple[str, ...], tuple[dict[str, Any], ...]]:
+    """verovio's pages and notes for a score; the same score, options and id seed give
+    the same answer, so it is kept (the dicts are copied by every caller)."""
+    return _engraved_cached(musicxml, json.dumps(options, sort_keys=True), seed, timed)
+
+
+_TAG = re.compile(r'<g id="([^"]*)" class="(measure|staff|layer|note)[ "](?:[^>]*?data-n="'
+                  r'([^"]*)")?')
+
+
+def _notes_in(svg: str) -> Iterator[tuple[str, int, int, int]]:
+    """(id, bar, staff, layer) of every note, from the classes verovio writes: each note
+    is inside the measure, staff and layer opened last before it."""
+    bar, staff, layer = 0, 0, 1
+    for m in _TAG.finditer(svg):
+        kind, number = m.group(2), m.group(3) or ""
         if kind == "measure":
             bar = int(number) if number.lstrip("-").isdigit() else bar
         elif kind == "staff":
             staff = int(number or 0)
         elif kind == "layer":
             layer = int(number or 1)
-        elif kind == "note":
-            yield el.get("id", ""), bar, staff, layer
-        for child in el:
-            yield from walk(child, bar, staff, layer)
-
-    yield from walk(root, 0, 0, 1)
+        else:
+            yield m.group(1), bar, staff, layer
 
 
 def _timed(timemap: Iterable[dict[str, Any]]) -> Iterator[tuple[str, float, float, int, int]]:

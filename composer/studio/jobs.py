@@ -15,22 +15,30 @@ from typing import Any
 import composer
 from composer.grading.checker import annotate, check_file
 from composer.io.files import atomic_path
+from composer.io.preview import preview_systems
 from composer.io.write import musicxml_text, piece_to_music21, write_outputs
 from composer.neural.scorer import default_scorer
 from composer.pipeline import Composition
 from composer.rules import RULES
 from composer.spec.load import spec_from_text
 from composer.spec.rulesets import load_ruleset
-from composer.studio.engraving import engrave, note_ids
+from composer.studio.engraving import engrave, engrave_systems, note_ids
 from composer.studio.safety import confine
 
 SPEC_NAME = "spec.yaml"  # how the studio's spec is named in its errors
 CHECK_SETS = ("common-practice", "first-species")
 
 
+_WARM_UP = "key: C major\nbars: 2\nrules:\n  include: [common-practice]\n"
+
+
 def warm() -> None:
-    """Load the model before the first request needs it."""
+    """Load the model, and go once through composing and engraving a short piece, before
+    the first request: the first time costs half a second more (imports, verovio's
+    fonts), and a request's time limit should not pay for it."""
     default_scorer()
+    piece = composer.compose(spec_from_text(_WARM_UP, "warm-up.yaml"), seed=0).piece
+    engrave_systems(preview_systems(piece), piece.tempo)
 
 
 def validate(text: str, folder: str) -> dict[str, Any]:
@@ -57,14 +65,17 @@ def revise(piece: dict[str, Any], options: dict[str, Any], folder: str, target: 
     return _keep(comp, Path(target), svg)
 
 
-def render(target: str, files: bool = False) -> dict[str, Any]:
-    """What a revision was kept without, made now: its MusicXML and engraving, and with
-    `files` the MIDI and score.json too."""
+def render(target: str, files: bool = False, musicxml: bool = False) -> dict[str, Any]:
+    """What a revision was kept without, made now: its engraving; with `musicxml` the
+    score file (for a download or a check); with `files` the MIDI and score.json too."""
     folder = Path(target)
     piece = pickle.loads((folder / "piece.pickle").read_bytes())
     if files:
         doc = json.loads((folder / "piece.json").read_text(encoding="utf-8"))
         write_outputs(piece, folder / "score", doc)
+    elif musicxml and not (folder / "score.musicxml").exists():
+        with atomic_path(folder / "score.musicxml") as tmp:
+            musicxml_text(piece_to_music21(piece), tmp)
     view = _view(folder) if (folder / "view.json").exists() else _engrave(piece, folder)
     return view
 
@@ -101,8 +112,8 @@ def _spec(text: str, folder: Path) -> composer.Spec:
 
 
 def _keep(comp: Composition, target: Path, svg: bool) -> dict[str, Any]:
-    """The revision's piece JSON, spec and piece always; its MusicXML and engraving now,
-    or (without `svg`) when first asked for; its MIDI when first downloaded."""
+    """The revision's piece JSON, spec and piece always; its engraving now, or (without
+    `svg`) when first asked for; its files when first downloaded or checked."""
     target.mkdir(parents=True, exist_ok=True)
     doc = comp.to_json()
     warnings = [w.to_json() for w in comp.warnings]
@@ -114,9 +125,10 @@ def _keep(comp: Composition, target: Path, svg: bool) -> dict[str, Any]:
 
 
 def _engrave(piece: Any, folder: Path) -> dict[str, Any]:
-    with atomic_path(folder / "score.musicxml") as tmp:
-        text = musicxml_text(piece_to_music21(piece), tmp)
-    view = engrave(text)
+    """The page's engraving, system by system from the quick MusicXML (the score file a
+    user downloads is written by music21 when first asked for: the same music, ten times
+    slower)."""
+    view = engrave_systems(preview_systems(piece), piece.tempo)
     _write_json(folder / "view.json", view)
     return view
 

@@ -66,9 +66,11 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
     figures written again as they are (a beat meets only its neighbours, so given
     those the span's draw does not depend on the music further away)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
-    beats = [_beat(spec, plan, voicings, t, ctx, keep[t] if keep else None)
+    first, last = span if span is not None and keep is not None else (0, len(plan.slots) - 1)
+    beats = [_beat(spec, plan, voicings, t, ctx, keep[t] if keep else None,
+                   written_again=not first <= t <= last and keep is not None
+                   and keep[t] is not None and None not in keep[t])
              for t in range(len(plan.slots))]
-    first, last = span if span is not None and keep is not None else (0, len(beats) - 1)
     drawn = beats[first:last + 1]
     tables = chord_arrays([b.chord or b.slot.chord for b in drawn], [ctx.key] * len(drawn))
     scorer = scorer or default_figure_scorer()
@@ -118,11 +120,13 @@ def _figured(spec: Spec, plan: Plan, t: int) -> bool:
 
 
 def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
-          ctx: Context, kept: Sequence[str | None] | None = None) -> Beat:
+          ctx: Context, kept: Sequence[str | None] | None = None,
+          written_again: bool = False) -> Beat:
     """Slot t's options per voice on the grid of every onset they may make (the
     sixteenths of a figured beat, the given melody's notes), and their combinations,
     each of which strikes something on the beat. A voice whose figure is `kept` is
-    offered only that one besides holding."""
+    offered only that one besides holding; a beat `written_again` (kept whole, outside
+    a revision's span) only its kept figures, as one combination, unjudged."""
     slot = plan.slots[t]
     figured = _figured(spec, plan, t)
     start, dur = slot.offset, slot.duration
@@ -142,14 +146,16 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
             options.append((Option(GIVEN, pitches, struck),))
             continue
         y = voicings[t][v]
+        only = kept[v] if kept is not None else None
         opts = [Option(HOLD, (y,) * len(order), (True,) + (False,) * (len(order) - 1))]
-        if figured and _may_move(spec, v, ctx) and (kept is None or kept[v] != "hold"):
-            opts += [o for o in _moves(spec, plan, voicings, t, v, order)
-                     if kept is None or kept[v] is None or NAMES[o.figure] == kept[v]]
-        options.append(tuple(opts))
+        if figured and _may_move(spec, v, ctx) and only != "hold":
+            opts += _moves(spec, plan, voicings, t, v, order, only)
+        options.append(tuple(opts[-1:]) if written_again else tuple(opts))
     combos = _combos(options)
     midi, diatonic, strikes = _arrays(options, combos)
     b = Beat(slot, order, tuple(options), combos, midi, diatonic, strikes, figured)
+    if written_again:
+        return b
     enters = np.asarray(strikes[:, 0].any(axis=1))  # the beat's first slice is on the beat
     enters[0] = True
     b = b.take(enters)
@@ -167,8 +173,9 @@ def _may_move(spec: Spec, v: int, ctx: Context) -> bool:
 
 
 def _moves(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int, v: int,
-           times: tuple[Fraction, ...]) -> list[Option]:
-    """The figures other than holding that voice v can take on slot t."""
+           times: tuple[Fraction, ...], only: str | None = None) -> list[Option]:
+    """The figures other than holding that voice v can take on slot t (`only`: that
+    one, if it can)."""
     slot = plan.slots[t]
     this, nxt = voicings[t][v], voicings[t + 1][v]
     before = plan.slots[t - 1] if t > 0 else None  # the slot before, if it leads here
@@ -182,7 +189,8 @@ def _moves(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int, 
     on_cell = [x == k * cell for k, x in zip(at, times, strict=True)]
     out = []
     for f, figure in enumerate(FIGURES):
-        if f == HOLD or (tendency and f not in TENDENCY_FIGURES):
+        if f == HOLD or (tendency and f not in TENDENCY_FIGURES) or \
+                (only is not None and figure.name != only):
             continue  # a tendency tone goes straight to its resolution
         if f == SUSPENSION and not _may_suspend(spec, voicings[t], v, prev, slot):
             continue

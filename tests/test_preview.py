@@ -1,0 +1,79 @@
+"""The studio's quick MusicXML is the same music as the file a user downloads: both are
+read back by music21 and compared note for note (pitch, onset, length, bar, lyric,
+fermata, the accidentals printed), and verovio engraves the quick one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from itertools import cycle
+from pathlib import Path
+
+import pytest
+from music21 import converter
+
+from composer import compose
+from composer.io.preview import preview_musicxml
+from composer.io.write import musicxml_text, piece_to_music21
+from composer.spec.load import load_spec
+from composer.studio.engraving import engrave
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted(p for p in (ROOT / "constraints" / "examples").glob("*.yaml")
+                  if p.stem != "unsatisfiable")
+TUNES = {  # the awkward cases: a triplet in 6/8, a meter change, ties across the bar
+    "six-eight": '"6/8 e8 f g c\'4 g8 a f d\' c\'4. trip{c\'16 d\' c\'} b8 a g4 r8 d4. c4."',
+    "meter-change": '"4/4 c4~ c4 b4 B4 c4 d e f 3/4 e2 d4 c2."',
+    "pickup": '"3/4 g4 c\'2 d\'4 e\'2 d\'4 c\'2 b4 c\'2"',
+}
+
+
+def _notes(text: str, tmp: Path, name: str) -> list[tuple]:
+    """Every sounding note of the score as a reader meets it, bar by bar."""
+    path = tmp / f"{name}.musicxml"
+    path.write_text(text, encoding="utf-8")
+    score = converter.parse(str(path))
+    out = []
+    for p, part in enumerate(score.parts):
+        for bar in part.getElementsByClass("Measure"):
+            for n in bar.recurse().notes:
+                tie = n.tie.type if n.tie is not None else None
+                shown = n.pitch.accidental is not None and bool(n.pitch.accidental.displayStatus)
+                out.append((p, bar.number, float(bar.paddingLeft + n.offset),
+                            float(n.quarterLength), n.pitch.nameWithOctave, tie,
+                            tuple(ly.text for ly in n.lyrics),
+                            any(e.name == "fermata" for e in n.expressions),
+                            shown if tie in (None, "start") else None))
+    return out
+
+
+def _same_music(piece, tmp: Path) -> None:
+    quick = preview_musicxml(piece)
+    full = musicxml_text(piece_to_music21(piece), tmp / "full.musicxml")
+    assert _notes(quick, tmp, "quick") == _notes(full, tmp, "full")
+    view = engrave(quick)
+    sounding = sum(1 for line in piece.lines for n in line if n.pitch is not None)
+    assert len(view["notes"]) >= sounding  # every note engraved (a tied one twice)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_previews_as_it_is_written(path, tmp_path):
+    _same_music(compose(load_spec(path), seed=0).piece, tmp_path)
+
+
+@pytest.mark.parametrize("name", TUNES)
+def test_tunes_with_triplets_meter_changes_and_pickups_preview_as_written(name, tmp_path):
+    spec = tmp_path / "tune.yaml"
+    spec.write_text(f"key: C major\nbars: 4\nmelody:\n  voice: soprano\n  tinynotation:"
+                    f" {TUNES[name]}\nrules:\n  include: [common-practice]\n", encoding="utf-8")
+    _same_music(compose(load_spec(spec), seed=1).piece, tmp_path)
+
+
+def test_lyrics_go_on_across_bars_as_written(tmp_path):
+    comp = compose(load_spec(ROOT / "constraints" / "examples" / "chorale-melody.yaml"))
+    syllables = cycle(("Hal-", "le-", "lu-", "jah"))
+    melody = comp.piece.lines[0]
+    sung = tuple(replace(n, lyric=next(syllables)) if n.pitch is not None else n
+                 for n in melody)
+    piece = replace(comp.piece, lines=(sung,) + comp.piece.lines[1:])
+    _same_music(piece, tmp_path)
+    assert "<syllabic>middle</syllabic>" in preview_musicxml(piece)
