@@ -67,9 +67,9 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
     those the span's draw does not depend on the music further away)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
     first, last = span if span is not None and keep is not None else (0, len(plan.slots) - 1)
+    whole = [k is not None and None not in k for k in keep] if keep else [False] * (last + 1)
     beats = [_beat(spec, plan, voicings, t, ctx, keep[t] if keep else None,
-                   written_again=not first <= t <= last and keep is not None
-                   and keep[t] is not None and None not in keep[t])
+                   written_again=whole[t] and not first <= t <= last)
              for t in range(len(plan.slots))]
     drawn = beats[first:last + 1]
     tables = chord_arrays([b.chord or b.slot.chord for b in drawn], [ctx.key] * len(drawn))
