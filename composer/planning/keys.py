@@ -75,14 +75,15 @@ def _free_keys(spec: Spec, phrases: Sequence[Phrase]) -> tuple[str, ...]:
     p = np.array([counts[n] for n in names], float)
     rng = np.random.default_rng([spec.seed, 15])
     drawn = [str(names[rng.choice(len(names), p=p / p.sum())]) for _ in phrases]
+    places = [(ph.section.rstrip("'"), k - next(j for j, q in enumerate(phrases)
+                                                 if q.part == ph.part))
+              for k, ph in enumerate(phrases)]
+    home = {places[0], places[-1]}  # where the piece opens and closes, and their repeats
     first: dict[tuple[str, int], str] = {}
-    out = []
-    for k, ph in enumerate(phrases):
-        at = (ph.section.rstrip("'"), k - next(j for j, q in enumerate(phrases)
-                                                if q.part == ph.part))
-        inner = 0 < k < len(phrases) - 1 and ph.cadence == "authentic"
-        out.append(first.setdefault(at, drawn[k] if inner else ""))
-    return tuple(out)
+    for k, (ph, at) in enumerate(zip(phrases, places, strict=True)):
+        inner = at not in home and ph.cadence == "authentic"
+        first.setdefault(at, drawn[k] if inner else "")
+    return tuple(first[at] for at in places)
 
 
 @lru_cache(maxsize=2)
