@@ -154,11 +154,11 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
             # A chord's leading tone as the phrase's key hears it, unless the home key
             # hears one (as the checker does): a modulation adds leading tones, never
             # frees one.
-            key = spec.key if leading_tone_of(chain.chords[i], spec.key) != REST else local
+            heard = spec.key if leading_tone_of(chain.chords[i], spec.key) != REST else local
             # One object per distinct problem, so that looking it up is an identity test.
-            if (problem := problems_seen.get((chain.chords[i], fixed, key))) is None:
-                problem = problems_seen[(chain.chords[i], fixed, key)] = SlotProblem(
-                    chain.chords[i], key, fixed, ranges, spacing)
+            if (problem := problems_seen.get((chain.chords[i], fixed, heard))) is None:
+                problem = problems_seen[(chain.chords[i], fixed, heard)] = SlotProblem(
+                    chain.chords[i], heard, fixed, ranges, spacing)
             here.append((i, problem))
         posed.append(here)
     solver.prepare([pr for slot in posed for _, pr in slot])
