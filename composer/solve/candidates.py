@@ -148,13 +148,13 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
             inner += (melody_at(spec, offset + duration),)
         inners.append(inner)
         fixed = _fixed(spec, offset, ctx, by_voice)
-        local = key_of(spec.key, chain.phrases[chain.times[t][0]].key)  # the phrase's key
+        phrase_key = key_of(spec.key, chain.phrases[chain.times[t][0]].key)  # the phrase's key
         here = []
         for i in np.flatnonzero(np.isfinite(chain.unary[t])).tolist():
             # A chord's leading tone as the phrase's key hears it, unless the home key
             # hears one (as the checker does): a modulation adds leading tones, never
             # frees one.
-            heard = spec.key if leading_tone_of(chain.chords[i], spec.key) != REST else local
+            heard = spec.key if leading_tone_of(chain.chords[i], spec.key) != REST else phrase_key
             # One object per distinct problem, so that looking it up is an identity test.
             if (problem := problems_seen.get((chain.chords[i], fixed, heard))) is None:
                 problem = problems_seen[(chain.chords[i], fixed, heard)] = SlotProblem(
