@@ -20,6 +20,7 @@ from composer.io.write import piece_to_music21
 from composer.music import Note, Piece, Pitch
 from composer.neural.scorer import default_scorer
 from composer.planning.chain import HarmonyChain, harmony_chain, no_close
+from composer.planning.keys import key_of
 from composer.planning.plan import Plan, make_plan
 from composer.rules import Context
 from composer.rules.base import pitch_at
@@ -247,7 +248,8 @@ def document(comp: Composition) -> dict:
         "meter": str(spec.meter),
         "voices": list(spec.voices),
         "phrases": [{"section": p.section, "first_bar": p.first_bar, "bars": p.bars,
-                     "cadence": p.cadence, "reason": p.reason} for p in comp.plan.phrases],
+                     "cadence": p.cadence, "reason": p.reason,
+                     "key": str(key_of(spec.key, p.key))} for p in comp.plan.phrases],
         "slots": [{"bar": s.position.bar, "beat": s.position.beat, "offset": str(s.offset),
                    "duration": str(s.duration), "phrase": s.phrase, "numeral": s.numeral,
                    "chord": s.chord.name, "cadence": s.cadence, "why": s.why,

@@ -16,6 +16,7 @@ from composer.errors import UnsatisfiableError
 from composer.music import Pitch, PitchClass
 from composer.planning.figured_bass import figured_grammar, figured_slots
 from composer.planning.grammar import HarmonyGrammar, harmony_grammar
+from composer.planning.keys import keyed_grammar, phrase_keys
 from composer.planning.melody_fit import melody_fit
 from composer.planning.phrases import (
     ANY_CADENCE,
@@ -49,6 +50,9 @@ class HarmonyChain:
 
 
 EARLY = float(np.log(0.25))  # a final cadence that arrives a slot before the last note
+# A phrase in a new key opens on a chord the key before it has too (the pivot chord)
+# far more often than not.
+PIVOT = float(np.log(0.2))
 
 
 def _openings(phrases: Sequence[Phrase], times: Times) -> set[int]:
@@ -89,7 +93,32 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
 
     phrases = list(layout.phrases) if layout else phrases_of(spec)
     times = list(layout.times) if layout else slot_times(spec, phrases)
-    grammar = figured_grammar(spec, harmony_grammar(spec.key.mode))  # + chords figured
+    if layout is None:
+        keyed = _in_keys(spec, phrases)
+        if keyed != phrases:  # a phrase in another key, unless that loses what home keeps
+            home = _chain(spec, fixed, phrases, times, strict, loose)
+            there = _chain(spec, fixed, keyed, times, strict, loose)
+            return there[0] if there[1] <= home[1] else home[0]
+    return _chain(spec, fixed, phrases, times, strict, loose)[0]
+
+
+def _in_keys(spec: Spec, phrases: list[Phrase]) -> list[Phrase]:
+    """The phrases with their keys (composer/planning/keys.py); a free piece's phrase in
+    another key closes with an authentic cadence in it."""
+    keys = phrase_keys(spec, phrases)
+    return [ph if not where else replace(
+        ph, key=where, cadence=ph.cadence if spec.melody else f"authentic in {where}")
+        for ph, where in zip(phrases, keys, strict=True)]
+
+
+def _chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None, phrases: list[Phrase],
+           times: list, strict: bool, loose: tuple[Fraction, ...]
+           ) -> tuple[HarmonyChain, int]:
+    """The chain, and how many of the melody's demands it let go (a million more where
+    it is infeasible even so), to compare a chain in several keys with the home key's."""
+    wheres = tuple(sorted({ph.key for ph in phrases} - {""}))
+    home = keyed_grammar(spec.key.mode, wheres) if wheres else harmony_grammar(spec.key.mode)
+    grammar = figured_grammar(spec, home)  # + chords figured
     chords = tuple(n.chord(spec.key) for n in grammar.numerals)
     fit = melody_fit(spec, times, chords, accented=not strict)
     figured = figured_slots(spec, times, chords)  # a figured bass names each slot's chord
@@ -111,18 +140,21 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
             u[lacking[pc]] = -np.inf
         if k in openings:
             u = _opening(grammar, u, None if fit is None else fit.unary[k])
-        base.append(u)
+        base.append(u + _in_key(grammar, chords, phrases, times, k))
     fitted = {t for t, (_, at, length, _) in enumerate(times)  # slots the melody masks
               if not any(at <= x < at + length for x in loose)} if fit is not None else set()
     sounding = [n.pitch for n in spec.melody.notes if n.pitch] if spec.melody else []
     last = sounding[-1] if sounding else None  # the melody's last note
     last_holds = last is None or any(last.pitch_class in chords[b].tones for _, b in
-                                     cadence_formulas(grammar, phrases[-1].cadence))
+                                     cadence_formulas(grammar, phrases[-1].cadence,
+                                                      phrases[-1].key))
     window = figured.window if figured else FINAL_WINDOW  # where the final tonic may arrive
     cadenced: set[int] = set()  # the phrases that close with a cadence
+    demands = 0
     # First the melody alone with the grammar (what it cannot be given is let go), then
     # with the cadences (of those, only a melody's inner phrase's may be let go).
     for cadenced in (set(), set(range(len(phrases)))):
+        demands += len(fitted) + len(cadenced)
         while True:
             unary, pair = _assemble(grammar, phrases, times, base, fit, cadenced, fitted,
                                     window)
@@ -132,9 +164,31 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
             except NoSolution as exc:
                 if strict or not _let_go(exc.slot, phrases, times, cadenced, fitted,
                                          last_holds, window):
-                    break  # the spec itself asks what cannot be: composing will say why
+                    demands += 10 ** 6  # the spec itself asks what cannot be: composing
+                    break  # will say why
+        demands -= len(fitted) + len(cadenced)
     return HarmonyChain(tuple(phrases), tuple(times), grammar, chords, tuple(given),
-                        tuple(unary), tuple(pair), window)
+                        tuple(unary), tuple(pair), window), demands
+
+
+def _in_key(grammar: HarmonyGrammar, chords: tuple[Chord, ...], phrases: list[Phrase],
+            times: list, k: int) -> np.ndarray | float:
+    """A slot's numerals outside its phrase's key forbidden; the first slot of a phrase
+    in a new key prefers a chord the key before it has too (the pivot)."""
+    if not grammar.blocks:
+        return 0.0
+    ph = times[k][0]
+    wheres = ["", *sorted({p.key for p in phrases} - {""})]
+    block = wheres.index(phrases[ph].key)
+    lo, hi = grammar.blocks[block], grammar.blocks[block + 1]
+    out = np.full(len(chords), -np.inf)
+    out[lo:hi] = 0.0
+    if k and times[k - 1][0] != ph and phrases[ph - 1].key != phrases[ph].key:
+        before = wheres.index(phrases[ph - 1].key)
+        shared = {chords[i] for i in range(grammar.blocks[before], grammar.blocks[before + 1])
+                  if grammar.region[i] != "applied"}
+        out[lo:hi] = [0.0 if chords[i] in shared else PIVOT for i in range(lo, hi)]
+    return out
 
 
 def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
@@ -182,7 +236,7 @@ def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
         slots = [k for k, time in enumerate(times) if time[0] == ph]
         if not slots:
             continue
-        formulas = cadence_formulas(grammar, phrases[ph].cadence)
+        formulas = cadence_formulas(grammar, phrases[ph].cadence, phrases[ph].key)
         finals = sorted({b for _, b in formulas})
         unary[slots[-1]][[i for i in range(n) if i not in finals]] = -np.inf
         # The last chord may arrive before the last note and be held (V7–I under the
@@ -203,22 +257,26 @@ def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
     return unary, pair
 
 
-def cadence_formulas(grammar: HarmonyGrammar, kind: str) -> tuple[tuple[int, int], ...]:
-    return tuple(f for k in cadence_kinds(grammar, kind) for f in grammar.cadence_pairs(k))
+def cadence_formulas(grammar: HarmonyGrammar, kind: str, where: str = ""
+                     ) -> tuple[tuple[int, int], ...]:
+    return tuple(f for k in cadence_kinds(grammar, kind, where)
+                 for f in grammar.cadence_pairs(k))
 
 
-def cadence_kinds(grammar: HarmonyGrammar, kind: str) -> list[str]:
+def cadence_kinds(grammar: HarmonyGrammar, kind: str, where: str = "") -> list[str]:
     """The cadences a phrase's cadence field allows: one, several ('authentic|plagal'),
-    or any in the home key or a closely related one."""
+    or any in the home key or a closely related one (in the phrase's key `where`, any
+    cadence in that key)."""
     if kind == ANY_CADENCE:
-        return list(grammar.cadence_kinds())
+        return [f"{k} in {where}" for k in CADENCES] if where else list(grammar.cadence_kinds())
     return kind.split("|")
 
 
-def cadence_kind(grammar: HarmonyGrammar, before: int, last: int, kind: str) -> str:
+def cadence_kind(grammar: HarmonyGrammar, before: int, last: int, kind: str,
+                 where: str = "") -> str:
     """The name of the cadence a pair of numerals makes, of those `kind` allows ('open'
     where the melody let the phrase end without one)."""
-    return next((k for k in cadence_kinds(grammar, kind)
+    return next((k for k in cadence_kinds(grammar, kind, where)
                  if (before, last) in grammar.cadence_pairs(k)),
                 "open" if kind == ANY_CADENCE else kind)
 

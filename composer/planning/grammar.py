@@ -16,7 +16,7 @@ import numpy as np
 
 from composer.chords import Chord
 from composer.content import content_dir
-from composer.music import Key, PitchClass
+from composer.music import Key, Mode, PitchClass
 from composer.rules.structure import CADENCES, classify_cadence, related_keys
 from composer.spec.yamlfile import load_yaml
 
@@ -29,8 +29,13 @@ class Numeral:
     degree: int
     quality: str
     raise_root: int = 0
+    # A numeral of a related key's phrase: that key's tonic as a degree of the home key
+    # and its mode (composer/planning/keys.py); None: a numeral of the home key.
+    local: tuple[int, Mode] | None = None
 
     def chord(self, key: Key) -> Chord:
+        if self.local is not None:
+            key = Key(key.degree(self.local[0]), self.local[1])
         root = key.degree(self.degree)
         if self.raise_root:
             root = root.up(0, self.raise_root)
@@ -51,6 +56,9 @@ class HarmonyGrammar:
     unlisted: float = 0.0  # the weight of an unlisted progression or first chord
     resolutions: dict[int, frozenset[int]] = field(default_factory=dict)  # i → what i goes to
     moves: dict[str, tuple[str, ...]] = field(default_factory=dict)  # region → regions
+    # Where each key's block of numerals starts, and the end (keys.keyed_grammar); empty:
+    # the home key's numerals only.
+    blocks: tuple[int, ...] = ()
 
     def why(self, before: int | None, this: int) -> str:
         """The grammar rule that lets numeral `this` follow `before` (None: it opens)."""
@@ -144,13 +152,13 @@ def _load(mode: str) -> HarmonyGrammar:
                           {r: tuple(to) for r, to in data["moves"].items()})
 
 
-_REFERENCE = {"major": Key(PitchClass.parse("C"), "major"),
+REFERENCE = {"major": Key(PitchClass.parse("C"), "major"),
               "minor": Key(PitchClass.parse("A"), "minor")}
 
 
 def _related(mode: str) -> dict[str, Key]:
     """The closely related keys of a mode, by the numeral of their tonic: 'V', 'vi'."""
-    home = _REFERENCE[mode]
+    home = REFERENCE[mode]
     out = {}
     for key in related_keys(home)[1:]:
         degree = next(d for d in range(1, 8) if home.degree(d).pc == key.tonic.pc)
@@ -162,9 +170,9 @@ def _related(mode: str) -> dict[str, Key]:
 @lru_cache(maxsize=64)
 def _cadence_pairs(grammar: HarmonyGrammar, kind: str) -> tuple[tuple[int, int], ...]:
     base, _, where = kind.partition(" in ")
-    key = _related(grammar.mode)[where] if where else _REFERENCE[grammar.mode]
+    key = _related(grammar.mode)[where] if where else REFERENCE[grammar.mode]
     listed = grammar.cadences.get(kind) or grammar.related.get(kind) or ()
-    chords = [n.chord(_REFERENCE[grammar.mode]) for n in grammar.numerals]
+    chords = [n.chord(REFERENCE[grammar.mode]) for n in grammar.numerals]
     # An applied numeral that spells a plain one (V/iv and the major tonic in minor)
     # does not close a cadence under its applied name.
     alias = {b for b, y in enumerate(chords) if grammar.region[b] == "applied"

@@ -35,6 +35,7 @@ class Phrase:
     end: Fraction = Fraction(-1)
     part: int = 0  # which section of the form, from 0 (two A sections are two parts)
     fermata: bool = False  # ends at a melody's fermata, where `cadence` asks for a cadence
+    key: str = ""  # '' the home key, else the related key it stands in ('V', 'vi')
 
 
 def parse_form(form: str | None) -> tuple[list[str], dict[str, str], str]:

@@ -19,6 +19,7 @@ from composer.chords import Chord
 from composer.errors import UnsatisfiableError
 from composer.music import Key, Meter, Pitch, Position
 from composer.planning.chain import ANY_CADENCE, HarmonyChain, cadence_kind, harmony_chain
+from composer.planning.keys import key_of
 from composer.planning.phrases import Phrase, melody_at
 from composer.sample.sampler import Chain, NoSolution, sample
 from composer.spec.values import Spec
@@ -56,7 +57,8 @@ class Plan:
         lines = [f"{self.key}, {self.meter}, {self.bars} bars, {len(self.phrases)} phrases"]
         for ph in self.phrases:
             lines.append(f"phrase {ph.index + 1} (section {ph.section}, bars {ph.first_bar}–"
-                         f"{ph.first_bar + ph.bars - 1}): {ph.cadence} cadence — {ph.reason}")
+                         f"{ph.first_bar + ph.bars - 1}, in {key_of(self.key, ph.key)}): "
+                         f"{ph.cadence} cadence — {ph.reason}")
             chords = [s for s in self.slots if s.phrase == ph.index]
             if why:
                 lines += [f"   {str(s.position):>6}  {s.numeral:<8} {s.why}" for s in chords]
@@ -95,7 +97,8 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
     for ph, a in arrivals.items():
         choices = phrases[ph].cadence
         if (choices == ANY_CADENCE or "|" in choices) and a > 0:
-            kind = cadence_kind(chain.grammar, choice[a - 1], choice[a], choices)
+            kind = cadence_kind(chain.grammar, choice[a - 1], choice[a], choices,
+                                phrases[ph].key)
             phrases[ph] = replace(phrases[ph], cadence=kind)
     firsts = {a - 1 for a in arrivals.values()}
     slots = []
@@ -115,7 +118,8 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
         elif melody is not None:
             why.append(f"holds the melody's {melody}" if melody.pc in chain.chords[i].pcs
                        else f"under the melody's {melody}, a non-chord tone")
-        slots.append(Slot(k, t, dur, spec.meter.position(t), ph, spec.key,
+        slots.append(Slot(k, t, dur, spec.meter.position(t), ph,
+                          key_of(spec.key, phrases[ph].key),
                           chain.grammar.numerals[i].name, chain.chords[i], melody,
                           phrases[ph].cadence if cadence_slot else None,
                           cadence_slot and _held(spec, t),

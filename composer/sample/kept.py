@@ -41,21 +41,21 @@ class Kept:
         return self.span
 
     def numeral_indices(self, chain: HarmonyChain) -> list[int]:
-        names = [n.name for n in chain.grammar.numerals]
-        return [names.index(n) if n is not None else -1 for n in self.numerals]
+        return [_index(chain, t, n) if n is not None else -1
+                for t, n in enumerate(self.numerals)]
 
     def on_chain(self, spec: Spec, chain: HarmonyChain) -> HarmonyChain:
         """The harmony chain with each kept slot left only its numeral."""
-        names = [n.name for n in chain.grammar.numerals]
         unary = []
         for t, (u, name) in enumerate(zip(chain.unary, self.numerals, strict=True)):
             if name is None:
                 unary.append(u)
                 continue
-            if name not in names or not np.isfinite(u[names.index(name)]):
+            i = _index(chain, t, name)
+            if i < 0 or not np.isfinite(u[i]):
                 raise self._no_chord(spec, chain.times[t][1], name)
             only = np.full_like(u, -np.inf)
-            only[names.index(name)] = u[names.index(name)]
+            only[i] = u[i]
             unary.append(only)
         return replace(chain, unary=tuple(unary))
 
@@ -79,3 +79,12 @@ class Kept:
         suspension strikes its preparation on the beat, not the kept chord tone)."""
         kept = {id(u) for u in self.notes}
         return tuple(u for u in rules if id(u) not in kept)
+
+
+def _index(chain: HarmonyChain, slot: int, name: str) -> int:
+    """The numeral of that name that may stand at the slot (a phrase in another key
+    names its chords in that key: 'I' is the home tonic or the new key's), else the
+    first of that name; -1 where the grammar has none."""
+    named = [i for i, n in enumerate(chain.grammar.numerals) if n.name == name]
+    return next((i for i in named if np.isfinite(chain.unary[slot][i])),
+                named[0] if named else -1)

@@ -18,6 +18,7 @@ import numpy as np
 from composer.errors import UnsatisfiableError
 from composer.music import Pitch
 from composer.planning.chain import HarmonyChain
+from composer.planning.keys import key_of
 from composer.planning.melody_fit import heard_as_planned
 from composer.planning.phrases import melody_at
 from composer.rules import Context
@@ -33,7 +34,7 @@ from composer.solve.domains import (
 from composer.solve.pairs import PairVerdicts, pair_matrix
 from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
-from composer.texture import Frame
+from composer.texture import REST, Frame, leading_tone_of
 
 Progress = Callable[[str, int, int], None]
 
@@ -147,12 +148,17 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
             inner += (melody_at(spec, offset + duration),)
         inners.append(inner)
         fixed = _fixed(spec, offset, ctx, by_voice)
+        phrase_key = key_of(spec.key, chain.phrases[chain.times[t][0]].key)  # the phrase's key
         here = []
         for i in np.flatnonzero(np.isfinite(chain.unary[t])).tolist():
+            # A chord's leading tone as the phrase's key hears it, unless the home key
+            # hears one (as the checker does): a modulation adds leading tones, never
+            # frees one.
+            heard = spec.key if leading_tone_of(chain.chords[i], spec.key) != REST else phrase_key
             # One object per distinct problem, so that looking it up is an identity test.
-            if (problem := problems_seen.get((chain.chords[i], fixed))) is None:
-                problem = problems_seen[(chain.chords[i], fixed)] = SlotProblem(
-                    chain.chords[i], spec.key, fixed, ranges, spacing)
+            if (problem := problems_seen.get((chain.chords[i], fixed, heard))) is None:
+                problem = problems_seen[(chain.chords[i], fixed, heard)] = SlotProblem(
+                    chain.chords[i], heard, fixed, ranges, spacing)
             here.append((i, problem))
         posed.append(here)
     solver.prepare([pr for slot in posed for _, pr in slot])

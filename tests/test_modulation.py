@@ -1,0 +1,86 @@
+"""Modulation by whole phrases: a free piece's inner phrase stands in a closely related
+key, with that key's own chromatic notes, and a given melody that modulates is
+harmonized in its new key, as the chorales do (composer/planning/keys.py)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+import pytest
+
+from composer.corpus import parse_chorale, soprano_part
+from composer.pipeline import compose
+from composer.planning.keys import key_of
+from composer.sample.scorer import StatisticalScorer
+from composer.spec.load import load_spec
+
+EXAMPLES = "constraints/examples"
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return StatisticalScorer.from_corpus(("soprano", "alto", "tenor", "bass"))
+
+
+def test_a_free_phrase_in_the_dominant_has_its_raised_fourth(scorer):
+    spec = load_spec(f"{EXAMPLES}/chorale-d-major.yaml")
+    found = 0
+    for seed in range(6):
+        comp = compose(replace(spec, seed=seed), scorer)
+        phrases = comp.plan.phrases
+        assert phrases[0].key == "" and phrases[-1].key == ""  # home at both ends
+        for ph in phrases:
+            if ph.key != "V":
+                continue
+            found += 1
+            assert ph.cadence == "authentic in V"
+            slots = [s for s in comp.plan.slots if s.phrase == ph.index]
+            assert slots[-1].key == key_of(spec.key, "V") and slots[-1].numeral == "I"
+            sharp_four = (spec.key.tonic.pc + 6) % 12  # G# in D major
+            assert any(p.pc == sharp_four for s in slots for p in comp.voicings[s.index])
+    assert found  # the chorales put about one phrase in five in the dominant
+
+
+def test_a_modulating_chorale_melody_gets_its_middle_cadence_in_the_new_key(tmp_path,
+                                                                             scorer):
+    from music21 import stream
+
+    # BWV 347's second phrase closes in E major, its fourth in B minor (A major home).
+    part = soprano_part(parse_chorale("bach/bwv347"))
+    stream.Score([copy.deepcopy(part)]).write("musicxml", fp=str(tmp_path / "s.musicxml"))
+    bars = len(part.getElementsByClass("Measure"))
+    (tmp_path / "spec.yaml").write_text(
+        f"key: A major\nmeter: 4/4\nbars: {bars}\nmelody:\n  voice: soprano\n"
+        "  file: s.musicxml\nrules:\n  include: [common-practice]\nseed: 0\n")
+    comp = compose(load_spec(tmp_path / "spec.yaml"), scorer)
+    keys = [ph.key for ph in comp.plan.phrases]
+    assert keys[1] == "V" and keys[3] == "ii"
+    second = comp.plan.phrases[1]
+    assert second.cadence.endswith(" in V")
+    last = [s for s in comp.plan.slots if s.phrase == 1][-1]
+    assert str(last.key) == "E major"
+
+
+def test_chromatic_chords_are_about_as_common_as_in_the_chorales(scorer):
+    """Over composed free pieces, the share of notes outside the home scale is within a
+    factor of two of the chorales' (counted from the chorales themselves)."""
+    from composer.corpus import chorale_names
+    from composer.io.read import texture_from_music21
+
+    def share(pcs_by_piece):
+        out = [sum(pc not in scale for pc in pcs) / len(pcs) for pcs, scale in pcs_by_piece]
+        return sum(out) / len(out)
+
+    bach = []
+    for name in chorale_names()[:20]:
+        texture, _ = texture_from_music21(parse_chorale(name), source=name)
+        if texture.key.mode == "major":
+            bach.append(([p.pc for s in texture.slices for p in s.voicing.pitches if p],
+                         texture.key.scale_pcs))
+    spec = load_spec(f"{EXAMPLES}/chorale-d-major.yaml")
+    ours = []
+    for seed in range(4):
+        comp = compose(replace(spec, seed=seed), scorer)
+        ours.append(([p.pc for v in comp.voicings for p in v if p], spec.key.scale_pcs))
+    assert share(bach) / 2 <= share(ours) <= share(bach) * 2
