@@ -113,7 +113,8 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     rng = np.random.default_rng(spec.seed)
     ctx = Context(spec.voices, spec.key, spec.meter)
     fixed = fixed_notes(spec, ctx)
-    chain = harmony_chain(spec, fixed, strict=strict, loose=loose)
+    chain = harmony_chain(spec, fixed, strict=strict, loose=loose,
+                          keys=kept.keys if kept else None)
     if kept is not None:
         chain = kept.on_chain(spec, chain)
     if not strict and (close := no_close(spec, chain, fixed)) is not None:

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from composer.errors import Location, SpecError, UnsatisfiableError, closest
-from composer.music import Pitch
+from composer.music import Key, Pitch
 from composer.pipeline import Composition, compose
+from composer.planning.keys import where_of
 from composer.rules import RULES
 from composer.sample.kept import Kept
 from composer.sample.scorer import Scorer
@@ -37,6 +38,7 @@ class Saved:
     spec: Spec
     slots: tuple[Mapping[str, Any], ...]
     voicings: tuple[tuple[Pitch, ...], ...]
+    keys: tuple[str, ...] | None = None  # per phrase, the key it stands in ('': home)
 
     @property
     def pickup(self) -> int:
@@ -90,7 +92,21 @@ def read_piece(piece: Mapping[str, Any] | str | Path, folder: Path | None = None
             raise SpecError(f"slot {i + 1} cannot be read ({exc}); compose the piece again",
                             where, "slots") from None
         voicings.append(voicing)
-    return Saved(source, spec, tuple(slots), tuple(voicings))
+    return Saved(source, spec, tuple(slots), tuple(voicings), _keys(spec, piece, where))
+
+
+def _keys(spec: Spec, piece: Mapping[str, Any], where: Location) -> tuple[str, ...] | None:
+    """The key of each saved phrase, as the chain names it: a revision keeps them (its
+    seed would draw other keys), so the kept chords mean what they meant."""
+    phrases = piece.get("phrases")
+    if not isinstance(phrases, list) or not all(isinstance(p, Mapping) for p in phrases):
+        return None
+    try:
+        return tuple(where_of(spec.key, Key.parse(str(p.get("key") or spec.key)))
+                     for p in phrases)
+    except ValueError as exc:
+        raise SpecError(f"a phrase's key cannot be read ({exc}); compose the piece again",
+                        where, "phrases") from None
 
 
 def revise(piece: Saved | Mapping[str, Any] | str | Path, *, bars: tuple[int, int] | None = None,
@@ -206,7 +222,7 @@ def _kept(saved: Saved, region: set[int], moving: set[int], locked: set[tuple[in
                          for t in range(len(slots)))
     span = (max(min(region) - 1, 0), min(max(region) + 1, len(slots) - 1)) if region \
         else None
-    return Kept(numerals, uses, kept_figures, saved.voicings, span)
+    return Kept(numerals, uses, kept_figures, saved.voicings, span, saved.keys)
 
 
 def _fixed(saved: Saved, t: int, v: int) -> RuleUse:

@@ -189,9 +189,9 @@ def test_lyrics_go_with_the_melody_in_another_voice(tmp_path):
 
 
 def test_a_one_syllable_word_is_single():
-    from composer.io.write import _syllables
+    from composer.io.write import syllables
 
-    assert _syllables(["Lord", None, "have", "mer-", "cy", "Ky-", None, "ri-", "e"]) == [
+    assert syllables(["Lord", None, "have", "mer-", "cy", "Ky-", None, "ri-", "e"]) == [
         ("Lord", "single"), None, ("have", "single"), ("mer", "begin"), ("cy", "end"),
         ("Ky", "begin"), None, ("ri", "middle"), ("e", "end")]
 

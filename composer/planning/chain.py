@@ -77,7 +77,8 @@ def _opening(grammar: HarmonyGrammar, u: np.ndarray, fit: np.ndarray | None) -> 
 
 def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
                   layout: HarmonyChain | None = None, strict: bool = False,
-                  loose: tuple[Fraction, ...] = ()) -> HarmonyChain:
+                  loose: tuple[Fraction, ...] = (), keys: Sequence[str] | None = None
+                  ) -> HarmonyChain:
     """`fixed` adds given notes (offset → pitches) besides the melody; `layout` reuses
     another chain's phrases and slots (to ask what changes when notes are taken away).
 
@@ -89,11 +90,14 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     `strict`: every melody note on the beat a chord tone, and nothing let go; `loose`:
     melody notes (by onset) whose slots the melody's fit is let go of from the start.
     A figured bass (`figured_slots`) names the chord of each figured slot, and the final
-    tonic arrives where its figures put it."""
+    tonic arrives where its figures put it. `keys`: each phrase's key, as a saved piece
+    had them (a revision), rather than drawn or read from the melody."""
 
     phrases = list(layout.phrases) if layout else phrases_of(spec)
     times = list(layout.times) if layout else slot_times(spec, phrases)
-    if layout is None:
+    if layout is None and keys is not None and len(keys) == len(phrases):
+        phrases = _in_keys(spec, phrases, keys)
+    elif layout is None:
         keyed = _in_keys(spec, phrases)
         if keyed != phrases:  # a phrase in another key, unless that loses what home keeps
             home = _chain(spec, fixed, phrases, times, strict, loose)
@@ -102,10 +106,11 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     return _chain(spec, fixed, phrases, times, strict, loose)[0]
 
 
-def _in_keys(spec: Spec, phrases: list[Phrase]) -> list[Phrase]:
-    """The phrases with their keys (composer/planning/keys.py); a free piece's phrase in
-    another key closes with an authentic cadence in it."""
-    keys = phrase_keys(spec, phrases)
+def _in_keys(spec: Spec, phrases: list[Phrase], keys: Sequence[str] | None = None
+             ) -> list[Phrase]:
+    """The phrases with their keys (composer/planning/keys.py, unless given); a free
+    piece's phrase in another key closes with an authentic cadence in it."""
+    keys = phrase_keys(spec, phrases) if keys is None else keys
     return [ph if not where else replace(
         ph, key=where, cadence=ph.cadence if spec.melody else f"authentic in {where}")
         for ph, where in zip(phrases, keys, strict=True)]

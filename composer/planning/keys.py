@@ -56,6 +56,16 @@ def key_of(home: Key, where: str) -> Key:
     return relation_keys(home)[where] if where else home
 
 
+def where_of(home: Key, key: Key) -> str:
+    """The inverse of `key_of`: '' for the home key, else the related key's numeral."""
+    if key == home:
+        return ""
+    named = [w for w, k in relation_keys(home).items() if k == key]
+    if not named:
+        raise ValueError(f"{key} is not a key closely related to {home}")
+    return named[0]
+
+
 def phrase_keys(spec: Spec, phrases: Sequence[Phrase]) -> tuple[str, ...]:
     """Per phrase, '' (the home key) or the numeral of the related key it stands in."""
     if len(phrases) < 3 or (spec.melody is not None and any(spec.melody.figures)):

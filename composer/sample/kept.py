@@ -31,6 +31,7 @@ class Kept:
     # after: where nothing reaches further than a neighbour, only they need drawing.
     voicings: tuple[tuple[Pitch, ...], ...] = ()
     span: tuple[int, int] | None = None
+    keys: tuple[str, ...] | None = None  # per phrase, its key as the chain names it
 
     def local(self, spec: Spec, form: Form) -> tuple[int, int] | None:
         """The span to draw alone, or None: a single climax or max-order judges a whole
