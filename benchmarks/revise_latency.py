@@ -3,9 +3,10 @@ whole piece, through the HTTP API of a warm server (`partimento studio`, real uv
 a process of its own), one request after another.
 
 Each request is timed from sending it to the last byte of the answer. With the SVG the
-answer carries the engraving (MusicXML written by music21, engraved by verovio, indexed);
-with `"svg": false` the piece JSON only, the files made when first asked for. Targets:
-revise p95 ≤ 100 ms (an answer that feels instantaneous), compose p50 ≤ 0.5 s.
+answer carries the engraving (the studio's own MusicXML, engraved by verovio system by
+system, the systems a revision left unchanged kept from before, indexed); with `"svg":
+false` the piece JSON only, the files made when first asked for. Targets: revise p95 ≤
+100 ms (an answer that feels instantaneous), compose p50 ≤ 0.5 s.
 
     .venv/bin/python benchmarks/revise_latency.py           # writes its section of RESULTS.md
     .venv/bin/python benchmarks/revise_latency.py --quick   # a few requests; writes nothing

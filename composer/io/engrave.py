@@ -16,13 +16,15 @@ MUSESCORE = "mscore3"
 INSTALL_MUSESCORE = "apt-get install musescore3"
 
 
-def engrave_pages(musicxml: str) -> list[str]:
-    """Every page of the score engraved by verovio, each with the same ids every time."""
+def engrave_pages(musicxml: str, one_page: bool = False) -> list[str]:
+    """Every page of the score engraved by verovio, each with the same ids every time;
+    with `one_page`, the whole score on one long page (a download of the studio's view)."""
     import verovio  # lazy: only --svg and the studio engrave
 
     toolkit = verovio.toolkit()
-    toolkit.setOptions({"pageWidth": 2100, "pageHeight": 2970, "scale": 40,
-                        "adjustPageHeight": True, "footer": "none", "header": "auto"})
+    toolkit.setOptions({"pageWidth": 2100, "pageHeight": 60000 if one_page else 2970,
+                        "scale": 40, "adjustPageHeight": True, "footer": "none",
+                        "header": "auto"})
     toolkit.resetXmlIdSeed(1)
     if not toolkit.loadData(musicxml):
         raise ScoreError("verovio could not read the score it was given")

@@ -218,10 +218,12 @@ def create_app(folder: Path, *, time_limit: float = 30.0, workers: int = 2,
         target = store.revision(session, revision)
         if name not in DOWNLOADS:
             raise NotFound(f"no file '{name}' (the files: {', '.join(DOWNLOADS)})")
-        if name == "score.svg":
-            view = store.read(session, revision, "view.json") or await work(
-                "render", target=str(target))
-            return Response(view["pages"][0], media_type=DOWNLOADS[name])
+        if name == "score.svg" and (target / "piece.pickle").exists():
+            await work("score_svg", target=str(target))
+        elif name == "score.svg":  # an uploaded exercise: its engraving's first page
+            view = store.read(session, revision, "view.json") or {"pages": []}
+            if view["pages"]:
+                return Response(view["pages"][0], media_type=DOWNLOADS[name])
         if not (target / name).exists() and (target / "piece.pickle").exists():
             await work("render", target=str(target), files=name in ("score.mid", "score.json"),
                        musicxml=name == "score.musicxml")

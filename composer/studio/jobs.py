@@ -14,8 +14,9 @@ from typing import Any
 
 import composer
 from composer.grading.checker import annotate, check_file
+from composer.io.engrave import engrave_pages
 from composer.io.files import atomic_path
-from composer.io.preview import preview_systems
+from composer.io.preview import preview_musicxml, preview_systems
 from composer.io.write import musicxml_text, piece_to_music21, write_outputs
 from composer.neural.scorer import default_scorer
 from composer.pipeline import Composition
@@ -78,6 +79,18 @@ def render(target: str, files: bool = False, musicxml: bool = False) -> dict[str
             musicxml_text(piece_to_music21(piece), tmp)
     view = _view(folder) if (folder / "view.json").exists() else _engrave(piece, folder)
     return view
+
+
+def score_svg(target: str) -> str:
+    """The whole score as one SVG file, for a download (the page shows it system by
+    system)."""
+    folder = Path(target)
+    if not (folder / "score.svg").exists():
+        piece = pickle.loads((folder / "piece.pickle").read_bytes())
+        with atomic_path(folder / "score.svg") as tmp:
+            tmp.write_text(engrave_pages(preview_musicxml(piece), one_page=True)[0],
+                           encoding="utf-8")
+    return str(folder / "score.svg")
 
 
 def check(score: str, target: str, rules: str | None) -> dict[str, Any]:
