@@ -30,8 +30,8 @@ from composer.sample.sampler import Chain, sample
 from composer.spec.values import Spec
 from composer.surface.beat import Beat, Option
 from composer.surface.counts import default_figure_scorer
+from composer.surface.division import Division, division
 from composer.surface.figures import (
-    CELLS,
     FIGURES,
     GIVEN,
     HOLD,
@@ -39,7 +39,6 @@ from composer.surface.figures import (
     SUSPENSION,
     FigurePlaces,
     FigureScorer,
-    realize,
 )
 from composer.surface.rules import identify, judge_beats, pair_scores, signatures
 from composer.texture import REST, chord_arrays, leading_tone_of
@@ -107,11 +106,11 @@ def _kept(beat: Beat, names: Sequence[str | None]) -> np.ndarray:
 # One beat's candidates ---------------------------------------------------------------
 
 def _figured(spec: Spec, plan: Plan, t: int) -> bool:
-    """Figures fill quarter-note beats inside a phrase; cadence chords and chords before
-    a rest are held."""
+    """Figures fill the beats of a phrase where the meter's beat divides for them
+    (`composer.surface.division`); cadence chords and chords before a rest are held."""
     slot = plan.slots[t]
     meter = spec.meter.at(slot.offset)
-    return (meter.beat_length == 1 and not meter.compound and slot.duration == 1
+    return (division(meter) is not None and slot.duration == meter.beat_length
             and not slot.fermata and float(slot.position.beat).is_integer()
             and t + 1 < len(plan.slots)
             and plan.slots[t + 1].offset == slot.offset + slot.duration)  # not into a rest
@@ -126,7 +125,8 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
     slot = plan.slots[t]
     figured = _figured(spec, plan, t)
     start, dur = slot.offset, slot.duration
-    times = {Fraction(0)} | ({dur * k / CELLS for k in range(1, CELLS)} if figured else set())
+    cells = _division(spec, slot).cells if figured else 1
+    times = {Fraction(0)} | {dur * k / cells for k in range(1, cells)}
     melody = ctx.index(spec.melody.voice) if spec.melody is not None else None
     given = [n for n in spec.melody.notes if n.offset < start + dur
              and n.offset + n.duration > start] if spec.melody is not None else []
@@ -158,6 +158,13 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
                 chord)
 
 
+def _division(spec: Spec, slot: Slot) -> Division:
+    """How the slot's beat divides (only asked of a figured slot)."""
+    found = division(spec.meter.at(slot.offset))
+    assert found is not None
+    return found
+
+
 def _may_move(spec: Spec, v: int, ctx: Context) -> bool:
     """A voice whose line max-order compares with the corpus, or whose climax is struck
     once, keeps its block notes (the chain's notes, which the sampler's automaton judges,
@@ -177,16 +184,17 @@ def _moves(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int, 
     prev = voicings[t - 1][v] if joined else None
     tendency = (this.pc == leading_tone_of(slot.chord, spec.key)
                 or slot.chord.role(this.pc) == "seventh")
-    cell = slot.duration / CELLS
-    at = [min(int(x / cell), CELLS - 1) for x in times]
+    grid = _division(spec, slot)
+    cell = slot.duration / grid.cells
+    at = [min(int(x / cell), grid.cells - 1) for x in times]
     on_cell = [x == k * cell for k, x in zip(at, times, strict=True)]
     out = []
-    for f, figure in enumerate(FIGURES):
+    for f, figure in enumerate(grid.figures):
         if f == HOLD or (tendency and f not in TENDENCY_FIGURES):
             continue  # a tendency tone goes straight to its resolution
         if f == SUSPENSION and not _may_suspend(spec, voicings[t], v, prev, slot):
             continue
-        cells = realize(figure.name, prev, this, nxt, slot.chord, slot.key)
+        cells = grid.realize(figure.name, prev, this, nxt, slot.chord, slot.key)
         if cells is not None:
             struck = tuple(figure.onsets[k] and o for k, o in zip(at, on_cell, strict=True))
             out.append(Option(f, tuple(cells[k] for k in at), struck))
