@@ -29,7 +29,7 @@ from composer.rules import Context
 from composer.sample.sampler import Chain, sample
 from composer.spec.values import Spec
 from composer.surface.beat import Beat, Option
-from composer.surface.counts import default_figure_scorer
+from composer.surface.counts import LEAN_LIMIT, default_figure_scorer, moving_share
 from composer.surface.division import Division, division
 from composer.surface.figures import (
     FIGURES,
@@ -79,7 +79,8 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
     drawn = [b.take(k) for b, k in zip(drawn, allowed, strict=True)]
     # Scored again, now that the figures the rules allow on each beat are known.
     scores = _scores(spec, plan, voicings, drawn, scorer, first)
-    unary = [s - p[k] for s, p, k in zip(scores, penalty, allowed, strict=True)]
+    unary = _lean_to_meter(spec, [s - p[k] for s, p, k in zip(scores, penalty, allowed,
+                                                              strict=True)], drawn)
     pair = pair_scores(drawn, spec.rules, ctx, tables)
     choice = sample(Chain(unary, pair), rng, temperature=spec.temperature)
     if keep is None or (first, last) == (0, len(beats) - 1):
@@ -88,6 +89,44 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
               for b, names in zip(beats, keep, strict=True)]  # one combination each
     return _surface(spec, plan, around[:first] + drawn + around[last + 1:],
                     [0] * first + list(choice) + [0] * (len(beats) - last - 1))
+
+
+def _lean_to_meter(spec: Spec, unary: list[np.ndarray], beats: Sequence[Beat]
+                   ) -> list[np.ndarray]:
+    """The scores with one log-odds (within ±LEAN_LIMIT) added to every combination that
+    moves a voice within its beat, so that the beats move, in expectation, as often as
+    Bach's chorales in the piece's meter do (`counts.moving_share`, counted over every
+    beat in which the music sounds). The figure scorer leans each voice to Bach's rate
+    of moving; at most two voices move together here, and the rules refuse some
+    figures, so the beats alone would move less often than his."""
+    wanted = have = 0.0
+    leaning = []
+    for b, u in zip(beats, unary, strict=True):
+        meter = spec.meter.at(b.slot.offset)
+        share = moving_share(meter)
+        if share is None:
+            return unary
+        wanted += share * float(b.slot.duration / meter.beat_length)
+        given = any(o[0].figure == GIVEN and b.struck[0, 1:, v].any()
+                    for v, o in enumerate(b.options))
+        moves = b.combos.any(axis=1)
+        if given or not moves.any():
+            have += given
+        else:
+            leaning.append((u - u.max(), moves))
+    if not leaning:
+        return unary
+
+    def expected(beta: float) -> float:
+        return sum(float((np.exp(u + beta) * m).sum() / (np.exp(u) * ~m + np.exp(u + beta) * m)
+                         .sum()) for u, m in leaning)
+
+    low, high = -LEAN_LIMIT, LEAN_LIMIT
+    for _ in range(30):  # bisection: the expectation grows with beta
+        mid = (low + high) / 2
+        low, high = (mid, high) if have + expected(mid) < wanted else (low, mid)
+    beta = (low + high) / 2
+    return [u + beta * b.combos.any(axis=1) for u, b in zip(unary, beats, strict=True)]
 
 
 def _kept(beat: Beat, names: Sequence[str | None]) -> np.ndarray:
