@@ -116,15 +116,18 @@ def _lean_to_meter(spec: Spec, unary: list[np.ndarray], beats: Sequence[Beat]
             leaning.append((u - u.max(), moves))
     if not leaning:
         return unary
-
-    def expected(beta: float) -> float:
-        return sum(float((np.exp(u + beta) * m).sum() / (np.exp(u) * ~m + np.exp(u + beta) * m)
-                         .sum()) for u, m in leaning)
+    weight = np.exp(np.concatenate([u for u, _ in leaning]))
+    moves = np.concatenate([m for _, m in leaning])
+    starts = np.cumsum([0] + [len(u) for u, _ in leaning[:-1]])
+    still = np.add.reduceat(weight * ~moves, starts)
+    move = np.add.reduceat(weight * moves, starts)
 
     low, high = -LEAN_LIMIT, LEAN_LIMIT
-    for _ in range(30):  # bisection: the expectation grows with beta
+    for _ in range(30):  # bisection: the expected moving beats grow with beta
         mid = (low + high) / 2
-        low, high = (mid, high) if have + expected(mid) < wanted else (low, mid)
+        grown = move * np.exp(mid)
+        low, high = (mid, high) if have + (grown / (still + grown)).sum() < wanted \
+            else (low, mid)
     beta = (low + high) / 2
     return [u + beta * b.combos.any(axis=1) for u, b in zip(unary, beats, strict=True)]
 
