@@ -5,6 +5,8 @@ a quarter note onto the sixteenth grid, labels each voice's figure on each beat
 (`composer.surface.figures.classify_beats`) and counts the labels by voice, by the intervals to
 and from the beat's chord tone, by the place in the bar and by the distance to the next
 fermata, into `models/chorale-figures.json`; composing reads that file, never the corpus.
+`python -m composer.surface.counts meters` counts, per time signature of the chorales,
+how many of their beats move within the beat, into `models/chorale-meters.json`.
 """
 
 from __future__ import annotations
