@@ -114,7 +114,7 @@ def test_exercise_text_report_is_compiler_style(scores):
     lines = r.stdout.splitlines()
     assert lines[0] == f"exercise.abc:1:3: {FIFTHS}"
     assert lines[1].startswith("  = no-parallel-fifths: Parallel fifths")
-    assert lines[-1] == "exercise.abc: 1 error(s), 0 warning(s) in 4 slices, 19 rules checked"
+    assert lines[-1] == "exercise.abc: 1 error(s), 0 warning(s) in 4 slices, 20 rules checked"
 
 
 def test_chorale_report_lines_all_have_the_format(scores, capsys):
@@ -197,7 +197,7 @@ def test_set_changes_severity_and_parameters(scores, capsys):
         f"{path}:1:3: warning[no-parallel-fifths] soprano–bass: perfect twelfth D5/G3 moves"
         " to perfect twelfth E5/A3 in parallel",
         f"{path}:1:3: error[voice-range] soprano: soprano E5 is above its range C4–D5",
-        f"{path}: 1 error(s), 1 warning(s) in 4 slices, 19 rules checked",
+        f"{path}: 1 error(s), 1 warning(s) in 4 slices, 20 rules checked",
     ]
 
 

@@ -94,6 +94,9 @@ CHORALE_FAULTS = [
     Fault("no-parallel-unisons", 1, 2, ("alto", "tenor"),
           {"tenor": "f#4 g c#4 e4 | d1", "bass": "D4 G A2 | D1"},
           "alto and tenor sing F#4–G4 together"),
+    Fault("no-contrary-octaves", 1, 2, ("tenor", "bass"), {"tenor": "A4 d~ d8 c#8 e4 | d1"},
+          "the tenor rises A3–D4 as the bass falls D3–G2: a fifth to a twelfth by contrary"
+          " motion", severity="warning"),
     Fault("no-hidden-fifths-outer", 1, 3, OUTER, {"soprano": "a4 b e'8 d' c'#4 | d'1"},
           "soprano leaps B4–E5 while the bass rises G2–A2: similar motion into a fifth"),
     Fault("no-hidden-octaves-outer", 2, 1, OUTER,
@@ -136,6 +139,9 @@ COUNTERPOINT_FAULTS = [
           {"upper": "A1 A B A B c c B d c# d"}, "B3/E3 to A3/D3: fifths"),
     Fault("no-parallel-octaves", 11, 1, ("upper", "lower"),
           {"upper": "A1 A G A B c c B d e d"}, "E4/E3 to D4/D3: octaves into the final"),
+    Fault("no-contrary-octaves", 2, 1, ("upper", "lower"),
+          {"upper": "A1 e G A B c c B d c# d", "lower": "D1 AA E D G F A G F E D"},
+          "A3/D3 to E4/A2: a fifth to a twelfth, the voices leaping apart"),
     Fault("no-parallel-unisons", 2, 1, ("upper", "lower"), {"upper": "d1 e", "lower": "d1 e"},
           "two notes sung in unison by both voices: in two voices only an exercise this"
           " short can move in unisons without a unison inside"),

@@ -181,6 +181,7 @@ def fitting(sets: Sequence[RuleSet], voices: int, file: str) -> RuleSet:
 
 
 SHORT = {"no-parallel-fifths": "||5", "no-parallel-octaves": "||8", "no-parallel-unisons": "||1",
+         "no-contrary-octaves": "contrary 5/8",
          "no-hidden-fifths-outer": "h5", "no-hidden-octaves-outer": "h8",
          "no-voice-crossing": "cross", "no-voice-overlap": "overlap", "spacing": "spacing",
          "voice-range": "range", "chord-tones": "NCT", "complete-chord": "incomplete",

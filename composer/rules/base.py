@@ -92,6 +92,9 @@ class Rule:
     # stricter than what checking reports (a style the composer keeps, that a student's
     # or Bach's score may still break now and then).
     composing: ClassVar[Severity | None] = None
+    # Under a given melody, composing weighs such a rule heavily instead of holding it:
+    # the melody's own notes may leave a chord no way to keep it (a cross relation).
+    melody_weighs: ClassVar[bool] = False
     # Voices a rule instance is about, if it has a 'voice' parameter: used to tell two
     # instances of one rule apart (voice-range for the soprano and for the bass).
     keyed_by: ClassVar[str | tuple[str, ...] | None] = None

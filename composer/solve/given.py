@@ -52,14 +52,15 @@ def asked_of_melody(spec: Spec, use: RuleUse) -> bool:
 def held_when_composing(rules: tuple[RuleUse, ...], melody: bool = False
                         ) -> tuple[RuleUse, ...]:
     """Each use that leaves its severity to the rule, at the severity composing holds the
-    rule to (no-cross-relation: reported as a warning, avoided as an error). Under a
-    given melody it is weighed instead, heavily: the melody's own chromatic notes may
-    leave a chord no way to avoid it, and the melody is the user's."""
+    rule to (no-cross-relation, no-contrary-octaves: reported as warnings, avoided as
+    errors). Under a given melody, no-cross-relation is weighed instead, heavily: the
+    melody's own chromatic notes may leave a chord no way to avoid it, and the melody is
+    the user's (`Rule.melody_weighs`)."""
     def held(u: RuleUse) -> RuleUse:
         if not u.rule.composing or "severity" in u.given or u.severity == "off":
             return u
         return replace(u, severity="warning", weight=WEIGHT) if melody \
-            else replace(u, severity=u.rule.composing)
+            and u.rule.melody_weighs else replace(u, severity=u.rule.composing)
     return tuple(held(u) for u in rules)
 
 

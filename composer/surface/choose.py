@@ -29,9 +29,9 @@ from composer.rules import Context
 from composer.sample.sampler import Chain, sample
 from composer.spec.values import Spec
 from composer.surface.beat import Beat, Option
-from composer.surface.counts import default_figure_scorer
+from composer.surface.counts import LEAN_LIMIT, default_figure_scorer, moving_share
+from composer.surface.division import Division, division
 from composer.surface.figures import (
-    CELLS,
     FIGURES,
     GIVEN,
     HOLD,
@@ -39,7 +39,6 @@ from composer.surface.figures import (
     SUSPENSION,
     FigurePlaces,
     FigureScorer,
-    realize,
 )
 from composer.surface.rules import identify, judge_beats, pair_scores, signatures
 from composer.texture import REST, chord_arrays, leading_tone_of
@@ -82,7 +81,8 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
     drawn = [b.take(k) for b, k in zip(drawn, allowed, strict=True)]
     # Scored again, now that the figures the rules allow on each beat are known.
     scores = _scores(spec, plan, voicings, drawn, scorer, first)
-    unary = [s - p[k] for s, p, k in zip(scores, penalty, allowed, strict=True)]
+    unary = _lean_to_meter(spec, [s - p[k] for s, p, k in zip(scores, penalty, allowed,
+                                                              strict=True)], drawn)
     pair = pair_scores(drawn, spec.rules, ctx, tables)
     choice = sample(Chain(unary, pair), rng, temperature=spec.temperature)
     if keep is None or (first, last) == (0, len(beats) - 1):
@@ -91,6 +91,47 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
               for b, names in zip(beats, keep, strict=True)]  # one combination each
     return _surface(spec, plan, around[:first] + drawn + around[last + 1:],
                     [0] * first + list(choice) + [0] * (len(beats) - last - 1))
+
+
+def _lean_to_meter(spec: Spec, unary: list[np.ndarray], beats: Sequence[Beat]
+                   ) -> list[np.ndarray]:
+    """The scores with one log-odds (within ±LEAN_LIMIT) added to every combination that
+    moves a voice within its beat, so that the beats move, in expectation, as often as
+    Bach's chorales in the piece's meter do (`counts.moving_share`, counted over every
+    beat in which the music sounds). The figure scorer leans each voice to Bach's rate
+    of moving; at most two voices move together here, and the rules refuse some
+    figures, so the beats alone would move less often than his."""
+    wanted = have = 0.0
+    leaning = []
+    for b, u in zip(beats, unary, strict=True):
+        meter = spec.meter.at(b.slot.offset)
+        share = moving_share(meter)
+        if share is None:
+            return unary
+        wanted += share * float(b.slot.duration / meter.beat_length)
+        given = any(o[0].figure == GIVEN and b.struck[0, 1:, v].any()
+                    for v, o in enumerate(b.options))
+        moves = b.combos.any(axis=1)
+        if given or not moves.any():
+            have += given
+        else:
+            leaning.append((u - u.max(), moves))
+    if not leaning:
+        return unary
+    weight = np.exp(np.concatenate([u for u, _ in leaning]))
+    moves = np.concatenate([m for _, m in leaning])
+    starts = np.cumsum([0] + [len(u) for u, _ in leaning[:-1]])
+    still = np.add.reduceat(weight * ~moves, starts)
+    move = np.add.reduceat(weight * moves, starts)
+
+    low, high = -LEAN_LIMIT, LEAN_LIMIT
+    for _ in range(30):  # bisection: the expected moving beats grow with beta
+        mid = (low + high) / 2
+        grown = move * np.exp(mid)
+        low, high = (mid, high) if have + (grown / (still + grown)).sum() < wanted \
+            else (low, mid)
+    beta = (low + high) / 2
+    return [u + beta * b.combos.any(axis=1) for u, b in zip(unary, beats, strict=True)]
 
 
 def _kept(beat: Beat, names: Sequence[str | None]) -> np.ndarray:
@@ -109,11 +150,11 @@ def _kept(beat: Beat, names: Sequence[str | None]) -> np.ndarray:
 # One beat's candidates ---------------------------------------------------------------
 
 def _figured(spec: Spec, plan: Plan, t: int) -> bool:
-    """Figures fill quarter-note beats inside a phrase; cadence chords and chords before
-    a rest are held."""
+    """Figures fill the beats of a phrase where the meter's beat divides for them
+    (`composer.surface.division`); cadence chords and chords before a rest are held."""
     slot = plan.slots[t]
     meter = spec.meter.at(slot.offset)
-    return (meter.beat_length == 1 and not meter.compound and slot.duration == 1
+    return (division(meter) is not None and slot.duration == meter.beat_length
             and not slot.fermata and float(slot.position.beat).is_integer()
             and t + 1 < len(plan.slots)
             and plan.slots[t + 1].offset == slot.offset + slot.duration)  # not into a rest
@@ -130,7 +171,8 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
     slot = plan.slots[t]
     figured = _figured(spec, plan, t)
     start, dur = slot.offset, slot.duration
-    times = {Fraction(0)} | ({dur * k / CELLS for k in range(1, CELLS)} if figured else set())
+    cells = _division(spec, slot).cells if figured else 1
+    times = {Fraction(0)} | {dur * k / cells for k in range(1, cells)}
     melody = ctx.index(spec.melody.voice) if spec.melody is not None else None
     given = [n for n in spec.melody.notes if n.offset < start + dur
              and n.offset + n.duration > start] if spec.melody is not None else []
@@ -164,6 +206,13 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
                 chord)
 
 
+def _division(spec: Spec, slot: Slot) -> Division:
+    """How the slot's beat divides (only asked of a figured slot)."""
+    found = division(spec.meter.at(slot.offset))
+    assert found is not None
+    return found
+
+
 def _may_move(spec: Spec, v: int, ctx: Context) -> bool:
     """A voice whose line max-order compares with the corpus, or whose climax is struck
     once, keeps its block notes (the chain's notes, which the sampler's automaton judges,
@@ -184,17 +233,18 @@ def _moves(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int, 
     prev = voicings[t - 1][v] if joined else None
     tendency = (this.pc == leading_tone_of(slot.chord, spec.key)
                 or slot.chord.role(this.pc) == "seventh")
-    cell = slot.duration / CELLS
-    at = [min(int(x / cell), CELLS - 1) for x in times]
+    grid = _division(spec, slot)
+    cell = slot.duration / grid.cells
+    at = [min(int(x / cell), grid.cells - 1) for x in times]
     on_cell = [x == k * cell for k, x in zip(at, times, strict=True)]
     out = []
-    for f, figure in enumerate(FIGURES):
+    for f, figure in enumerate(grid.figures):
         if f == HOLD or (tendency and f not in TENDENCY_FIGURES) or \
                 (only is not None and figure.name != only):
             continue  # a tendency tone goes straight to its resolution
         if f == SUSPENSION and not _may_suspend(spec, voicings[t], v, prev, slot):
             continue
-        cells = realize(figure.name, prev, this, nxt, slot.chord, slot.key)
+        cells = grid.realize(figure.name, prev, this, nxt, slot.chord, slot.key)
         if cells is not None:
             struck = tuple(figure.onsets[k] and o for k, o in zip(at, on_cell, strict=True))
             out.append(Option(f, tuple(cells[k] for k in at), struck))

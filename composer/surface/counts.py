@@ -5,11 +5,14 @@ a quarter note onto the sixteenth grid, labels each voice's figure on each beat
 (`composer.surface.figures.classify_beats`) and counts the labels by voice, by the intervals to
 and from the beat's chord tone, by the place in the bar and by the distance to the next
 fermata, into `models/chorale-figures.json`; composing reads that file, never the corpus.
+`python -m composer.surface.counts meters` counts, per time signature of the chorales,
+how many of their beats move within the beat, into `models/chorale-meters.json`.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,6 +23,7 @@ import numpy as np
 from composer.content import content_dir
 from composer.corpus import chorale_names, parse_chorale
 from composer.io.read import texture_from_music21
+from composer.music import Meter
 from composer.surface.figures import (
     FIGURES,
     HOLD,
@@ -179,6 +183,72 @@ def build_counts(target: Path) -> dict:
     return data
 
 
+METERS_FILE = "chorale-meters.json"
+METERS_COMMAND = "python -m composer.surface.counts meters"
+
+
+def meters_path() -> Path:
+    return content_dir("models") / METERS_FILE
+
+
+def build_meters(target: Path) -> dict:
+    """How often Bach's chorales move within the beat, per time signature: of the beats
+    in which some voice sounds, those in which some voice strikes a note within the beat
+    (for a half-note beat, quarters; for a dotted-quarter beat, eighths), read on each
+    meter's own grid (`composer.surface.division.meter_grid`). Composing leans each
+    meter's pieces towards its share (`composer.surface.choose`)."""
+    from composer.surface.division import meter_grid
+
+    meters: dict[str, dict] = {}
+    for name in sorted(set(chorale_names())):
+        texture, origin = texture_from_music21(parse_chorale(name), source=name)
+        meter = texture.meter
+        first = texture.slices[0]
+        into = (first.position.beat - 1) - first.offset / float(meter.beat_length)
+        lines = [[(ev.offset, ev.duration, ev.pitch.midi if ev.pitch else None, ev.fermata)
+                  for ev in events] for events in origin.events]
+        grid = meter_grid(lines, meter, into)
+        if grid is None or len(texture.voices) != 4 or meter.changes:
+            continue
+        at = grid.starts[:, None] + np.arange(4)
+        sounding = (grid.midi[np.minimum(at, len(grid.midi) - 1)] != REST).any(axis=(1, 2))
+        row = meters.setdefault(str(meter), {"beat_length": str(meter.beat_length),
+                                             "chorales": [], "beats": 0, "moving": 0})
+        row["chorales"].append(name)
+        row["beats"] += int(sounding.sum())
+        row["moving"] += int((grid.moving & sounding).sum())
+    data = {"source": "music21 corpus: Bach chorales (corpus.chorales.Iterator), four voices",
+            "command": METERS_COMMAND, "meters": meters}
+    target.write_text(json.dumps(data, indent=1) + "\n")
+    return data
+
+
+def load_meters(path: Path | None = None) -> dict[str, dict]:
+    """Per time signature ('3/2'): beat_length, chorales, beats (with a voice
+    sounding) and moving (beats in which some voice moves within the beat)."""
+    return dict(json.loads((path or meters_path()).read_text())["meters"])
+
+
+def moving_share(meter: Meter) -> float | None:
+    """The share of beats in which Bach's chorales in this meter move within the beat
+    (`build_meters`): those in the meter itself where the corpus has some, else those
+    with a beat of the same length (6/8 is read beside 12/8, 2/2 beside 3/2), else
+    None."""
+    shares = _shares()
+    return shares.get(str(meter.first), shares.get(f"beat {meter.beat_length}"))
+
+
+@lru_cache(maxsize=1)
+def _shares() -> dict[str, float]:
+    """By time signature ('3/2') and by beat length in quarter notes ('beat 3/2')."""
+    meters = load_meters()
+    out = {name: r["moving"] / r["beats"] for name, r in meters.items()}
+    for length in {r["beat_length"] for r in meters.values()}:
+        rows = [r for r in meters.values() if r["beat_length"] == length]
+        out[f"beat {length}"] = sum(r["moving"] for r in rows) / sum(r["beats"] for r in rows)
+    return out
+
+
 def load_counts(path: Path | None = None) -> tuple[np.ndarray, dict]:
     """(counts in SHAPE, the file's other fields)."""
     path = path or counts_path()
@@ -191,7 +261,12 @@ def load_counts(path: Path | None = None) -> tuple[np.ndarray, dict]:
     return counts, {k: v for k, v in data.items() if k != "counts"}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    if (argv if argv is not None else sys.argv[1:]) == ["meters"]:
+        meters = build_meters(meters_path())["meters"]
+        print(f"wrote the motion of {sum(len(m['chorales']) for m in meters.values())}"
+              f" chorales in {len(meters)} meters to {meters_path()}")
+        return 0
     data = build_counts(counts_path())
     print(f"wrote figure counts of {data['chorales']} chorales ({data['beats']} beats) to"
           f" {counts_path()}")

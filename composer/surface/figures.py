@@ -328,28 +328,30 @@ class BeatGrid:
 
 
 def beat_grid(lines: list[list[tuple[float, float, int | None, bool]]], beats_per_bar: int,
-              first_beat: float) -> BeatGrid:
+              first_beat: float, beat: float = 1.0, cells: int = CELLS) -> BeatGrid:
     """The grid of some voices' notes (offset, duration, MIDI or None, fermata), in
-    quarter notes; `first_beat` is the beat in the bar (from 0) of offset 0. Notes off
-    the grid (thirty-seconds, triplets) are struck at the cell they begin in."""
+    quarter notes; `first_beat` is the beat in the bar (from 0) of offset 0, and each
+    beat (`beat` quarter notes long) has `cells` cells (a half-note beat: four eighths).
+    Notes off the grid (thirty-seconds, triplets) are struck at the cell they begin in."""
+    per_quarter = cells / beat
     end = max((o + d for line in lines for o, d, _, _ in line), default=0.0)
-    t = int(np.ceil(end * CELLS - 1e-6))
+    t = int(np.ceil(end * per_quarter - 1e-6))
     midi = np.full((t, len(lines)), REST, np.int64)
     onset = np.zeros((t, len(lines)), bool)
     fermata = np.zeros(t, bool)
     for v, line in enumerate(lines):
         for o, d, p, f in line:
-            a, b = int(np.floor(o * CELLS + 1e-6)), int(np.floor((o + d) * CELLS + 1e-6))
+            a, b = (int(np.floor(x * per_quarter + 1e-6)) for x in (o, o + d))
             if p is None or b <= a:
                 continue
             midi[a:b, v], onset[a, v] = p, True
             fermata[a] |= f
-    starts = np.arange(0, t, CELLS)
-    beat = (np.arange(len(starts)) + int(round(first_beat))) % beats_per_bar
+    starts = np.arange(0, t, cells)
+    in_bar = (np.arange(len(starts)) + int(round(first_beat))) % beats_per_bar
     marks = np.flatnonzero(np.add.reduceat(fermata.astype(np.int64), starts) > 0) if t \
         else np.zeros(0, np.int64)
     to_cadence = np.full(len(starts), len(TO_CADENCE), np.int64)
     ahead = np.searchsorted(marks, np.arange(len(starts)))
     found = ahead < len(marks)
     to_cadence[found] = marks[ahead[found]] - np.arange(len(starts))[found]
-    return BeatGrid(midi, onset, starts, beat, beats_per_bar, to_cadence)
+    return BeatGrid(midi, onset, starts, in_bar, beats_per_bar, to_cadence)
