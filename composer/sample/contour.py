@@ -45,10 +45,10 @@ if TYPE_CHECKING:
     from composer.solve.candidates import Candidates
 
 
-@lru_cache(maxsize=1)
-def climax_counts() -> tuple[dict[int, int], dict[int, int]]:
+@lru_cache(maxsize=2)
+def climax_counts(lowest: bool = False) -> tuple[dict[int, int], dict[int, int]]:
     """(MIDI note → sopranos peaking there, degree → sopranos peaking there) over the
-    training chorales of the melody index."""
+    training chorales of the melody index; `lowest`: where they reach down to instead."""
     from composer.neural.data import split_of  # (the model card's split; numpy only)
 
     lines: dict[str, dict[str, tuple[int, ...]]] = {}
@@ -60,16 +60,17 @@ def climax_counts() -> tuple[dict[int, int], dict[int, int]]:
         soprano, bass = voices.get("soprano"), voices.get("bass")
         if not soprano or not bass or split_of(work) != "train":
             continue
-        heights[max(soprano)] += 1
-        degrees[(max(soprano) - bass[-1]) % 12] += 1
+        end = min(soprano) if lowest else max(soprano)
+        heights[end] += 1
+        degrees[(end - bass[-1]) % 12] += 1
     return dict(heights), dict(degrees)
 
 
-def climax_log_prior(key: Key, heights: np.ndarray) -> np.ndarray:
+def climax_log_prior(key: Key, heights: np.ndarray, lowest: bool = False) -> np.ndarray:
     """float [H]: log P(a chorale soprano peaks at each MIDI height) in this key, up to a
     constant: add-one smoothed counts of the note times those of its degree above the
-    tonic."""
-    by_note, by_degree = climax_counts()
+    tonic. `lowest`: that its lowest note is there."""
+    by_note, by_degree = climax_counts(lowest)
     h = np.asarray(heights, np.int64)
     note = np.array([by_note.get(int(x), 0) + 1 for x in h], float)
     degree = np.array([by_degree.get(int(x - key.tonic.pc) % 12, 0) + 1 for x in h], float)
@@ -86,6 +87,14 @@ def climax_automata(heights: Sequence[list[np.ndarray]], top: Sequence[int],
             line = [np.where(q & (y == h), h + 1, y) for y, q in zip(line, quiet, strict=True)]
         out.append(single_climax_automaton(line, h))
     return out
+
+
+def floor_automaton(heights: Sequence[np.ndarray], low: int) -> Automaton:
+    """A line that reaches down to `low`, at least once, and never below it."""
+    labels = tuple(np.sign(np.asarray(h) - low).astype(np.intp)[None, :] + 1
+                   for h in heights)  # 0 below, 1 at, 2 above the floor
+    step = np.array([[-1, 1, 0], [-1, 1, 1]])
+    return Automaton(0, np.array([False, True]), labels, (step,) * len(labels))
 
 
 def climax_heights(spec: Spec, climaxes: Sequence[RuleUse], chain: Chain,
@@ -118,18 +127,36 @@ def climax_heights(spec: Spec, climaxes: Sequence[RuleUse], chain: Chain,
 
 def shaped_climax(spec: Spec, voice: str, cands: Candidates, chain: Chain,
                   heights: list[list[np.ndarray]], top: tuple[int, ...], quiet: np.ndarray,
-                  rng: np.random.Generator) -> tuple[list[list[np.ndarray]], tuple[int, ...]]:
-    """The lines and climax heights with the default climax of `voice` added: its height
-    drawn from the chorales' climaxes (`climax_log_prior`) among those the chain
-    can peak at once beside the other climaxes; unchanged where it can peak at none."""
+                  rng: np.random.Generator, floored: bool = True
+                  ) -> tuple[list[list[np.ndarray]], tuple[int, ...], list[Automaton]]:
+    """The lines and climax heights with the default climax of `voice` added, and the
+    floor it reaches down to: each height drawn from the chorales' (`climax_log_prior`),
+    the climax first, among those the chain can keep beside the other climaxes; without
+    the floor (or unless `floored`), or the climax too, where the chain can keep none."""
     line = [f.midi[:, spec.voices.index(voice)].astype(np.int64) for f in cands.frames]
     options = np.unique(np.concatenate(line)) if line else np.zeros(0, np.int64)
-    order = np.argsort(-(climax_log_prior(spec.key, options) + rng.gumbel(size=len(options))))
-    for h in options[order].tolist():  # a draw without replacement, in the prior's odds
-        automaton = product(*climax_automata([*heights, line], (*top, h), quiet))
-        try:
-            backward(chain, automaton=automaton, temperature=spec.temperature)
-        except NoSolution:
-            continue
-        return [*heights, line], (*top, h)
-    return heights, top
+    for h in _drawn(spec.key, options, False, rng):
+        lines, tops = [*heights, line], (*top, h)
+        if _holds(spec, chain, climax_automata(lines, tops, quiet)):
+            for low in _drawn(spec.key, options[options < h], True, rng) if floored else ():
+                floor = [floor_automaton(line, low)]
+                if _holds(spec, chain, [*climax_automata(lines, tops, quiet), *floor]):
+                    return lines, tops, floor
+            return lines, tops, []
+    return heights, top, []
+
+
+def _drawn(key: Key, options: np.ndarray, lowest: bool, rng: np.random.Generator
+           ) -> list[int]:
+    """The options in the order of a draw without replacement, in the prior's odds."""
+    order = np.argsort(-(climax_log_prior(key, options, lowest)
+                         + rng.gumbel(size=len(options))))
+    return [int(x) for x in options[order]]
+
+
+def _holds(spec: Spec, chain: Chain, automata: Sequence[Automaton]) -> bool:
+    try:
+        backward(chain, automaton=product(*automata), temperature=spec.temperature)
+    except NoSolution:
+        return False
+    return True

@@ -219,14 +219,15 @@ def sample_form(spec: Spec, form: Form, cands: Candidates, rng: np.random.Genera
                 guards: Sequence[CopyGuard]) -> list[int]:
     """One piece that keeps the form's repeats and climaxes (see the module's docstring).
 
-    The default climax of a composed soprano is a preference, not a rule: where the
-    repeats cannot be joined with it, the piece is drawn without it.
+    The default climax of a composed soprano, and the floor drawn with it, are
+    preferences, not rules: where the repeats cannot be joined with both, the piece is
+    drawn with the climax alone, then without either.
 
     Raises NoSolution when the chain itself has no valid piece (as without a form),
     UnsatisfiableError when only the repeats or a climax make it impossible."""
-    if form.shaped is not None:
+    for floored in (True, False) if form.shaped is not None else ():
         try:
-            return _sample_form(spec, form, cands, rng, guards)
+            return _sample_form(spec, form, cands, rng, guards, floored)
         except NoSolution:
             raise
         except UnsatisfiableError:
@@ -235,7 +236,7 @@ def sample_form(spec: Spec, form: Form, cands: Candidates, rng: np.random.Genera
 
 
 def _sample_form(spec: Spec, form: Form, cands: Candidates, rng: np.random.Generator,
-                 guards: Sequence[CopyGuard]) -> list[int]:
+                 guards: Sequence[CopyGuard], floored: bool = False) -> list[int]:
     chain = Chain(cands.unary, cands.pair)
     temperature = spec.temperature
     if not form.repeats and not form.climaxes and form.shaped is None:
@@ -252,11 +253,13 @@ def _sample_form(spec: Spec, form: Form, cands: Candidates, rng: np.random.Gener
     failed: NoSolution | None = None
     for _ in range(DRAFTS):
         lines, top = heights, climax_heights(spec, form.climaxes, first, heights, quiet, rng)
+        floor: list[Automaton] = []
         if form.shaped is not None:
-            lines, top = shaped_climax(spec, form.shaped, cands, first, lines, top, quiet, rng)
+            lines, top, floor = shaped_climax(spec, form.shaped, cands, first, lines, top,
+                                              quiet, rng, floored)
         try:
             x = sample_original(first, rng, guards, temperature=temperature,
-                                also=climax_automata(lines, top, quiet))
+                                also=[*climax_automata(lines, top, quiet), *floor])
         except NoSolution as exc:
             backward(chain, temperature=temperature)  # NoSolution: the rules alone fail
             failed = exc  # only the repeats' model values, as offered, do
@@ -266,7 +269,7 @@ def _sample_form(spec: Spec, form: Form, cands: Candidates, rng: np.random.Gener
                 x = sample_original(_conditioned(first, x, r, imposed, keys), rng, guards,
                                     temperature=temperature,
                                     also=[*_budgets(x, r, imposed, keys),
-                                          *climax_automata(lines, top, None)])
+                                          *climax_automata(lines, top, None), *floor])
         except NoSolution as exc:
             failed = exc
             continue

@@ -145,7 +145,8 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
         opts = [Option(HOLD, (y,) * len(order), (True,) + (False,) * (len(order) - 1))]
         if figured and _may_move(spec, v, ctx) and (kept is None or kept[v] != "hold"):
             opts += [o for o in _moves(spec, plan, voicings, t, v, order)
-                     if kept is None or kept[v] is None or NAMES[o.figure] == kept[v]]
+                     if (kept is None or kept[v] is None or NAMES[o.figure] == kept[v])
+                     and _below_climax(spec, voicings, v, o)]
         options.append(tuple(opts))
     combos = _combos(options)
     midi, diatonic, strikes = _arrays(options, combos)
@@ -156,6 +157,15 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
     chord = identify(signatures(b, np.zeros(1, np.int64), ctx)[0], len(options), ctx)
     return Beat(b.slot, b.times, b.options, b.combos, b.midi, b.diatonic, b.struck, figured,
                 chord)
+
+
+def _below_climax(spec: Spec, voicings: Sequence[Sequence[Pitch]], v: int, o: Option) -> bool:
+    """A composed soprano with a single climax (`climax: single`, the default) keeps its
+    figures below the chain's highest note, so that the climax is struck once."""
+    if spec.climax != "single" or spec.voices[v] != "soprano":
+        return True
+    top = max(voicing[v].midi for voicing in voicings)
+    return all(p is None or p.midi < top for p in o.pitches[1:])
 
 
 def _may_move(spec: Spec, v: int, ctx: Context) -> bool:
