@@ -43,7 +43,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -72,12 +72,45 @@ SOURCES = {  # source: how the report names it
 }
 
 
+LINES = {  # line feature: how the report names it (each voice's struck notes)
+    "soprano range": "soprano: range (semitones)",
+    "soprano step": "soprano: share of steps", "soprano leap": "soprano: share of leaps (4th+)",
+    "soprano repeat": "soprano: share of repeated notes",
+    "soprano peaks": "soprano: strokes of its highest note",
+    "tenor repeat": "tenor: share of repeated notes", "tenor step": "tenor: share of steps",
+    "bass range": "bass: range (semitones)",
+    "bass step": "bass: share of steps", "bass leap": "bass: share of leaps (4th+)",
+    "bass octave": "bass: share of octave leaps", "bass repeat": "bass: share of repeated notes",
+    "bass descent": "bass: stepwise descents (3+ steps) per 100 notes",
+}
+
+
 @dataclass(frozen=True)
 class Profile:
-    """One piece's counts of each feature, and the mode of its home key."""
+    """One piece's counts of each feature, the mode of its home key, and its lines'
+    shapes (LINES)."""
 
     mode: str
     counts: dict[str, Counter]
+    lines: dict[str, float] = field(default_factory=dict)
+
+
+def line_shape(voice: str, midi: Sequence[int]) -> dict[str, float]:
+    """The LINES features of one voice's struck notes."""
+    steps = np.diff(np.asarray(midi, int))
+    if not len(steps):
+        return {}
+    size = np.abs(steps)
+    runs, run = 0, 0
+    for s in steps:  # a descent: three or more steps down in a row
+        run = run + 1 if -2 <= s <= -1 else 0
+        runs += run == 3
+    shape = {"range": float(max(midi) - min(midi)), "step": float(((size >= 1) & (size <= 2))
+                                                                    .mean()),
+             "leap": float((size >= 5).mean()), "octave": float((size == 12).mean()),
+             "repeat": float((size == 0).mean()), "peaks": float(list(midi).count(max(midi))),
+             "descent": 100 * runs / len(midi)}
+    return {f"{voice} {k}": v for k, v in shape.items() if f"{voice} {k}" in LINES}
 
 
 def js_distance(p: Counter, q: Counter) -> float:
@@ -105,6 +138,7 @@ def profile(score: Any, source: str) -> Profile:
     analysis = analyse_chorale(score, source=source)
     tonic = analysis.key.tonic.pc
     counts: dict[str, Counter] = {f: Counter() for f in FEATURES}
+    lines: dict[str, float] = {}
     for name, events in zip(texture.voices, origin.events, strict=True):
         notes = [ev for ev in events if ev.pitch is not None]
         counts["pitch"].update((ev.pitch.pc - tonic) % 12 for ev in notes)
@@ -112,6 +146,7 @@ def profile(score: Any, source: str) -> Profile:
                                   for ev in notes)
         if name in VOICES:
             counts[name].update(melodic_intervals(events))
+            lines.update(line_shape(name, [ev.pitch.midi for ev in notes]))
     midi = texture.frame.midi
     for k, s in enumerate(texture.slices):
         row = midi[k]
@@ -120,7 +155,7 @@ def profile(score: Any, source: str) -> Profile:
                 if row[i] != REST and row[j] != REST:
                     counts["harmonic"][int(row[i] - row[j]) % 12] += s.duration
     counts["numeral"].update(f"{b.key.mode} {b.numeral or 'unnamed'}" for b in analysis.beats)
-    return Profile(analysis.key.mode, {f: c for f, c in counts.items() if c})
+    return Profile(analysis.key.mode, {f: c for f, c in counts.items() if c}, lines)
 
 
 def melodic_intervals(events: Sequence[Any]) -> Iterator[int]:
@@ -234,7 +269,7 @@ def judge(rows: dict[str, list[dict[str, float]]], source: str) -> tuple[bool, l
 
 def report(args: argparse.Namespace, rows: dict[str, list[dict[str, float]]],
            paired: dict[str, list[tuple[float, float]]], failed: dict[str, list[str]],
-           train: int, wall: float) -> str:
+           train: int, wall: float, shapes: dict[str, list[Profile]]) -> str:
     import music21
 
     present = [s for s in SOURCES if rows.get(s)]
@@ -269,6 +304,13 @@ def report(args: argparse.Namespace, rows: dict[str, list[dict[str, float]]],
             med = summary(values)[0] if values else float("nan")
             cells.append(f"{med:.3f}" if s == "bach" else f"{med:.3f} ({med / bach:.2f}×)")
         label = FEATURES.get(f, "**mean of the features**")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "### Lines: each voice's struck notes, the median over the pieces", "",
+              "| line | Bach, training chorales | " + " | ".join(SOURCES[s] for s in present)
+              + " |", "| --- |" + " ---: |" * (len(present) + 1)]
+    for f, label in LINES.items():
+        cells = [f"{np.median(v):.2f}" if (v := [p.lines[f] for p in shapes[s] if f in p.lines])
+                 else "–" for s in ("train", *present)]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", "### Targets", ""]
     for s in present[1:]:
@@ -338,7 +380,9 @@ def main(argv: list[str]) -> int:
                   for (src, n, _), d in sorted(measured.items())
                   if src == s and ("bach", n, 0) in measured] for s in ("harm-model", "harm-none")}
     failed.pop("train", None)
-    text = report(args, rows, paired, failed, train, time.perf_counter() - started)
+    shapes = {s: [p for t, p in sorted(profiles.items(), key=lambda tp: tp[0])
+                  if t[0] == s] for s in (*SOURCES, "train")}
+    text = report(args, rows, paired, failed, train, time.perf_counter() - started, shapes)
     print(text)
     full = not (args.quick or args.limit or args.train_limit or args.examples) \
         and args.seeds == 10

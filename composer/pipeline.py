@@ -27,6 +27,7 @@ from composer.rules.base import pitch_at
 from composer.sample.copying import check_given_line, copy_guards, sample_original
 from composer.sample.form import check_given_climax, form_of, sample_form
 from composer.sample.kept import Kept
+from composer.sample.lines import lined
 from composer.sample.sampler import Chain, NoSolution
 from composer.sample.scorer import Scorer
 from composer.solve.candidates import Candidates, Progress, candidates, fixed_notes
@@ -77,6 +78,7 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
     if scorer is None:  # the shipped model (torch is imported only here, when composing)
 
         scorer = default_scorer()
+    scorer = lined(scorer)  # each voice's intervals and register as the chorales' (lines.py)
     if spec.melody is not None:
         try:
             return _compose(spec, composing_rules(spec, weigh=False), scorer, progress,

@@ -44,7 +44,6 @@ piece from the automaton for h. A given melody is checked once, up front.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -56,6 +55,7 @@ from composer.errors import UnsatisfiableError
 from composer.planning.chain import HarmonyChain
 from composer.planning.grammar import form_grammar
 from composer.planning.plan import Plan
+from composer.sample.contour import climax_automata, climax_heights, shaped_climax
 from composer.sample.copying import sample_original
 from composer.sample.sampler import (
     Automaton,
@@ -63,8 +63,6 @@ from composer.sample.sampler import (
     NoSolution,
     backward,
     change_budget_automaton,
-    product,
-    single_climax_automaton,
 )
 from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
@@ -98,6 +96,9 @@ class Form:
     climaxes: tuple[RuleUse, ...]  # hard single-climax uses on voices the chain writes
     notes: tuple[tuple[int, str], ...]  # (phrase, what the form asks of it)
     offsets: tuple[Fraction, ...] = ()  # per slot, where it stands
+    # The voice given a single climax by default (`climax: single`), its height drawn
+    # from the chorales' climaxes (composer/sample/contour.py); None: no such voice.
+    shaped: str | None = None
 
     def annotate(self, plan: Plan) -> Plan:
         """The plan, each phrase's reason saying what it repeats."""
@@ -166,7 +167,17 @@ def form_of(spec: Spec, chain: HarmonyChain) -> Form:
                                   slots[theirs[-1].index][-1] + 1, tuple(pairs), False))
             notes.append((mine[0].index, f"repeats {where} slot for slot{rest}"))
     return Form(tuple(repeats), climaxes, tuple(notes),
-                tuple(time[1] for time in chain.times))
+                tuple(time[1] for time in chain.times), _shaped_voice(spec, melody))
+
+
+def _shaped_voice(spec: Spec, melody: str | None) -> str | None:
+    """The soprano, when the chain writes it and nothing in the spec speaks of its climax
+    (a hard `single-climax` on it is drawn as the rule says)."""
+    if spec.climax != "single" or "soprano" not in spec.voices or melody == "soprano":
+        return None
+    asked = any(u.rule.id == "single-climax" and u.params.get("voice") == "soprano"
+                for u in spec.rules)
+    return None if asked else "soprano"
 
 
 def _place(spec: Spec, chain: HarmonyChain, t: int) -> str:
@@ -208,12 +219,27 @@ def sample_form(spec: Spec, form: Form, cands: Candidates, rng: np.random.Genera
                 guards: Sequence[CopyGuard]) -> list[int]:
     """One piece that keeps the form's repeats and climaxes (see the module's docstring).
 
+    The default climax of a composed soprano, and the floor drawn with it, are
+    preferences, not rules: where the repeats cannot be joined with both, the piece is
+    drawn with the climax alone, then without either.
+
     Raises NoSolution when the chain itself has no valid piece (as without a form),
     UnsatisfiableError when only the repeats or a climax make it impossible."""
+    for floored in (True, False) if form.shaped is not None else ():
+        try:
+            return _sample_form(spec, form, cands, rng, guards, floored)
+        except NoSolution:
+            raise
+        except UnsatisfiableError:
+            pass
+    return _sample_form(spec, replace(form, shaped=None), cands, rng, guards)
 
+
+def _sample_form(spec: Spec, form: Form, cands: Candidates, rng: np.random.Generator,
+                 guards: Sequence[CopyGuard], floored: bool = False) -> list[int]:
     chain = Chain(cands.unary, cands.pair)
     temperature = spec.temperature
-    if not form.repeats and not form.climaxes:
+    if not form.repeats and not form.climaxes and form.shaped is None:
         return sample_original(chain, rng, guards, temperature=temperature)
     keys = _keys(cands)
     first = _offered(chain, form.repeats, keys)
@@ -226,10 +252,14 @@ def sample_form(spec: Spec, form: Form, cands: Candidates, rng: np.random.Genera
                 for f in cands.frames] for u in form.climaxes]
     failed: NoSolution | None = None
     for _ in range(DRAFTS):
-        top = _climax_heights(spec, form, first, heights, quiet, rng)
+        lines, top = heights, climax_heights(spec, form.climaxes, first, heights, quiet, rng)
+        floor: list[Automaton] = []
+        if form.shaped is not None:
+            lines, top, floor = shaped_climax(spec, form.shaped, cands, first, lines, top,
+                                              quiet, rng, floored)
         try:
             x = sample_original(first, rng, guards, temperature=temperature,
-                                also=_climaxes(heights, top, quiet))
+                                also=[*climax_automata(lines, top, quiet), *floor])
         except NoSolution as exc:
             backward(chain, temperature=temperature)  # NoSolution: the rules alone fail
             failed = exc  # only the repeats' model values, as offered, do
@@ -239,22 +269,23 @@ def sample_form(spec: Spec, form: Form, cands: Candidates, rng: np.random.Genera
                 x = sample_original(_conditioned(first, x, r, imposed, keys), rng, guards,
                                     temperature=temperature,
                                     also=[*_budgets(x, r, imposed, keys),
-                                          *_climaxes(heights, top, None)])
+                                          *climax_automata(lines, top, None), *floor])
         except NoSolution as exc:
             failed = exc
             continue
         return x
     assert failed is not None
-    rep = max((r for r in form.repeats if r.start <= failed.slot),
-              key=lambda r: r.start, default=form.repeats[0])
+    last: Repeat | None = max((r for r in form.repeats if r.start <= failed.slot),
+              key=lambda r: r.start, default=form.repeats[0] if form.repeats else None)
+    if last is None:  # only the default climax failed: the caller draws without it
+        raise UnsatisfiableError(f"{spec.source}: no single climax", ("single-climax",))
+    rep = last
     how = "varied" if rep.varied else "repeated"
     raise UnsatisfiableError(
         f"{spec.source}: form {spec.form}: no draft of section {rep.model} could be {how}"
         f" as section {rep.section} without breaking a hard rule near"
         f" {_where(spec, form, failed.slot)} (where the repeat joins the music around it);"
         " loosen the rules" + ("" if rep.varied else ", or vary the section (A')"))
-
-
 
 
 def _where(spec: Spec, form: Form, t: int) -> str:
@@ -327,43 +358,3 @@ def _budgets(x: Sequence[int], r: int, imposed: Sequence[Repeat], keys: list[np.
                 differs[b] = keys[b] != keys[a][x[a]]
             out.append(change_budget_automaton(differs, rep.max_changes, rep.min_changes))
     return out
-
-
-def _climaxes(heights: Sequence[list[np.ndarray]], top: Sequence[int],
-              quiet: np.ndarray | None) -> list[Automaton]:
-    """One single-climax automaton per voice, at its height; where `quiet`, the height is
-    read as too high (the climax may not stand there)."""
-    out = []
-    for line, h in zip(heights, top, strict=True):
-        if quiet is not None:
-            line = [np.where(q & (y == h), h + 1, y) for y, q in zip(line, quiet, strict=True)]
-        out.append(single_climax_automaton(line, h))
-    return out
-
-
-def _climax_heights(spec: Spec, form: Form, chain: Chain, heights: Sequence[list[np.ndarray]],
-                    quiet: np.ndarray, rng: np.random.Generator) -> tuple[int, ...]:
-    """Each climax voice's height, drawn with probability ∝ the mass of the pieces that
-    peak there once (jointly, over every combination of heights)."""
-    if not heights:
-        return ()
-    options = [sorted({int(h) for y in line for h in y}) for line in heights]
-    combos = list(itertools.product(*options))
-    log_z = np.full(len(combos), -np.inf)
-    for k, top in enumerate(combos):
-        aut = _climaxes(heights, top, quiet)
-        automaton = product(*aut)
-        try:
-            log_z[k] = backward(chain, automaton=automaton,
-                                temperature=spec.temperature).log_z
-        except NoSolution:
-            continue
-    if not np.isfinite(log_z).any():
-        backward(chain, temperature=spec.temperature)  # NoSolution: the rules alone fail
-        names = " and ".join(f"{u.place}rule {u.describe()}" for u in form.climaxes)
-        raise UnsatisfiableError(f"{names}: no line the other rules (and the form's repeats)"
-                                 " allow strikes its highest note only once",
-                                 ("single-climax",))
-    p = np.exp(log_z - log_z.max())
-    return combos[int(rng.choice(len(combos), p=p / p.sum()))]
-

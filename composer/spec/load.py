@@ -57,7 +57,8 @@ def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
     _check_fixed(doc, model, meter)
     return Spec(model.title, key, meter, model.bars, model.tempo,
                 tuple(model.voices), model.form, tuple(model.cadences.items()), melody, rules,
-                model.seed, model.temperature, doc.file, text, model.surface)
+                model.seed, model.temperature, doc.file, text, model.surface,
+                model.climax)
 
 
 def _spec_error(doc: YamlDoc, exc: ValidationError) -> SpecError:

@@ -79,6 +79,10 @@ class SpecModel(BaseModel):
     surface: Literal["figured", "plain"] = Field(
         "figured", description="figured: voices move within the beat (passing tones,"
         " neighbours, suspensions…); plain: one note per voice per beat")
+    climax: Literal["single", "free"] = Field(
+        "single", description="single: a soprano that is composed (not given) strikes its"
+        " highest note once, at a height drawn from the chorales' climaxes; free: it may"
+        " peak anywhere, as often as the voicings fall")
 
     @field_validator("key")
     @classmethod

@@ -74,6 +74,7 @@ class Spec:
     source: str  # the spec file
     text: str  # the YAML as written, kept in OUT.json
     surface: str = "figured"  # 'figured' or 'plain' (block chords)
+    climax: str = "single"  # 'single': a composed soprano peaks once; 'free'
 
     @property
     def hard(self) -> tuple[RuleUse, ...]:

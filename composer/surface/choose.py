@@ -191,7 +191,8 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
         only = kept[v] if kept is not None else None
         opts = [Option(HOLD, (y,) * len(order), (True,) + (False,) * (len(order) - 1))]
         if figured and _may_move(spec, v, ctx) and only != "hold":
-            opts += _moves(spec, plan, voicings, t, v, order, only)
+            opts += [o for o in _moves(spec, plan, voicings, t, v, order, only)
+                     if _below_climax(spec, voicings, v, o)]
         options.append(tuple(opts[-1:]) if written_again else tuple(opts))
     combos = _combos(options)
     midi, diatonic, strikes = _arrays(options, combos)
@@ -211,6 +212,15 @@ def _division(spec: Spec, slot: Slot) -> Division:
     found = division(spec.meter.at(slot.offset))
     assert found is not None
     return found
+
+
+def _below_climax(spec: Spec, voicings: Sequence[Sequence[Pitch]], v: int, o: Option) -> bool:
+    """A composed soprano with a single climax (`climax: single`, the default) keeps its
+    figures below the chain's highest note, so that the climax is struck once."""
+    if spec.climax != "single" or spec.voices[v] != "soprano":
+        return True
+    top = max(voicing[v].midi for voicing in voicings)
+    return all(p is None or p.midi < top for p in o.pitches[1:])
 
 
 def _may_move(spec: Spec, v: int, ctx: Context) -> bool:

@@ -1,0 +1,162 @@
+"""Where a line peaks: a single climax carried by the chain, its height drawn from the
+mass of the pieces that peak there (a `single-climax` rule) or from the chorales' own
+climaxes (a composed soprano, by default).
+
+A chain that weighs each voicing given the one before has no idea of a whole line: left
+to itself, a free soprano hovers within five or six pitches and strikes its highest note
+again and again, where a chorale melody climbs to one climax a seventh to an octave and
+more above its lowest note. So a soprano the chain writes gets, by default, a single
+climax (composer/sample/form.py), at a height drawn from the chorales' own: how often
+the training chorales' sopranos peak on each MIDI note, times how often they peak on
+each degree of the scale (semitones above the tonic). Two independent counts rather than
+one joint table: 290 melodies over some 12 notes and 12 degrees in every key would leave
+most cells empty, and each factor is what a singer and a harmony teacher would each ask
+of a climax (within the voice's reach; on a strong degree, the fifth or the octave more
+than the leading tone). The tonic of a chorale is read as its bass's last note, where
+every chorale closes. Only the model card's training split is counted (BWV number modulo
+10 = 2..9), so that the held-out chorales stay held out.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from composer.corpus import default_melody_index
+from composer.errors import UnsatisfiableError
+from composer.music import Key
+from composer.sample.sampler import (
+    Automaton,
+    Chain,
+    NoSolution,
+    backward,
+    product,
+    single_climax_automaton,
+)
+from composer.spec.rulesets import RuleUse
+from composer.spec.values import Spec
+
+if TYPE_CHECKING:
+    from composer.solve.candidates import Candidates
+
+
+@lru_cache(maxsize=2)
+def climax_counts(lowest: bool = False) -> tuple[dict[int, int], dict[int, int]]:
+    """(MIDI note → sopranos peaking there, degree → sopranos peaking there) over the
+    training chorales of the melody index; `lowest`: where they reach down to instead."""
+    from composer.neural.data import split_of  # (the model card's split; numpy only)
+
+    lines: dict[str, dict[str, tuple[int, ...]]] = {}
+    for line in default_melody_index().lines:
+        lines.setdefault(line.work, {})[line.voice] = line.midi
+    heights: Counter[int] = Counter()
+    degrees: Counter[int] = Counter()
+    for work, voices in lines.items():
+        soprano, bass = voices.get("soprano"), voices.get("bass")
+        if not soprano or not bass or split_of(work) != "train":
+            continue
+        end = min(soprano) if lowest else max(soprano)
+        heights[end] += 1
+        degrees[(end - bass[-1]) % 12] += 1
+    return dict(heights), dict(degrees)
+
+
+def climax_log_prior(key: Key, heights: np.ndarray, lowest: bool = False) -> np.ndarray:
+    """float [H]: log P(a chorale soprano peaks at each MIDI height) in this key, up to a
+    constant: add-one smoothed counts of the note times those of its degree above the
+    tonic. `lowest`: that its lowest note is there."""
+    by_note, by_degree = climax_counts(lowest)
+    h = np.asarray(heights, np.int64)
+    note = np.array([by_note.get(int(x), 0) + 1 for x in h], float)
+    degree = np.array([by_degree.get(int(x - key.tonic.pc) % 12, 0) + 1 for x in h], float)
+    return np.log(note) + np.log(degree)
+
+
+def climax_automata(heights: Sequence[list[np.ndarray]], top: Sequence[int],
+                    quiet: np.ndarray | None) -> list[Automaton]:
+    """One single-climax automaton per voice, at its height; where `quiet`, the height is
+    read as too high (the climax may not stand there)."""
+    out = []
+    for line, h in zip(heights, top, strict=True):
+        if quiet is not None:
+            line = [np.where(q & (y == h), h + 1, y) for y, q in zip(line, quiet, strict=True)]
+        out.append(single_climax_automaton(line, h))
+    return out
+
+
+def floor_automaton(heights: Sequence[np.ndarray], low: int) -> Automaton:
+    """A line that reaches down to `low`, at least once, and never below it."""
+    labels = tuple(np.sign(np.asarray(h) - low).astype(np.intp)[None, :] + 1
+                   for h in heights)  # 0 below, 1 at, 2 above the floor
+    step = np.array([[-1, 1, 0], [-1, 1, 1]])
+    return Automaton(0, np.array([False, True]), labels, (step,) * len(labels))
+
+
+def climax_heights(spec: Spec, climaxes: Sequence[RuleUse], chain: Chain,
+                   heights: Sequence[list[np.ndarray]], quiet: np.ndarray,
+                   rng: np.random.Generator) -> tuple[int, ...]:
+    """Each climax voice's height, drawn with probability ∝ the mass of the pieces that
+    peak there once (jointly, over every combination of heights)."""
+    if not heights:
+        return ()
+    options = [sorted({int(h) for y in line for h in y}) for line in heights]
+    combos = list(itertools.product(*options))
+    log_z = np.full(len(combos), -np.inf)
+    for k, top in enumerate(combos):
+        aut = climax_automata(heights, top, quiet)
+        automaton = product(*aut)
+        try:
+            log_z[k] = backward(chain, automaton=automaton,
+                                temperature=spec.temperature).log_z
+        except NoSolution:
+            continue
+    if not np.isfinite(log_z).any():
+        backward(chain, temperature=spec.temperature)  # NoSolution: the rules alone fail
+        names = " and ".join(f"{u.place}rule {u.describe()}" for u in climaxes)
+        raise UnsatisfiableError(f"{names}: no line the other rules (and the form's repeats)"
+                                 " allow strikes its highest note only once",
+                                 ("single-climax",))
+    p = np.exp(log_z - log_z.max())
+    return combos[int(rng.choice(len(combos), p=p / p.sum()))]
+
+
+def shaped_climax(spec: Spec, voice: str, cands: Candidates, chain: Chain,
+                  heights: list[list[np.ndarray]], top: tuple[int, ...], quiet: np.ndarray,
+                  rng: np.random.Generator, floored: bool = True
+                  ) -> tuple[list[list[np.ndarray]], tuple[int, ...], list[Automaton]]:
+    """The lines and climax heights with the default climax of `voice` added, and the
+    floor it reaches down to: each height drawn from the chorales' (`climax_log_prior`),
+    the climax first, among those the chain can keep beside the other climaxes; without
+    the floor (or unless `floored`), or the climax too, where the chain can keep none."""
+    line = [f.midi[:, spec.voices.index(voice)].astype(np.int64) for f in cands.frames]
+    options = np.unique(np.concatenate(line)) if line else np.zeros(0, np.int64)
+    for h in _drawn(spec.key, options, False, rng):
+        lines, tops = [*heights, line], (*top, h)
+        if _holds(spec, chain, climax_automata(lines, tops, quiet)):
+            for low in _drawn(spec.key, options[options < h], True, rng) if floored else ():
+                floor = [floor_automaton(line, low)]
+                if _holds(spec, chain, [*climax_automata(lines, tops, quiet), *floor]):
+                    return lines, tops, floor
+            return lines, tops, []
+    return heights, top, []
+
+
+def _drawn(key: Key, options: np.ndarray, lowest: bool, rng: np.random.Generator
+           ) -> list[int]:
+    """The options in the order of a draw without replacement, in the prior's odds."""
+    order = np.argsort(-(climax_log_prior(key, options, lowest)
+                         + rng.gumbel(size=len(options))))
+    return [int(x) for x in options[order]]
+
+
+def _holds(spec: Spec, chain: Chain, automata: Sequence[Automaton]) -> bool:
+    try:
+        backward(chain, automaton=product(*automata), temperature=spec.temperature)
+    except NoSolution:
+        return False
+    return True
