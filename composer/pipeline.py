@@ -127,7 +127,8 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         raise conflict
     form = form_of(spec, chain)  # repeated sections and single climaxes (composer/form.py)
     if kept is not None and (span := kept.local(spec, form)) is not None \
-            and (drawn_here := _draw_span(spec, chain, scorer, kept, span, rng)) is not None:
+            and (drawn_here := _draw_span(spec, chain, scorer, kept, span, rng,
+                                          kept.ceiling(spec, form.shaped))) is not None:
         return _finish(asked, spec, rules, form.annotate(make_plan(spec, chain, drawn_here[0])),
                        drawn_here[1], rng, kept)
     cands = candidates(spec, chain, scorer, progress=progress)
@@ -168,14 +169,22 @@ def _decode(cands: Candidates, choice: Sequence[int], voices: int
 
 
 def _draw_span(spec: Spec, chain: HarmonyChain, scorer: Scorer, kept: Kept,
-               span: tuple[int, int], rng: np.random.Generator
+               span: tuple[int, int], rng: np.random.Generator, ceiling: int | None
                ) -> tuple[list[int], list[tuple[Pitch, ...]]] | None:
     """A revision's region drawn alone, between its kept neighbours: every score is of a
     slot or of two neighbours, so given them the region's distribution does not depend
     on the music further away — the same draw as the whole chain's, in a fraction of the
-    time. None where it finds nothing (the whole chain then decides, and explains)."""
+    time. `ceiling`: the kept climax of the soprano, which the region stays below. None
+    where it finds nothing (the whole chain then decides, and explains)."""
     first, last = span
     cands = candidates(spec, chain, scorer, slots=range(first, last + 1))
+    if ceiling is not None and kept.region is not None:
+        v, (lo, hi) = spec.voices.index("soprano"), kept.region
+        cands = replace(cands, unary=tuple(
+            np.where(frame.midi[:, frame.columns.index(v)] < ceiling, u, -np.inf)
+            if lo <= t <= hi else u
+            for t, frame, u in zip(range(first, last + 1), cands.frames, cands.unary,
+                                   strict=True)))
     try:
         choice = sample_original(Chain(cands.unary, cands.pair), rng, (),
                                  temperature=spec.temperature)

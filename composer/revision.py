@@ -222,7 +222,8 @@ def _kept(saved: Saved, region: set[int], moving: set[int], locked: set[tuple[in
                          for t in range(len(slots)))
     span = (max(min(region) - 1, 0), min(max(region) + 1, len(slots) - 1)) if region \
         else None
-    return Kept(numerals, uses, kept_figures, saved.voicings, span, saved.keys)
+    return Kept(numerals, uses, kept_figures, saved.voicings, span, saved.keys,
+                (min(region), max(region)) if region else None)
 
 
 def _fixed(saved: Saved, t: int, v: int) -> RuleUse:

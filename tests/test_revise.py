@@ -90,6 +90,22 @@ def test_outside_the_region_every_written_note_stays(name: str, tmp_path: Path) 
     revised_and_compared(name, 0, tmp_path)
 
 
+def test_a_revision_keeps_the_soprano_s_single_climax(tmp_path: Path) -> None:
+    """A free soprano strikes its highest note once by default; two bars redrawn away
+    from it stay below it, so the kept climax is still the only one."""
+    for seed in range(4):
+        comp, saved = composed("chorale-d-major", seed, tmp_path)
+        soprano = [n for n in comp.notes["soprano"] if n.pitch is not None]
+        top = max(n.pitch.midi for n in soprano)
+        climax_bar = comp.spec.meter.position(
+            next(n.offset for n in soprano if n.pitch.midi == top)).bar
+        bars = (3, 4) if climax_bar > 6 else (comp.plan.bars - 3, comp.plan.bars - 2)
+        new = revise(saved, bars=bars, seed=seed + 50)
+        peaks = [n for n in new.notes["soprano"] if n.pitch is not None
+                 and n.pitch.midi >= top]
+        assert [n.pitch.midi for n in peaks] == [top], (seed, bars, climax_bar)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", COMPOSABLE)
 def test_every_example_revised_for_ten_seeds(name: str, tmp_path: Path) -> None:
