@@ -65,6 +65,7 @@ class StatisticalFigureScorer:
 
     logp: np.ndarray  # [voice, step in, step out, metric, cadence, figure]
     rate: np.ndarray  # [voice]: the share of Bach's voice-beats, cadences aside, that move
+    reads_other_voices = False
 
     @classmethod
     def from_counts(cls, counts: np.ndarray, strength: float = 8.0) -> StatisticalFigureScorer:

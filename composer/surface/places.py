@@ -1,0 +1,96 @@
+"""The places a figure scorer is asked about, beyond the voice's own notes: the beat
+around it (`Around`: the voicings, chords and key of this slot and the next, the place
+in the phrase) and, for a scorer that reads them, the figures of the voices above in
+each of the beat's combinations — asked once per distinct figures above, not once per
+combination."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from composer.music import Pitch
+from composer.planning.plan import Plan
+from composer.surface.beat import Beat
+from composer.surface.figures import CELLS, GIVEN, Around, FigurePlaces, classify_beats
+from composer.texture import REST, chord_arrays
+
+LABEL_CODES = 32  # more than the labels and −1: a row of labels as one integer
+
+
+def around(plan: Plan, voicings: Sequence[Sequence[Pitch]], t: np.ndarray) -> Around:
+    """The beat around each place (slot t): the voicings, chords and key there and on
+    the next slot, and the place in the phrase."""
+    slots = plan.slots
+    n = len(slots)
+    first: dict[int, int] = {}
+    for s in slots:
+        first.setdefault(s.phrase, s.index)
+    tonic = np.array([slots[a].key.tonic.pc for a in t])
+    roles = chord_arrays([s.chord for s in slots], [s.key for s in slots])[0].astype(np.int64)
+    turn = (np.arange(12)[None, :] + tonic[:, None]) % 12
+    after = np.minimum(t + 1, n - 1)
+    rest = np.array([[REST] * len(voicings[0])])
+    notes = np.array([[p.midi for p in voicing] for voicing in voicings])
+    return Around(notes[t], np.where((t + 1 < n)[:, None], notes[after], rest),
+                  roles[t[:, None], turn], roles[after[:, None], turn], tonic,
+                  np.array([int(slots[a].key.mode == "minor") for a in t]),
+                  np.array([a - first[slots[a].phrase] for a in t]),
+                  np.array([int(slots[a].fermata) for a in t]),
+                  np.array([int(a + 1 < n and slots[a + 1].fermata) for a in t]))
+
+
+def combination_rows(beats: Sequence[Beat], places: list[tuple[int, int]], first: int, others: bool
+          ) -> tuple[tuple[np.ndarray, np.ndarray] | None, list[np.ndarray]]:
+    """For a scorer that reads the other voices: the rows it is asked (the place, and
+    the figures of the voices above it, as LABELS, −1 where unknown), one per distinct
+    figures above, and for each place the row of each of its beat's combinations."""
+    if not others:
+        return None, []
+    place_of: list[int] = []
+    above: list[np.ndarray] = []
+    combo_rows: list[np.ndarray] = []
+    given = {a: given_label(beats, a - first) for a, _ in places}
+    for k, (a, v) in enumerate(places):
+        b = beats[a - first]
+        labels = np.full((len(b.combos), len(b.options)), -1, np.int64)
+        for w in range(v):
+            f = b.figures(w)
+            labels[:, w] = np.where(f == GIVEN, given[a], f)
+        code = (labels + 1) @ (LABEL_CODES ** np.arange(labels.shape[1]))
+        _, one, inverse = np.unique(code, return_index=True, return_inverse=True)
+        combo_rows.append(len(place_of) + inverse.reshape(-1))
+        place_of += [k] * len(one)
+        above.append(labels[one])
+    return (np.array(place_of), np.concatenate(above)), combo_rows
+
+
+def given_label(beats: Sequence[Beat], i: int) -> int:
+    """The figure (LABELS) a given melody makes on beat i, read off its notes on the
+    sixteenth grid as Bach's are (−1 where the beat is not on that grid)."""
+    b = beats[i]
+    melody = next((v for v, o in enumerate(b.options) if o[0].figure == GIVEN), None)
+    if melody is None or len(b.times) < CELLS:
+        return -1
+    option = b.options[melody][0]
+    cell = b.slot.duration / CELLS
+    midi = np.full((CELLS + 2, 1), REST, np.int64)
+    onset = np.zeros((CELLS + 2, 1), bool)
+    for x, p, struck in zip(b.times, option.pitches, option.struck, strict=True):
+        k = int(x / cell)
+        if x == k * cell and p is not None:
+            midi[1 + k, 0] = p.midi
+        onset[1 + k, 0] |= struck
+    for j, to, at in ((i - 1, 0, -1), (i + 1, CELLS + 1, 0)):
+        if 0 <= j < len(beats) and beats[j].options[melody][0].figure == GIVEN \
+                and (p := beats[j].options[melody][0].pitches[at]) is not None:
+            midi[to, 0] = p.midi
+    return int(classify_beats(midi, onset, np.array([1]))[0, 0])
+
+
+def with_others(places: FigurePlaces, rows: tuple[np.ndarray, np.ndarray]) -> FigurePlaces:
+    """The places with the rows of the voices above that `combination_rows` found."""
+    assert places.around is not None
+    return replace(places, around=replace(places.around, of=rows[0], others=rows[1]))
