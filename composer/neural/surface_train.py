@@ -35,14 +35,14 @@ CARD_FORMAT = "partimento-figure-model"
 
 @dataclass(frozen=True)
 class SurfaceConfig:
-    hidden: int = 64
+    hidden: int = 128
     depth: int = 2  # layers after the first (the last gives the logits)
     epochs: int = 30
     seed: int = 0
     batch: int = 256
     lr: float = 2e-3
     weight_decay: float = 1e-5
-    dropout: float = 0.1
+    dropout: float = 0.3
     hide_others: float = 0.1  # share of the voices above whose figure is hidden
     patience: int = 3
 
