@@ -90,10 +90,10 @@ def refigured(step: int):
     from composer.errors import Location
     from composer.io.read import texture_from_music21
     from composer.music import Position
+    from composer.neural.scorer import default_scorer, figure_scorer_of
     from composer.planning.plan import Plan, Slot
     from composer.spec.rulesets import load_ruleset
     from composer.spec.values import Melody, MelodyNote, Spec
-    from composer.neural.scorer import default_scorer, figure_scorer_of
     from composer.surface.choose import choose_surface
     from composer.surface.figures import CELLS, LABELS, beat_grid, classify_beats, skeleton
 
