@@ -119,3 +119,29 @@ def test_pieces_with_the_neural_surface_keep_every_hard_rule(example, tmp_path):
         written = write_outputs(comp.piece, tmp_path / f"{example}-{seed}", document(comp))
         texture, _ = read_score(written[0], spec.voices)
         assert check_texture(texture, ruleset, str(written[0])).violations == ()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "other-vocabulary"])
+def test_a_bad_figure_network_is_one_line_and_exit_2(damage, tmp_path, capsys):
+    """A model whose figure network beside it is damaged, or was trained on another
+    figure vocabulary, is refused in one line naming the file, asking to retrain."""
+    import shutil
+
+    from composer.cli import main
+    from composer.neural.weights import write_npz
+
+    models = content_dir("models")
+    for suffix in (".pt", ".npz", ".json"):
+        shutil.copy(models / f"chorale{suffix}", tmp_path / f"m{suffix}")
+    shutil.copy(SHIPPED.with_suffix(".json"), tmp_path / "m-surface.json")
+    if damage == "garbage":
+        (tmp_path / "m-surface.npz").write_bytes(b"not a zip file")
+    else:
+        arrays, _ = read_npz(SHIPPED)
+        write_npz({**arrays, "figures": arrays["figures"][::-1]}, tmp_path / "m-surface.npz", "")
+    code = main(["compose", str(EXAMPLES / "harmonize-melody.yaml"), "--model",
+                 str(tmp_path / "m.pt"), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "m-surface.npz" in err
+    assert ("retrain" in err) == (damage == "other-vocabulary")
+    assert not list(tmp_path.glob("out*"))
