@@ -42,8 +42,9 @@ def around(plan: Plan, voicings: Sequence[Sequence[Pitch]], t: np.ndarray) -> Ar
                   np.array([int(a + 1 < n and slots[a + 1].fermata) for a in t]))
 
 
-def combination_rows(beats: Sequence[Beat], places: list[tuple[int, int]], first: int, others: bool
-          ) -> tuple[tuple[np.ndarray, np.ndarray] | None, list[np.ndarray]]:
+def combination_rows(beats: Sequence[Beat], places: list[tuple[int, int]], first: int,
+                     others: bool
+                     ) -> tuple[tuple[np.ndarray, np.ndarray] | None, list[np.ndarray]]:
     """For a scorer that reads the other voices: the rows it is asked (the place, and
     the figures of the voices above it, as LABELS, −1 where unknown), one per distinct
     figures above, and for each place the row of each of its beat's combinations."""
@@ -52,18 +53,20 @@ def combination_rows(beats: Sequence[Beat], places: list[tuple[int, int]], first
     place_of: list[int] = []
     above: list[np.ndarray] = []
     combo_rows: list[np.ndarray] = []
-    given = {a: given_label(beats, a - first) for a, _ in places}
+    labels: np.ndarray | None = None
     for k, (a, v) in enumerate(places):
         b = beats[a - first]
-        labels = np.full((len(b.combos), len(b.options)), -1, np.int64)
-        for w in range(v):
-            f = b.figures(w)
-            labels[:, w] = np.where(f == GIVEN, given[a], f)
-        code = (labels + 1) @ (LABEL_CODES ** np.arange(labels.shape[1]))
+        if k == 0 or places[k - 1][0] != a:  # a new beat: its figures, voice by voice
+            given = given_label(beats, a - first)
+            labels = np.stack([b.figures(w) for w in range(len(b.options))], axis=1)
+            labels = np.where(labels == GIVEN, given, labels)
+            codes = np.cumsum((labels + 1) * LABEL_CODES ** np.arange(labels.shape[1]), axis=1)
+        assert labels is not None
+        code = codes[:, v - 1] if v else np.zeros(len(labels), np.int64)
         _, one, inverse = np.unique(code, return_index=True, return_inverse=True)
         combo_rows.append(len(place_of) + inverse.reshape(-1))
         place_of += [k] * len(one)
-        above.append(labels[one])
+        above.append(np.where(np.arange(labels.shape[1]) < v, labels[one], -1))
     return (np.array(place_of), np.concatenate(above)), combo_rows
 
 
