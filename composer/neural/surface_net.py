@@ -25,7 +25,11 @@ import numpy as np
 from composer.errors import PartimentoError
 from composer.neural.net import one_thread
 from composer.neural.weights import read_npz
-from composer.surface.counts import StatisticalFigureScorer, default_figure_scorer
+from composer.surface.counts import (
+    StatisticalFigureScorer,
+    default_figure_scorer,
+    lean_to_move,
+)
 from composer.surface.figures import LABELS, NAMES, FigurePlaces
 from composer.texture import REST
 
@@ -127,7 +131,11 @@ class SurfaceNet:
 @dataclass(frozen=True, eq=False)
 class NeuralFigureScorer:
     """The figure network as a `FigureScorer`. Places without the voicings around them,
-    or in a texture of other than four voices, are scored by the counts instead."""
+    or in a texture of other than four voices, are scored by the counts instead. Where
+    the figures offered are known, each voice leans towards moving as often as Bach's
+    voice does (as the counts do: `lean_to_move`): the voicings composing chooses leave
+    fewer figures than Bach's did, and the network, which knows how seldom a voice
+    moves where few are offered, would otherwise let the surface go still."""
 
     net: SurfaceNet
     counts: StatisticalFigureScorer
@@ -137,11 +145,13 @@ class NeuralFigureScorer:
         a = places.around
         if a is None or a.notes.shape[1] != VOICES:
             return self.counts.log_scores(places)
-        voice = places.voice if a.of is None else places.voice[a.of]
+        row = np.arange(len(places)) if a.of is None else a.of
         with one_thread():  # small matrices: BLAS's helper threads only slow them down
             first = self.net.first_layer(context_fields(places))
-            return self.net.log_probs(first if a.of is None else first[a.of],
-                                      other_fields(voice, a.others))
+            scores = self.net.log_probs(first[row], other_fields(places.voice[row], a.others))
+        if places.offered is None:
+            return scores
+        return lean_to_move(scores, places.voice[row], places.offered[row], self.counts.rate)
 
 
 def surface_path(model: Path) -> Path:
