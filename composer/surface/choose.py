@@ -265,7 +265,8 @@ def _scores(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
         _offered(beats, [(t - first, v) for t, v in places]),
         around(plan, voicings, t))
     reads = getattr(scorer, "reads_other_voices", False)
-    rows, combo_rows = combination_rows(beats, places, first, reads)
+    rows, combo_rows = combination_rows(beats, places, first, reads,
+                                        spec.melody.notes if spec.melody else ())
     logp = scorer.log_scores(with_others(at, rows) if rows else at)
     index = {p: k for k, p in enumerate(places)}
     out = []

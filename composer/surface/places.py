@@ -13,6 +13,7 @@ import numpy as np
 
 from composer.music import Pitch
 from composer.planning.plan import Plan
+from composer.spec.values import MelodyNote
 from composer.surface.beat import Beat
 from composer.surface.figures import CELLS, GIVEN, Around, FigurePlaces, classify_beats
 from composer.texture import REST, chord_arrays
@@ -43,7 +44,7 @@ def around(plan: Plan, voicings: Sequence[Sequence[Pitch]], t: np.ndarray) -> Ar
 
 
 def combination_rows(beats: Sequence[Beat], places: list[tuple[int, int]], first: int,
-                     others: bool
+                     others: bool, melody: Sequence[MelodyNote] = ()
                      ) -> tuple[tuple[np.ndarray, np.ndarray] | None, list[np.ndarray]]:
     """For a scorer that reads the other voices: the rows it is asked (the place, and
     the figures of the voices above it, as LABELS, −1 where unknown), one per distinct
@@ -57,7 +58,7 @@ def combination_rows(beats: Sequence[Beat], places: list[tuple[int, int]], first
     for k, (a, v) in enumerate(places):
         b = beats[a - first]
         if k == 0 or places[k - 1][0] != a:  # a new beat: its figures, voice by voice
-            given = given_label(beats, a - first)
+            given = given_label(b, melody)
             labels = np.stack([b.figures(w) for w in range(len(b.options))], axis=1)
             labels = np.where(labels == GIVEN, given, labels)
             codes = np.cumsum((labels + 1) * LABEL_CODES ** np.arange(labels.shape[1]), axis=1)
@@ -70,14 +71,13 @@ def combination_rows(beats: Sequence[Beat], places: list[tuple[int, int]], first
     return (np.array(place_of), np.concatenate(above)), combo_rows
 
 
-def given_label(beats: Sequence[Beat], i: int) -> int:
-    """The figure (LABELS) a given melody makes on beat i, read off its notes on the
+def given_label(b: Beat, melody: Sequence[MelodyNote]) -> int:
+    """The figure (LABELS) a given melody makes on beat b, read off its notes on the
     sixteenth grid as Bach's are (−1 where the beat is not on that grid)."""
-    b = beats[i]
-    melody = next((v for v, o in enumerate(b.options) if o[0].figure == GIVEN), None)
-    if melody is None or len(b.times) < CELLS:
+    voice = next((v for v, o in enumerate(b.options) if o[0].figure == GIVEN), None)
+    if voice is None or len(b.times) < CELLS:
         return -1
-    option = b.options[melody][0]
+    option = b.options[voice][0]
     cell = b.slot.duration / CELLS
     midi = np.full((CELLS + 2, 1), REST, np.int64)
     onset = np.zeros((CELLS + 2, 1), bool)
@@ -86,10 +86,12 @@ def given_label(beats: Sequence[Beat], i: int) -> int:
         if x == k * cell and p is not None:
             midi[1 + k, 0] = p.midi
         onset[1 + k, 0] |= struck
-    for j, to, at in ((i - 1, 0, -1), (i + 1, CELLS + 1, 0)):
-        if 0 <= j < len(beats) and beats[j].options[melody][0].figure == GIVEN \
-                and (p := beats[j].options[melody][0].pitches[at]) is not None:
-            midi[to, 0] = p.midi
+    start, end = b.slot.offset, b.slot.offset + b.slot.duration
+    before = [n for n in melody if n.offset < start <= n.offset + n.duration]
+    after = [n for n in melody if n.offset <= end < n.offset + n.duration]
+    for to, notes in ((0, before), (CELLS + 1, after)):
+        if notes and notes[-1].pitch is not None:
+            midi[to, 0] = notes[-1].pitch.midi
     return int(classify_beats(midi, onset, np.array([1]))[0, 0])
 
 
