@@ -30,7 +30,7 @@ from composer.surface.counts import (
     default_figure_scorer,
     lean_to_move,
 )
-from composer.surface.figures import LABELS, NAMES, FigurePlaces
+from composer.surface.figures import HOLD, LABELS, NAMES, FigurePlaces
 from composer.texture import REST
 
 SUFFIX = "-surface"  # NAME-surface.npz and NAME-surface.json beside NAME.pt
@@ -151,7 +151,11 @@ class NeuralFigureScorer:
             scores = self.net.log_probs(first[row], other_fields(places.voice[row], a.others))
         if places.offered is None:
             return scores
-        return lean_to_move(scores, places.voice[row], places.offered[row], self.counts.rate)
+        # The lean is measured where the voices above hold, as if the voice were alone.
+        alone = ((a.others == -1) | (a.others == HOLD)).all(axis=1) if a.others is not None \
+            else None
+        return lean_to_move(scores, places.voice[row], places.offered[row], self.counts.rate,
+                            alone)
 
 
 def surface_path(model: Path) -> Path:

@@ -91,17 +91,20 @@ class StatisticalFigureScorer:
 
 
 def lean_to_move(scores: np.ndarray, voice: np.ndarray, offered: np.ndarray,
-                 rate: np.ndarray) -> np.ndarray:
+                 rate: np.ndarray, basis: np.ndarray | None = None) -> np.ndarray:
     """The scores [K, figures] with each voice's moving figures raised (or lowered) by
-    the one log-odds that makes it move, on average over its places and the figures
-    offered there, as often as Bach's voice does (`rate`, per voice)."""
+    the one log-odds that makes it move, on average over its places (the rows `basis`
+    marks, where it marks any) and the figures offered there, as often as Bach's voice
+    does (`rate`, per voice)."""
     moving = np.arange(len(FIGURES)) != HOLD
     lean = np.zeros(len(scores))
     weight = np.exp(scores - scores.max(axis=1, keepdims=True)) * offered
     still, move = weight[:, ~moving].sum(axis=1), weight[:, moving].sum(axis=1)
     for v in np.unique(voice):
         rows = voice == v
-        lean[rows] = _lean(still[rows], move[rows], float(rate[min(v, len(rate) - 1)]))
+        if basis is not None and (rows & basis).any():
+            rows &= basis
+        lean[voice == v] = _lean(still[rows], move[rows], float(rate[min(v, len(rate) - 1)]))
     return scores + lean[:, None] * moving
 
 
