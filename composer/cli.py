@@ -163,8 +163,9 @@ def compose(
     temperature: Annotated[float | None, typer.Option(help="override the spec's")] = None,
     model: Annotated[str | None, typer.Option(
         "--model", help="PATH of a trained model (NAME.pt or NAME.npz, its card NAME.json"
-                        " beside it), or 'none' for the statistical scorer; default:"
-                        " models/chorale.pt (read from chorale.npz, without torch)")] = None,
+                        " and any figure network NAME-surface.npz beside it), or 'none' for"
+                        " the statistical scorers; default: models/chorale.pt (read from"
+                        " chorale.npz, without torch)")] = None,
 ) -> None:
     """Compose a piece from a spec: exit 0 done, 1 rules cannot all hold, 2 bad input."""
     from dataclasses import replace

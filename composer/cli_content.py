@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,10 +31,18 @@ def train(
                       " full), within_hidden, dropout (repeatable)")] = None,
     threads: Annotated[int, typer.Option(
         min=1, help="CPU threads (the model is small: one is usually fastest)")] = 1,
+    surface: Annotated[bool, typer.Option(
+        "--surface", help="train the figure network instead (NAME-surface.npz; --set"
+                          " hidden, depth, dropout)")] = False,
 ) -> None:
     """Train the chorale model from music21's Bach chorales, with early stopping on the
-    validation chorales; a checkpoint is kept after every epoch."""
+    validation chorales; a checkpoint is kept after every epoch. With --surface, train
+    the network that scores the figures within each beat."""
     import time
+
+    if surface:
+        _train_surface(name, epochs, seed, limit, out, override or [], threads)
+        return
 
     import torch
     from rich.console import Console
@@ -72,6 +80,45 @@ def train(
     seconds, figures = time.perf_counter() - started, result.card["figures"]
     typer.echo(f"wrote {', '.join(map(str, result.paths))} in {seconds:.0f} s: validation"
                f" {figures['validation_nll']:.4f}, test {figures['test_nll']:.4f} nats per note")
+
+
+def _train_surface(name: str, epochs: int, seed: int, limit: int | None, out: Path | None,
+                   override: list[str], threads: int) -> None:
+    """`partimento train --surface`: the figure network, NAME-surface.npz and its card."""
+    import time
+    from dataclasses import replace
+
+    import torch
+
+    from composer.content import content_dir
+    from composer.neural.surface_train import SurfaceConfig, train_surface
+
+    torch.set_num_threads(threads)
+    config = SurfaceConfig(epochs=epochs, seed=seed)
+    settings: dict[str, type] = {"hidden": int, "depth": int, "dropout": float}
+    for item in override:
+        field, _, value = item.partition("=")
+        try:
+            parsed: Any = settings[field](value)
+            config = replace(config, **{field: parsed})
+        except (KeyError, ValueError):
+            raise PartimentoError(f"--set {item}: the figure network's settings are"
+                                  f" {', '.join(f'{k}=NUMBER' for k in settings)}") from None
+    command = " ".join(["partimento train --surface", f"--name {name}", f"--epochs {epochs}",
+                        f"--seed {seed}", *([f"--limit {limit}"] if limit else []),
+                        *(f"--set {o}" for o in override)])
+    started = time.perf_counter()
+
+    def progress(epoch: int, loss: float, val: float) -> None:
+        typer.echo(f"epoch {epoch}: loss {loss:.4f}, validation {val:.4f} (nats per figure)",
+                   err=True)
+
+    paths, card = train_surface(config, out or content_dir("models"), name, command, limit,
+                                progress)
+    f = card["figures"]
+    typer.echo(f"wrote {', '.join(map(str, paths))} in {time.perf_counter() - started:.0f} s:"
+               f" validation {f['validation_nll']:.4f} nats per figure (the figure counts"
+               f" {f['validation_nll_counts']:.4f}), test {f['test_nll']:.4f}")
 
 
 def learn_grammar(

@@ -18,7 +18,7 @@ from composer.errors import UnsatisfiableError
 from composer.grading.checker import Violation
 from composer.io.write import piece_to_music21
 from composer.music import Note, Piece, Pitch
-from composer.neural.scorer import default_scorer
+from composer.neural.scorer import default_scorer, figure_scorer_of
 from composer.planning.chain import HarmonyChain, harmony_chain, no_close
 from composer.planning.keys import key_of
 from composer.planning.plan import Plan, make_plan
@@ -36,6 +36,7 @@ from composer.solve.given import BY_CHORD_RULES, composing_rules, melody_warning
 from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
 from composer.surface.choose import Surface, choose_surface
+from composer.surface.figures import FigureScorer
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,7 +131,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
             and (drawn_here := _draw_span(spec, chain, scorer, kept, span, rng,
                                           kept.ceiling(spec, form.shaped))) is not None:
         return _finish(asked, spec, rules, form.annotate(make_plan(spec, chain, drawn_here[0])),
-                       drawn_here[1], rng, kept)
+                       drawn_here[1], rng, kept, figure_scorer_of(scorer))
     cands = candidates(spec, chain, scorer, progress=progress)
     drawn = form if kept is None else kept.on_form(form)
     try:
@@ -153,7 +154,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
             raise found from None
     numerals, voicings = _decode(cands, choice, len(ctx.voices))
     return _finish(asked, spec, rules, form.annotate(make_plan(spec, chain, numerals)),
-                   voicings, rng, kept)
+                   voicings, rng, kept, figure_scorer_of(scorer))
 
 
 def _decode(cands: Candidates, choice: Sequence[int], voices: int
@@ -198,11 +199,12 @@ def _draw_span(spec: Spec, chain: HarmonyChain, scorer: Scorer, kept: Kept,
 
 def _finish(asked: Spec, spec: Spec, rules: tuple[RuleUse, ...], the_plan: Plan,
             voicings: Sequence[tuple[Pitch, ...]], rng: np.random.Generator,
-            kept: Kept | None) -> Composition:
-    """The third level (figures within each beat, on the chosen voicings) and the piece."""
+            kept: Kept | None, figures: FigureScorer | None = None) -> Composition:
+    """The third level (figures within each beat, on the chosen voicings, scored by
+    `figures` or else the counts) and the piece."""
     surface = choose_surface(
         replace(spec, rules=kept.without_notes(spec.rules)) if kept else spec, the_plan,
-        voicings, rng, keep=kept.figures if kept else None,
+        voicings, rng, figures, keep=kept.figures if kept else None,
         span=kept.span if kept else None) if spec.surface == "figured" \
         else None
     piece = build_piece(spec, the_plan, tuple(voicings), surface)

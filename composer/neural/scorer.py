@@ -32,8 +32,10 @@ from composer.neural.features import (
     tokens,
 )
 from composer.neural.net import Groups, Net, Previous, one_thread
+from composer.neural.surface_net import load_figure_scorer, surface_path
 from composer.neural.weights import read_weights
 from composer.sample.scorer import Scorer, SlotInfo, StatisticalScorer
+from composer.surface.figures import FigureScorer
 from composer.texture import Frame
 
 DEFAULT_MODEL = "chorale.pt"  # read from chorale.npz, exported from it, without torch
@@ -56,6 +58,7 @@ class _Voicings:
 class NeuralScorer:
     model: Net
     path: Path
+    surface: FigureScorer | None = None  # the figure network beside it (NAME-surface.npz)
     # The sampler shows the same frames again (a chord's domain at every slot where
     # the chord may stand), and equal frames as other objects: what depends on a frame
     # and the key alone is remembered weakly per frame, and by content for the last
@@ -199,7 +202,15 @@ def load_scorer(path: Path) -> NeuralScorer:
     if not fits:
         raise PartimentoError(f"{path}: the weights do not fit the model its card"
                               " describes (a damaged file, or a card from another model)")
-    return NeuralScorer(Net.from_weights(config, weights), path)
+    surface = surface_path(path)
+    return NeuralScorer(Net.from_weights(config, weights), path,
+                        load_figure_scorer(surface) if surface.is_file() else None)
+
+
+def figure_scorer_of(scorer: Scorer) -> FigureScorer | None:
+    """The figure scorer that goes with a voicing scorer: a trained model's figure network
+    where it has one; None (the figure counts) otherwise."""
+    return scorer.surface if isinstance(scorer, NeuralScorer) else None
 
 
 @lru_cache(maxsize=1)
@@ -208,7 +219,7 @@ def default_scorer() -> NeuralScorer:
     return load_scorer(content_dir("models") / DEFAULT_MODEL)
 
 
-__all__ = ["DEFAULT_MODEL", "NeuralScorer", "default_scorer", "load_scorer"]
+__all__ = ["DEFAULT_MODEL", "NeuralScorer", "default_scorer", "figure_scorer_of", "load_scorer"]
 
 
 def scorer_for(model: str | Path | None, voices: tuple[str, ...]) -> Scorer | None:

@@ -40,6 +40,7 @@ from composer.surface.figures import (
     FigurePlaces,
     FigureScorer,
 )
+from composer.surface.places import around, combination_rows, with_others
 from composer.surface.rules import identify, judge_beats, pair_scores, signatures
 from composer.texture import REST, chord_arrays, leading_tone_of
 
@@ -311,7 +312,7 @@ def _scores(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
             beats: Sequence[Beat], scorer: FigureScorer, first: int = 0) -> list[np.ndarray]:
     """Per beat (the first at slot `first`), the summed log-score of each combination's
     figures. The scorer sees every beat where a voice could move, with the figures its
-    combinations offer."""
+    combinations offer (and, if it reads them, the figures of the voices above)."""
     slots = plan.slots
     places = [(t, v) for t, b in enumerate(beats, first) if b.figured
               for v in range(len(b.options)) if b.options[v][0].figure == HOLD]
@@ -324,19 +325,26 @@ def _scores(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
         return np.array([voicings[a][b].midi if 0 <= a < len(slots) else REST
                          for a, b in zip(ts, v, strict=True)])
 
-    logp = scorer.log_scores(FigurePlaces(
+    at = FigurePlaces(
         v, note(t - 1), note(t), note(t + 1),
         np.array([int(slots[a].position.beat) - 1 for a in t]),
         np.array([spec.meter.at(slots[a].offset).beats_per_bar for a in t]),
         np.array([cadence.get(slots[a].phrase, a) - a for a in t]),
-        _offered(beats, [(t - first, v) for t, v in places])))
+        _offered(beats, [(t - first, v) for t, v in places]),
+        around(plan, voicings, t))
+    reads = getattr(scorer, "reads_other_voices", False)
+    rows, combo_rows = combination_rows(beats, places, first, reads,
+                                        spec.melody.notes if spec.melody else ())
+    logp = scorer.log_scores(with_others(at, rows) if rows else at)
     index = {p: k for k, p in enumerate(places)}
     out = []
     for a, b in enumerate(beats, first):
         score = np.zeros(len(b.combos))
         for voice in range(len(b.options)):
             if (a, voice) in index:
-                score += logp[index[(a, voice)], b.figures(voice)]
+                k = index[(a, voice)]
+                row = combo_rows[k] if rows else np.full(len(b.combos), k)
+                score += logp[row, b.figures(voice)]
         out.append(score)
     return out
 

@@ -69,6 +69,7 @@ class StatisticalFigureScorer:
 
     logp: np.ndarray  # [voice, step in, step out, metric, cadence, figure]
     rate: np.ndarray  # [voice]: the share of Bach's voice-beats, cadences aside, that move
+    reads_other_voices = False
 
     @classmethod
     def from_counts(cls, counts: np.ndarray, strength: float = 8.0) -> StatisticalFigureScorer:
@@ -90,14 +91,25 @@ class StatisticalFigureScorer:
         scores = self.logp[places.classes()]
         if places.offered is None:
             return scores
-        moving = np.arange(len(FIGURES)) != HOLD
-        lean = np.zeros(len(places))
-        weight = np.exp(scores - scores.max(axis=1, keepdims=True)) * places.offered
-        still, move = weight[:, ~moving].sum(axis=1), weight[:, moving].sum(axis=1)
-        for v in np.unique(places.voice):
-            rows = places.voice == v
-            lean[rows] = _lean(still[rows], move[rows], float(self.rate[min(v, 3)]))
-        return scores + lean[:, None] * moving
+        return lean_to_move(scores, places.voice, places.offered, self.rate)
+
+
+def lean_to_move(scores: np.ndarray, voice: np.ndarray, offered: np.ndarray,
+                 rate: np.ndarray, basis: np.ndarray | None = None) -> np.ndarray:
+    """The scores [K, figures] with each voice's moving figures raised (or lowered) by
+    the one log-odds that makes it move, on average over its places (the rows `basis`
+    marks, where it marks any) and the figures offered there, as often as Bach's voice
+    does (`rate`, per voice)."""
+    moving = np.arange(len(FIGURES)) != HOLD
+    lean = np.zeros(len(scores))
+    weight = np.exp(scores - scores.max(axis=1, keepdims=True)) * offered
+    still, move = weight[:, ~moving].sum(axis=1), weight[:, moving].sum(axis=1)
+    for v in np.unique(voice):
+        rows = voice == v
+        if basis is not None and (rows & basis).any():
+            rows &= basis
+        lean[voice == v] = _lean(still[rows], move[rows], float(rate[min(v, len(rate) - 1)]))
+    return scores + lean[:, None] * moving
 
 
 def _lean(still: np.ndarray, move: np.ndarray, rate: float) -> float:

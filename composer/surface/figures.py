@@ -252,6 +252,27 @@ TO_CADENCE = ("cadence", "penultimate", "antepenultimate", "inside the phrase")
 
 
 @dataclass(frozen=True, eq=False)
+class Around:
+    """What a place's beat holds besides its own voice (what the figure network reads;
+    the counts do not): every voice's chord tone on this beat and the next, both beats'
+    chords and the local key, and the figures the other voices take there."""
+
+    notes: np.ndarray  # int [K, V]: each voice's note on the beat (MIDI or REST)
+    next_notes: np.ndarray  # int [K, V]: on the beat after
+    roles: np.ndarray  # int [K, 12]: the chord's role code by pitch class from the tonic
+    next_roles: np.ndarray  # int [K, 12]: the next beat's chord, from the same tonic
+    tonic: np.ndarray  # int [K]: pitch class of the local key's tonic
+    minor: np.ndarray  # int [K]
+    phrase_beat: np.ndarray  # int [K]: beats since the phrase began
+    fermata: np.ndarray  # int [K]
+    next_fermata: np.ndarray  # int [K]
+    others: np.ndarray | None = None  # int [R, V]: LABELS index of each voice's figure
+    # on this beat where it is placed before this one (the voices above), else −1
+    of: np.ndarray | None = None  # int [R]: the place each row of `others` is for (None:
+    # one row per place)
+
+
+@dataclass(frozen=True, eq=False)
 class FigurePlaces:
     """K (voice, beat) places as arrays: what a figure scorer may condition on."""
 
@@ -264,6 +285,7 @@ class FigurePlaces:
     to_cadence: np.ndarray  # int [K]: beats to the phrase's cadence chord (0: on it)
     offered: np.ndarray | None = None  # bool [K, len(FIGURES)]: the figures that lead
     # between these notes at all (holding always does); the rules may still refuse some
+    around: Around | None = None  # the beat around the voice, for scorers that read it
 
     def __len__(self) -> int:
         return len(self.voice)
@@ -287,6 +309,12 @@ class FigurePlaces:
 
 
 class FigureScorer(Protocol):
+    """Scores figures, one row per place; one that `reads_other_voices` scores one row
+    per row of `Around.others` (the figures of the voices above), and its scores of a
+    combination's voices add up to the combination's log-probability."""
+
+    reads_other_voices: bool
+
     def log_scores(self, places: FigurePlaces) -> np.ndarray:
         """float [K, len(FIGURES)]: the log-score of each figure at each place. The
         candidates offered are already legal; the scorer only weighs them."""
