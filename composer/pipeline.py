@@ -24,11 +24,12 @@ from composer.planning.keys import key_of
 from composer.planning.plan import Plan, make_plan
 from composer.rules import Context
 from composer.rules.base import pitch_at
+from composer.sample.contour import climax_automata, drawn_heights, holds
 from composer.sample.copying import check_given_line, copy_guards, sample_original
 from composer.sample.form import check_given_climax, form_of, sample_form
 from composer.sample.kept import Kept
 from composer.sample.lines import lined
-from composer.sample.sampler import Chain, NoSolution
+from composer.sample.sampler import Automaton, Chain, NoSolution
 from composer.sample.scorer import Scorer
 from composer.solve.candidates import Candidates, Progress, candidates, fixed_notes
 from composer.solve.explain import explain, given_line_conflict
@@ -129,7 +130,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     form = form_of(spec, chain)  # repeated sections and single climaxes (composer/form.py)
     if kept is not None and (span := kept.local(spec, form)) is not None \
             and (drawn_here := _draw_span(spec, chain, scorer, kept, span, rng,
-                                          kept.ceiling(spec, form.shaped))) is not None:
+                                          form.shaped)) is not None:
         return _finish(asked, spec, rules, form.annotate(make_plan(spec, chain, drawn_here[0])),
                        drawn_here[1], rng, kept, figure_scorer_of(scorer))
     cands = candidates(spec, chain, scorer, progress=progress)
@@ -170,31 +171,54 @@ def _decode(cands: Candidates, choice: Sequence[int], voices: int
 
 
 def _draw_span(spec: Spec, chain: HarmonyChain, scorer: Scorer, kept: Kept,
-               span: tuple[int, int], rng: np.random.Generator, ceiling: int | None
+               span: tuple[int, int], rng: np.random.Generator, shaped: str | None
                ) -> tuple[list[int], list[tuple[Pitch, ...]]] | None:
     """A revision's region drawn alone, between its kept neighbours: every score is of a
     slot or of two neighbours, so given them the region's distribution does not depend
     on the music further away — the same draw as the whole chain's, in a fraction of the
-    time. `ceiling`: the kept climax of the soprano, which the region stays below. None
+    time. `shaped`: the voice with a single climax by default (`_shaped_region`). None
     where it finds nothing (the whole chain then decides, and explains)."""
     first, last = span
     cands = candidates(spec, chain, scorer, slots=range(first, last + 1))
-    if ceiling is not None and kept.region is not None:
-        v, (lo, hi) = spec.voices.index("soprano"), kept.region
-        cands = replace(cands, unary=tuple(
-            np.where(frame.midi[:, frame.columns.index(v)] < ceiling, u, -np.inf)
-            if lo <= t <= hi else u
-            for t, frame, u in zip(range(first, last + 1), cands.frames, cands.unary,
-                                   strict=True)))
+    also: list[Automaton] = []
+    if shaped is not None:
+        cands, also = _shaped_region(spec, shaped, kept, cands, first, rng)
     try:
         choice = sample_original(Chain(cands.unary, cands.pair), rng, (),
-                                 temperature=spec.temperature)
+                                 temperature=spec.temperature, also=also)
     except NoSolution:
         return None
     numerals, voicings = kept.numeral_indices(chain), list(kept.voicings)
     here, voiced = _decode(cands, choice, len(spec.voices))
     numerals[first:last + 1], voicings[first:last + 1] = here, voiced
     return numerals, voicings
+
+
+def _shaped_region(spec: Spec, voice: str, kept: Kept, cands: Candidates, first: int,
+                   rng: np.random.Generator) -> tuple[Candidates, list[Automaton]]:
+    """A region of a voice that strikes its highest note once (the default of a composed
+    soprano): where the climax lies outside, the region stays below it; where the region
+    held it, the region strikes the one climax again, at a height above every kept note
+    drawn as a piece's is (composer/sample/contour.py), or stays below the kept ones
+    where no such height fits."""
+    tops = kept.tops(spec, voice)
+    if tops is None or kept.region is None:
+        return cands, []
+    outside, inside = tops
+    lo, hi = kept.region
+    v = spec.voices.index(voice)
+    line = [f.midi[:, f.columns.index(v)].astype(np.int64) for f in cands.frames]
+    if inside > outside:
+        heights = np.unique(np.concatenate(line[lo - first:hi - first + 1]))
+        chain = Chain(cands.unary, cands.pair)
+        for h in drawn_heights(spec.key, heights[heights > outside], False, rng):
+            automata = climax_automata([line], (h,), None)
+            if holds(spec, chain, automata):
+                return cands, automata
+    return replace(cands, unary=tuple(
+        np.where(y < outside, u, -np.inf) if lo <= t <= hi else u
+        for t, y, u in zip(range(first, first + len(line)), line, cands.unary,
+                           strict=True))), []
 
 
 def _finish(asked: Spec, spec: Spec, rules: tuple[RuleUse, ...], the_plan: Plan,

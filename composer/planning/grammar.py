@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -100,9 +100,13 @@ class HarmonyGrammar:
     def cadence_logp(self, pair: tuple[int, int]) -> float:
         """0 for a formula the grammar lists, the unlisted weight's log for one that is
         only heard as the cadence."""
-        listed = any(pair in pairs for part in (self.cadences, self.related)
-                     for pairs in part.values())
+        listed = pair in self._listed_formulas
         return 0.0 if listed else float(np.log(self.unlisted)) if self.unlisted else -np.inf
+
+    @cached_property
+    def _listed_formulas(self) -> frozenset[tuple[int, int]]:
+        return frozenset(pair for part in (self.cadences, self.related)
+                         for pairs in part.values() for pair in pairs)
 
     def transition_logp(self) -> np.ndarray:
         """log P(j | i); −inf only where the grammar has no weight for unlisted moves."""

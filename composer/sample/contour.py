@@ -135,18 +135,18 @@ def shaped_climax(spec: Spec, voice: str, cands: Candidates, chain: Chain,
     the floor (or unless `floored`), or the climax too, where the chain can keep none."""
     line = [f.midi[:, spec.voices.index(voice)].astype(np.int64) for f in cands.frames]
     options = np.unique(np.concatenate(line)) if line else np.zeros(0, np.int64)
-    for h in _drawn(spec.key, options, False, rng):
+    for h in drawn_heights(spec.key, options, False, rng):
         lines, tops = [*heights, line], (*top, h)
-        if _holds(spec, chain, climax_automata(lines, tops, quiet)):
-            for low in _drawn(spec.key, options[options < h], True, rng) if floored else ():
+        if holds(spec, chain, climax_automata(lines, tops, quiet)):
+            for low in drawn_heights(spec.key, options[options < h], True, rng) if floored else ():
                 floor = [floor_automaton(line, low)]
-                if _holds(spec, chain, [*climax_automata(lines, tops, quiet), *floor]):
+                if holds(spec, chain, [*climax_automata(lines, tops, quiet), *floor]):
                     return lines, tops, floor
             return lines, tops, []
     return heights, top, []
 
 
-def _drawn(key: Key, options: np.ndarray, lowest: bool, rng: np.random.Generator
+def drawn_heights(key: Key, options: np.ndarray, lowest: bool, rng: np.random.Generator
            ) -> list[int]:
     """The options in the order of a draw without replacement, in the prior's odds."""
     order = np.argsort(-(climax_log_prior(key, options, lowest)
@@ -154,7 +154,7 @@ def _drawn(key: Key, options: np.ndarray, lowest: bool, rng: np.random.Generator
     return [int(x) for x in options[order]]
 
 
-def _holds(spec: Spec, chain: Chain, automata: Sequence[Automaton]) -> bool:
+def holds(spec: Spec, chain: Chain, automata: Sequence[Automaton]) -> bool:
     try:
         backward(chain, automaton=product(*automata), temperature=spec.temperature)
     except NoSolution:

@@ -36,26 +36,21 @@ class Kept:
 
     def local(self, spec: Spec, form: Form) -> tuple[int, int] | None:
         """The span to draw alone, or None: a single-climax rule or max-order judges a
-        whole line, so then the whole chain is drawn (the kept slots each one value); so
-        does a region holding the climax a composed soprano strikes once by default."""
+        whole line, so then the whole chain is drawn (the kept slots each one value)."""
         if self.span is None or form.climaxes \
-                or any(u.rule.id == "max-order" for u in spec.hard) \
-                or (form.shaped is not None and self.ceiling(spec, form.shaped) is None):
+                or any(u.rule.id == "max-order" for u in spec.hard):
             return None
         return self.span
 
-    def ceiling(self, spec: Spec, voice: str | None) -> int | None:
-        """The kept climax (MIDI) of a voice given a single climax by default, where it
-        lies outside the region: the region, drawn alone, stays below it. None where the
-        region holds the climax or nothing is shaped."""
-        if voice is None or self.region is None or voice not in spec.voices:
+    def tops(self, spec: Spec, voice: str) -> tuple[int, int] | None:
+        """The highest note (MIDI) of a voice outside the region and inside it, as saved;
+        None where the region covers everything."""
+        if self.region is None or voice not in spec.voices:
             return None
         v, (first, last) = spec.voices.index(voice), self.region
         outside = [y[v].midi for t, y in enumerate(self.voicings) if not first <= t <= last]
         inside = [y[v].midi for y in self.voicings[first:last + 1]]
-        if not outside or (inside and max(inside) > max(outside)):
-            return None
-        return max(outside)
+        return (max(outside), max(inside, default=0)) if outside else None
 
     def numeral_indices(self, chain: HarmonyChain) -> list[int]:
         return [_index(chain, t, n) if n is not None else -1
