@@ -92,7 +92,8 @@ def test_outside_the_region_every_written_note_stays(name: str, tmp_path: Path) 
 
 def test_a_revision_keeps_the_soprano_s_single_climax(tmp_path: Path) -> None:
     """A free soprano strikes its highest note once by default; two bars redrawn away
-    from it stay below it, so the kept climax is still the only one."""
+    from it stay below it, so the kept climax is still the only one; the bars holding it
+    redrawn strike one climax again."""
     for seed in range(4):
         comp, saved = composed("chorale-d-major", seed, tmp_path)
         soprano = [n for n in comp.notes["soprano"] if n.pitch is not None]
@@ -104,6 +105,11 @@ def test_a_revision_keeps_the_soprano_s_single_climax(tmp_path: Path) -> None:
         peaks = [n for n in new.notes["soprano"] if n.pitch is not None
                  and n.pitch.midi >= top]
         assert [n.pitch.midi for n in peaks] == [top], (seed, bars, climax_bar)
+        # Redrawing the bars that hold it strikes one climax again, above the kept notes.
+        around = (max(climax_bar - 1, 1), climax_bar)
+        again = [n.pitch.midi for n in revise(saved, bars=around, seed=seed).notes["soprano"]
+                 if n.pitch is not None]
+        assert again.count(max(again)) == 1, (seed, around)
 
 
 @pytest.mark.slow
