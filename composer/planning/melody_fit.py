@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
 from composer.chords import Chord
 from composer.grading.harmony import ONSET_WEIGHT, identify_chord
-from composer.music import Pitch
+from composer.music import STEP_PC, Key, Pitch, PitchClass
 from composer.rules.melodic import DissonanceTreatment
 from composer.spec.values import Melody, Spec
 from composer.texture import REST, Frame, chord_arrays
@@ -157,23 +158,46 @@ def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Seq
     melody = [p for p in [*(p for _, p in later), melody_at(spec.melody, offset)]
               if p is not None]
     out = np.ones(len(chords), bool)
-    memo: dict[tuple, bool] = {}
     classes = [p.pitch_class for p in melody]
     holds: dict[Chord, bool] = {}  # per chord: every melody note is one of its tones
-    for r, chord in enumerate(chords):
-        if (held := holds.get(chord)) is None:
-            held = holds[chord] = all(pc in chord.tones for pc in classes)
-        if held:
-            continue
-        pitches = sorted(Pitch(int(m), int(d)) for m, d in zip(midi[r], diatonic[r], strict=True)
-                         if m >= 0)
-        key = (chord, tuple(pitches))
-        if key not in memo:
-            notes = [(p.pitch_class, ONSET_WEIGHT) for p in pitches] + weights
-            bass = pitches[0].pitch_class if pitches else None
-            memo[key] = identify_chord(notes, bass, spec.key) == chord
-        out[r] = memo[key]
+    names: dict[Chord, int] = {}
+    for chord in chords:
+        if chord not in holds:
+            holds[chord] = all(pc in chord.tones for pc in classes)
+            names[chord] = len(names)
+    asked = np.flatnonzero([not holds[c] for c in chords])
+    if not len(asked):
+        return out
+    # A value is heard by its chord and the spelled pitch classes of its voicing, low to
+    # high: the same few come back value after value, so each distinct one is judged once.
+    m = midi[asked].astype(np.int64)
+    d = diatonic[asked].astype(np.int64)
+    order = np.argsort(np.where(m >= 0, m * 4096 + (d + 2048), 1 << 40), axis=1, kind="stable")
+    m, d = np.take_along_axis(m, order, 1), np.take_along_axis(d, order, 1)
+    step = d % 7
+    alter = m - (12 * (d // 7 + 1) + np.asarray(STEP_PC)[step])
+    sounding = m >= 0
+    rows = np.column_stack([np.asarray([names[chords[r]] for r in asked.tolist()], np.int64),
+                            np.where(sounding, step, -1), np.where(sounding, alter, 0)])
+    distinct, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    heard = np.empty(len(distinct), bool)
+    for j, r in enumerate(asked[first].tolist()):
+        pitches = sorted(Pitch(int(x), int(y)) for x, y in zip(midi[r], diatonic[r], strict=True)
+                         if x >= 0)
+        heard[j] = _heard(chords[r], tuple(p.pitch_class for p in pitches), tuple(weights),
+                          spec.key)
+    out[asked] = heard[inverse.reshape(-1)]
     return out
+
+
+@lru_cache(maxsize=1 << 16)
+def _heard(chord: Chord, classes: tuple[PitchClass, ...],
+           weights: tuple[tuple[PitchClass, float], ...], key: Key) -> bool:
+    """Whether the checker hears `chord` in a voicing's spelled pitch classes (low to
+    high) with the melody's later notes (`weights`); a pure function, so remembered for
+    the process's life."""
+    notes = [(pc, ONSET_WEIGHT) for pc in classes] + list(weights)
+    return identify_chord(notes, classes[0] if classes else None, key) == chord
 
 
 def melody_at(melody: Melody, offset: Fraction) -> Pitch | None:

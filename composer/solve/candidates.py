@@ -30,7 +30,7 @@ from composer.solve.domains import (
     voice_spacing,
     voicing_frame,
 )
-from composer.solve.pairs import PairVerdicts, pair_matrix
+from composer.solve.pairs import PairVerdicts, pair_blocks
 from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
 from composer.texture import Frame
@@ -259,8 +259,9 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
 def _judge_blocks(m: np.ndarray, a: Block, b: Block, harmonies: np.ndarray, tail: Frame,
                   frame: Frame, inner: tuple, uses: tuple[RuleUse, ...], ctx: Context,
                   cache: dict) -> None:
-    """Add to m the verdicts between every voicing of two slots, one chord pair at a time
-    (all of them are too many for one call), remembered per pair of offered sets."""
+    """Add to m the verdicts between every voicing of two slots, chord pair by chord pair
+    (the pairs not met before judged together), remembered per pair of offered sets."""
+    places, fresh = [], {}
     for i, pa, ka, sa in zip(a.numerals, a.problems, a.picks, a.starts, strict=True):
         for i2, pb, kb, sb in zip(b.numerals, b.problems, b.picks, b.starts, strict=True):
             rows, cols = slice(sa, sa + len(ka)), slice(sb, sb + len(kb))
@@ -270,10 +271,13 @@ def _judge_blocks(m: np.ndarray, a: Block, b: Block, harmonies: np.ndarray, tail
                 continue
             key = (pa, pb, ka.tobytes(), kb.tobytes(), inner)
             if key not in cache:  # only the offered voicings, not the whole domains
-                ok, penalty = pair_matrix(tail.take(np.arange(sa, sa + len(ka))),
-                                          frame.take(np.arange(sb, sb + len(kb))), uses, ctx)
-                cache[key] = np.where(ok, -penalty, -np.inf).astype(np.float32)
-            m[rows, cols] += cache[key] + harmony
+                fresh.setdefault(key, (rows, cols))
+            places.append((rows, cols, key, harmony))
+    for key, (ok, penalty) in zip(fresh, pair_blocks(tail, frame, list(fresh.values()), uses,
+                                                     ctx), strict=True):
+        cache[key] = np.where(ok, -penalty, -np.inf).astype(np.float32)
+    for rows, cols, key, harmony in places:
+        m[rows, cols] += cache[key] + harmony
 
 
 def _slot_infos(spec: Spec, chain: HarmonyChain) -> list[SlotInfo]:
