@@ -142,12 +142,12 @@ def _judge(events: list[_Event], before: Pitch | None,
 
 
 def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Sequence[Chord],
-                     midi: np.ndarray, diatonic: np.ndarray) -> np.ndarray:
+                     which: np.ndarray, midi: np.ndarray, diatonic: np.ndarray) -> np.ndarray:
     """bool [values]: whether the checker hears each value's own chord in its voicing
-    with the melody's notes in the slot (`chords`: per value). A melody note foreign to
-    the chord can make another chord of the notes — B over D F# A is heard as a seventh
-    chord on B — and then every voice is judged against that one; asked only where the
-    melody has such a note."""
+    with the melody's notes in the slot (value r's chord: `chords[which[r]]`). A melody
+    note foreign to the chord can make another chord of the notes — B over D F# A is
+    heard as a seventh chord on B — and then every voice is judged against that one;
+    asked only where the melody has such a note."""
 
     assert spec.melody is not None
     later = [(n, n.pitch) for n in spec.melody.struck_within(offset, length)
@@ -157,15 +157,11 @@ def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Seq
                 / float(length)) for (n, p), stop in zip(later, stops, strict=True)]
     melody = [p for p in [*(p for _, p in later), melody_at(spec.melody, offset)]
               if p is not None]
-    out = np.ones(len(chords), bool)
+    out = np.ones(len(which), bool)
     classes = [p.pitch_class for p in melody]
-    holds: dict[Chord, bool] = {}  # per chord: every melody note is one of its tones
-    names: dict[Chord, int] = {}
-    for chord in chords:
-        if chord not in holds:
-            holds[chord] = all(pc in chord.tones for pc in classes)
-            names[chord] = len(names)
-    asked = np.flatnonzero([not holds[c] for c in chords])
+    # per chord: every melody note is one of its tones (then it is heard as planned)
+    holds = np.array([all(pc in chord.tones for pc in classes) for chord in chords], bool)
+    asked = np.flatnonzero(~holds[which]) if len(chords) else np.zeros(0, np.int64)
     if not len(asked):
         return out
     # A value is heard by its chord and the spelled pitch classes of its voicing, low to
@@ -177,14 +173,14 @@ def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Seq
     step = d % 7
     alter = m - (12 * (d // 7 + 1) + np.asarray(STEP_PC)[step])
     sounding = m >= 0
-    rows = np.column_stack([np.asarray([names[chords[r]] for r in asked.tolist()], np.int64),
+    rows = np.column_stack([which[asked].astype(np.int64),
                             np.where(sounding, step, -1), np.where(sounding, alter, 0)])
     distinct, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
     heard = np.empty(len(distinct), bool)
     for j, r in enumerate(asked[first].tolist()):
         pitches = sorted(Pitch(int(x), int(y)) for x, y in zip(midi[r], diatonic[r], strict=True)
                          if x >= 0)
-        heard[j] = _heard(chords[r], tuple(p.pitch_class for p in pitches), tuple(weights),
+        heard[j] = _heard(chords[which[r]], tuple(p.pitch_class for p in pitches), tuple(weights),
                           spec.key)
     out[asked] = heard[inverse.reshape(-1)]
     return out

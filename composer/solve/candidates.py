@@ -177,10 +177,11 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                             for d in doms] or [np.zeros(0)]) + np.repeat(
             chain.unary[t][numerals], sizes)
         if inner:  # the melody's quicker notes sound against the held voicing
-            for _, pr in posed[k]:
-                if (pr, inner) not in inside:
-                    inside[(pr, inner)] = solver.within(solver.domain(pr).frame, inner[:-1],
-                                                        inner[-1])
+            fresh = list(dict.fromkeys(pr for _, pr in posed[k] if (pr, inner) not in inside))
+            for pr, held in zip(fresh, solver.within_each(
+                    [solver.domain(pr).frame for pr in fresh], inner[:-1], inner[-1]),
+                    strict=True):
+                inside[(pr, inner)] = held
             ok, soft = (np.concatenate([inside[(pr, inner)][j] for _, pr in posed[k]])
                         for j in (0, 1))
             u = np.where(ok, u - soft, -np.inf)
@@ -191,7 +192,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
             rows = np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local
             _, offset, length, _ = chain.times[t]
             u = np.where(heard_as_planned(spec, offset, length,
-                                          [chain.chords[numerals[o]] for o in owner],
+                                          [chain.chords[i] for i in numerals.tolist()], owner,
                                           pool.midi[rows], pool.diatonic[rows]), u, -np.inf)
         if cadence_slot or penultimate:  # a cadence's last chord stands on its root,
             bass = pool.midi[np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local,

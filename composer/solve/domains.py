@@ -238,6 +238,21 @@ class Solver:
             self._cache[problem] = Domain(frame.take(rows - start), penalty[rows])
             start += len(frame)
 
+    def within_each(self, frames: Sequence[Frame], notes: Sequence[tuple[int, Pitch]],
+                    then: Pitch | None = None) -> list[tuple[np.ndarray, np.ndarray, Frame]]:
+        """`within` of each frame, judged in one batch (every verdict is of one voicing
+        alone, so batching changes none; a slot's chords are a call per rule otherwise)."""
+        if not frames:
+            return []
+        ok, penalty, last = self.within(Frame.concat([f for f in frames if len(f)]
+                                                     or list(frames[:1])), notes, then)
+        out, start = [], 0
+        for f in frames:
+            part = slice(start, start + len(f))
+            out.append((ok[part], penalty[part], last.take(part)))
+            start += len(f)
+        return out
+
     def within(self, frame: Frame, notes: Sequence[tuple[int, Pitch]],
                then: Pitch | None = None) -> tuple[np.ndarray, np.ndarray, Frame]:
         """(allowed [K], soft penalty [K], the last moment) of each voicing held while
