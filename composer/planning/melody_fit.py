@@ -177,11 +177,11 @@ def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Seq
                             np.where(sounding, step, -1), np.where(sounding, alter, 0)])
     distinct, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
     heard = np.empty(len(distinct), bool)
-    for j, r in enumerate(asked[first].tolist()):
-        pitches = sorted(Pitch(int(x), int(y)) for x, y in zip(midi[r], diatonic[r], strict=True)
-                         if x >= 0)
-        heard[j] = _heard(chords[which[r]], tuple(p.pitch_class for p in pitches), tuple(weights),
-                          spec.key)
+    steps, alters, weighed = step.tolist(), alter.tolist(), tuple(weights)
+    for j, (f, r) in enumerate(zip(first.tolist(), asked[first].tolist(), strict=True)):
+        spelled = tuple(PitchClass(s, a) for s, a, on
+                        in zip(steps[f], alters[f], sounding[f], strict=True) if on)
+        heard[j] = _heard(chords[which[r]], spelled, weighed, spec.key)
     out[asked] = heard[inverse.reshape(-1)]
     return out
 

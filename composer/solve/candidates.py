@@ -262,7 +262,8 @@ def _judge_blocks(m: np.ndarray, a: Block, b: Block, harmonies: np.ndarray, tail
                   cache: dict) -> None:
     """Add to m the verdicts between every voicing of two slots, chord pair by chord pair
     (the pairs not met before judged together), remembered per pair of offered sets."""
-    places, fresh = [], {}
+    places: list[tuple[slice, slice, tuple, float]] = []
+    fresh: dict[tuple, tuple[slice, slice]] = {}
     for i, pa, ka, sa in zip(a.numerals, a.problems, a.picks, a.starts, strict=True):
         for i2, pb, kb, sb in zip(b.numerals, b.problems, b.picks, b.starts, strict=True):
             rows, cols = slice(sa, sa + len(ka)), slice(sb, sb + len(kb))
