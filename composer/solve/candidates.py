@@ -163,6 +163,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     pool_base = dict(zip(distinct, np.cumsum([0] + [len(f) for f in pool_frames]).tolist(),
                          strict=False))
     verdicts = memo.setdefault(("pairs", rules_key), PairVerdicts(spec.rules, ctx))
+    heard = memo.setdefault(("heard", rules_key), {})  # per slot's problems: heard as planned
     blocks, unary, frames, tails, names = [], [], [], [], []
     for k, t in enumerate(slots):
         if not posed[k]:  # no chord may stand here at all (the grammar, the cadences)
@@ -191,9 +192,12 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         if spec.melody is not None:  # what the checker will hear under the melody
             rows = np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local
             _, offset, length, _ = chain.times[t]
-            u = np.where(heard_as_planned(spec, offset, length,
-                                          [chain.chords[i] for i in numerals.tolist()], owner,
-                                          pool.midi[rows], pool.diatonic[rows]), u, -np.inf)
+            asked = (offset, length, tuple(pr for _, pr in posed[k]))
+            if asked not in heard:
+                heard[asked] = heard_as_planned(spec, offset, length,
+                                                [pr.chord for _, pr in posed[k]], owner,
+                                                pool.midi[rows], pool.diatonic[rows])
+            u = np.where(heard[asked], u, -np.inf)
         if cadence_slot or penultimate:  # a cadence's last chord stands on its root,
             bass = pool.midi[np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local,
                              -1].astype(np.int64) % 12  # its first one rather does
