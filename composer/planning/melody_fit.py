@@ -196,6 +196,11 @@ def _heard(chord: Chord, classes: tuple[PitchClass, ...],
     return identify_chord(notes, classes[0] if classes else None, key) == chord
 
 
+def forget_heard() -> None:
+    """Empty the process's memo of chords heard in voicings, as a new process starts."""
+    _heard.cache_clear()
+
+
 def melody_at(melody: Melody, offset: Fraction) -> Pitch | None:
     note = melody.at(offset)
     return note.pitch if note is not None else None

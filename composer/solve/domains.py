@@ -21,6 +21,7 @@ from constraint import BacktrackingSolver, FunctionConstraint, Problem
 
 from composer.chords import Chord
 from composer.music import STEP_PC, Key, Pitch
+from composer.planning.melody_fit import forget_heard
 from composer.rules import Context, MelodicRule, VerticalRule
 from composer.rules.vertical import STANDARD_RANGES
 from composer.solve.pairs import step_rules
@@ -155,8 +156,9 @@ def voicing_frame(problem: SlotProblem) -> Frame:
 
 
 def forget_enumerations() -> None:
-    """Empty the process's memo of enumerated voicings, as a new process starts (to time
-    a first call)."""
+    """Empty the process's memo of enumerated voicings (and of the chords heard in
+    them), as a new process starts (to time a first call)."""
+    forget_heard()
     voicing_frame.cache_clear()
     free_voicings.cache_clear()
     _tone_pitches.cache_clear()
