@@ -112,19 +112,23 @@ def _judge(events: list[_Event], before: Pitch | None,
     if not events:
         return ok
     rule = DissonanceTreatment()
-    here = tuple(np.repeat(x, n, axis=0) for x in roles)  # row i * n + j: chord i here
-    there = tuple(np.tile(x, (n,) + (1,) * (x.ndim - 1)) for x in roles)  # chord j next
     pitches = [before] + [e.pitch for e in events] + [after[0] if after else None]
     for k, event in enumerate(events, 1):
         if not (treated or event.accented):  # only the beat's note answers to chord-tones
             continue
-        last = k == len(events)
-        a = _frame([pitches[k - 1]] * (n * n), here)
-        b = _frame([pitches[k]] * (n * n), here)
-        c = _frame([pitches[k + 1]] * (n * n), there if last and inside_next else here)
+        # Only the last event's next note may sound in the next slot's chord: the others
+        # are judged once per chord here (row i), not per pair of chords.
+        pair = k == len(events) and inside_next
+        rows, here, there = n, roles, roles
+        if pair:  # row i * n + j: chord i here, chord j next
+            rows, here = n * n, tuple(np.repeat(x, n, axis=0) for x in roles)
+            there = tuple(np.tile(x, (n,) + (1,) * (x.ndim - 1)) for x in roles)
+        a = _frame([pitches[k - 1]] * rows, here)
+        b = _frame([pitches[k]] * rows, here)
+        c = _frame([pitches[k + 1]] * rows, there)
         nct, fits, _ = rule.kinds((a, b, c))
         if event.accented:
-            nct = nct | np.repeat(~spelled, n)
+            nct = nct | (np.repeat(~spelled, n) if pair else ~spelled)
         fine = ~nct
         if treated:
             explained = np.logical_or.reduce(list(fits.values()))
@@ -133,11 +137,11 @@ def _judge(events: list[_Event], before: Pitch | None,
             elif event.accented:  # on the beat it must fall or rise by step to a chord tone
                 resolved = fits["suspension"] | fits["passing"] | fits["neighbour"] \
                     | fits["appoggiatura"]
-                lands = c.roles[np.arange(n * n), np.where(c.midi[:, 0] >= 0,
-                                                           c.midi[:, 0] % 12, 0)] > 0
+                lands = c.roles[np.arange(rows), np.where(c.midi[:, 0] >= 0,
+                                                          c.midi[:, 0] % 12, 0)] > 0
                 explained = resolved & lands
             fine |= explained
-        ok &= fine.reshape(n, n)
+        ok &= fine.reshape(n, n) if pair else fine.reshape(n, 1)
     return ok
 
 
