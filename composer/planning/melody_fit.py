@@ -56,10 +56,14 @@ def melody_fit(spec: Spec, times: Times, chords: Sequence[Chord], accented: bool
     roles = chord_arrays(list(chords), [spec.key] * len(chords))
     unary, pair = [], []
     judged: dict[tuple, np.ndarray] = {}  # a line's figures come back: judge each once
+    holding: dict[Pitch | None, np.ndarray] = {}
     for t, (_, offset, length, _) in enumerate(times):
         events, before, after = _events(spec.melody, offset, length)
         head = events[0].pitch if events and events[0].accented else None
-        spelled = np.array([head is None or head.pitch_class in c.tones for c in chords])
+        if head not in holding:  # per numeral: the note on the beat is one of its tones
+            holding[head] = np.array([head is None or head.pitch_class in c.tones
+                                      for c in chords])
+        spelled = holding[head]
         inside_next = t + 1 < len(times) and after is not None and times[t + 1][1] <= after[1]
         key = (tuple((e.pitch, e.accented) for e in events), before,
                after[0] if after else None, inside_next)
@@ -89,11 +93,10 @@ def _events(melody: Melody, offset: Fraction, length: Fraction
     return events, before, after
 
 
-def _frame(pitches: Sequence[Pitch | None], roles: tuple[np.ndarray, ...]) -> Frame:
-    """One voice's events as a one-column frame, each row with its chord's roles."""
-    n = len(pitches)
-    midi = np.array([p.midi if p else REST for p in pitches], np.int16).reshape(n, 1)
-    diatonic = np.array([p.diatonic if p else 0 for p in pitches], np.int16).reshape(n, 1)
+def _frame(pitch: Pitch | None, n: int, roles: tuple[np.ndarray, ...]) -> Frame:
+    """One voice's event, n times, as a one-column frame, each row with its chord's roles."""
+    midi = np.full((n, 1), pitch.midi if pitch else REST, np.int16)
+    diatonic = np.full((n, 1), pitch.diatonic if pitch else 0, np.int16)
     r, lead, root = roles
     return Frame(midi, diatonic, np.ones((n, 1), bool), r, lead, root, (0,),
                  np.arange(n, dtype=np.int32), np.zeros(n, bool))
@@ -123,9 +126,9 @@ def _judge(events: list[_Event], before: Pitch | None,
         if pair:  # row i * n + j: chord i here, chord j next
             rows, here = n * n, tuple(np.repeat(x, n, axis=0) for x in roles)
             there = tuple(np.tile(x, (n,) + (1,) * (x.ndim - 1)) for x in roles)
-        a = _frame([pitches[k - 1]] * rows, here)
-        b = _frame([pitches[k]] * rows, here)
-        c = _frame([pitches[k + 1]] * rows, there)
+        a = _frame(pitches[k - 1], rows, here)
+        b = _frame(pitches[k], rows, here)
+        c = _frame(pitches[k + 1], rows, there)
         nct, fits, _ = rule.kinds((a, b, c))
         if event.accented:
             nct = nct | (np.repeat(~spelled, n) if pair else ~spelled)
