@@ -133,7 +133,8 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
                                           form.shaped)) is not None:
         return _finish(asked, spec, rules, form.annotate(make_plan(spec, chain, drawn_here[0])),
                        drawn_here[1], rng, kept, figure_scorer_of(scorer))
-    cands = candidates(spec, chain, scorer, progress=progress)
+    memo: dict = {}  # the same rules: the offer of every voicing reuses what was worked out
+    cands = candidates(spec, chain, scorer, progress=progress, memo=memo)
     drawn = form if kept is None else kept.on_form(form)
     try:
         choice = sample_form(spec, drawn, cands, rng, copy_guards(spec, cands.frames))
@@ -145,7 +146,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         if conflict is not None:
             raise conflict from None
         try:
-            cands = candidates(spec, chain, scorer, cap=None)
+            cands = candidates(spec, chain, scorer, cap=None, memo=memo)
             choice = sample_form(spec, drawn, cands, rng, copy_guards(spec, cands.frames))
         except NoSolution as again:
             if strict:

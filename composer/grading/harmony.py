@@ -131,28 +131,33 @@ def identify_chord(
     raised_sixth = (key.tonic.pc + 9) % 12 if key.mode == "minor" else None
     bass_code = _code(bass) if bass is not None else None
     best: tuple[float, int, str] | None = None
+    # The same products of the total for every template (the very floats, hoisted).
+    seventh, missing, faint, augmented = 0.15 * total, 0.6 * total, 0.2 * total, 0.3 * total
+    foreign, sixth, get = 0.1 * total, 0.05 * total, weight.get
     for root in weight:
         for name, tones, pcs, over in _spelled_templates(spelled[root]):
             if over is not None and over != bass_code:  # an augmented sixth: over its bass
                 continue
-            covered = sum([weight.get(t, 0.0) for t in tones])
+            covered = get(tones[0], 0.0) + get(tones[1], 0.0) + get(tones[2], 0.0)
+            if len(tones) == 4:
+                covered += get(tones[3], 0.0)
             score = 2 * covered - total
             if pcs[1] not in by_pc:
-                score -= 0.6 * total
+                score -= missing
             if len(tones) == 4:
-                score -= 0.15 * total
-                if weight.get(tones[3], 0.0) < 0.2 * total:
+                score -= seventh
+                if get(tones[3], 0.0) < faint:
                     score -= total
                 if weight[root] < ONSET_WEIGHT:
-                    score -= 0.6 * total
+                    score -= missing
             if name == "augmented":
-                score -= 0.3 * total
-            score -= 0.1 * total * ((pcs[0] not in scale) + (pcs[1] not in scale)
-                                    + (pcs[2] not in scale))
+                score -= augmented
+            score -= foreign * ((pcs[0] not in scale) + (pcs[1] not in scale)
+                                + (pcs[2] not in scale))
             if root == bass_code:
-                score += 0.1 * total
+                score += foreign
             if raised_sixth in pcs and raised_sixth not in by_pc:
-                score -= 0.05 * total
+                score -= sixth
             if best is None or score > best[0]:
                 best = (score, root, name)
     return Chord(spelled[best[1]], best[2]) if best else None

@@ -232,7 +232,8 @@ def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
     `window` slots)."""
     n = len(grammar.numerals)
     unary = [u.copy() for u in base]
-    pair = [grammar.transition_logp() for _ in times[1:]]
+    moves = grammar.transition_logp()  # the same at every slot: worked out once
+    pair = [moves.copy() for _ in times[1:]]
     for k in fitted:
         unary[k] += fit.unary[k]
         if k + 1 < len(times) and fit.pair[k] is not None:

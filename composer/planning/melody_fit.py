@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
 from composer.chords import Chord
 from composer.grading.harmony import ONSET_WEIGHT, identify_chord
-from composer.music import Pitch
+from composer.music import STEP_PC, Key, Pitch, PitchClass
 from composer.rules.melodic import DissonanceTreatment
 from composer.spec.values import Melody, Spec
 from composer.texture import REST, Frame, chord_arrays
@@ -55,10 +56,14 @@ def melody_fit(spec: Spec, times: Times, chords: Sequence[Chord], accented: bool
     roles = chord_arrays(list(chords), [spec.key] * len(chords))
     unary, pair = [], []
     judged: dict[tuple, np.ndarray] = {}  # a line's figures come back: judge each once
+    holding: dict[Pitch | None, np.ndarray] = {}
     for t, (_, offset, length, _) in enumerate(times):
         events, before, after = _events(spec.melody, offset, length)
         head = events[0].pitch if events and events[0].accented else None
-        spelled = np.array([head is None or head.pitch_class in c.tones for c in chords])
+        if head not in holding:  # per numeral: the note on the beat is one of its tones
+            holding[head] = np.array([head is None or head.pitch_class in c.tones
+                                      for c in chords])
+        spelled = holding[head]
         inside_next = t + 1 < len(times) and after is not None and times[t + 1][1] <= after[1]
         key = (tuple((e.pitch, e.accented) for e in events), before,
                after[0] if after else None, inside_next)
@@ -88,11 +93,10 @@ def _events(melody: Melody, offset: Fraction, length: Fraction
     return events, before, after
 
 
-def _frame(pitches: Sequence[Pitch | None], roles: tuple[np.ndarray, ...]) -> Frame:
-    """One voice's events as a one-column frame, each row with its chord's roles."""
-    n = len(pitches)
-    midi = np.array([p.midi if p else REST for p in pitches], np.int16).reshape(n, 1)
-    diatonic = np.array([p.diatonic if p else 0 for p in pitches], np.int16).reshape(n, 1)
+def _frame(pitch: Pitch | None, n: int, roles: tuple[np.ndarray, ...]) -> Frame:
+    """One voice's event, n times, as a one-column frame, each row with its chord's roles."""
+    midi = np.full((n, 1), pitch.midi if pitch else REST, np.int16)
+    diatonic = np.full((n, 1), pitch.diatonic if pitch else 0, np.int16)
     r, lead, root = roles
     return Frame(midi, diatonic, np.ones((n, 1), bool), r, lead, root, (0,),
                  np.arange(n, dtype=np.int32), np.zeros(n, bool))
@@ -111,19 +115,23 @@ def _judge(events: list[_Event], before: Pitch | None,
     if not events:
         return ok
     rule = DissonanceTreatment()
-    here = tuple(np.repeat(x, n, axis=0) for x in roles)  # row i * n + j: chord i here
-    there = tuple(np.tile(x, (n,) + (1,) * (x.ndim - 1)) for x in roles)  # chord j next
     pitches = [before] + [e.pitch for e in events] + [after[0] if after else None]
     for k, event in enumerate(events, 1):
         if not (treated or event.accented):  # only the beat's note answers to chord-tones
             continue
-        last = k == len(events)
-        a = _frame([pitches[k - 1]] * (n * n), here)
-        b = _frame([pitches[k]] * (n * n), here)
-        c = _frame([pitches[k + 1]] * (n * n), there if last and inside_next else here)
+        # Only the last event's next note may sound in the next slot's chord: the others
+        # are judged once per chord here (row i), not per pair of chords.
+        pair = k == len(events) and inside_next
+        rows, here, there = n, roles, roles
+        if pair:  # row i * n + j: chord i here, chord j next
+            rows, here = n * n, tuple(np.repeat(x, n, axis=0) for x in roles)
+            there = tuple(np.tile(x, (n,) + (1,) * (x.ndim - 1)) for x in roles)
+        a = _frame(pitches[k - 1], rows, here)
+        b = _frame(pitches[k], rows, here)
+        c = _frame(pitches[k + 1], rows, there)
         nct, fits, _ = rule.kinds((a, b, c))
         if event.accented:
-            nct = nct | np.repeat(~spelled, n)
+            nct = nct | (np.repeat(~spelled, n) if pair else ~spelled)
         fine = ~nct
         if treated:
             explained = np.logical_or.reduce(list(fits.values()))
@@ -132,21 +140,21 @@ def _judge(events: list[_Event], before: Pitch | None,
             elif event.accented:  # on the beat it must fall or rise by step to a chord tone
                 resolved = fits["suspension"] | fits["passing"] | fits["neighbour"] \
                     | fits["appoggiatura"]
-                lands = c.roles[np.arange(n * n), np.where(c.midi[:, 0] >= 0,
-                                                           c.midi[:, 0] % 12, 0)] > 0
+                lands = c.roles[np.arange(rows), np.where(c.midi[:, 0] >= 0,
+                                                          c.midi[:, 0] % 12, 0)] > 0
                 explained = resolved & lands
             fine |= explained
-        ok &= fine.reshape(n, n)
+        ok &= fine.reshape(n, n) if pair else fine.reshape(n, 1)
     return ok
 
 
 def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Sequence[Chord],
-                     midi: np.ndarray, diatonic: np.ndarray) -> np.ndarray:
+                     which: np.ndarray, midi: np.ndarray, diatonic: np.ndarray) -> np.ndarray:
     """bool [values]: whether the checker hears each value's own chord in its voicing
-    with the melody's notes in the slot (`chords`: per value). A melody note foreign to
-    the chord can make another chord of the notes — B over D F# A is heard as a seventh
-    chord on B — and then every voice is judged against that one; asked only where the
-    melody has such a note."""
+    with the melody's notes in the slot (value r's chord: `chords[which[r]]`). A melody
+    note foreign to the chord can make another chord of the notes — B over D F# A is
+    heard as a seventh chord on B — and then every voice is judged against that one;
+    asked only where the melody has such a note."""
 
     assert spec.melody is not None
     later = [(n, n.pitch) for n in spec.melody.struck_within(offset, length)
@@ -156,24 +164,48 @@ def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Seq
                 / float(length)) for (n, p), stop in zip(later, stops, strict=True)]
     melody = [p for p in [*(p for _, p in later), melody_at(spec.melody, offset)]
               if p is not None]
-    out = np.ones(len(chords), bool)
-    memo: dict[tuple, bool] = {}
+    out = np.ones(len(which), bool)
     classes = [p.pitch_class for p in melody]
-    holds: dict[Chord, bool] = {}  # per chord: every melody note is one of its tones
-    for r, chord in enumerate(chords):
-        if (held := holds.get(chord)) is None:
-            held = holds[chord] = all(pc in chord.tones for pc in classes)
-        if held:
-            continue
-        pitches = sorted(Pitch(int(m), int(d)) for m, d in zip(midi[r], diatonic[r], strict=True)
-                         if m >= 0)
-        key = (chord, tuple(pitches))
-        if key not in memo:
-            notes = [(p.pitch_class, ONSET_WEIGHT) for p in pitches] + weights
-            bass = pitches[0].pitch_class if pitches else None
-            memo[key] = identify_chord(notes, bass, spec.key) == chord
-        out[r] = memo[key]
+    # per chord: every melody note is one of its tones (then it is heard as planned)
+    holds = np.array([all(pc in chord.tones for pc in classes) for chord in chords], bool)
+    asked = np.flatnonzero(~holds[which]) if len(chords) else np.zeros(0, np.int64)
+    if not len(asked):
+        return out
+    # A value is heard by its chord and the spelled pitch classes of its voicing, low to
+    # high: the same few come back value after value, so each distinct one is judged once.
+    m = midi[asked].astype(np.int64)
+    d = diatonic[asked].astype(np.int64)
+    order = np.argsort(np.where(m >= 0, m * 4096 + (d + 2048), 1 << 40), axis=1, kind="stable")
+    m, d = np.take_along_axis(m, order, 1), np.take_along_axis(d, order, 1)
+    step = d % 7
+    alter = m - (12 * (d // 7 + 1) + np.asarray(STEP_PC)[step])
+    sounding = m >= 0
+    rows = np.column_stack([which[asked].astype(np.int64),
+                            np.where(sounding, step, -1), np.where(sounding, alter, 0)])
+    distinct, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    heard = np.empty(len(distinct), bool)
+    steps, alters, weighed = step.tolist(), alter.tolist(), tuple(weights)
+    for j, (f, r) in enumerate(zip(first.tolist(), asked[first].tolist(), strict=True)):
+        spelled = tuple(PitchClass(s, a) for s, a, on
+                        in zip(steps[f], alters[f], sounding[f], strict=True) if on)
+        heard[j] = _heard(chords[which[r]], spelled, weighed, spec.key)
+    out[asked] = heard[inverse.reshape(-1)]
     return out
+
+
+@lru_cache(maxsize=1 << 16)
+def _heard(chord: Chord, classes: tuple[PitchClass, ...],
+           weights: tuple[tuple[PitchClass, float], ...], key: Key) -> bool:
+    """Whether the checker hears `chord` in a voicing's spelled pitch classes (low to
+    high) with the melody's later notes (`weights`); a pure function, so remembered for
+    the process's life."""
+    notes = [(pc, ONSET_WEIGHT) for pc in classes] + list(weights)
+    return identify_chord(notes, classes[0] if classes else None, key) == chord
+
+
+def forget_heard() -> None:
+    """Empty the process's memo of chords heard in voicings, as a new process starts."""
+    _heard.cache_clear()
 
 
 def melody_at(melody: Melody, offset: Fraction) -> Pitch | None:

@@ -31,7 +31,7 @@ from composer.solve.domains import (
     voice_spacing,
     voicing_frame,
 )
-from composer.solve.pairs import PairVerdicts, pair_matrix
+from composer.solve.pairs import PairVerdicts, pair_blocks
 from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
 from composer.texture import REST, Frame, leading_tone_of
@@ -169,6 +169,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     pool_base = dict(zip(distinct, np.cumsum([0] + [len(f) for f in pool_frames]).tolist(),
                          strict=False))
     verdicts = memo.setdefault(("pairs", rules_key), PairVerdicts(spec.rules, ctx))
+    heard = memo.setdefault(("heard", rules_key), {})  # per slot's problems: heard as planned
     blocks, unary, frames, tails, names = [], [], [], [], []
     for k, t in enumerate(slots):
         if not posed[k]:  # no chord may stand here at all (the grammar, the cadences)
@@ -183,10 +184,11 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                             for d in doms] or [np.zeros(0)]) + np.repeat(
             chain.unary[t][numerals], sizes)
         if inner:  # the melody's quicker notes sound against the held voicing
-            for _, pr in posed[k]:
-                if (pr, inner) not in inside:
-                    inside[(pr, inner)] = solver.within(solver.domain(pr).frame, inner[:-1],
-                                                        inner[-1])
+            fresh = list(dict.fromkeys(pr for _, pr in posed[k] if (pr, inner) not in inside))
+            for pr, held in zip(fresh, solver.within_each(
+                    [solver.domain(pr).frame for pr in fresh], inner[:-1], inner[-1]),
+                    strict=True):
+                inside[(pr, inner)] = held
             ok, soft = (np.concatenate([inside[(pr, inner)][j] for _, pr in posed[k]])
                         for j in (0, 1))
             u = np.where(ok, u - soft, -np.inf)
@@ -196,9 +198,12 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         if spec.melody is not None:  # what the checker will hear under the melody
             rows = np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local
             _, offset, length, _ = chain.times[t]
-            u = np.where(heard_as_planned(spec, offset, length,
-                                          [chain.chords[numerals[o]] for o in owner],
-                                          pool.midi[rows], pool.diatonic[rows]), u, -np.inf)
+            asked = (offset, length, tuple(pr for _, pr in posed[k]))
+            if asked not in heard:
+                heard[asked] = heard_as_planned(spec, offset, length,
+                                                [pr.chord for _, pr in posed[k]], owner,
+                                                pool.midi[rows], pool.diatonic[rows])
+            u = np.where(heard[asked], u, -np.inf)
         if cadence_slot or penultimate:  # a cadence's last chord stands on its root,
             bass = pool.midi[np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local,
                              -1].astype(np.int64) % 12  # its first one rather does
@@ -265,8 +270,10 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
 def _judge_blocks(m: np.ndarray, a: Block, b: Block, harmonies: np.ndarray, tail: Frame,
                   frame: Frame, inner: tuple, uses: tuple[RuleUse, ...], ctx: Context,
                   cache: dict) -> None:
-    """Add to m the verdicts between every voicing of two slots, one chord pair at a time
-    (all of them are too many for one call), remembered per pair of offered sets."""
+    """Add to m the verdicts between every voicing of two slots, chord pair by chord pair
+    (the pairs not met before judged together), remembered per pair of offered sets."""
+    places: list[tuple[slice, slice, tuple, float]] = []
+    fresh: dict[tuple, tuple[slice, slice]] = {}
     for i, pa, ka, sa in zip(a.numerals, a.problems, a.picks, a.starts, strict=True):
         for i2, pb, kb, sb in zip(b.numerals, b.problems, b.picks, b.starts, strict=True):
             rows, cols = slice(sa, sa + len(ka)), slice(sb, sb + len(kb))
@@ -276,10 +283,13 @@ def _judge_blocks(m: np.ndarray, a: Block, b: Block, harmonies: np.ndarray, tail
                 continue
             key = (pa, pb, ka.tobytes(), kb.tobytes(), inner)
             if key not in cache:  # only the offered voicings, not the whole domains
-                ok, penalty = pair_matrix(tail.take(np.arange(sa, sa + len(ka))),
-                                          frame.take(np.arange(sb, sb + len(kb))), uses, ctx)
-                cache[key] = np.where(ok, -penalty, -np.inf).astype(np.float32)
-            m[rows, cols] += cache[key] + harmony
+                fresh.setdefault(key, (rows, cols))
+            places.append((rows, cols, key, harmony))
+    for key, (ok, penalty) in zip(fresh, pair_blocks(tail, frame, list(fresh.values()), uses,
+                                                     ctx), strict=True):
+        cache[key] = np.where(ok, -penalty, -np.inf).astype(np.float32)
+    for rows, cols, key, harmony in places:
+        m[rows, cols] += cache[key] + harmony
 
 
 def _slot_infos(spec: Spec, chain: HarmonyChain) -> list[SlotInfo]:

@@ -21,6 +21,7 @@ from constraint import BacktrackingSolver, FunctionConstraint, Problem
 
 from composer.chords import Chord
 from composer.music import STEP_PC, Key, Pitch
+from composer.planning.melody_fit import forget_heard
 from composer.rules import Context, MelodicRule, VerticalRule
 from composer.rules.vertical import STANDARD_RANGES
 from composer.solve.pairs import step_rules
@@ -155,8 +156,9 @@ def voicing_frame(problem: SlotProblem) -> Frame:
 
 
 def forget_enumerations() -> None:
-    """Empty the process's memo of enumerated voicings, as a new process starts (to time
-    a first call)."""
+    """Empty the process's memo of enumerated voicings (and of the chords heard in
+    them), as a new process starts (to time a first call)."""
+    forget_heard()
     voicing_frame.cache_clear()
     free_voicings.cache_clear()
     _tone_pitches.cache_clear()
@@ -237,6 +239,21 @@ class Solver:
             rows = start + np.flatnonzero(keep[start:start + len(frame)])
             self._cache[problem] = Domain(frame.take(rows - start), penalty[rows])
             start += len(frame)
+
+    def within_each(self, frames: Sequence[Frame], notes: Sequence[tuple[int, Pitch]],
+                    then: Pitch | None = None) -> list[tuple[np.ndarray, np.ndarray, Frame]]:
+        """`within` of each frame, judged in one batch (every verdict is of one voicing
+        alone, so batching changes none; a slot's chords are a call per rule otherwise)."""
+        if not frames:
+            return []
+        ok, penalty, last = self.within(Frame.concat([f for f in frames if len(f)]
+                                                     or list(frames[:1])), notes, then)
+        out, start = [], 0
+        for f in frames:
+            part = slice(start, start + len(f))
+            out.append((ok[part], penalty[part], last.take(part)))
+            start += len(f)
+        return out
 
     def within(self, frame: Frame, notes: Sequence[tuple[int, Pitch]],
                then: Pitch | None = None) -> tuple[np.ndarray, np.ndarray, Frame]:
