@@ -128,11 +128,19 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     if (conflict := given_line_conflict(spec)) is not None:
         raise conflict
     form = form_of(spec, chain)  # repeated sections and single climaxes (composer/form.py)
-    if kept is not None and (span := kept.local(spec, form)) is not None \
-            and (drawn_here := _draw_span(spec, chain, scorer, kept, span, rng,
-                                          form.shaped)) is not None:
-        return _finish(asked, spec, rules, form.annotate(make_plan(spec, chain, drawn_here[0])),
-                       drawn_here[1], rng, kept, figure_scorer_of(scorer))
+    if kept is not None and (span := kept.local(spec, form)) is not None:
+        # The figures kept beside the region meet the redrawn notes only at the surface:
+        # a draw they cannot meet is drawn again (conditioning on the surface, by rejection).
+        for _ in range(REDRAWS):
+            drawn_here = _draw_span(spec, chain, scorer, kept, span, rng, form.shaped)
+            if drawn_here is None:
+                break
+            try:
+                return _finish(asked, spec, rules, form.annotate(
+                    make_plan(spec, chain, drawn_here[0])), drawn_here[1], rng, kept,
+                    figure_scorer_of(scorer))
+            except NoSolution:
+                continue
     memo: dict = {}  # the same rules: the offer of every voicing reuses what was worked out
     cands = candidates(spec, chain, scorer, progress=progress, memo=memo)
     drawn = form if kept is None else kept.on_form(form)
@@ -155,8 +163,16 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
             assert found is not None  # (the whole piece always gets an explanation)
             raise found from None
     numerals, voicings = _decode(cands, choice, len(ctx.voices))
-    return _finish(asked, spec, rules, form.annotate(make_plan(spec, chain, numerals)),
-                   voicings, rng, kept, figure_scorer_of(scorer))
+    try:
+        return _finish(asked, spec, rules, form.annotate(make_plan(spec, chain, numerals)),
+                       voicings, rng, kept, figure_scorer_of(scorer))
+    except NoSolution:  # (only kept figures can leave a beat nothing to write)
+        raise UnsatisfiableError("the figures kept beside the region cannot be written again"
+                                 " around any redrawn music; widen the region by a bar",
+                                 ("fixed",)) from None
+
+
+REDRAWS = 20  # draws of a revision's region tried against the figures kept beside it
 
 
 def _decode(cands: Candidates, choice: Sequence[int], voices: int

@@ -9,12 +9,13 @@ and melodic rules judge each pair of neighbouring voicings once (composer/solve/
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
+from composer.chords import Chord
 from composer.errors import UnsatisfiableError
 from composer.music import Pitch
 from composer.planning.chain import HarmonyChain
@@ -37,6 +38,26 @@ from composer.spec.values import Spec
 from composer.texture import REST, Frame, leading_tone_of
 
 Progress = Callable[[str, int, int], None]
+
+
+def _sounds_foreign_tones(spec: Spec, chords: Sequence[Chord], owner: np.ndarray,
+                          midi: np.ndarray) -> np.ndarray:
+    """bool [values]: each value sounds every tone of its chord foreign to the home key.
+    The checker hears a piece in its home key: a chord of a phrase in another key that
+    leaves out the tone that makes it that key's (iiø7 of B minor, C# E G B, without its
+    G) is heard as a chord of the home key (C# E B: iii7 in A major), and its voices are
+    then judged against that chord."""
+    out = np.ones(len(owner), bool)
+    scale = spec.key.scale_pcs
+    pcs = np.where(midi >= 0, midi.astype(np.int64) % 12, -1)
+    for c, chord in enumerate(chords):
+        foreign = {t.pc for t in chord.tones} - scale
+        if not foreign:
+            continue
+        rows = owner == c
+        for pc in foreign:
+            out[rows] &= (pcs[rows] == pc).any(axis=1)
+    return out
 
 
 def _fixed(spec: Spec, offset: Fraction, ctx: Context,
@@ -204,6 +225,10 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                                                 [pr.chord for _, pr in posed[k]], owner,
                                                 pool.midi[rows], pool.diatonic[rows])
             u = np.where(heard[asked], u, -np.inf)
+        u = np.where(_sounds_foreign_tones(spec, [pr.chord for _, pr in posed[k]], owner,
+                                           pool.midi[np.asarray([pool_base[pr] for _, pr
+                                                                 in posed[k]])[owner] + local]),
+                     u, -np.inf)
         if cadence_slot or penultimate:  # a cadence's last chord stands on its root,
             bass = pool.midi[np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local,
                              -1].astype(np.int64) % 12  # its first one rather does

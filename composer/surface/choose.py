@@ -193,7 +193,7 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
         opts = [Option(HOLD, (y,) * len(order), (True,) + (False,) * (len(order) - 1))]
         if figured and _may_move(spec, v, ctx) and only != "hold":
             opts += [o for o in _moves(spec, plan, voicings, t, v, order, only)
-                     if _below_climax(spec, voicings, v, o)]
+                     if only is not None or _below_climax(spec, voicings, v, o)]
         options.append(tuple(opts[-1:]) if written_again else tuple(opts))
     combos = _combos(options)
     midi, diatonic, strikes = _arrays(options, combos)
@@ -217,7 +217,8 @@ def _division(spec: Spec, slot: Slot) -> Division:
 
 def _below_climax(spec: Spec, voicings: Sequence[Sequence[Pitch]], v: int, o: Option) -> bool:
     """A composed soprano with a single climax (`climax: single`, the default) keeps its
-    figures below the chain's highest note, so that the climax is struck once."""
+    figures below the chain's highest note, so that the climax is struck once (a figure
+    a revision keeps is written again as it was)."""
     if spec.climax != "single" or spec.voices[v] != "soprano":
         return True
     top = max(voicing[v].midi for voicing in voicings)
