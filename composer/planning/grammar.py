@@ -181,9 +181,13 @@ def _cadence_pairs(grammar: HarmonyGrammar, kind: str) -> tuple[tuple[int, int],
     # does not close a cadence under its applied name.
     alias = {b for b, y in enumerate(chords) if grammar.region[b] == "applied"
              and any(z == y and grammar.region[c] != "applied" for c, z in enumerate(chords))}
+    # A keyed grammar spells the same chord in several blocks: each pair of distinct
+    # chords is classified once.
+    distinct = list(dict.fromkeys(chords))
+    closes = {(x, y) for x in distinct for y in distinct
+              if classify_cadence(x, y, y.root.pc, key) == base}
     heard = tuple((a, b) for a, x in enumerate(chords) for b, y in enumerate(chords)
-                  if (a, b) not in listed and b not in alias
-                  and classify_cadence(x, y, y.root.pc, key) == base)
+                  if (a, b) not in listed and b not in alias and (x, y) in closes)
     return tuple(listed) + heard
 
 
