@@ -100,8 +100,10 @@ def harmony_chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None = None,
     elif layout is None:
         keyed = _in_keys(spec, phrases)
         if keyed != phrases:  # a phrase in another key, unless that loses what home keeps
-            home = _chain(spec, fixed, phrases, times, strict, loose)
             there = _chain(spec, fixed, keyed, times, strict, loose)
+            if there[1] == 0:  # it lets nothing go: the home key's could not do better
+                return there[0]
+            home = _chain(spec, fixed, phrases, times, strict, loose)
             return there[0] if there[1] <= home[1] else home[0]
     return _chain(spec, fixed, phrases, times, strict, loose)[0]
 
