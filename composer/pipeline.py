@@ -66,6 +66,7 @@ class Composition:
 
 
 LENIENCE = 3  # the most times a melody's demands are eased after a conflict
+REDRAWS = 20  # draws of a revision's region tried against the figures kept beside it
 
 
 def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None = None,
@@ -170,9 +171,6 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         raise UnsatisfiableError("the figures kept beside the region cannot be written again"
                                  " around any redrawn music; widen the region by a bar",
                                  ("fixed",)) from None
-
-
-REDRAWS = 20  # draws of a revision's region tried against the figures kept beside it
 
 
 def _decode(cands: Candidates, choice: Sequence[int], voices: int
