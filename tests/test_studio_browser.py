@@ -107,6 +107,9 @@ def test_type_a_spec_compose_and_see_the_score(page, tmp_path):
     numerals = page.eval_on_selector_all("#score text.numeral", "els => els.map(e =>"
                                          " e.textContent)")
     assert numerals == [s["numeral"] for s in answer["piece"]["slots"]]
+    # the editor validates as the person types, after a pause: wait for its verdict
+    page.wait_for_function("document.getElementById('spec-status').textContent"
+                           ".startsWith('✓')")
     assert page.text_content("#spec-status").startswith("✓ 4 bars in G major")
     page.screenshot(path=str(tmp_path / "composed.png"), full_page=True)
     page.reload()  # the tab's session survives a reload
@@ -149,6 +152,8 @@ def test_a_yaml_error_is_shown_at_its_line(page, tmp_path):
     assert marked
     assert page.evaluate("[...Array(Editor.cm.lineCount()).keys()].filter(l =>"
                          " Editor.cm.lineInfo(l).gutterMarkers).length") == 1
+    page.wait_for_function("document.getElementById('spec-status').textContent"
+                           ".startsWith('line')")
     status = page.text_content("#spec-status")
     assert status.startswith(f"line {line + 1}, column 7: bars:")
     page.hover(".CodeMirror-lint-mark-error")
