@@ -18,12 +18,20 @@ scaling, each round adding log(P_chorales / P_drafts) to the weights. No weight 
 hand; each answers "how much more, or less, often than the chorales does the chain do
 this". They are fitted per scorer (the shipped model, and `--model none`) and stored in
 models/line-weights.json; a scorer with no fitted weights composes as before.
+
+The same product bends the harmony: the grammar's progressions are counted from the
+chorales, but the voicings' scores favour some chords (in major the chain looped
+V–vi–ii7 and underused I; in minor it looped VI–VII–IV and struck viio ten times as often
+as the chorales). So a scorer may also carry a weight per progression (mode, previous
+numeral, next numeral), fitted the same way to the chorales' progressions and added
+where the candidates are scored (composer/solve/candidates.py).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from composer.content import content_dir
+from composer.planning.grammar import HarmonyGrammar
 from composer.sample.scorer import Scorer, SlotInfo, StatisticalScorer
 from composer.texture import Frame
 
@@ -47,19 +56,47 @@ class LineWeights:
 
     interval: np.ndarray  # float32 [4, 2 * SPAN + 1]
     height: np.ndarray  # float32 [4, HEIGHTS]
+    # (mode, previous numeral, next numeral) → log-weight of that progression; absent: 0
+    progression: Mapping[tuple[str, str, str], float] = field(default_factory=dict)
 
     @classmethod
     def zero(cls) -> LineWeights:
         return cls(np.zeros((4, 2 * SPAN + 1), np.float32), np.zeros((4, HEIGHTS), np.float32))
 
     def to_json(self) -> dict[str, Any]:
-        return {"interval": np.round(self.interval, 4).tolist(),
-                "height": np.round(self.height, 4).tolist()}
+        out: dict[str, Any] = {"interval": np.round(self.interval, 4).tolist(),
+                               "height": np.round(self.height, 4).tolist()}
+        if self.progression:
+            nested: dict[str, dict[str, dict[str, float]]] = {}
+            for (mode, a, b), w in sorted(self.progression.items()):
+                if round(w, 4):
+                    nested.setdefault(mode, {}).setdefault(a, {})[b] = round(float(w), 4)
+            out["progression"] = nested
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LineWeights:
-        return cls(np.asarray(data["interval"], np.float32), np.asarray(data["height"],
-                                                                       np.float32))
+        progression = {(mode, a, b): float(w)
+                       for mode, rows in data.get("progression", {}).items()
+                       for a, row in rows.items() for b, w in row.items()}
+        return cls(np.asarray(data["interval"], np.float32),
+                   np.asarray(data["height"], np.float32), progression)
+
+    def progressions(self, grammar: HarmonyGrammar) -> np.ndarray | None:
+        """float [N, N]: the weight of each progression between the grammar's numerals, in
+        the mode of their key (a keyed grammar's block of a related key in that key's);
+        a change of key between them weighs 0. None where no progression is weighed."""
+        if not self.progression:
+            return None
+        modes = [n.local[1] if n.local else grammar.mode for n in grammar.numerals]
+        blocks = [n.local for n in grammar.numerals]
+        n = len(grammar.numerals)
+        out = np.zeros((n, n), np.float32)
+        for i, a in enumerate(grammar.numerals):
+            for j, b in enumerate(grammar.numerals):
+                if blocks[i] == blocks[j]:
+                    out[i, j] = self.progression.get((modes[j], a.name, b.name), 0.0)
+        return out
 
     def unary(self, frame: Frame) -> np.ndarray:
         """float [K]: the height weights of each voicing's notes (a rest weighs 0)."""
@@ -97,6 +134,12 @@ class LinedScorer:
         if not len(a) or not len(b):
             return base
         return base + self.weights.transition(a, b)
+
+
+def progression_weights(scorer: Scorer | None, grammar: HarmonyGrammar) -> np.ndarray | None:
+    """float [N, N]: the fitted weight of each progression of the grammar for this scorer
+    (None where it has none)."""
+    return scorer.weights.progressions(grammar) if isinstance(scorer, LinedScorer) else None
 
 
 def scorer_name(scorer: Scorer) -> str | None:

@@ -23,6 +23,7 @@ from composer.planning.keys import key_of
 from composer.planning.melody_fit import heard_as_planned
 from composer.planning.phrases import melody_at
 from composer.rules import Context
+from composer.sample.lines import progression_weights
 from composer.sample.scorer import Scorer, SlotInfo
 from composer.solve.domains import (
     SlotProblem,
@@ -152,6 +153,10 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     `cap` bounds the values each slot offers (None: all of them). `memo` shares
     domains and verdicts between calls with the same rules (as an explanation makes)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
+    # The chorales' progressions as the grammar counts them, mended for what this scorer
+    # favours (composer/sample/lines.py)
+    moves = progression_weights(scorer, chain.grammar)
+    progressions = chain.pair if moves is None else tuple(p + moves for p in chain.pair)
     memo = {} if memo is None else memo
     rules_key = tuple(sorted(id(u) for u in spec.rules))
     solver = memo.setdefault(("solver", rules_key), Solver(spec.rules, ctx))
@@ -270,7 +275,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     # voicing is offered); the scorer's weight may depend on it.
     cache = memo.setdefault(("block pairs", rules_key), {})
     ends = list(slots)[:-1]
-    harmonies = [chain.pair[t][np.ix_(blocks[k].numeral_of_values(),
+    harmonies = [progressions[t][np.ix_(blocks[k].numeral_of_values(),
                                       blocks[k + 1].numeral_of_values())]
                  for k, t in enumerate(ends)] if cap is not None else []
     # Few values: every pair not judged before, in one call.
@@ -284,7 +289,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
             ok, penalty = judged[k]
             m += np.where(ok, harmonies[k] - penalty, -np.inf).astype(np.float32)
         else:
-            _judge_blocks(m, blocks[k], blocks[k + 1], chain.pair[t], tails[k], frames[k + 1],
+            _judge_blocks(m, blocks[k], blocks[k + 1], progressions[t], tails[k], frames[k + 1],
                           inners[k], spec.rules, ctx, cache)
         pair.append(m)
         if progress:
