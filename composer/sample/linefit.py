@@ -233,7 +233,9 @@ def main(argv: list[str]) -> int:
             "date": datetime.date.today().isoformat(),
             "target": "the struck notes of the model card's training chorales; the"
                       " progressions the harmony grammar counts from the chorales",
-            "drafts": f"{len(FIT_SPECS)} free specs × seeds 0–{SEEDS - 1}, {ROUNDS} rounds",
+            "drafts": f"{len(FIT_SPECS)} free specs × seeds 0–{SEEDS - 1}, {ROUNDS} rounds"
+                      + (" (the progressions only; the interval and height weights as stored"
+                         " before)" if only else ""),
             "refitted": names, "only progressions": only, "distance_by_round": traces,
             "scorers": out}
     path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
