@@ -102,16 +102,21 @@ def test_the_shipped_scorers_have_line_weights(scorer):
 
 
 @cache
-def numeral_shares(mode: str) -> dict[str, float]:
+def numeral_shares(mode: str, progressions: bool = True) -> dict[str, float]:
     """Per numeral, its share of the slots of the free examples in `mode` (the shipped
-    model, seeds as above), counted on the plans within their home key."""
+    model, seeds as above; without its fitted progressions where asked), counted on the
+    plans within their home key."""
     names = {"major": ("chorale-d-major", "waltz-3-4", "fixed-notes"),
              "minor": ("minor-aaba", "chorale-3-2")}[mode]
+    scorer = lined(default_scorer())
+    assert isinstance(scorer, LinedScorer)
+    if not progressions:
+        scorer = LinedScorer(scorer.inner, replace(scorer.weights, progression={}))
     counts: Counter[str] = Counter()
     for name in names:
         spec = load_spec(EXAMPLES / f"{name}.yaml")
         for seed in SEEDS:
-            counts.update(s.numeral for s in compose(replace(spec, seed=seed)).plan.slots
+            counts.update(s.numeral for s in compose(replace(spec, seed=seed), scorer).plan.slots
                           if s.key == spec.key)
     return {k: v / sum(counts.values()) for k, v in counts.items()}
 
@@ -125,14 +130,16 @@ def chorale_shares(mode: str) -> dict[str, float]:
     return {k: v / sum(into.values()) for k, v in into.items()}
 
 
-def test_free_pieces_seldom_stand_on_viio_as_the_chorales():
-    # The chorales: viio on one beat in sixty in major, one in seventy in minor; before
-    # the progressions were fitted, the chain drew it on one slot in eighteen in major
-    # and one in eight in minor.
-    for mode, at_most in (("major", 2), ("minor", 3)):
-        assert numeral_shares(mode).get("viio", 0.0) <= at_most * chorale_shares(mode)["viio"]
+def test_free_pieces_stand_on_viio_less_often_for_the_fitted_progressions():
+    # The chorales: viio on one beat in sixty in major, one in seventy in minor. Without
+    # the fitted progressions the model's chain draws it on one slot in eighteen in
+    # major and one in eight in minor; with them, in major as seldom as the chorales, in
+    # minor one in twenty-five (still over twice the chorales' share: the model likes
+    # i–viio6–i in A minor more than the drafts the weights are fitted on show).
     ours_, bachs = numeral_shares("major"), chorale_shares("major")
+    assert ours_.get("viio", 0.0) <= 1.5 * bachs["viio"] < numeral_shares("major", False)["viio"]
     assert max(ours_, key=ours_.__getitem__) == max(bachs, key=bachs.__getitem__) == "I"
+    assert numeral_shares("minor")["viio"] <= 0.5 * numeral_shares("minor", False)["viio"]
 
 
 def test_a_progressions_weight_reaches_the_chain():
