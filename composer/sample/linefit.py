@@ -165,13 +165,14 @@ def distance(target: Counts, drafts: Counts) -> float:
 
 def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS,
         say: Callable[[str], None] = print, start: LineWeights | None = None,
-        lines: bool = True) -> tuple[LineWeights, dict[str, list[float]]]:
+        lines: bool = True, progressions: bool = True
+        ) -> tuple[LineWeights, dict[str, list[float]]]:
     """The weights after `rounds` of iterative scaling from `start` (else zero), averaged
     over the second half of the rounds (each round's drafts are a sample: the average
     steadies what their noise moves), and the interval and progression distances of the
-    drafts before each round and with the averaged weights. `lines` False: only the
-    progressions are fitted, the interval and height weights kept as `start` has them
-    (a step of those from weights already fitted overshot in a trial: 0.080 to 0.13)."""
+    drafts before each round and with the averaged weights. `lines` False: the interval
+    and height weights are kept as `start` has them; `progressions` False: the
+    progressions are (fitting one after the other, each moves less at a time)."""
     weights, kept = start or LineWeights.zero(), []
     trace: dict[str, list[float]] = {"interval": [], "progression": []}
 
@@ -190,7 +191,8 @@ def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS
                     -LIMIT, LIMIT).astype(np.float32),
             np.clip(weights.height + lines * STEP * _log_ratio(target[1], drafts[1]),
                     -LIMIT, LIMIT).astype(np.float32),
-            {k: float(np.clip(weights.progression.get(k, 0.0) + STEP * moved.get(k, 0.0),
+            {k: float(np.clip(weights.progression.get(k, 0.0)
+                              + progressions * STEP * moved.get(k, 0.0),
                               -PROGRESSION_LIMIT, PROGRESSION_LIMIT))
              for k in set(weights.progression) | set(moved)})
         if r >= rounds // 2:
@@ -205,8 +207,8 @@ def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS
 
 def main(argv: list[str]) -> int:
     """Refit the scorers named in argv (all of them where none is named); the others
-    keep the weights stored. `--progressions`: only their progressions, from the weights
-    stored."""
+    keep the weights stored. `--progressions` or `--lines`: only their progressions, or
+    only their interval and height weights, from the weights stored."""
     from composer.music import SATB
     from composer.neural.scorer import default_scorer
     from composer.sample.scorer import StatisticalScorer
@@ -220,13 +222,15 @@ def main(argv: list[str]) -> int:
     traces = {name: {"interval": trace} if isinstance(trace, list) else trace
               for name, trace in stored.get("distance_by_round",
                                             stored.get("interval_distance_by_round", {})).items()}
-    only = "--progressions" in argv
+    only = next((a[2:] for a in argv if a in ("--progressions", "--lines")), None)
     names = [a for a in argv if not a.startswith("--")] or list(makers)
     for name in names:
-        print(f"fitting the {'progression' if only else 'line'} weights of {name}",
+        print(f"fitting the {only or 'line and progression'} weights of {name}",
               file=sys.stderr)
         start = LineWeights.from_json(out[name]) if only and name in out else None
-        weights, traces[name] = fit(makers[name](), target, start=start, lines=not only,
+        weights, traces[name] = fit(makers[name](), target, start=start,
+                                    lines=only != "progressions",
+                                    progressions=only != "lines",
                                     say=lambda s: print(s, file=sys.stderr))
         out[name] = weights.to_json()
     data = {"command": f"python -m composer.sample.linefit {' '.join(argv)}".strip(),
@@ -234,9 +238,8 @@ def main(argv: list[str]) -> int:
             "target": "the struck notes of the model card's training chorales; the"
                       " progressions the harmony grammar counts from the chorales",
             "drafts": f"{len(FIT_SPECS)} free specs × seeds 0–{SEEDS - 1}, {ROUNDS} rounds"
-                      + (" (the progressions only; the interval and height weights as stored"
-                         " before)" if only else ""),
-            "refitted": names, "only progressions": only, "distance_by_round": traces,
+                      + (f" (the {only} only, from the weights stored before)" if only else ""),
+            "refitted": names, "only": only, "distance_by_round": traces,
             "scorers": out}
     path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
     print(f"wrote {path}", file=sys.stderr)
