@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from composer.sample.copying import check_given_line, copy_guards, sample_origin
 from composer.sample.form import check_given_climax, form_of, sample_form
 from composer.sample.kept import Kept
 from composer.sample.lines import lined
+from composer.sample.reuse import Reuse, made, spec_key
 from composer.sample.sampler import Automaton, Chain, NoSolution
 from composer.sample.scorer import Scorer
 from composer.solve.candidates import Candidates, Progress, candidates, fixed_notes
@@ -70,29 +72,32 @@ REDRAWS = 20  # draws of a revision's region tried against the figures kept besi
 
 
 def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None = None,
-            kept: Kept | None = None) -> Composition:
+            kept: Kept | None = None, reuse: Reuse | None = None) -> Composition:
     """One chain over (chord, voicing) values, so that harmony and voice leading are
     sampled together and no choice of chord can leave the voices stuck. A given melody
     is the user's (composer/given.py): it is first harmonized strictly, each of its notes
     on the beat a chord tone and its leading tones and sevenths resolved; only where that
     cannot be are its accented dissonances treated, its resolutions weighed, and what no
     chord can hold let go (and reported). `kept`: what a revision keeps of a saved piece
-    (composer/revision.py)."""
+    (composer/revision.py); `reuse`: what an earlier revision of the same piece worked out
+    that this one may take again (composer/sample/reuse.py)."""
     if scorer is None:  # the shipped model (torch is imported only here, when composing)
 
         scorer = default_scorer()
-    scorer = lined(scorer)  # each voice's intervals and register as the chorales' (lines.py)
+    # Each voice's intervals and register as the chorales' (lines.py); one lined scorer
+    # for every revision that reuses, so that what it scored can be reused.
+    scorer = made(reuse, ("lined", scorer), partial(lined, scorer))
     if spec.melody is not None:
         try:
             return _compose(spec, composing_rules(spec, weigh=False), scorer, progress,
-                            kept, strict=True)
+                            kept, strict=True, reuse=reuse)
         except UnsatisfiableError:
             pass  # the melody asks for more than the strict harmony gives
     spread, loose = False, tuple[Fraction, ...]()
     for _ in range(LENIENCE):
         try:
             return _compose(spec, composing_rules(spec, spread=spread), scorer, progress,
-                            kept, loose=loose)
+                            kept, loose=loose, reuse=reuse)
         except UnsatisfiableError as exc:
             # The melody leaps too far for its neighbour to follow, or the chords that
             # treat its notes (or its notes alone) leave the voices no way there: weigh
@@ -104,12 +109,12 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
                 raise
             spread, loose = spread or wider, loose + freed
     return _compose(spec, composing_rules(spec, spread=spread), scorer, progress, kept,
-                    loose=loose)
+                    loose=loose, reuse=reuse)
 
 
 def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
              progress: Progress | None, kept: Kept | None = None, strict: bool = False,
-             loose: tuple[Fraction, ...] = ()) -> Composition:
+             loose: tuple[Fraction, ...] = (), reuse: Reuse | None = None) -> Composition:
     """Compose under these rules; `strict` gives up at once where the lenient way might
     still find a piece (it neither explains nor lets the melody's demands go); `loose`:
     where the melody's notes need not fit the chords (composer/melody_fit.py)."""
@@ -118,10 +123,17 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     rng = np.random.default_rng(spec.seed)
     ctx = Context(spec.voices, spec.key, spec.meter)
     fixed = fixed_notes(spec, ctx)
-    chain = harmony_chain(spec, fixed, strict=strict, loose=loose,
-                          keys=kept.keys if kept else None)
-    if kept is not None:
-        chain = kept.on_chain(spec, chain)
+    keys = kept.keys if kept else None
+    # The chain is drawn from the spec alone, but for the phrases' keys where none are kept.
+    chain_key = None if reuse is None or (skey := spec_key(spec)) is None else (
+        "chain", skey, strict, loose, keys, spec.seed if keys is None else None,
+        kept.numerals if kept else None)
+
+    def chained() -> HarmonyChain:
+        chain = harmony_chain(spec, fixed, strict=strict, loose=loose, keys=keys)
+        return kept.on_chain(spec, chain) if kept is not None else chain
+
+    chain = made(reuse, chain_key, chained)
     if not strict and (close := no_close(spec, chain, fixed)) is not None:
         raise close
     check_given_line(spec)
@@ -133,7 +145,8 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         # The figures kept beside the region meet the redrawn notes only at the surface:
         # a draw they cannot meet is drawn again (conditioning on the surface, by rejection).
         for _ in range(REDRAWS):
-            drawn_here = _draw_span(spec, chain, scorer, kept, span, rng, form.shaped)
+            drawn_here = _draw_span(spec, chain, scorer, kept, span, rng, form.shaped,
+                                    reuse, chain_key and (chain_key, scorer, span))
             if drawn_here is None:
                 break
             try:
@@ -186,15 +199,18 @@ def _decode(cands: Candidates, choice: Sequence[int], voices: int
 
 
 def _draw_span(spec: Spec, chain: HarmonyChain, scorer: Scorer, kept: Kept,
-               span: tuple[int, int], rng: np.random.Generator, shaped: str | None
+               span: tuple[int, int], rng: np.random.Generator, shaped: str | None,
+               reuse: Reuse | None = None, key: tuple | None = None
                ) -> tuple[list[int], list[tuple[Pitch, ...]]] | None:
     """A revision's region drawn alone, between its kept neighbours: every score is of a
     slot or of two neighbours, so given them the region's distribution does not depend
     on the music further away — the same draw as the whole chain's, in a fraction of the
     time. `shaped`: the voice with a single climax by default (`_shaped_region`). None
-    where it finds nothing (the whole chain then decides, and explains)."""
+    where it finds nothing (the whole chain then decides, and explains). `key`: what the
+    region's candidates are made from, to reuse them."""
     first, last = span
-    cands = candidates(spec, chain, scorer, slots=range(first, last + 1))
+    cands = made(reuse, key, partial(candidates, spec, chain, scorer,
+                                     slots=range(first, last + 1)))
     also: list[Automaton] = []
     if shaped is not None:
         cands, also = _shaped_region(spec, shaped, kept, cands, first, rng)

@@ -24,6 +24,7 @@ from composer.pipeline import Composition, compose, document
 from composer.revision import read_piece, revise
 from composer.rules import RULES
 from composer.sample.kept import Kept
+from composer.sample.reuse import Reuse
 from composer.sample.sampler import Chain, backward
 from composer.solve.given import held_when_composing
 from composer.spec.load import load_spec
@@ -238,3 +239,20 @@ def test_drawing_the_region_alone_between_its_kept_neighbours_is_the_same_distri
         unary[k] = np.where(np.arange(len(unary[k])) == value, unary[k], -np.inf)
     draws = backward(Chain(unary, chain.pair[1:5])).draw(np.random.default_rng(3), N_DRAWS)
     assert chi_square_p(draws, {x: p / total for x, p in given.items()}) > 0.001
+
+
+def test_revising_again_with_a_reuse_writes_the_same_music() -> None:
+    """A studio worker keeps what one revision worked out for the next (the kept chain,
+    the region's voicings, the kept beats): each revision of a chain of them, each from
+    the last, of two pieces and different regions through one shared Reuse, is the very
+    piece the plain revision makes, and the Reuse did keep something."""
+    reuse = Reuse()
+    for name, seed in (("chorale-d-major", 0), ("harmonize-melody", 1)):
+        doc = compose(replace(load_spec(EXAMPLES / f"{name}.yaml"), seed=seed)).to_json()
+        for k, (bars, plan) in enumerate((((7, 8), False), ((7, 8), False), ((1, 2), False),
+                                          ((7, 8), True), ((7, 8), False))):
+            plain = revise(doc, bars=bars, seed=k, plan=plan, folder=EXAMPLES)
+            again = revise(doc, bars=bars, seed=k, plan=plan, folder=EXAMPLES, reuse=reuse)
+            assert again.to_json() == plain.to_json(), (name, k, bars)
+            doc = plain.to_json()
+    assert len(reuse) > 0

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from composer.errors import PartimentoError, SpecError, UnsatisfiableError
+from composer.sample.reuse import Reuse
 from composer.studio import jobs
 
 STARTING = 300.0  # seconds a fresh worker may take to import and load the model
@@ -52,6 +53,7 @@ def describe(exc: PartimentoError) -> dict[str, Any]:
 def _serve(conn: Any, folder: str) -> None:
     """A worker's life: warm up, then answer jobs until the pipe closes."""
     os.chdir(folder)  # a rule set included by a relative path is read from here
+    reuse = Reuse()  # this worker's, kept from one revision to the next
     with contextlib.suppress(Exception):  # composing will say what is wrong, itself
         jobs.warm()
     conn.send(("ready", None))  # the time limit counts from here
@@ -61,6 +63,8 @@ def _serve(conn: Any, folder: str) -> None:
         except (EOFError, OSError, KeyboardInterrupt):
             return
         try:
+            if name in jobs.REUSING:
+                kwargs = {**kwargs, "reuse": reuse}
             conn.send(("ok", getattr(jobs, name)(**kwargs)))
         except PartimentoError as exc:
             conn.send(("error", describe(exc)))

@@ -1,0 +1,83 @@
+"""What revising again reuses: a bounded store, owned by its caller (a studio worker),
+of what a revision computes though the revision does not change it — the harmony chain
+of the kept chords, the offered voicings of the region's slots, the kept beats' figures.
+
+Revising the same bars over and over (a user trying one draw after another) asks the
+same questions of the same spec and the same kept music each time; only the seed
+differs, and none of these depend on it. Each entry is keyed by everything it is made
+from, so a reused value is the one the uncached path would make: the music is the same
+with or without a Reuse (tests/test_revise.py compares them).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from composer.spec.rulesets import RuleUse
+from composer.spec.values import Spec
+
+T = TypeVar("T")
+SIZE = 64  # entries kept: a few revisions' worth of chains, regions and beats
+
+
+class Reuse:
+    """The values last made, by key; the least recently used goes first."""
+
+    def __init__(self, size: int = SIZE) -> None:
+        self.size = size
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, key: Hashable | None, make: Callable[[], T]) -> T:
+        """The value kept under `key`, else made now and kept (a None key: made, not
+        kept — something in it could not be compared)."""
+        try:
+            hash(key)
+        except TypeError:
+            key = None
+        if key is None:
+            return make()
+        if key in self._values:
+            self._values.move_to_end(key)
+            return self._values[key]
+        value = make()
+        self._values[key] = value
+        if len(self._values) > self.size:
+            self._values.popitem(last=False)
+        return value
+
+
+def made(reuse: Reuse | None, key: Hashable | None, make: Callable[[], T]) -> T:
+    """`make()`, through `reuse` where there is one."""
+    return make() if reuse is None else reuse.get(key, make)
+
+
+def spec_key(spec: Spec) -> Hashable | None:
+    """The spec less its seed, as a key: its fields and every rule use's (a use's params
+    are a mapping); None where some value cannot be compared."""
+    try:
+        key = (replace(spec, seed=0, rules=()), tuple(_use_key(u) for u in spec.rules))
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _use_key(use: RuleUse) -> Hashable:
+    return (use.rule.id, _frozen(use.params), use.severity, use.weight, use.given,
+            use.exempt)
+
+
+def _frozen(value: Any) -> Hashable:
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return frozenset(_frozen(v) for v in value)
+    return value
