@@ -125,15 +125,15 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     fixed = fixed_notes(spec, ctx)
     keys = kept.keys if kept else None
     # The chain is drawn from the spec alone, but for the phrases' keys where none are kept.
-    chain_key = None if reuse is None or (skey := spec_key(spec)) is None else (
+    chain_key = None if reuse is None or (skey := spec_key(spec)) is None else reuse.token((
         "chain", skey, strict, loose, keys, spec.seed if keys is None else None,
-        kept.numerals if kept else None)
+        kept.numerals if kept else None))
 
     def chained() -> HarmonyChain:
         chain = harmony_chain(spec, fixed, strict=strict, loose=loose, keys=keys)
         return kept.on_chain(spec, chain) if kept is not None else chain
 
-    chain = made(reuse, chain_key, chained)
+    chain = made(reuse, None if chain_key is None else ("chain", chain_key), chained)
     if not strict and (close := no_close(spec, chain, fixed)) is not None:
         raise close
     check_given_line(spec)
@@ -146,13 +146,14 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         # a draw they cannot meet is drawn again (conditioning on the surface, by rejection).
         for _ in range(REDRAWS):
             drawn_here = _draw_span(spec, chain, scorer, kept, span, rng, form.shaped,
-                                    reuse, chain_key and (chain_key, scorer, span))
+                                    reuse, None if chain_key is None
+                                    else ("span", chain_key, scorer, span))
             if drawn_here is None:
                 break
             try:
                 return _finish(asked, spec, rules, form.annotate(
                     make_plan(spec, chain, drawn_here[0])), drawn_here[1], rng, kept,
-                    figure_scorer_of(scorer))
+                    figure_scorer_of(scorer), reuse, chain_key)
             except NoSolution:
                 continue
     memo: dict = {}  # the same rules: the offer of every voicing reuses what was worked out
@@ -179,7 +180,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     numerals, voicings = _decode(cands, choice, len(ctx.voices))
     try:
         return _finish(asked, spec, rules, form.annotate(make_plan(spec, chain, numerals)),
-                       voicings, rng, kept, figure_scorer_of(scorer))
+                       voicings, rng, kept, figure_scorer_of(scorer), reuse, chain_key)
     except NoSolution:  # (only kept figures can leave a beat nothing to write)
         raise UnsatisfiableError("the figures kept beside the region cannot be written again"
                                  " around any redrawn music; widen the region by a bar",
@@ -254,14 +255,16 @@ def _shaped_region(spec: Spec, voice: str, kept: Kept, cands: Candidates, first:
 
 def _finish(asked: Spec, spec: Spec, rules: tuple[RuleUse, ...], the_plan: Plan,
             voicings: Sequence[tuple[Pitch, ...]], rng: np.random.Generator,
-            kept: Kept | None, figures: FigureScorer | None = None) -> Composition:
+            kept: Kept | None, figures: FigureScorer | None = None,
+            reuse: Reuse | None = None, key: int | None = None) -> Composition:
     """The third level (figures within each beat, on the chosen voicings, scored by
-    `figures` or else the counts) and the piece."""
+    `figures` or else the counts) and the piece; `key`: the spec's and the kept
+    music's, to reuse the kept beats."""
     surface = choose_surface(
         replace(spec, rules=kept.without_notes(spec.rules)) if kept else spec, the_plan,
         voicings, rng, figures, keep=kept.figures if kept else None,
-        span=kept.span if kept else None) if spec.surface == "figured" \
-        else None
+        span=kept.span if kept else None, reuse=reuse, key=key) \
+        if spec.surface == "figured" else None
     piece = build_piece(spec, the_plan, tuple(voicings), surface)
     return Composition(asked, the_plan, tuple(voicings),
                        piece, surface, melody_warnings(asked, piece, rules))

@@ -8,6 +8,7 @@ both back with music21 and compares them note for note)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -179,17 +180,24 @@ def _written(line: tuple[Note, ...], bars: list[Bar]) -> list[list[Written]]:
 def _shapes(note: Note, at: Fraction, length: Fraction, begins: bool, goes_on: bool,
             hidden: bool = False) -> Iterator[Written]:
     """A stretch of one note as values with a shape, tied together, largest first."""
+    pieces = _values(length)
+    for k, (value, name, dots, triplet) in enumerate(pieces):
+        yield Written(at, value, name, dots, triplet, note,
+                      tie_stop=k > 0 or not begins, tie_start=k < len(pieces) - 1 or goes_on,
+                      first=begins and k == 0, hidden=hidden)
+        at += value
+
+
+@functools.lru_cache(maxsize=256)
+def _values(length: Fraction) -> tuple[tuple[Fraction, str, int, bool], ...]:
+    """The shaped values a length is written in (a piece has only a few lengths)."""
     pieces = []
     left = length
     while left > 0:
         value, name, dots, tuplet = next((s for s in _SHAPES if s[0] <= left), _SHAPES[-1])
         pieces.append((min(value, left), name, dots, tuplet != 1))
         left -= min(value, left)
-    for k, (value, name, dots, triplet) in enumerate(pieces):
-        yield Written(at, value, name, dots, triplet, note,
-                      tie_stop=k > 0 or not begins, tie_start=k < len(pieces) - 1 or goes_on,
-                      first=begins and k == 0, hidden=hidden)
-        at += value
+    return tuple(pieces)
 
 
 def _measure(piece: Piece, bar: Bar, notes: list[Written], divisions: int,

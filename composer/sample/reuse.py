@@ -29,9 +29,29 @@ class Reuse:
     def __init__(self, size: int = SIZE) -> None:
         self.size = size
         self._values: OrderedDict[Hashable, Any] = OrderedDict()
+        self._tokens: OrderedDict[Hashable, int] = OrderedDict()
+        self._issued = 0
 
     def __len__(self) -> int:
         return len(self._values)
+
+    def token(self, key: Hashable | None) -> int | None:
+        """A small number that stands for a large key (a spec and its rules), so that
+        the keys made of it hash at once; never the same number for two keys (None for
+        None, or a key that cannot be compared)."""
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        if key is None:
+            return None
+        if key not in self._tokens:
+            self._issued += 1
+            self._tokens[key] = self._issued
+            if len(self._tokens) > self.size:
+                self._tokens.popitem(last=False)
+        self._tokens.move_to_end(key)
+        return self._tokens[key]
 
     def get(self, key: Hashable | None, make: Callable[[], T]) -> T:
         """The value kept under `key`, else made now and kept (a None key: made, not

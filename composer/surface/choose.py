@@ -15,9 +15,10 @@ chose) is always allowed, so the chain never empties.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from itertools import combinations
 
 import numpy as np
@@ -26,6 +27,7 @@ from composer.errors import UnsatisfiableError
 from composer.music import Note, Pitch
 from composer.planning.plan import Plan, Slot
 from composer.rules import Context
+from composer.sample.reuse import Reuse, made
 from composer.sample.sampler import Chain, sample
 from composer.spec.values import Spec
 from composer.surface.beat import Beat, Option
@@ -59,18 +61,29 @@ class Surface:
 def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
                    rng: np.random.Generator, scorer: FigureScorer | None = None,
                    keep: Sequence[tuple[str | None, ...] | None] | None = None,
-                   span: tuple[int, int] | None = None) -> Surface:
+                   span: tuple[int, int] | None = None, reuse: Reuse | None = None,
+                   key: Hashable | None = None) -> Surface:
     """Draw a figure for every voice on every beat, every hard rule holding. `keep`:
     per slot, the figures a revision keeps there (by voice; None where free); `span`:
     the slots to draw (a revision's region and its kept neighbours), the others' kept
     figures written again as they are (a beat meets only its neighbours, so given
-    those the span's draw does not depend on the music further away)."""
+    those the span's draw does not depend on the music further away). `key`: what the
+    spec and the kept music are, to take the beats written again from `reuse`."""
     ctx = Context(spec.voices, spec.key, spec.meter)
     first, last = span if span is not None and keep is not None else (0, len(plan.slots) - 1)
     whole = [k is not None and None not in k for k in keep] if keep else [False] * (last + 1)
-    beats = [_beat(spec, plan, voicings, t, ctx, keep[t] if keep else None,
-                   written_again=whole[t] and not first <= t <= last)
-             for t in range(len(plan.slots))]
+
+    def beat(t: int) -> Beat:
+        again = whole[t] and not first <= t <= last
+        make = partial(_beat, spec, plan, voicings, t, ctx, keep[t] if keep else None,
+                       written_again=again)
+        if not again or key is None:
+            return make()
+        near = slice(max(t - 1, 0), t + 2)  # all a beat reads: its slot and neighbours
+        return made(reuse, ("beat", key, t, keep[t] if keep else None, plan.slots[near],
+                            tuple(tuple(y) for y in voicings[near])), make)
+
+    beats = [beat(t) for t in range(len(plan.slots))]
     drawn = beats[first:last + 1]
     tables = chord_arrays([b.chord or b.slot.chord for b in drawn], [ctx.key] * len(drawn))
     scorer = scorer or default_figure_scorer()
