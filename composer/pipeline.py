@@ -134,8 +134,9 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         return kept.on_chain(spec, chain) if kept is not None else chain
 
     chain = made(reuse, None if chain_key is None else ("chain", chain_key), chained)
-    if not strict and (close := no_close(spec, chain, fixed)) is not None:
-        raise close
+    if not strict and (close := made(reuse, None if chain_key is None else (
+            "close", chain_key), partial(no_close, spec, chain, fixed))) is not None:
+        raise close.with_traceback(None)  # (a reused one: its last traceback dropped)
     check_given_line(spec)
     check_given_climax(spec)
     if (conflict := given_line_conflict(spec)) is not None:

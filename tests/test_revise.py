@@ -183,6 +183,11 @@ def test_a_kept_note_that_cannot_hold_is_named_as_a_conflict(tmp_path: Path) -> 
         compose(piece.spec, kept=kept)
     assert "fixed" in caught.value.conflicts
     assert f"bar {slot.position.bar}" in str(caught.value)
+    reuse = Reuse()  # a studio worker's: asked twice, the same conflict both times
+    for _ in range(2):
+        with pytest.raises(UnsatisfiableError) as again:
+            compose(piece.spec, kept=kept, reuse=reuse)
+        assert str(again.value) == str(caught.value)
 
 
 def test_the_command_line_revises_and_refuses_foreign_or_broken_pieces(
