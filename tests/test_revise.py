@@ -250,8 +250,9 @@ def test_revising_again_with_a_reuse_writes_the_same_music() -> None:
     """A studio worker keeps what one revision worked out for the next (the kept chain,
     the region's voicings, the kept beats): each revision of a chain of them, each from
     the last, of two pieces and different regions through one shared Reuse, is the very
-    piece the plain revision makes, and the Reuse did keep something."""
-    reuse = Reuse()
+    piece the plain revision makes, and the Reuse did keep something; a small one keeps
+    no more than its size (a worker lives long) and still makes the same music."""
+    reuse, small = Reuse(), Reuse(size=3)
     for name, seed in (("chorale-d-major", 0), ("harmonize-melody", 1)):
         doc = compose(replace(load_spec(EXAMPLES / f"{name}.yaml"), seed=seed)).to_json()
         for k, (bars, plan) in enumerate((((7, 8), False), ((7, 8), False), ((1, 2), False),
@@ -259,5 +260,7 @@ def test_revising_again_with_a_reuse_writes_the_same_music() -> None:
             plain = revise(doc, bars=bars, seed=k, plan=plan, folder=EXAMPLES)
             again = revise(doc, bars=bars, seed=k, plan=plan, folder=EXAMPLES, reuse=reuse)
             assert again.to_json() == plain.to_json(), (name, k, bars)
+            tight = revise(doc, bars=bars, seed=k, plan=plan, folder=EXAMPLES, reuse=small)
+            assert tight.to_json() == plain.to_json(), (name, k, bars)
             doc = plain.to_json()
-    assert len(reuse) > 0
+    assert len(reuse) > 3 and len(small) == 3

@@ -20,7 +20,9 @@ from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
 
 T = TypeVar("T")
-SIZE = 64  # entries kept: a few revisions' worth of chains, regions and beats
+_NONE = object()  # no value kept
+SIZE = 256  # values kept: a few regions' worth of chains, voicings and beats
+TOKENS = 64  # specs (with their kept music) told apart
 
 
 class Reuse:
@@ -39,33 +41,31 @@ class Reuse:
         """A small number that stands for a large key (a spec and its rules), so that
         the keys made of it hash at once; never the same number for two keys (None for
         None, or a key that cannot be compared)."""
-        try:
-            hash(key)
-        except TypeError:
-            return None
         if key is None:
             return None
-        if key not in self._tokens:
+        try:
+            token = self._tokens.pop(key, None)  # (put back last: the latest used)
+        except TypeError:
+            return None
+        if token is None:
             self._issued += 1
-            self._tokens[key] = self._issued
-            if len(self._tokens) > self.size:
-                self._tokens.popitem(last=False)
-        self._tokens.move_to_end(key)
-        return self._tokens[key]
+            token = self._issued
+        self._tokens[key] = token
+        if len(self._tokens) > TOKENS:
+            self._tokens.popitem(last=False)
+        return token
 
     def get(self, key: Hashable | None, make: Callable[[], T]) -> T:
         """The value kept under `key`, else made now and kept (a None key: made, not
         kept — something in it could not be compared)."""
-        try:
-            hash(key)
-        except TypeError:
-            key = None
         if key is None:
             return make()
-        if key in self._values:
-            self._values.move_to_end(key)
-            return self._values[key]
-        value = make()
+        try:
+            value = self._values.pop(key, _NONE)  # (put back last: the latest used)
+        except TypeError:
+            return make()
+        if value is _NONE:
+            value = make()
         self._values[key] = value
         if len(self._values) > self.size:
             self._values.popitem(last=False)
