@@ -255,12 +255,16 @@ def test_revising_again_with_a_reuse_writes_the_same_music() -> None:
     reuse, small = Reuse(), Reuse(size=3)
     for name, seed in (("chorale-d-major", 0), ("harmonize-melody", 1)):
         doc = compose(replace(load_spec(EXAMPLES / f"{name}.yaml"), seed=seed)).to_json()
-        for k, (bars, plan) in enumerate((((7, 8), False), ((7, 8), False), ((1, 2), False),
-                                          ((7, 8), True), ((7, 8), False))):
-            plain = revise(doc, bars=bars, seed=k, plan=plan, folder=EXAMPLES)
-            again = revise(doc, bars=bars, seed=k, plan=plan, folder=EXAMPLES, reuse=reuse)
-            assert again.to_json() == plain.to_json(), (name, k, bars)
-            tight = revise(doc, bars=bars, seed=k, plan=plan, folder=EXAMPLES, reuse=small)
-            assert tight.to_json() == plain.to_json(), (name, k, bars)
+        asked: list[dict] = [{"bars": (7, 8)}, {"bars": (7, 8)}, {"bars": (1, 2)},
+                             {"bars": (7, 8), "plan": True}, {"bars": (7, 8)},
+                             {"bars": (7, 8), "voices": ["tenor"]},
+                             {"bars": (7, 8), "locks": [(7, 1.0, "bass")]},
+                             {"bars": (7, 8), "surface_only": True}, {"bars": (7, 8)}]
+        for k, options in enumerate(asked):
+            plain = revise(doc, seed=k, folder=EXAMPLES, **options)
+            again = revise(doc, seed=k, folder=EXAMPLES, reuse=reuse, **options)
+            assert again.to_json() == plain.to_json(), (name, k, options)
+            tight = revise(doc, seed=k, folder=EXAMPLES, reuse=small, **options)
+            assert tight.to_json() == plain.to_json(), (name, k, options)
             doc = plain.to_json()
     assert len(reuse) > 3 and len(small) == 3
