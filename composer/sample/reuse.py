@@ -94,10 +94,13 @@ def _use_key(use: RuleUse) -> Hashable:
 
 
 def _frozen(value: Any) -> Hashable:
+    """A param's value as a key, its type with it (so that True, 1 and 1.0 differ)."""
     if isinstance(value, Mapping):
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
-    if isinstance(value, set | frozenset):
-        return frozenset(_frozen(v) for v in value)
-    return value
+        inner: Hashable = tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    elif isinstance(value, list | tuple):
+        inner = tuple(_frozen(v) for v in value)
+    elif isinstance(value, set | frozenset):
+        inner = frozenset(_frozen(v) for v in value)
+    else:
+        inner = value
+    return type(value), inner
