@@ -133,7 +133,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         chain = harmony_chain(spec, fixed, strict=strict, loose=loose, keys=keys)
         return kept.on_chain(spec, chain) if kept is not None else chain
 
-    chain = made(reuse, None if chain_key is None else ("chain", chain_key), chained)
+    chain = made(reuse, None if chain_key is None else ("chain", chain_key), chained, big=True)
     if not strict and (close := made(reuse, None if chain_key is None else (
             "close", chain_key), partial(no_close, spec, chain, fixed))) is not None:
         raise close.with_traceback(None)  # (a reused one: its last traceback dropped)
@@ -212,7 +212,7 @@ def _draw_span(spec: Spec, chain: HarmonyChain, scorer: Scorer, kept: Kept,
     region's candidates are made from, to reuse them."""
     first, last = span
     cands = made(reuse, key, partial(candidates, spec, chain, scorer,
-                                     slots=range(first, last + 1)))
+                                     slots=range(first, last + 1)), big=True)
     also: list[Automaton] = []
     if shaped is not None:
         cands, also = _shaped_region(spec, shaped, kept, cands, first, rng)

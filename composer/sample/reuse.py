@@ -21,21 +21,24 @@ from composer.spec.values import Spec
 
 T = TypeVar("T")
 _NONE = object()  # no value kept
-SIZE = 256  # values kept: a few regions' worth of chains, voicings and beats
+SIZE = 256  # small values kept (a beat's figures): a few regions' worth
+BIG = 8  # large values kept (a harmony chain is some 4 MB for 16 bars, its scores)
 TOKENS = 64  # specs (with their kept music) told apart
 
 
 class Reuse:
-    """The values last made, by key; the least recently used goes first."""
+    """The values last made, by key, the small and the large each within their bound;
+    the least recently used goes first."""
 
-    def __init__(self, size: int = SIZE) -> None:
-        self.size = size
-        self._values: OrderedDict[Hashable, Any] = OrderedDict()
+    def __init__(self, size: int = SIZE, big: int = BIG) -> None:
+        self._bounds = {False: size, True: big}
+        self._values: dict[bool, OrderedDict[Hashable, Any]] = {
+            False: OrderedDict(), True: OrderedDict()}
         self._tokens: OrderedDict[Hashable, int] = OrderedDict()
         self._issued = 0
 
     def __len__(self) -> int:
-        return len(self._values)
+        return sum(len(values) for values in self._values.values())
 
     def token(self, key: Hashable | None) -> int | None:
         """A small number that stands for a large key (a spec and its rules), so that
@@ -55,26 +58,28 @@ class Reuse:
             self._tokens.popitem(last=False)
         return token
 
-    def get(self, key: Hashable | None, make: Callable[[], T]) -> T:
+    def get(self, key: Hashable | None, make: Callable[[], T], big: bool = False) -> T:
         """The value kept under `key`, else made now and kept (a None key: made, not
-        kept — something in it could not be compared)."""
+        kept — something in it could not be compared); `big`: among the large ones."""
         if key is None:
             return make()
+        values = self._values[big]
         try:
-            value = self._values.pop(key, _NONE)  # (put back last: the latest used)
+            value = values.pop(key, _NONE)  # (put back last: the latest used)
         except TypeError:
             return make()
         if value is _NONE:
             value = make()
-        self._values[key] = value
-        if len(self._values) > self.size:
-            self._values.popitem(last=False)
+        values[key] = value
+        if len(values) > self._bounds[big]:
+            values.popitem(last=False)
         return value
 
 
-def made(reuse: Reuse | None, key: Hashable | None, make: Callable[[], T]) -> T:
+def made(reuse: Reuse | None, key: Hashable | None, make: Callable[[], T],
+         big: bool = False) -> T:
     """`make()`, through `reuse` where there is one."""
-    return make() if reuse is None else reuse.get(key, make)
+    return make() if reuse is None else reuse.get(key, make, big)
 
 
 def spec_key(spec: Spec) -> Hashable | None:
