@@ -137,8 +137,8 @@ def _measure(piece: Piece, bar: Bar, layers: list[_Layer], divisions: int,
         if k:
             out.append(f"<backup><duration>{int((bar.end - bar.start) * divisions)}"
                        "</duration></backup>")
-        beams = _beams(layer.notes, bar)
-        out += [_note(w, divisions, layer, shown.get(id(w)), beam,
+        beams, tuplets = _beams(layer.notes, bar), _tuplets(layer.notes)
+        out += [_note(w, divisions, layer, shown.get(id(w)), beam, tuplets.get(id(w), ()),
                       words.get(id(w.note)) if w.first else None)
                 for w, beam in zip(layer.notes, beams, strict=True)]
     if last:
@@ -190,13 +190,39 @@ def _shared_accidentals(layers: list[_Layer], held: Accidentals) -> dict[int, st
     return shown
 
 
+def _tuplets(notes: list[Written]) -> dict[int, tuple[str, ...]]:
+    """Where each triplet begins and ends ("start", "stop"): three of its shortest value
+    make one, a quarter and an eighth too. MuseScore mends a triplet left unmarked, and
+    says so."""
+    marks: dict[int, tuple[str, ...]] = {}
+    group: list[Written] = []
+
+    def close() -> None:
+        if group:
+            marks[id(group[0])] = ("start",)
+            marks[id(group[-1])] = (*marks.get(id(group[-1]), ()), "stop")
+            group.clear()
+
+    for w in notes:
+        if not w.triplet:
+            close()
+            continue
+        group.append(w)
+        written = sum(g.length for g in group) * Fraction(3, 2)  # as the values are named
+        if written >= 3 * min(g.length for g in group) * Fraction(3, 2):
+            close()
+    close()
+    return marks
+
+
 def _pitch(w: Written) -> Pitch:
     assert w.note.pitch is not None
     return w.note.pitch
 
 
 def _note(w: Written, divisions: int, layer: _Layer, accidental: str | None,
-          beam: tuple[str | None, str | None], lyric: tuple[str, str] | None) -> str:
+          beam: tuple[str | None, str | None], tuplet: tuple[str, ...],
+          lyric: tuple[str, str] | None) -> str:
     """One written note or rest, its elements in the order MusicXML requires."""
     pitch = w.note.pitch
     parts = ['<note print-object="no">' if w.hidden else "<note>"]
@@ -222,6 +248,7 @@ def _note(w: Written, divisions: int, layer: _Layer, accidental: str | None,
         parts.append(f"<stem>{_STEMS[layer.number - 1]}</stem>")
     parts += [f'<beam number="{n}">{b}</beam>' for n, b in enumerate(beam, 1) if b]
     notations = [f'<tied type="{t}"/>' for t in ties]
+    notations += [f'<tuplet type="{t}"/>' for t in tuplet]
     if w.note.fermata and w.first:
         notations.append('<fermata type="upright"/>')
     if notations:
