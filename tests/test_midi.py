@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from music21 import converter
+from score_support import EXAMPLES, TUNES, tune
 
 from composer import compose
 from composer.io.midi import midi_bytes
 from composer.io.write import piece_to_music21
 from composer.music import Piece
 from composer.spec.load import load_spec
-from tests.test_musicxml import EXAMPLES, TUNES, tune
 
 
 def heard(path: Path) -> list[list[tuple[Fraction, Fraction, int]]]:
