@@ -133,7 +133,8 @@ def report(args: argparse.Namespace, rows: list[tuple[str, float, int, float]], 
     loop, one, two = (rate[k] for k in ("shell loop of `partimento compose`",
                                          "`batch --jobs 1`", "`batch --jobs 2`"))
     lines = [
-        f"Command: `python benchmarks/batch_throughput.py{' --quick' if args.quick else ''}`  ",
+        f"Command: `python benchmarks/batch_throughput.py{' --quick' if args.quick else ''}"
+        f"{f' --tunes {args.tunes}' if args.tunes != 200 and not args.quick else ''}`  ",
         f"Date: {datetime.date.today().isoformat()}  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python"
         f" {platform.python_version()}; {tunes} Essen tunes, the shipped model  ",
