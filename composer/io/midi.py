@@ -24,12 +24,14 @@ def midi_bytes(piece: Piece) -> bytes:
     """The piece as a Standard MIDI File (format 1, a track per voice)."""
     finest = math.lcm(*(x.denominator for line in piece.lines for n in line
                         for x in (n.offset, n.duration)))
-    ticks = DIVISIONS if DIVISIONS % finest == 0 else finest  # per quarter: each note exact
+    # Ticks per quarter: every note and every bar's start exact (a bar of 3/8 starts on
+    # an eighth); a value finer than MIDI's 15 bits can count is rounded to the tick.
+    ticks = math.lcm(DIVISIONS, finest)
     if ticks > 0x7FFF:
-        raise ValueError(f"a note value too fine for MIDI (1/{finest} of a quarter)")
+        ticks = math.lcm(24, finest) if math.lcm(24, finest) <= 0x7FFF else DIVISIONS
     tracks = [_conductor(piece, ticks)]
     for k, (voice, line) in enumerate(zip(piece.voices, piece.lines, strict=True)):
-        channel = k if k < 9 else k + 1  # channel 10 is the drums'
+        channel = k % 15 + (k % 15 >= 9)  # channel 10 is the drums'
         events = [(0, 0, _meta(0x03, voice.capitalize().encode("utf-8"))),
                   (0, 0, bytes([0xC0 | channel, VOICE_PROGRAM - 1]))]
         for note in line:
@@ -57,7 +59,7 @@ def _conductor(piece: Piece, ticks: int) -> bytes:
 
 
 def _tick(quarters: Fraction, ticks: int) -> int:
-    return int(quarters * ticks)
+    return round(quarters * ticks)
 
 
 def _meta(kind: int, data: bytes) -> bytes:
