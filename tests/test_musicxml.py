@@ -174,6 +174,10 @@ def test_two_staves_and_lyrics_read_back_as_their_notes(tmp_path):
     upper = ET.fromstring(text).find("part")
     assert [n.findtext("lyric/text") for n in upper.iter("note")
             if n.find("lyric") is not None][:5] == ["Hal", "le", "lu", "jah", "Hal"]
+    # A fermata over the staff for the upper voice, under it for the lower (stems down).
+    fermatas = {(n.findtext("voice"), n.find("notations/fermata").get("type"))
+                for n in upper.iter("note") if n.find("notations/fermata") is not None}
+    assert fermatas == {("1", "upright"), ("2", "inverted")}
 
 
 def test_the_meter_is_written_where_it_changes(tmp_path):

@@ -249,8 +249,9 @@ def _note(w: Written, divisions: int, layer: _Layer, accidental: str | None,
     parts += [f'<beam number="{n}">{b}</beam>' for n, b in enumerate(beam, 1) if b]
     notations = [f'<tied type="{t}"/>' for t in ties]
     notations += [f'<tuplet type="{t}"/>' for t in tuplet]
-    if w.note.fermata and w.first:
-        notations.append('<fermata type="upright"/>')
+    if w.note.fermata and w.first:  # over the staff; under it for the lower voice of two
+        shape = "inverted" if layer.shared and layer.number == 2 else "upright"
+        notations.append(f'<fermata type="{shape}"/>')
     if notations:
         parts.append("<notations>" + "".join(notations) + "</notations>")
     if lyric is not None:
