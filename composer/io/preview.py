@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from xml.sax.saxutils import escape
 
-from composer.io.write import Span, Staff, staves_for, syllables, written_span
+from composer.io.layout import CLEF_SIGNS, Span, Staff, staves_for, syllables, written_span
 from composer.music import Key, Meter, Note, Piece, Pitch
 
 _TYPES = ((Fraction(4), "whole"), (Fraction(2), "half"), (Fraction(1), "quarter"),
@@ -25,7 +25,6 @@ _SHAPES = sorted(((base * (2 - Fraction(1, 2 ** dots)) * tuplet, name, dots, tup
                   for base, name in _TYPES for dots in (0, 1, 2)
                   for tuplet in (Fraction(1), Fraction(2, 3)) if not (dots and tuplet != 1)),
                  key=lambda s: -s[0])
-_CLEF = {"treble": ("G", 2, 0), "treble8vb": ("G", 2, -1), "bass": ("F", 4, 0)}
 _ACCIDENTAL = {-2: "flat-flat", -1: "flat", 0: "natural", 1: "sharp", 2: "double-sharp"}
 _FIFTHS = (0, 2, 4, -1, 1, 3, 5)  # of each step's major key: C D E F G A B
 _SHARPS, _FLATS = (3, 0, 4, 1, 5, 2, 6), (6, 2, 5, 1, 4, 0, 3)  # F C G D A E B / B E A …
@@ -219,7 +218,7 @@ def _measure(piece: Piece, bar: Bar, notes: list[Written], divisions: int,
             out.append(f"<time{hidden}><beats>{bar.meter.numerator}</beats>"
                        f"<beat-type>{bar.meter.denominator}</beat-type></time>")
         if clef is not None:
-            sign, line, octave = _CLEF[clef]
+            sign, line, octave = CLEF_SIGNS[clef]
             change = f"<clef-octave-change>{octave}</clef-octave-change>" if octave else ""
             out.append(f"<clef><sign>{sign}</sign><line>{line}</line>{change}</clef>")
         out.append("</attributes>")

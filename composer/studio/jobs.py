@@ -16,8 +16,9 @@ import composer
 from composer.grading.checker import annotate, check_file
 from composer.io.engrave import engrave_pages
 from composer.io.files import atomic_path
+from composer.io.musicxml import score_musicxml
 from composer.io.preview import preview_musicxml, preview_systems
-from composer.io.write import musicxml_text, piece_to_music21, write_outputs
+from composer.io.write import write_outputs
 from composer.neural.scorer import default_scorer
 from composer.pipeline import Composition
 from composer.rules import RULES
@@ -79,7 +80,7 @@ def render(target: str, files: bool = False, musicxml: bool = False) -> dict[str
         write_outputs(piece, folder / "score", doc)
     elif musicxml and not (folder / "score.musicxml").exists():
         with atomic_path(folder / "score.musicxml") as tmp:
-            musicxml_text(piece_to_music21(piece), tmp)
+            tmp.write_text(score_musicxml(piece), encoding="utf-8")
     view = _view(folder) if (folder / "view.json").exists() else _engrave(piece, folder)
     return view
 
