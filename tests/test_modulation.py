@@ -84,3 +84,66 @@ def test_chromatic_chords_are_about_as_common_as_in_the_chorales(scorer):
         comp = compose(replace(spec, seed=seed), scorer)
         ours.append(([p.pc for v in comp.voicings for p in v if p], spec.key.scale_pcs))
     assert share(bach) / 2 <= share(ours) <= share(bach) * 2
+
+
+def essen_spec(name, folder, seed=0):
+    """An Essen tune and its spec as `partimento batch` writes them (its key read from its
+    signature and final)."""
+    from music21 import corpus, stream
+
+    from composer.batches.templates import tune_spec
+    from composer.io.abc import carry_abc_accidentals
+
+    stem, number = name.split("#")
+    part = corpus.parse(f"essenFolksong/{stem}", number=int(number)).parts[0]
+    carry_abc_accidentals(part)
+    tune = folder / "tune.musicxml"
+    stream.Score([copy.deepcopy(part)]).write("musicxml", fp=str(tune))
+    (folder / "spec.yaml").write_text(tune_spec(part, tune, name, seed))
+    return load_spec(folder / "spec.yaml")
+
+
+# Folk tunes whose inner phrases the fit of their notes alone would read in a key that
+# cannot hold one of them: altdeu10#301's 14th phrase (B natural in G minor), fink0#126's
+# second, fifth and sixth (B flat in A minor and C major).
+MISREAD = ("altdeu10#301", "fink0#126")
+
+
+@pytest.mark.parametrize("name", MISREAD)
+def test_a_phrase_stands_in_a_related_key_only_if_the_key_holds_its_notes(tmp_path, name):
+    from composer.planning.keys import phrase_keys
+    from composer.planning.phrases import phrases_of
+
+    spec = essen_spec(name, tmp_path)
+    phrases = phrases_of(spec)
+    keys = phrase_keys(spec, phrases)
+    assert any(keys)  # some phrases still modulate: a related key that holds them
+    for ph, where in zip(phrases, keys, strict=True):
+        pcs = {n.pitch.pc for n in spec.melody.notes
+               if n.pitch is not None and ph.start <= n.offset < ph.end}
+        if where:
+            assert pcs <= key_of(spec.key, where).scale_pcs, (ph.index, where)
+
+
+@pytest.mark.parametrize("name", MISREAD)
+def test_a_folk_tune_once_refused_composes_clean(tmp_path, name, scorer):
+    """The melody is the user's: a plain folk tune is harmonized, with no hard rule broken
+    in a composed voice, as the checker reads the written score."""
+    from composer.grading.checker import check_file
+    from composer.io.write import write_outputs
+    from composer.pipeline import document
+    from composer.solve.given import held_when_composing
+    from composer.spec.rulesets import RuleSet
+
+    spec = essen_spec(name, tmp_path)
+    comp = compose(spec, scorer)
+    written = write_outputs(comp.piece, tmp_path / "out", document(comp))
+    rules = RuleSet("spec", "", (4,), spec.voices, held_when_composing(spec.rules, True))
+    report = check_file(written[0], rules)[0]
+    broken = [(v.rule, v.voices, v.bar) for v in report.violations
+              if v.severity == "error" and v.voices != (spec.melody.voice,)]
+    assert broken == []
+    for ph in comp.plan.phrases:
+        pcs = {n.pitch.pc for n in spec.melody.notes
+               if n.pitch is not None and ph.start <= n.offset < ph.end}
+        assert pcs <= key_of(spec.key, ph.key).scale_pcs or not ph.key
