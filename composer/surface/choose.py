@@ -68,7 +68,9 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
     the slots to draw (a revision's region and its kept neighbours), the others' kept
     figures written again as they are (a beat meets only its neighbours, so given
     those the span's draw does not depend on the music further away). `key`: what the
-    spec and the kept music are, to take the beats written again from `reuse`."""
+    spec and the kept music are, to take each beat from `reuse` (a beat is made from its
+    slot, its neighbours and their voicings: the kept beats every time, and the region's
+    whenever a draw repeats its voicings, as drawing again soon does)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
     first, last = span if span is not None and keep is not None else (0, len(plan.slots) - 1)
     whole = [k is not None and None not in k for k in keep] if keep else [False] * (last + 1)
@@ -77,11 +79,11 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
         again = whole[t] and not first <= t <= last
         make = partial(_beat, spec, plan, voicings, t, ctx, keep[t] if keep else None,
                        written_again=again)
-        if not again or key is None:
+        if key is None:
             return make()
         near = slice(max(t - 1, 0), t + 2)  # all a beat reads: its slot and neighbours
-        return made(reuse, ("beat", key, t, keep[t] if keep else None, plan.slots[near],
-                            tuple(tuple(y) for y in voicings[near])), make)
+        return made(reuse, ("beat", key, t, again, keep[t] if keep else None,
+                            plan.slots[near], tuple(tuple(y) for y in voicings[near])), make)
 
     beats = [beat(t) for t in range(len(plan.slots))]
     drawn = beats[first:last + 1]
