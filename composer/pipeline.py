@@ -21,7 +21,8 @@ from composer.io.write import piece_to_music21
 from composer.music import Note, Piece, Pitch
 from composer.neural.scorer import default_scorer, figure_scorer_of
 from composer.planning.chain import HarmonyChain, harmony_chain, no_close
-from composer.planning.keys import key_of
+from composer.planning.keys import key_of, phrase_keys
+from composer.planning.phrases import phrases_of
 from composer.planning.plan import Plan, make_plan
 from composer.rules import Context
 from composer.rules.base import pitch_at
@@ -87,17 +88,46 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
     # Each voice's intervals and register as the chorales' (lines.py); one lined scorer
     # for every revision that reuses, so that what it scored can be reused.
     scorer = made(reuse, ("lined", scorer), partial(lined, scorer))
+    try:
+        return _harmonize(spec, scorer, progress, kept, reuse=reuse)
+    except UnsatisfiableError as exc:
+        # The user asked for their tune, not for a modulation: where reading some of its
+        # phrases in related keys leaves no harmony, every phrase stays home; the first
+        # conflict is the one reported if that cannot be either.
+        home = _home_keys(spec, kept)
+        if home is None:
+            raise
+        try:
+            return _harmonize(spec, scorer, progress, kept, keys=home)
+        except UnsatisfiableError:
+            raise exc from None
+
+
+def _home_keys(spec: Spec, kept: Kept | None) -> tuple[str, ...] | None:
+    """Every phrase of a given melody in the home key, where some phrase was read in a
+    related key (None otherwise, and for a revision, which keeps its keys)."""
+    if spec.melody is None or kept is not None:
+        return None
+    phrases = phrases_of(spec)
+    return ("",) * len(phrases) if any(phrase_keys(spec, phrases)) else None
+
+
+def _harmonize(spec: Spec, scorer: Scorer, progress: Progress | None, kept: Kept | None,
+               keys: tuple[str, ...] | None = None, reuse: Reuse | None = None
+               ) -> Composition:
+    """A given melody strictly first, then ever more leniently (`compose`); `keys`: the
+    key of each phrase, where it is not the one the melody is read in."""
     if spec.melody is not None:
         try:
             return _compose(spec, composing_rules(spec, weigh=False), scorer, progress,
-                            kept, strict=True, reuse=reuse)
+                            kept, strict=True, keys=keys, reuse=reuse)
         except UnsatisfiableError:
             pass  # the melody asks for more than the strict harmony gives
     spread, loose = False, tuple[Fraction, ...]()
     for _ in range(LENIENCE):
         try:
             return _compose(spec, composing_rules(spec, spread=spread), scorer, progress,
-                            kept, loose=loose, reuse=reuse)
+                            kept, loose=loose, keys=keys, reuse=reuse)
         except UnsatisfiableError as exc:
             # The melody leaps too far for its neighbour to follow, or the chords that
             # treat its notes (or its notes alone) leave the voices no way there: weigh
@@ -109,21 +139,23 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
                 raise
             spread, loose = spread or wider, loose + freed
     return _compose(spec, composing_rules(spec, spread=spread), scorer, progress, kept,
-                    loose=loose, reuse=reuse)
+                    loose=loose, keys=keys, reuse=reuse)
 
 
 def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
              progress: Progress | None, kept: Kept | None = None, strict: bool = False,
-             loose: tuple[Fraction, ...] = (), reuse: Reuse | None = None) -> Composition:
+             loose: tuple[Fraction, ...] = (), keys: tuple[str, ...] | None = None,
+             reuse: Reuse | None = None) -> Composition:
     """Compose under these rules; `strict` gives up at once where the lenient way might
     still find a piece (it neither explains nor lets the melody's demands go); `loose`:
-    where the melody's notes need not fit the chords (composer/melody_fit.py)."""
+    where the melody's notes need not fit the chords (composer/melody_fit.py); `keys`:
+    each phrase's key (a revision's are those it keeps)."""
 
     spec = replace(asked, rules=rules + (kept.notes if kept else ()))
     rng = np.random.default_rng(spec.seed)
     ctx = Context(spec.voices, spec.key, spec.meter)
     fixed = fixed_notes(spec, ctx)
-    keys = kept.keys if kept else None
+    keys = kept.keys if kept else keys
     # The chain is drawn from the spec alone, but for the phrases' keys where none are kept.
     chain_key = None if reuse is None or (skey := spec_key(spec)) is None else reuse.token((
         "chain", skey, strict, loose, keys, spec.seed if keys is None else None,
