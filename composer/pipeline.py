@@ -292,7 +292,7 @@ def _finish(asked: Spec, spec: Spec, rules: tuple[RuleUse, ...], the_plan: Plan,
             reuse: Reuse | None = None, key: int | None = None) -> Composition:
     """The third level (figures within each beat, on the chosen voicings, scored by
     `figures` or else the counts) and the piece; `key`: the spec's and the kept
-    music's, to reuse the kept beats."""
+    music's, to reuse the beats made before."""
     surface = choose_surface(
         replace(spec, rules=kept.without_notes(spec.rules)) if kept else spec, the_plan,
         voicings, rng, figures, keep=kept.figures if kept else None,

@@ -268,3 +268,17 @@ def test_revising_again_with_a_reuse_writes_the_same_music() -> None:
             assert tight.to_json() == plain.to_json(), (name, k, options)
             doc = plain.to_json()
     assert len(reuse) > 4 and len(small) == 4
+
+
+def test_drawing_the_same_bars_again_and_again_with_a_reuse_writes_the_same_music() -> None:
+    """A user trying draw after draw of the same bars: the region's beats come back on
+    voicings drawn before, and are taken from the Reuse; each draw is still the very
+    piece the plain revision makes (a beat also reads the chain's highest soprano note,
+    which the region may change)."""
+    reuse = Reuse()
+    doc = compose(load_spec(EXAMPLES / "chorale-d-major.yaml")).to_json()
+    for k in range(10):
+        plain = revise(doc, bars=(7, 8), seed=k, folder=EXAMPLES)
+        again = revise(doc, bars=(7, 8), seed=k, folder=EXAMPLES, reuse=reuse)
+        assert again.to_json() == plain.to_json(), k
+        doc = plain.to_json()

@@ -1,6 +1,7 @@
 """What revising again reuses: a bounded store, owned by its caller (a studio worker),
 of what a revision computes though the revision does not change it — the harmony chain
-of the kept chords, the offered voicings of the region's slots, the kept beats' figures.
+of the kept chords, the offered voicings of the region's slots, the beats' figures (the
+kept beats', and the region's on voicings drawn before).
 
 Revising the same bars over and over (a user trying one draw after another) asks the
 same questions of the same spec and the same kept music each time; only the seed

@@ -26,7 +26,7 @@ from composer.spec.model import schema
 from composer.studio.engraving import bar_beats
 from composer.studio.limits import BodyLimit
 from composer.studio.store import BadRequest, NotFound, Store
-from composer.studio.workers import JobTimeout, Pool, WorkerLost, answered
+from composer.studio.workers import JobTimeout, Pool, WorkerLost, answered, settle
 
 STATIC = Path(__file__).parent / "static"
 DOWNLOADS = {"score.musicxml": "application/vnd.recordare.musicxml+xml",
@@ -81,6 +81,7 @@ def create_app(folder: Path, *, time_limit: float = 30.0, workers: int = 2,
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
         pool.start()
+        settle()
         try:
             yield
         finally:
