@@ -110,14 +110,16 @@ def main(argv: list[str]) -> int:
         (work / "tunes").mkdir()
         specs = write_tunes(folk_tunes()[:count + count // 10], work / "tunes")[:count]
         rows = []
+        load = [os.getloadavg()[0]]
         for label, command in modes(specs, work, has_ray).items():
             out = Path(command[command.index("-o") + 1]) if "-o" in command else work / "loop"
             seconds, pieces = timed(command, out)
             rows.append((label, seconds, pieces, 60 * len(specs) / seconds))
             print(f"{label}: {seconds:.1f} s, {pieces} composed", file=sys.stderr)
+            load.append(os.getloadavg()[0])
         reports = {m: json.loads((work / m / "report.json").read_text())["rows"]
                    for m in ("jobs1", "jobs2", "ray") if (work / m / "report.json").is_file()}
-    body = report(args, rows, len(specs), has_ray, reports)
+    body = report(args, rows, len(specs), has_ray, reports, load)
     print(body)
     target = args.results or (None if args.quick or args.tunes != 200 else RESULTS)
     if target is not None:
@@ -128,15 +130,21 @@ def main(argv: list[str]) -> int:
 
 
 def report(args: argparse.Namespace, rows: list[tuple[str, float, int, float]], tunes: int,
-           has_ray: bool, reports: dict[str, list[dict[str, object]]]) -> str:
+           has_ray: bool, reports: dict[str, list[dict[str, object]]], load: list[float]
+           ) -> str:
     rate = {label: r for label, _, _, r in rows}
+    noisy = " — above the CPU count: other work shared the machine, the figures are noisy" \
+        if max(load) > (os.cpu_count() or 1) else ""
     loop, one, two = (rate[k] for k in ("shell loop of `partimento compose`",
                                          "`batch --jobs 1`", "`batch --jobs 2`"))
     lines = [
-        f"Command: `python benchmarks/batch_throughput.py{' --quick' if args.quick else ''}`  ",
+        f"Command: `python benchmarks/batch_throughput.py{' --quick' if args.quick else ''}"
+        f"{f' --tunes {args.tunes}' if args.tunes != 200 and not args.quick else ''}`  ",
         f"Date: {datetime.date.today().isoformat()}  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python"
         f" {platform.python_version()}; {tunes} Essen tunes, the shipped model  ",
+        f"Load average (1 min) before the first mode and after each:"
+        f" {', '.join(f'{x:.1f}' for x in load)}{noisy}  ",
         "",
         "| how | seconds | composed | pieces per minute |",
         "| --- | ---: | ---: | ---: |",

@@ -8,6 +8,11 @@ system, the systems a revision left unchanged kept from before, indexed); with `
 false` the piece JSON only, the files made when first asked for. Targets: revise p95 ≤
 100 ms (an answer that feels instantaneous), compose p50 ≤ 0.5 s.
 
+Beside them, in this process and in the same run, the revision's music alone drawn as a
+studio worker draws it (with its Reuse: the kept chain, the region's voicings and the
+kept beats worked out once) and without, each request timed both ways in turn: the
+same music (checked), and what the Reuse saves, whatever the machine's load.
+
     .venv/bin/python benchmarks/revise_latency.py           # writes its section of RESULTS.md
     .venv/bin/python benchmarks/revise_latency.py --quick   # a few requests; writes nothing
 """
@@ -68,6 +73,30 @@ def measure(base: str, n: int, path: str, body: dict[str, Any]) -> dict[str, Any
     return {"times": times, "error": errors[0] if errors else None}
 
 
+def in_process(revisions: int) -> dict[str, dict[str, Any]]:
+    """Each revision timed plainly and with a Reuse, in turn (the order alternating), from
+    the latest; both make the same piece."""
+    from composer import compose, revise
+    from composer.sample.reuse import Reuse
+    from composer.spec.load import load_spec
+
+    piece, reuse = compose(load_spec(SPEC)).to_json(), Reuse()
+    times: dict[str, list[float]] = {"plain": [], "reuse": []}
+    for k in range(-2, revisions):  # two to warm up
+        made = {}
+        for way in ("plain", "reuse") if k % 2 else ("reuse", "plain"):
+            started = time.perf_counter()
+            made[way] = revise(piece, bars=BARS, seed=k + 2,
+                               reuse=reuse if way == "reuse" else None).to_json()
+            if k >= 0:
+                times[way].append(time.perf_counter() - started)
+        if made["plain"] != made["reuse"]:
+            return {way: {"times": [], "error": f"seed {k + 2}: not the same music"}
+                    for way in times}
+        piece = made["reuse"]
+    return {way: {"times": t, "error": None} for way, t in times.items()}
+
+
 def row(name: str, result: dict[str, Any]) -> str:
     t = result["times"]
     if not t:
@@ -110,6 +139,8 @@ def main(argv: list[str]) -> int:
         finally:
             server.terminate()
             server.wait(30)
+    print("revise in process, with and without the Reuse …", file=sys.stderr)
+    local = in_process(revisions)
     lines = [
         f"Command: `python benchmarks/revise_latency.py{' ' + ' '.join(argv) if argv else ''}`  ",
         f"Date: {datetime.date.today().isoformat()}  ",
@@ -121,7 +152,8 @@ def main(argv: list[str]) -> int:
         f" studio` (one worker), requests one after another: revise bars {BARS[0]}–{BARS[1]}"
         f" ({revisions} requests, each from the latest revision, seeds 0–{revisions - 1}),"
         f" and the whole piece composed ({composes} requests). Times in ms, from sending"
-        " the request to the answer's last byte.",
+        " the request to the answer's last byte. In process: the same revisions' music"
+        " alone (no engraving), each drawn both ways in turn.",
         "",
         "| request | n | p50 | p95 | max |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -129,6 +161,9 @@ def main(argv: list[str]) -> int:
         row(f"revise bars {BARS[0]}–{BARS[1]}, piece JSON only", results["revise", False]),
         row("compose 16 bars, with the SVG", results["compose", True]),
         row("compose 16 bars, piece JSON only", results["compose", False]),
+        row(f"in process: revise bars {BARS[0]}–{BARS[1]}, the music, plain", local["plain"]),
+        row(f"in process: revise bars {BARS[0]}–{BARS[1]}, the music, with the worker's"
+            " Reuse", local["reuse"]),
         "",
     ]
     verdicts = []

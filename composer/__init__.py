@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from composer.grading.checker import Report, Violation
     from composer.pipeline import Composition
     from composer.planning.plan import Plan
+    from composer.sample.reuse import Reuse
     from composer.spec.values import Spec
 
 __all__ = [
@@ -105,13 +106,15 @@ def revise(piece: dict[str, Any] | str | Path, *, bars: tuple[int, int] | None =
            voices: Sequence[str] | None = None, locks: Sequence[tuple[int, float, str]] = (),
            seed: int | None = None, plan: bool = False, surface_only: bool = False,
            model: Literal["default"] | str | Path | None = "default",
-           folder: Path | None = None) -> Composition:
+           folder: Path | None = None, reuse: Reuse | None = None) -> Composition:
     """A saved piece (its JSON document, or the path of OUT.json) with bars `bars` (first,
     last) of `voices` drawn again and every other note kept; `locks` (bar, beat, voice)
     keep single notes inside; `plan` draws the bars' chords again too, `surface_only`
     only their figures. Every hard rule holds across the borders, or UnsatisfiableError
     names the kept notes and rules that conflict; a foreign or hand-broken piece JSON
-    raises SpecError. `folder`: where the spec's melody file is (default: beside it)."""
+    raises SpecError. `folder`: where the spec's melody file is (default: beside it).
+    `reuse`: a `composer.sample.reuse.Reuse` kept between revisions of one piece, to
+    revise it again sooner (the same music)."""
     from composer.neural.scorer import scorer_for
     from composer.revision import read_piece
     from composer.revision import revise as run
@@ -120,7 +123,7 @@ def revise(piece: dict[str, Any] | str | Path, *, bars: tuple[int, int] | None =
     return run(saved, bars=bars, voices=voices, locks=locks, seed=seed, plan=plan,
                surface_only=surface_only,
                scorer=scorer_for("none" if model is None else model, saved.spec.voices),
-               folder=folder)
+               folder=folder, reuse=reuse)
 
 
 def write(composition: Composition, out_prefix: str | Path, *, svg: bool = False,

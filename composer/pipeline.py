@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,8 @@ from composer.io.write import piece_to_music21
 from composer.music import Note, Piece, Pitch
 from composer.neural.scorer import default_scorer, figure_scorer_of
 from composer.planning.chain import HarmonyChain, harmony_chain, no_close
-from composer.planning.keys import key_of
+from composer.planning.keys import key_of, phrase_keys
+from composer.planning.phrases import phrases_of
 from composer.planning.plan import Plan, make_plan
 from composer.rules import Context
 from composer.rules.base import pitch_at
@@ -29,6 +31,7 @@ from composer.sample.copying import check_given_line, copy_guards, sample_origin
 from composer.sample.form import check_given_climax, form_of, sample_form
 from composer.sample.kept import Kept
 from composer.sample.lines import lined
+from composer.sample.reuse import Reuse, made, spec_key
 from composer.sample.sampler import Automaton, Chain, NoSolution
 from composer.sample.scorer import Scorer
 from composer.solve.candidates import Candidates, Progress, candidates, fixed_notes
@@ -70,29 +73,61 @@ REDRAWS = 20  # draws of a revision's region tried against the figures kept besi
 
 
 def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None = None,
-            kept: Kept | None = None) -> Composition:
+            kept: Kept | None = None, reuse: Reuse | None = None) -> Composition:
     """One chain over (chord, voicing) values, so that harmony and voice leading are
     sampled together and no choice of chord can leave the voices stuck. A given melody
     is the user's (composer/given.py): it is first harmonized strictly, each of its notes
     on the beat a chord tone and its leading tones and sevenths resolved; only where that
     cannot be are its accented dissonances treated, its resolutions weighed, and what no
     chord can hold let go (and reported). `kept`: what a revision keeps of a saved piece
-    (composer/revision.py)."""
+    (composer/revision.py); `reuse`: what an earlier revision of the same piece worked out
+    that this one may take again (composer/sample/reuse.py)."""
     if scorer is None:  # the shipped model (torch is imported only here, when composing)
 
         scorer = default_scorer()
-    scorer = lined(scorer)  # each voice's intervals and register as the chorales' (lines.py)
+    # Each voice's intervals and register as the chorales' (lines.py); one lined scorer
+    # for every revision that reuses, so that what it scored can be reused.
+    scorer = made(reuse, ("lined", scorer), partial(lined, scorer))
+    try:
+        return _harmonize(spec, scorer, progress, kept, reuse=reuse)
+    except UnsatisfiableError as exc:
+        # The user asked for their tune, not for a modulation: where reading some of its
+        # phrases in related keys leaves no harmony, every phrase stays home; the first
+        # conflict is the one reported if that cannot be either.
+        home = _home_keys(spec, kept)
+        if home is None:
+            raise
+        try:
+            return _harmonize(spec, scorer, progress, kept, keys=home)
+        except UnsatisfiableError:
+            raise exc from None
+
+
+def _home_keys(spec: Spec, kept: Kept | None) -> tuple[str, ...] | None:
+    """Every phrase of a given melody in the home key, where some phrase was read in a
+    related key (None otherwise, and for a revision, which keeps its keys)."""
+    if spec.melody is None or kept is not None:
+        return None
+    phrases = phrases_of(spec)
+    return ("",) * len(phrases) if any(phrase_keys(spec, phrases)) else None
+
+
+def _harmonize(spec: Spec, scorer: Scorer, progress: Progress | None, kept: Kept | None,
+               keys: tuple[str, ...] | None = None, reuse: Reuse | None = None
+               ) -> Composition:
+    """A given melody strictly first, then ever more leniently (`compose`); `keys`: the
+    key of each phrase, where it is not the one the melody is read in."""
     if spec.melody is not None:
         try:
             return _compose(spec, composing_rules(spec, weigh=False), scorer, progress,
-                            kept, strict=True)
+                            kept, strict=True, keys=keys, reuse=reuse)
         except UnsatisfiableError:
             pass  # the melody asks for more than the strict harmony gives
     spread, loose = False, tuple[Fraction, ...]()
     for _ in range(LENIENCE):
         try:
             return _compose(spec, composing_rules(spec, spread=spread), scorer, progress,
-                            kept, loose=loose)
+                            kept, loose=loose, keys=keys, reuse=reuse)
         except UnsatisfiableError as exc:
             # The melody leaps too far for its neighbour to follow, or the chords that
             # treat its notes (or its notes alone) leave the voices no way there: weigh
@@ -104,26 +139,36 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
                 raise
             spread, loose = spread or wider, loose + freed
     return _compose(spec, composing_rules(spec, spread=spread), scorer, progress, kept,
-                    loose=loose)
+                    loose=loose, keys=keys, reuse=reuse)
 
 
 def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
              progress: Progress | None, kept: Kept | None = None, strict: bool = False,
-             loose: tuple[Fraction, ...] = ()) -> Composition:
+             loose: tuple[Fraction, ...] = (), keys: tuple[str, ...] | None = None,
+             reuse: Reuse | None = None) -> Composition:
     """Compose under these rules; `strict` gives up at once where the lenient way might
     still find a piece (it neither explains nor lets the melody's demands go); `loose`:
-    where the melody's notes need not fit the chords (composer/melody_fit.py)."""
+    where the melody's notes need not fit the chords (composer/melody_fit.py); `keys`:
+    each phrase's key (a revision's are those it keeps)."""
 
     spec = replace(asked, rules=rules + (kept.notes if kept else ()))
     rng = np.random.default_rng(spec.seed)
     ctx = Context(spec.voices, spec.key, spec.meter)
     fixed = fixed_notes(spec, ctx)
-    chain = harmony_chain(spec, fixed, strict=strict, loose=loose,
-                          keys=kept.keys if kept else None)
-    if kept is not None:
-        chain = kept.on_chain(spec, chain)
-    if not strict and (close := no_close(spec, chain, fixed)) is not None:
-        raise close
+    keys = kept.keys if kept else keys
+    # The chain is drawn from the spec alone, but for the phrases' keys where none are kept.
+    chain_key = None if reuse is None or (skey := spec_key(spec)) is None else reuse.token((
+        "chain", skey, strict, loose, keys, spec.seed if keys is None else None,
+        kept.numerals if kept else None))
+
+    def chained() -> HarmonyChain:
+        chain = harmony_chain(spec, fixed, strict=strict, loose=loose, keys=keys)
+        return kept.on_chain(spec, chain) if kept is not None else chain
+
+    chain = made(reuse, None if chain_key is None else ("chain", chain_key), chained, big=True)
+    if not strict and (close := made(reuse, None if chain_key is None else (
+            "close", chain_key), partial(no_close, spec, chain, fixed))) is not None:
+        raise close.with_traceback(None)  # (a reused one: its last traceback dropped)
     check_given_line(spec)
     check_given_climax(spec)
     if (conflict := given_line_conflict(spec)) is not None:
@@ -133,13 +178,15 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         # The figures kept beside the region meet the redrawn notes only at the surface:
         # a draw they cannot meet is drawn again (conditioning on the surface, by rejection).
         for _ in range(REDRAWS):
-            drawn_here = _draw_span(spec, chain, scorer, kept, span, rng, form.shaped)
+            drawn_here = _draw_span(spec, chain, scorer, kept, span, rng, form.shaped,
+                                    reuse, None if chain_key is None
+                                    else ("span", chain_key, scorer, span))
             if drawn_here is None:
                 break
             try:
                 return _finish(asked, spec, rules, form.annotate(
                     make_plan(spec, chain, drawn_here[0])), drawn_here[1], rng, kept,
-                    figure_scorer_of(scorer))
+                    figure_scorer_of(scorer), reuse, chain_key)
             except NoSolution:
                 continue
     memo: dict = {}  # the same rules: the offer of every voicing reuses what was worked out
@@ -166,7 +213,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     numerals, voicings = _decode(cands, choice, len(ctx.voices))
     try:
         return _finish(asked, spec, rules, form.annotate(make_plan(spec, chain, numerals)),
-                       voicings, rng, kept, figure_scorer_of(scorer))
+                       voicings, rng, kept, figure_scorer_of(scorer), reuse, chain_key)
     except NoSolution:  # (only kept figures can leave a beat nothing to write)
         raise UnsatisfiableError("the figures kept beside the region cannot be written again"
                                  " around any redrawn music; widen the region by a bar",
@@ -186,15 +233,18 @@ def _decode(cands: Candidates, choice: Sequence[int], voices: int
 
 
 def _draw_span(spec: Spec, chain: HarmonyChain, scorer: Scorer, kept: Kept,
-               span: tuple[int, int], rng: np.random.Generator, shaped: str | None
+               span: tuple[int, int], rng: np.random.Generator, shaped: str | None,
+               reuse: Reuse | None = None, key: tuple | None = None
                ) -> tuple[list[int], list[tuple[Pitch, ...]]] | None:
     """A revision's region drawn alone, between its kept neighbours: every score is of a
     slot or of two neighbours, so given them the region's distribution does not depend
     on the music further away — the same draw as the whole chain's, in a fraction of the
     time. `shaped`: the voice with a single climax by default (`_shaped_region`). None
-    where it finds nothing (the whole chain then decides, and explains)."""
+    where it finds nothing (the whole chain then decides, and explains). `key`: what the
+    region's candidates are made from, to reuse them."""
     first, last = span
-    cands = candidates(spec, chain, scorer, slots=range(first, last + 1))
+    cands = made(reuse, key, partial(candidates, spec, chain, scorer,
+                                     slots=range(first, last + 1)), big=True)
     also: list[Automaton] = []
     if shaped is not None:
         cands, also = _shaped_region(spec, shaped, kept, cands, first, rng)
@@ -238,14 +288,16 @@ def _shaped_region(spec: Spec, voice: str, kept: Kept, cands: Candidates, first:
 
 def _finish(asked: Spec, spec: Spec, rules: tuple[RuleUse, ...], the_plan: Plan,
             voicings: Sequence[tuple[Pitch, ...]], rng: np.random.Generator,
-            kept: Kept | None, figures: FigureScorer | None = None) -> Composition:
+            kept: Kept | None, figures: FigureScorer | None = None,
+            reuse: Reuse | None = None, key: int | None = None) -> Composition:
     """The third level (figures within each beat, on the chosen voicings, scored by
-    `figures` or else the counts) and the piece."""
+    `figures` or else the counts) and the piece; `key`: the spec's and the kept
+    music's, to reuse the beats made before."""
     surface = choose_surface(
         replace(spec, rules=kept.without_notes(spec.rules)) if kept else spec, the_plan,
         voicings, rng, figures, keep=kept.figures if kept else None,
-        span=kept.span if kept else None) if spec.surface == "figured" \
-        else None
+        span=kept.span if kept else None, reuse=reuse, key=key) \
+        if spec.surface == "figured" else None
     piece = build_piece(spec, the_plan, tuple(voicings), surface)
     return Composition(asked, the_plan, tuple(voicings),
                        piece, surface, melody_warnings(asked, piece, rules))

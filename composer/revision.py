@@ -21,6 +21,7 @@ from composer.pipeline import Composition, compose
 from composer.planning.keys import where_of
 from composer.rules import RULES
 from composer.sample.kept import Kept
+from composer.sample.reuse import Reuse
 from composer.sample.scorer import Scorer
 from composer.spec.load import spec_from_text
 from composer.spec.rulesets import RuleUse
@@ -112,19 +113,22 @@ def _keys(spec: Spec, piece: Mapping[str, Any], where: Location) -> tuple[str, .
 def revise(piece: Saved | Mapping[str, Any] | str | Path, *, bars: tuple[int, int] | None = None,
            voices: Sequence[str] | None = None, locks: Sequence[tuple[int, float, str]] = (),
            seed: int | None = None, plan: bool = False, surface_only: bool = False,
-           scorer: Scorer | None = None, folder: Path | None = None) -> Composition:
+           scorer: Scorer | None = None, folder: Path | None = None,
+           reuse: Reuse | None = None) -> Composition:
     """The piece with bars `bars` (both included; all bars when None) of `voices` (every
     voice the spec does not give, when None) drawn again; `locks` (bar, beat, voice) keep
     single notes inside them; `plan` draws the region's chords again too; `surface_only`
     only its figures. UnsatisfiableError names the kept notes and the rules that
-    conflict; SpecError (exit 2) a piece JSON that is foreign or no longer its spec's."""
+    conflict; SpecError (exit 2) a piece JSON that is foreign or no longer its spec's.
+    `reuse`: what earlier revisions worked out that this one may take again (the same
+    music, sooner: composer/sample/reuse.py)."""
     saved = piece if isinstance(piece, Saved) else read_piece(piece, folder)
     spec = saved.spec if seed is None else replace(saved.spec, seed=seed)
     region = _region(saved, bars)
     moving = _voices(saved, voices)
     kept = _kept(saved, region, moving, _locked(saved, locks), plan, surface_only)
     try:
-        return compose(spec, scorer, kept=kept)
+        return compose(spec, scorer, kept=kept, reuse=reuse)
     except UnsatisfiableError:
         _replay(saved, scorer)  # a piece that its own spec no longer allows: exit 2
         raise

@@ -79,3 +79,12 @@ def test_style_distance_prints_bach_and_both_scorers_side_by_side(tmp_path: Path
     assert out.count(" — met.") + out.count(" — NOT met.") == 4
     assert "harmonized by Bach is closer than" in out
     assert not results.exists()  # a quick look writes nothing
+
+
+@pytest.mark.slow
+def test_write_speed_prints_both_ways_side_by_side(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    out = run("write_speed.py", "--quick", "--rounds", "1", "--results", str(results))
+    assert "| music21 (before) |" in out and "| direct writers (now) |" in out
+    assert "3 Essen tunes harmonized" in out and "faster)" in out
+    assert results.read_text().count("<!-- begin: write_speed.py -->") == 1

@@ -84,3 +84,118 @@ def test_chromatic_chords_are_about_as_common_as_in_the_chorales(scorer):
         comp = compose(replace(spec, seed=seed), scorer)
         ours.append(([p.pc for v in comp.voicings for p in v if p], spec.key.scale_pcs))
     assert share(bach) / 2 <= share(ours) <= share(bach) * 2
+
+
+def essen_spec(name, folder, seed=0):
+    """An Essen tune and its spec as `partimento batch` writes them (its key read from its
+    signature and final)."""
+    from music21 import corpus, stream
+
+    from composer.batches.templates import tune_spec
+    from composer.io.abc import carry_abc_accidentals
+
+    stem, number = name.split("#")
+    part = corpus.parse(f"essenFolksong/{stem}", number=int(number)).parts[0]
+    carry_abc_accidentals(part)
+    tune = folder / "tune.musicxml"
+    stream.Score([copy.deepcopy(part)]).write("musicxml", fp=str(tune))
+    (folder / "spec.yaml").write_text(tune_spec(part, tune, name, seed))
+    return load_spec(folder / "spec.yaml")
+
+
+# Folk tunes whose inner phrases the fit of their notes alone would read in a key that
+# cannot hold one of them: altdeu10#301's 14th phrase (B natural in G minor), fink0#126's
+# second, fifth and sixth (B flat in A minor and C major).
+MISREAD = ("altdeu10#301", "fink0#126")
+
+
+@pytest.mark.parametrize("name", MISREAD)
+def test_a_phrase_stands_in_a_related_key_only_if_the_key_holds_its_notes(tmp_path, name):
+    from composer.planning.keys import phrase_keys
+    from composer.planning.phrases import phrases_of
+
+    spec = essen_spec(name, tmp_path)
+    phrases = phrases_of(spec)
+    keys = phrase_keys(spec, phrases)
+    assert any(keys)  # some phrases still modulate: a related key that holds them
+    for ph, where in zip(phrases, keys, strict=True):
+        pcs = {n.pitch.pc for n in spec.melody.notes
+               if n.pitch is not None and ph.start <= n.offset < ph.end}
+        if where:
+            assert pcs <= key_of(spec.key, where).scale_pcs, (ph.index, where)
+
+
+def composed_clean(spec, comp, folder):
+    """The hard rules the checker finds broken in a composed voice of the written score."""
+    from composer.grading.checker import check_file
+    from composer.io.write import write_outputs
+    from composer.pipeline import document
+    from composer.solve.given import held_when_composing
+    from composer.spec.rulesets import RuleSet
+
+    written = write_outputs(comp.piece, folder / "out", document(comp))
+    rules = RuleSet("spec", "", (4,), spec.voices, held_when_composing(spec.rules, True))
+    report = check_file(written[0], rules)[0]
+    return [(v.rule, v.voices, v.bar) for v in report.violations
+            if v.severity == "error" and v.voices != (spec.melody.voice,)]
+
+
+@pytest.mark.parametrize("name", MISREAD)
+def test_a_folk_tune_once_refused_composes_clean(tmp_path, name, scorer):
+    """The melody is the user's: a plain folk tune is harmonized, with no hard rule broken
+    in a composed voice, as the checker reads the written score."""
+    spec = essen_spec(name, tmp_path)
+    comp = compose(spec, scorer)
+    assert composed_clean(spec, comp, tmp_path) == []
+    for ph in comp.plan.phrases:
+        pcs = {n.pitch.pc for n in spec.melody.notes
+               if n.pitch is not None and ph.start <= n.offset < ph.end}
+        assert pcs <= key_of(spec.key, ph.key).scale_pcs or not ph.key
+
+
+def test_a_chord_with_the_raised_sixth_in_minor_sounds_it(tmp_path, scorer):
+    """In E minor, ii7 is F# A C# E: without its C# the checker hears F# A C E, the
+    half-diminished ii7, and then judges the voices against that chord (ballad10#26 had
+    its bass's seventh E move up to F# as if the chord had changed). So each slot of the
+    home key whose chord holds the raised sixth is heard as that chord."""
+    from composer.io.read import texture_from_piece
+
+    spec = essen_spec("ballad10#26", tmp_path)
+    assert str(spec.key) == "E minor"
+    comp = compose(spec, scorer)
+    sixth = (spec.key.tonic.pc + 9) % 12  # C#
+    heard = {s.offset: s.chord for s in texture_from_piece(comp.piece).slices if s.harmonic}
+    raised = [s for s in comp.plan.slots if sixth in s.chord.pcs and s.key == spec.key]
+    assert raised  # the tune's harmony uses it
+    for s in raised:
+        assert heard[float(s.offset)] == s.chord, (s.position, s.numeral)
+    assert composed_clean(spec, comp, tmp_path) == []
+
+
+def test_the_composer_hears_a_voicing_as_the_checker_reads_the_score(tmp_path):
+    """A# C# E (vii° of B minor) under the melody's A of ballad10#26's fourth bar
+    explains the notes no better than A C# E: the checker reads a score's voices top
+    first and takes the chord whose root it meets first, so it hears A major, and the
+    bass's A# is then no chord tone. The composer must hear the voicing the same way."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    from composer.chords import Chord
+    from composer.io.read import texture_from_piece
+    from composer.music import Note, Piece, Pitch
+    from composer.planning.melody_fit import heard_as_planned
+
+    spec = essen_spec("ballad10#26", tmp_path)
+    at = Fraction(15)  # bar 4, beat 4 (3/4)
+    assert spec.melody.at(at).pitch == Pitch.parse("A4")
+    voicing = [Pitch.parse(n) for n in ("A4", "E4", "C#4", "A#2")]  # soprano to bass
+    a_sharp, a = voicing[3].pitch_class, voicing[0].pitch_class
+    chords = [Chord(a_sharp, "diminished"), Chord(a, "major")]
+    piece = Piece("", spec.key, spec.meter, 90, spec.voices,
+                  tuple((Note(Fraction(0), Fraction(1), p),) for p in voicing))
+    assert texture_from_piece(piece).slices[0].chord == chords[1]
+    midi = np.array([[p.midi for p in voicing]] * 2)
+    diatonic = np.array([[p.diatonic for p in voicing]] * 2)
+    heard = heard_as_planned(spec, at, Fraction(1), chords, np.array([0, 1]), midi, diatonic)
+    assert heard.tolist() == [False, True]

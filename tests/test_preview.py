@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from music21 import converter
 
-from composer import compose
-from composer.io.preview import preview_musicxml
+from composer import compose, revise
+from composer.io.preview import _system, preview_musicxml, preview_systems
 from composer.io.write import musicxml_text, piece_to_music21
 from composer.spec.load import load_spec
 from composer.studio.engraving import engrave
@@ -114,3 +114,21 @@ def test_lyrics_go_on_across_bars_as_written(tmp_path):
     piece = replace(comp.piece, lines=(sung,) + comp.piece.lines[1:])
     _same_music(piece, tmp_path)
     assert "<syllabic>middle</syllabic>" in preview_musicxml(piece)
+
+
+@pytest.mark.parametrize("name", ["chorale-d-major", "minor-aaba"])
+def test_a_revision_writes_again_only_the_systems_it_changed(name):
+    """The systems kept from before are the ones written from nothing; only those that
+    hold the revised bar, or the bar after it (whose accidentals a reader reads against
+    it), are new."""
+    comp = compose(load_spec(ROOT / "constraints" / "examples" / f"{name}.yaml"), seed=0)
+    before = preview_systems(comp.piece)
+    bar = before[0].last_bar  # the last bar of the first system
+    revised = [revise(comp.to_json(), bars=(bar, bar), seed=seed).piece for seed in (1, 2, 3)]
+    kept = [preview_systems(piece) for piece in revised]
+    _system.cache_clear()
+    assert kept == [preview_systems(piece) for piece in revised]
+    changed = {k for systems in kept for k, (old, new) in enumerate(zip(before, systems,
+                                                                        strict=True))
+               if old.musicxml != new.musicxml}
+    assert 0 in changed and changed <= {0, 1}

@@ -24,6 +24,7 @@ from composer.pipeline import Composition, compose, document
 from composer.revision import read_piece, revise
 from composer.rules import RULES
 from composer.sample.kept import Kept
+from composer.sample.reuse import Reuse
 from composer.sample.sampler import Chain, backward
 from composer.solve.given import held_when_composing
 from composer.spec.load import load_spec
@@ -182,6 +183,11 @@ def test_a_kept_note_that_cannot_hold_is_named_as_a_conflict(tmp_path: Path) -> 
         compose(piece.spec, kept=kept)
     assert "fixed" in caught.value.conflicts
     assert f"bar {slot.position.bar}" in str(caught.value)
+    reuse = Reuse()  # a studio worker's: asked twice, the same conflict both times
+    for _ in range(2):
+        with pytest.raises(UnsatisfiableError) as again:
+            compose(piece.spec, kept=kept, reuse=reuse)
+        assert str(again.value) == str(caught.value)
 
 
 def test_the_command_line_revises_and_refuses_foreign_or_broken_pieces(
@@ -238,3 +244,41 @@ def test_drawing_the_region_alone_between_its_kept_neighbours_is_the_same_distri
         unary[k] = np.where(np.arange(len(unary[k])) == value, unary[k], -np.inf)
     draws = backward(Chain(unary, chain.pair[1:5])).draw(np.random.default_rng(3), N_DRAWS)
     assert chi_square_p(draws, {x: p / total for x, p in given.items()}) > 0.001
+
+
+def test_revising_again_with_a_reuse_writes_the_same_music() -> None:
+    """A studio worker keeps what one revision worked out for the next (the kept chain,
+    the region's voicings, the kept beats): each revision of a chain of them, each from
+    the last, of two pieces and different regions through one shared Reuse, is the very
+    piece the plain revision makes, and the Reuse did keep something; a small one keeps
+    no more than its size (a worker lives long) and still makes the same music."""
+    reuse, small = Reuse(), Reuse(size=3, big=1)
+    for name, seed in (("chorale-d-major", 0), ("harmonize-melody", 1)):
+        doc = compose(replace(load_spec(EXAMPLES / f"{name}.yaml"), seed=seed)).to_json()
+        asked: list[dict] = [{"bars": (7, 8)}, {"bars": (7, 8)}, {"bars": (1, 2)},
+                             {"bars": (7, 8), "plan": True}, {"bars": (7, 8)},
+                             {"bars": (7, 8), "voices": ["tenor"]},
+                             {"bars": (7, 8), "locks": [(7, 1.0, "bass")]},
+                             {"bars": (7, 8), "surface_only": True}, {"bars": (7, 8)}]
+        for k, options in enumerate(asked):
+            plain = revise(doc, seed=k, folder=EXAMPLES, **options)
+            again = revise(doc, seed=k, folder=EXAMPLES, reuse=reuse, **options)
+            assert again.to_json() == plain.to_json(), (name, k, options)
+            tight = revise(doc, seed=k, folder=EXAMPLES, reuse=small, **options)
+            assert tight.to_json() == plain.to_json(), (name, k, options)
+            doc = plain.to_json()
+    assert len(reuse) > 4 and len(small) == 4
+
+
+def test_drawing_the_same_bars_again_and_again_with_a_reuse_writes_the_same_music() -> None:
+    """A user trying draw after draw of the same bars: the region's beats come back on
+    voicings drawn before, and are taken from the Reuse; each draw is still the very
+    piece the plain revision makes (a beat also reads the chain's highest soprano note,
+    which the region may change)."""
+    reuse = Reuse()
+    doc = compose(load_spec(EXAMPLES / "chorale-d-major.yaml")).to_json()
+    for k in range(10):
+        plain = revise(doc, bars=(7, 8), seed=k, folder=EXAMPLES)
+        again = revise(doc, bars=(7, 8), seed=k, folder=EXAMPLES, reuse=reuse)
+        assert again.to_json() == plain.to_json(), k
+        doc = plain.to_json()

@@ -21,7 +21,7 @@ from composer.errors import PartimentoError, ScoreError, UnsatisfiableError
 from composer.grading.checker import check_file
 from composer.io.abc import carry_abc_accidentals, music21_module
 from composer.io.read import parse_score
-from composer.io.write import write_outputs
+from composer.io.write import output_files
 from composer.neural.scorer import scorer_for
 from composer.pipeline import compose, document
 from composer.planning.grammar import form_grammar, harmony_grammar
@@ -145,6 +145,8 @@ def _check(job: Job, settings: Settings) -> Outcome:
 
 
 def _compose(job: Job, settings: Settings) -> Outcome:
+    """Compose a job's piece; its files are made in memory (a tune of an ABC file is
+    still written out for the spec to read its melody from)."""
     with tempfile.TemporaryDirectory(prefix="partimento-batch.") as tmp:
         if job.kind == "spec":
             spec = load_spec(job.path)
@@ -154,8 +156,7 @@ def _compose(job: Job, settings: Settings) -> Outcome:
         if settings.seed is not None:
             spec = replace(spec, seed=settings.seed)
         comp = compose(spec, scorer_for(settings.model, spec.voices))
-        written = write_outputs(comp.piece, Path(tmp) / "out" / job.name, document(comp))
-        files = {p.name[len(job.name):]: p.read_bytes() for p in written}
+    files = output_files(comp.piece, document(comp))
     return Outcome("composed", f"{len(comp.warnings)} warnings on the given melody"
                    if comp.warnings else "", files=files)
 

@@ -8,13 +8,14 @@ both back with music21 and compares them note for note)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from xml.sax.saxutils import escape
 
-from composer.io.write import Span, Staff, staves_for, syllables, written_span
+from composer.io.layout import CLEF_SIGNS, Span, Staff, staves_for, syllables, written_span
 from composer.music import Key, Meter, Note, Piece, Pitch
 
 _TYPES = ((Fraction(4), "whole"), (Fraction(2), "half"), (Fraction(1), "quarter"),
@@ -24,7 +25,6 @@ _SHAPES = sorted(((base * (2 - Fraction(1, 2 ** dots)) * tuplet, name, dots, tup
                   for base, name in _TYPES for dots in (0, 1, 2)
                   for tuplet in (Fraction(1), Fraction(2, 3)) if not (dots and tuplet != 1)),
                  key=lambda s: -s[0])
-_CLEF = {"treble": ("G", 2, 0), "treble8vb": ("G", 2, -1), "bass": ("F", 4, 0)}
 _ACCIDENTAL = {-2: "flat-flat", -1: "flat", 0: "natural", 1: "sharp", 2: "double-sharp"}
 _FIFTHS = (0, 2, 4, -1, 1, 3, 5)  # of each step's major key: C D E F G A B
 _SHARPS, _FLATS = (3, 0, 4, 1, 5, 2, 6), (6, 2, 5, 1, 4, 0, 3)  # F C G D A E B / B E A …
@@ -91,33 +91,60 @@ def _scores(piece: Piece, per_system: int | None) -> list[System]:
         groups[-2:] = [range(groups[-2].start, groups[-1].stop)]
     staves = staves_for(piece.voices, "satb")
     lines = dict(zip(piece.voices, piece.lines, strict=True))
-    written = {v: _written(lines[v], bars) for v in piece.voices}
     words = {id(n): s for line in piece.lines
              for n, s in zip(line, syllables([n.lyric for n in line]), strict=True) if s}
-    parts: list[list[list[str]]] = [[[] for _ in staves] for _ in groups]
+    shown = [lines[staff.voices[0]] for staff in staves]
+    out = []
+    for g, group in enumerate(groups):
+        before = bars[group.start - 1] if group.start else None
+        low, high = (before or bars[group.start]).start, bars[group.stop - 1].end
+        notes = tuple(tuple((n, words.get(id(n))) for n in line
+                            if n.offset < high and n.offset + n.duration > low)
+                      for line in shown)
+        head = (piece.title, piece.key, piece.tempo) if g == 0 else (None, piece.key, None)
+        out.append(System(_system(head, staves, tuple(bars[b] for b in group), before, notes),
+                          bars[group.start].number, bars[group.stop - 1].number,
+                          bars[group.start].start - span.start))
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _system(head: tuple[str | None, Key, int | None], staves: tuple[Staff, ...],
+            bars: tuple[Bar, ...], before: Bar | None,
+            notes: tuple[tuple[tuple[Note, tuple[str, str] | None], ...], ...]) -> str:
+    """One system's MusicXML from all it shows: its bars, each staff's notes sounding in
+    them or in the bar `before` (whose accidentals a reader still holds) with their
+    syllables, the title and tempo on the first (`head`). Kept, so that a revision
+    writes again only the systems whose bars it changed."""
+    title, key, tempo = head
+    first = before is None
+    parts: list[list[str]] = []
     for s, staff in enumerate(staves):
-        held = _signature(piece.key)
-        for g, group in enumerate(groups):
-            notes = [written[staff.voices[0]][b] for b in group]
-            divisions = math.lcm(*(w.length.denominator for bar in notes for w in bar),
-                                 *(bars[b].start.denominator for b in group), 1)
-            for b in group:
-                held = held.next_bar()
-                parts[g][s] += _measure(piece, bars[b], written[staff.voices[0]][b],
-                                        divisions, words, held, b == group.start and
-                                        (staff.clef, g > 0), piece.tempo if b == s == 0
-                                        else None)
-    return [System(_score(piece, staves, g == 0, parts[g]), bars[group.start].number,
-                   bars[group.stop - 1].number, bars[group.start].start - span.start)
-            for g, group in enumerate(groups)]
+        line = tuple(n for n, _ in notes[s])
+        words = {id(n): w for n, w in notes[s] if w}
+        held = _signature(key)
+        if before is not None:  # the steps the bar before altered last
+            held.steps.update((w.note.pitch.step, w.note.pitch.alter)
+                              for w in _written(line, [before])[0] if w.note.pitch)
+        written = _written(line, list(bars))
+        measures: list[str] = []
+        divisions = math.lcm(*(w.length.denominator for bar in written for w in bar),
+                             *(bar.start.denominator for bar in bars), 1)
+        for b, bar in enumerate(bars):
+            held = held.next_bar()
+            measures += _measure(key, bar, written[b], divisions, words, held,
+                                 b == 0 and (staff.clef, not first),
+                                 tempo if b == s == 0 else None)
+        parts.append(measures)
+    return _score(title, staves, first, parts)
 
 
-def _score(piece: Piece, staves: tuple[Staff, ...], first: bool, parts: list[list[str]]
-           ) -> str:
+def _score(title: str | None, staves: tuple[Staff, ...], first: bool,
+           parts: list[list[str]]) -> str:
     """A score of some bars: the title on the first; later ones name the parts short."""
     out = ['<?xml version="1.0" encoding="utf-8"?>\n<score-partwise version="4.0">']
     if first:
-        out += [f"<movement-title>{escape(piece.title or 'Partimento')}</movement-title>",
+        out += [f"<movement-title>{escape(title or 'Partimento')}</movement-title>",
                 '<identification><creator type="composer">Partimento</creator>'
                 "</identification>"]
     group = len(staves) > 1  # bracketed, as the choir's staves are in the files
@@ -179,12 +206,7 @@ def _written(line: tuple[Note, ...], bars: list[Bar]) -> list[list[Written]]:
 def _shapes(note: Note, at: Fraction, length: Fraction, begins: bool, goes_on: bool,
             hidden: bool = False) -> Iterator[Written]:
     """A stretch of one note as values with a shape, tied together, largest first."""
-    pieces = []
-    left = length
-    while left > 0:
-        value, name, dots, tuplet = next((s for s in _SHAPES if s[0] <= left), _SHAPES[-1])
-        pieces.append((min(value, left), name, dots, tuplet != 1))
-        left -= min(value, left)
+    pieces = _values(length)
     for k, (value, name, dots, triplet) in enumerate(pieces):
         yield Written(at, value, name, dots, triplet, note,
                       tie_stop=k > 0 or not begins, tie_start=k < len(pieces) - 1 or goes_on,
@@ -192,7 +214,19 @@ def _shapes(note: Note, at: Fraction, length: Fraction, begins: bool, goes_on: b
         at += value
 
 
-def _measure(piece: Piece, bar: Bar, notes: list[Written], divisions: int,
+@functools.lru_cache(maxsize=256)
+def _values(length: Fraction) -> tuple[tuple[Fraction, str, int, bool], ...]:
+    """The shaped values a length is written in (a piece has only a few lengths)."""
+    pieces = []
+    left = length
+    while left > 0:
+        value, name, dots, tuplet = next((s for s in _SHAPES if s[0] <= left), _SHAPES[-1])
+        pieces.append((min(value, left), name, dots, tuplet != 1))
+        left -= min(value, left)
+    return tuple(pieces)
+
+
+def _measure(key: Key, bar: Bar, notes: list[Written], divisions: int,
              words: dict[int, tuple[str, str]], held: Accidentals,
              opens: tuple[str, bool] | bool, tempo: int | None) -> list[str]:
     """One bar of one staff; `opens`: (clef, later) where it begins a system (a later
@@ -204,14 +238,14 @@ def _measure(piece: Piece, bar: Bar, notes: list[Written], divisions: int,
         out.append("<attributes>")
         if clef is not None:
             out.append(f"<divisions>{divisions}</divisions>"
-                       f"<key><fifths>{_fifths(piece.key)}</fifths><mode>{piece.key.mode}"
+                       f"<key><fifths>{_fifths(key)}</fifths><mode>{key.mode}"
                        "</mode></key>")
         if bar.shows_meter or clef is not None:
             hidden = ' print-object="no"' if later and not bar.shows_meter else ""
             out.append(f"<time{hidden}><beats>{bar.meter.numerator}</beats>"
                        f"<beat-type>{bar.meter.denominator}</beat-type></time>")
         if clef is not None:
-            sign, line, octave = _CLEF[clef]
+            sign, line, octave = CLEF_SIGNS[clef]
             change = f"<clef-octave-change>{octave}</clef-octave-change>" if octave else ""
             out.append(f"<clef><sign>{sign}</sign><line>{line}</line>{change}</clef>")
         out.append("</attributes>")

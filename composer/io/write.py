@@ -4,6 +4,10 @@ A musician reads what is written here, so it is written as a choir score is prin
 parts named Soprano, Alto, Tenor, Bass; a pickup as a short bar 0 and the last bar its
 complement; the lyrics under the melody; one staff per voice or two staves (`LAYOUTS`).
 The same piece always gives the same bytes.
+
+The files are made by writers of our own (composer.io.musicxml, composer.io.midi), some
+forty times faster than through music21. The piece as a music21 Score is still made here,
+for `Composition.to_music21` and as the reference the files are tested against.
 """
 
 from __future__ import annotations
@@ -12,37 +16,27 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from composer.errors import PartimentoError, ScoreError
+from composer.errors import ScoreError
 from composer.io.abc import music21_module
 from composer.io.engrave import engrave_pages, find_musescore, musescore_pdf
+from composer.io.layout import (  # noqa: F401 (named here too, as before)
+    LAYOUTS,
+    Span,
+    Staff,
+    piece_end,
+    staves_for,
+    syllables,
+    written_span,
+)
+from composer.io.midi import midi_bytes
+from composer.io.musicxml import score_musicxml
 from composer.music import Note, Piece, Pitch
 
-LAYOUTS = ("satb", "satb-two-staves")
 OUTPUT_SUFFIXES = (".musicxml", ".mid", ".json", ".svg", ".pdf")
-
-
-@dataclass(frozen=True)
-class Staff:
-    """One printed staff: its name as a reader shows it, its clef, and the voices on it
-    (two share a staff with stems up and down)."""
-
-    name: str
-    abbreviation: str
-    clef: str
-    voices: tuple[str, ...]
-
-
-_CLEFS = {"soprano": "treble", "alto": "treble", "tenor": "treble8vb", "bass": "bass"}
-_STAVES = {
-    "satb": tuple(Staff(v.capitalize(), v[0].upper() + ".", _CLEFS[v], (v,)) for v in _CLEFS),
-    "satb-two-staves": (Staff("Soprano Alto", "S. A.", "treble", ("soprano", "alto")),
-                        Staff("Tenor Bass", "T. B.", "bass", ("tenor", "bass"))),
-}
 
 
 # Names of the files -------------------------------------------------------------------------
@@ -76,7 +70,7 @@ def piece_to_music21(piece: Piece, layout: str = "satb", pickup_bar: bool = True
     bar, and a pickup at its start would be heard as a downbeat."""
     m21 = music21_module()
     staves = staves_for(piece.voices, layout)
-    span = written_span(piece) if pickup_bar else Span(Fraction(0), _end(piece))
+    span = written_span(piece) if pickup_bar else Span(Fraction(0), piece_end(piece))
     score = m21.stream.Score(id="partimento")
     score.metadata = m21.metadata.Metadata()
     score.metadata.title = piece.title or "Partimento"
@@ -115,19 +109,6 @@ def piece_to_music21(piece: Piece, layout: str = "satb", pickup_bar: bool = True
     return score
 
 
-def staves_for(voices: tuple[str, ...], layout: str) -> tuple[Staff, ...]:
-    if layout not in _STAVES:
-        raise PartimentoError(f"unknown layout '{layout}' (accepted: {', '.join(LAYOUTS)})")
-    staves = _STAVES[layout]
-    if tuple(v for s in staves for v in s.voices) == voices:
-        return staves
-    if layout != "satb":
-        raise PartimentoError(f"the layout {layout} writes the voices soprano, alto, tenor,"
-                              f" bass; this piece has {', '.join(voices)}")
-    return tuple(Staff(v.capitalize(), v[:1].upper() + ".", _CLEFS.get(v, "treble"), (v,))
-                 for v in voices)
-
-
 def _instrument(staff: Staff) -> Any:
     """A voice named as the choir calls it: music21's vocal instruments would print
     'Voice' otherwise, whatever the part is called."""
@@ -144,42 +125,6 @@ def _clef(name: str) -> Any:
     m21 = music21_module()
     return {"treble": m21.clef.TrebleClef, "treble8vb": m21.clef.Treble8vbClef,
             "bass": m21.clef.BassClef}[name]()
-
-
-@dataclass(frozen=True)
-class Span:
-    """The stretch of the piece written out, and how short its first and last bars are:
-    the silence before a pickup is left out, and the last bar is cut to its complement
-    where nothing sounds in the rest of it (a hymnal's bars)."""
-
-    start: Fraction  # after the silence before a pickup: what bar 0 lacks at its start
-    end: Fraction
-    last_padding: Fraction = Fraction(0)  # what the last bar lacks at its end
-
-
-def _end(piece: Piece) -> Fraction:
-    return max(n.offset + n.duration for line in piece.lines for n in line)
-
-
-def written_span(piece: Piece) -> Span:
-    end = _end(piece)
-    lead = min(_rest_before(line) for line in piece.lines)
-    if not 0 < lead < piece.meter.first.bar_length:
-        return Span(Fraction(0), end)
-    pickup = piece.meter.first.bar_length - lead
-    sound_end = max(n.offset + n.duration for line in piece.lines for n in line
-                    if n.pitch is not None)
-    at = piece.meter.position(sound_end)
-    bar = at.bar - 1 if at.beat == 1 else at.bar  # the bar the music ends in
-    bar_end = piece.meter.bar_start(bar) + piece.meter.in_bar(bar).bar_length
-    if sound_end <= bar_end - pickup and pickup < piece.meter.in_bar(bar).bar_length:
-        return Span(lead, bar_end - pickup, pickup)
-    return Span(lead, bar_end)
-
-
-def _rest_before(line: tuple[Note, ...]) -> Fraction:
-    sounding = [n.offset for n in line if n.pitch is not None]
-    return min(sounding) if sounding else Fraction(0)
 
 
 def _line_measures(piece: Piece, notes: tuple[Note, ...], span: Span) -> Any:
@@ -218,25 +163,6 @@ def _element(note: Note, duration: Fraction, lyric: tuple[str, str] | None) -> A
     if note.fermata:
         el.expressions.append(m21.expressions.Fermata())
     return el
-
-
-def syllables(lyrics: list[str | None]) -> list[tuple[str, str] | None]:
-    """Each syllable's text and MusicXML syllabic: a trailing '-' says the word goes on
-    ('Hal-', 'le-', 'lu-', 'jah' is begin, middle, middle, end); a note without one is
-    a melisma on the syllable before."""
-    out: list[tuple[str, str] | None] = []
-    within = False  # inside a word
-    for lyric in lyrics:
-        if lyric is None or not lyric.strip():
-            out.append(None)
-            continue
-        goes_on = lyric.rstrip().endswith("-")
-        text = lyric.strip().removesuffix("-")
-        syllabic = ("middle" if within else "begin") if goes_on else \
-            ("end" if within else "single")
-        out.append((text, syllabic))
-        within = goes_on
-    return out
 
 
 def _as_anacrusis(part: Any, lead: float) -> None:
@@ -338,57 +264,57 @@ def stable_musicxml(text: str) -> str:
 
 # Writing ------------------------------------------------------------------------------------
 
+def output_files(piece: Piece, document: dict[str, Any], svg: bool = False,
+                 layout: str = "satb") -> dict[str, bytes]:
+    """Every file's bytes, by what follows OUT in its name (".musicxml", ".mid", ".json",
+    ".svg" or "-1.svg", "-2.svg" …), made in memory: a batch's worker sends them to the
+    driver, `write_outputs` writes them."""
+    text = score_musicxml(piece, layout)
+    files = {".musicxml": text.encode("utf-8"), ".mid": midi_bytes(piece),
+             ".json": (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False)
+                       + "\n").encode("utf-8")}
+    if svg:
+        pages = engrave_pages(text)
+        for page, path in zip(pages, svg_paths(Path("x"), len(pages)), strict=True):
+            files[path.name[1:]] = page.encode("utf-8")
+    return files
+
+
 def write_outputs(piece: Piece, base: Path, document: dict[str, Any], svg: bool = False,
                   pdf: bool = False, layout: str = "satb") -> list[Path]:
     """OUT.musicxml, OUT.mid, OUT.json (and the SVG pages, OUT.pdf): all written, or none.
 
     Everything is made in a folder beside OUT first and moved into place only when all
     of it is there. The MIDI file has a track per voice whatever the layout, for
-    rehearsing a part, and keeps the silence before a pickup (see piece_to_music21)."""
+    rehearsing a part, and keeps the silence before a pickup (see composer.io.midi)."""
     base = output_base(Path(base))
-    score = piece_to_music21(piece, layout)
+    files = output_files(piece, document, svg, layout)
     musescore = find_musescore() if pdf else None
     try:
         base.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=base.parent, prefix=".partimento-") as tmp:
-            files = _stage(piece, score, layout, document, Path(tmp), base, svg, musescore)
-            for _, target in files:
+            staged = [(Path(tmp) / f"score{ending}", output_path(base, ending))
+                      for ending in files]
+            for (path, _), data in zip(staged, files.values(), strict=True):
+                path.write_bytes(data)
+            if musescore is not None:
+                staged.append((Path(tmp) / "score.pdf", output_path(base, ".pdf")))
+                musescore_pdf(musescore, staged[0][0], staged[-1][0])
+            for _, target in staged:
                 if target.is_dir():
                     raise ScoreError(f"{target}: is a folder; name the output otherwise")
-            for staged, target in files:
-                os.replace(staged, target)
+            for path, target in staged:
+                os.replace(path, target)
     except OSError as exc:
         raise ScoreError(f"{base}: cannot be written ({exc.strerror or exc})") from None
-    return [target for _, target in files]
+    return [target for _, target in staged]
 
 
 def musicxml_text(score: Any, staged: Path) -> str:
-    """The score's MusicXML, the same bytes for the same piece, written to `staged`."""
+    """A music21 score's MusicXML as music21 writes it, the same bytes for the same
+    piece, written to `staged` (the files use `score_musicxml`; this is the reference
+    it is checked against)."""
     text = stable_musicxml(Path(score.write("musicxml", fp=str(staged), makeNotation=False)
                                 ).read_text(encoding="utf-8"))
     staged.write_text(text, encoding="utf-8")
     return text
-
-
-def _stage(piece: Piece, score: Any, layout: str, document: dict[str, Any], tmp: Path,
-           base: Path, svg: bool, musescore: str | None) -> list[tuple[Path, Path]]:
-    """Every file written into tmp, each with the name it will have beside OUT."""
-    staged = tmp / "score.musicxml"
-    text = musicxml_text(score, staged)
-    midi = score if layout == "satb" and not written_span(piece).start else \
-        piece_to_music21(piece, pickup_bar=False)
-    files = [(staged, output_path(base, ".musicxml")),
-             (Path(midi.write("midi", fp=str(tmp / "score.mid"))), output_path(base, ".mid")),
-             (tmp / "score.json", output_path(base, ".json"))]
-    files[-1][0].write_text(json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False)
-                            + "\n", encoding="utf-8")
-    if svg:
-        pages = engrave_pages(text)
-        for n, (page, target) in enumerate(zip(pages, svg_paths(base, len(pages)),
-                                               strict=True)):
-            files.append((tmp / f"page-{n + 1}.svg", target))
-            files[-1][0].write_text(page, encoding="utf-8")
-    if musescore is not None:
-        files.append((tmp / "score.pdf", output_path(base, ".pdf")))
-        musescore_pdf(musescore, staged, files[-1][0])
-    return files

@@ -21,7 +21,7 @@ phrase boundary the new key's weights apply to the last chord as the new key nam
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 
@@ -118,15 +118,21 @@ def _melody_key(spec: Spec, phrase: Phrase) -> str:
     for n, pc in zip(notes, pcs, strict=True):
         weights[pc] += float(n.duration)
     home, last = spec.key, pcs[-1]
-    inside = set(pcs) - home.scale_pcs
+    foreign = bool(set(pcs) - home.scale_pcs)  # a note the home key does not hold
     best, fit = "", key_fit(home, weights)
     for name, key in relation_keys(home).items():
         triad = {key.tonic.pc, key.degree(3).pc, key.degree(5).pc}
-        foreign = inside and inside <= key.scale_pcs
-        if last in triad and (foreign or not inside) and \
+        if last in triad and holds_notes(key, pcs) and \
                 key_fit(key, weights) > fit + (0.0 if foreign else MARGIN):
             best, fit = name, key_fit(key, weights)
     return best
+
+
+def holds_notes(key: Key, pcs: Iterable[int]) -> bool:
+    """Whether every note lies in the key's scale (in minor with its raised sixth and
+    seventh, as the chorales use them): a phrase read in a key whose chords cannot hold
+    one of its notes could not be harmonized there."""
+    return set(pcs) <= key.scale_pcs
 
 
 @lru_cache(maxsize=32)

@@ -154,7 +154,7 @@ def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Seq
     with the melody's notes in the slot (value r's chord: `chords[which[r]]`). A melody
     note foreign to the chord can make another chord of the notes — B over D F# A is
     heard as a seventh chord on B — and then every voice is judged against that one;
-    asked only where the melody has such a note."""
+    asked only where the melody has such a note, or the chord minor's raised sixth."""
 
     assert spec.melody is not None
     later = [(n, n.pitch) for n in spec.melody.struck_within(offset, length)
@@ -166,41 +166,46 @@ def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Seq
               if p is not None]
     out = np.ones(len(which), bool)
     classes = [p.pitch_class for p in melody]
-    # per chord: every melody note is one of its tones (then it is heard as planned)
-    holds = np.array([all(pc in chord.tones for pc in classes) for chord in chords], bool)
+    # per chord: every melody note is one of its tones (then it is heard as planned),
+    # unless the chord holds minor's raised sixth: the checker hears that only where it
+    # sounds (F# A E in E minor is the half-diminished ii7, not F# A C# E).
+    sixth = (spec.key.tonic.pc + 9) % 12 if spec.key.mode == "minor" else None
+    holds = np.array([all(pc in chord.tones for pc in classes) and sixth not in chord.pcs
+                      for chord in chords], bool)
     asked = np.flatnonzero(~holds[which]) if len(chords) else np.zeros(0, np.int64)
     if not len(asked):
         return out
-    # A value is heard by its chord and the spelled pitch classes of its voicing, low to
-    # high: the same few come back value after value, so each distinct one is judged once.
+    # A value is heard by its chord, the spelled pitch classes of its voicing in the
+    # order the checker reads a score's voices (top voice first: where two chords explain
+    # the notes equally, the checker takes the one whose root it meets first) and its
+    # lowest voice: the same few come back value after value, so each is judged once.
     m = midi[asked].astype(np.int64)
     d = diatonic[asked].astype(np.int64)
-    order = np.argsort(np.where(m >= 0, m * 4096 + (d + 2048), 1 << 40), axis=1, kind="stable")
-    m, d = np.take_along_axis(m, order, 1), np.take_along_axis(d, order, 1)
     step = d % 7
     alter = m - (12 * (d // 7 + 1) + np.asarray(STEP_PC)[step])
     sounding = m >= 0
-    rows = np.column_stack([which[asked].astype(np.int64),
-                            np.where(sounding, step, -1), np.where(sounding, alter, 0)])
+    lowest = np.argmin(np.where(sounding, m * 4096 + (d + 2048), 1 << 40), axis=1)
+    rows = np.column_stack([which[asked].astype(np.int64), np.where(sounding, step, -1),
+                            np.where(sounding, alter, 0), lowest])
     distinct, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
     heard = np.empty(len(distinct), bool)
     steps, alters, weighed = step.tolist(), alter.tolist(), tuple(weights)
     for j, (f, r) in enumerate(zip(first.tolist(), asked[first].tolist(), strict=True)):
-        spelled = tuple(PitchClass(s, a) for s, a, on
-                        in zip(steps[f], alters[f], sounding[f], strict=True) if on)
-        heard[j] = _heard(chords[which[r]], spelled, weighed, spec.key)
+        spelled = tuple(PitchClass(s, a) if on else None for s, a, on
+                        in zip(steps[f], alters[f], sounding[f], strict=True))
+        heard[j] = _heard(chords[which[r]], spelled, weighed, spec.key, int(lowest[f]))
     out[asked] = heard[inverse.reshape(-1)]
     return out
 
 
 @lru_cache(maxsize=1 << 16)
-def _heard(chord: Chord, classes: tuple[PitchClass, ...],
-           weights: tuple[tuple[PitchClass, float], ...], key: Key) -> bool:
-    """Whether the checker hears `chord` in a voicing's spelled pitch classes (low to
-    high) with the melody's later notes (`weights`); a pure function, so remembered for
-    the process's life."""
-    notes = [(pc, ONSET_WEIGHT) for pc in classes] + list(weights)
-    return identify_chord(notes, classes[0] if classes else None, key) == chord
+def _heard(chord: Chord, classes: tuple[PitchClass | None, ...],
+           weights: tuple[tuple[PitchClass, float], ...], key: Key, lowest: int) -> bool:
+    """Whether the checker hears `chord` in a voicing's spelled pitch classes (top voice
+    first, None where one rests; `lowest`: which voice sounds lowest) with the melody's
+    later notes (`weights`); a pure function, so remembered for the process's life."""
+    notes = [(pc, ONSET_WEIGHT) for pc in classes if pc is not None] + list(weights)
+    return identify_chord(notes, classes[lowest], key) == chord
 
 
 def forget_heard() -> None:

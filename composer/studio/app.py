@@ -26,7 +26,7 @@ from composer.spec.model import schema
 from composer.studio.engraving import bar_beats
 from composer.studio.limits import BodyLimit
 from composer.studio.store import BadRequest, NotFound, Store
-from composer.studio.workers import JobTimeout, Pool, WorkerLost, answered
+from composer.studio.workers import JobTimeout, Pool, WorkerLost, answered, settle
 
 STATIC = Path(__file__).parent / "static"
 DOWNLOADS = {"score.musicxml": "application/vnd.recordare.musicxml+xml",
@@ -81,6 +81,7 @@ def create_app(folder: Path, *, time_limit: float = 30.0, workers: int = 2,
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
         pool.start()
+        settle()
         try:
             yield
         finally:
@@ -95,36 +96,41 @@ def create_app(folder: Path, *, time_limit: float = 30.0, workers: int = 2,
     async def work(job: str, **kwargs: Any) -> Any:
         return await anyio.to_thread.run_sync(partial(pool.run, job, **kwargs))
 
-    async def answer(session: str, revision: str | None = None) -> dict[str, Any]:
-        """A revision as every endpoint returns it."""
+    async def answer(session: str, revision: str | None = None,
+                     made: dict[str, Any] | None = None) -> JSONResponse:
+        """A revision as every endpoint returns it; `made`: its view, piece and meta as the
+        worker just made them (not read back from the files it wrote)."""
         name = revision or store.current(session)
         target = store.revision(session, name)
-        view = store.read(session, target.name, "view.json")
+        made = made or {}
+        view = made.get("view") or store.read(session, target.name, "view.json")
         if view is None:
             view = await work("render", target=str(target))
-        piece = store.read(session, target.name, "piece.json")
-        meta = store.read(session, target.name, "meta.json") or {}
+        piece = made.get("piece") or store.read(session, target.name, "piece.json")
+        meta = made.get("meta") or store.read(session, target.name, "meta.json") or {}
         state = store.state(session)
         at = state["history"].index(target.name) if target.name in state["history"] else -1
-        return {"session": session, "revision": target.name, "piece": piece,
+        return _json({"session": session, "revision": target.name, "piece": piece,
                 "svg": view["pages"], "notes": view["notes"], "plan": bar_beats(piece),
                 "phrases": piece.get("phrases", []), "warnings": meta.get("warnings", []),
                 "meta": meta, "spec": (target / "spec.yaml").read_text(encoding="utf-8"),
                 "undo": at > 0, "redo": 0 <= at < len(state["history"]) - 1,
-                "files": _files(session, target), "errors": []}
+                "files": _files(session, target), "errors": []})
 
     async def keep(session: str, target: Path, meta: dict[str, Any], svg: bool,
-                   job: str, **kwargs: Any) -> dict[str, Any]:
+                   job: str, **kwargs: Any) -> JSONResponse:
         try:
             result = await work(job, target=str(target), svg=svg, **kwargs)
         except BaseException:
             _discard(target)
             raise
-        store.commit(session, target.name, {**meta, "warnings": result["warnings"]})
+        meta = {**meta, "warnings": result["warnings"]}
+        store.commit(session, target.name, meta)
         if svg:
-            return await answer(session, target.name)
-        return {"session": session, "revision": target.name, "piece": result["piece"],
-                "svg": None, "notes": None, "warnings": result["warnings"], "errors": []}
+            return await answer(session, target.name, {**result, "meta": meta})
+        return _json({"session": session, "revision": target.name, "piece": result["piece"],
+                      "svg": None, "notes": None, "warnings": result["warnings"],
+                      "errors": []})
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
@@ -154,14 +160,14 @@ def create_app(folder: Path, *, time_limit: float = 30.0, workers: int = 2,
                 "errors": []}
 
     @app.post("/api/compose")
-    async def compose(body: ComposeRequest) -> dict[str, Any]:
+    async def compose(body: ComposeRequest) -> JSONResponse:
         target = store.new_folder(body.session)
         meta = {"kind": "compose", "seed": body.seed}
         return await keep(body.session, target, meta, body.svg, "compose", text=body.spec,
                           seed=body.seed, folder=str(folder))
 
     @app.post("/api/revise")
-    async def revise(body: ReviseRequest) -> dict[str, Any]:
+    async def revise(body: ReviseRequest) -> JSONResponse:
         base = store.revision(body.session, body.revision)
         piece = store.read(body.session, base.name, "piece.json")
         seed = body.seed if body.seed is not None else random.randrange(2**31)
@@ -194,23 +200,23 @@ def create_app(folder: Path, *, time_limit: float = 30.0, workers: int = 2,
                 "files": _files(body.session, target), "errors": []}
 
     @app.get("/api/session/{session}")
-    async def current(session: str) -> dict[str, Any]:
+    async def current(session: str) -> JSONResponse:
         if store.current(session) is None:
-            return {"session": session, "revision": None, "errors": []}
+            return _json({"session": session, "revision": None, "errors": []})
         return await answer(session)
 
     @app.post("/api/session/{session}/undo")
-    async def undo(session: str) -> dict[str, Any]:
+    async def undo(session: str) -> JSONResponse:
         store.step(session, -1)
         return await answer(session)
 
     @app.post("/api/session/{session}/redo")
-    async def redo(session: str) -> dict[str, Any]:
+    async def redo(session: str) -> JSONResponse:
         store.step(session, +1)
         return await answer(session)
 
     @app.get("/api/session/{session}/{revision}")
-    async def one(session: str, revision: str) -> dict[str, Any]:
+    async def one(session: str, revision: str) -> JSONResponse:
         return await answer(session, revision)
 
     @app.get("/api/session/{session}/{revision}/{name}")
@@ -233,6 +239,12 @@ def create_app(folder: Path, *, time_limit: float = 30.0, workers: int = 2,
                             filename=f"partimento-{revision}-{name}")
 
     return app
+
+
+def _json(data: dict[str, Any]) -> JSONResponse:
+    """An answer of plain JSON data (what the workers and the files hold) sent as it is:
+    FastAPI's encoder would walk every note and SVG page of it again for nothing."""
+    return JSONResponse(data)
 
 
 def _files(session: str, target: Path) -> dict[str, str]:

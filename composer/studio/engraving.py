@@ -50,9 +50,8 @@ def _order(note: dict[str, Any]) -> tuple:
 @functools.lru_cache(maxsize=128)
 def _engraved_cached(musicxml: str, options: str, seed: int, timed: bool
                      ) -> tuple[tuple[str, ...], tuple[dict[str, Any], ...]]:
-    import verovio  # lazy: only the studio's workers and --svg engrave
-
-    toolkit = verovio.toolkit()
+    toolkit = _toolkit()
+    toolkit.resetOptions()  # nothing left from the score engraved before
     toolkit.setOptions(json.loads(options))
     toolkit.resetXmlIdSeed(seed)
     if not toolkit.loadData(musicxml):
@@ -71,6 +70,15 @@ def _engraved_cached(musicxml: str, options: str, seed: int, timed: bool
         notes.append({"id": note_id, **places[note_id], "on": on, "off": off, **timing,
                       "midi": midi})
     return pages, tuple(notes)
+
+
+@functools.cache
+def _toolkit() -> Any:
+    """One verovio toolkit for the process, its fonts and resources loaded once (a
+    studio worker engraves one score at a time)."""
+    import verovio  # lazy: only the studio's workers and --svg engrave
+
+    return verovio.toolkit()
 
 
 def _engraved(musicxml: str, options: dict[str, Any], seed: int, timed: bool

@@ -16,11 +16,13 @@ import composer
 from composer.grading.checker import annotate, check_file
 from composer.io.engrave import engrave_pages
 from composer.io.files import atomic_path
+from composer.io.musicxml import score_musicxml
 from composer.io.preview import preview_musicxml, preview_systems
-from composer.io.write import musicxml_text, piece_to_music21, write_outputs
+from composer.io.write import write_outputs
 from composer.neural.scorer import default_scorer
 from composer.pipeline import Composition
 from composer.rules import RULES
+from composer.sample.reuse import Reuse
 from composer.spec.load import spec_from_text
 from composer.spec.rulesets import load_ruleset
 from composer.studio.engraving import engrave, engrave_systems, note_ids
@@ -28,6 +30,7 @@ from composer.studio.safety import confine
 
 SPEC_NAME = "spec.yaml"  # how the studio's spec is named in its errors
 CHECK_SETS = ("common-practice", "first-species")
+REUSING = frozenset({"revise"})  # the jobs given the worker's Reuse
 
 
 _WARM_UP = "key: C major\nbars: 2\nrules:\n  include: [common-practice]\n"
@@ -57,12 +60,13 @@ def compose(text: str, seed: int | None, folder: str, target: str, svg: bool
 
 
 def revise(piece: dict[str, Any], options: dict[str, Any], folder: str, target: str,
-           svg: bool) -> dict[str, Any]:
-    """Regenerate the chosen bars (and voices) of a piece, every other note kept."""
+           svg: bool, reuse: Reuse | None = None) -> dict[str, Any]:
+    """Regenerate the chosen bars (and voices) of a piece, every other note kept;
+    `reuse`: the worker's own, what its earlier revisions worked out."""
     spec = piece.get("spec") if isinstance(piece, dict) else None
     if isinstance(spec, dict) and isinstance(spec.get("yaml"), str):
         confine(spec["yaml"], SPEC_NAME, Path(folder))
-    comp = composer.revise(piece, folder=Path(folder), **options)
+    comp = composer.revise(piece, folder=Path(folder), reuse=reuse, **options)
     return _keep(comp, Path(target), svg)
 
 
@@ -76,7 +80,7 @@ def render(target: str, files: bool = False, musicxml: bool = False) -> dict[str
         write_outputs(piece, folder / "score", doc)
     elif musicxml and not (folder / "score.musicxml").exists():
         with atomic_path(folder / "score.musicxml") as tmp:
-            musicxml_text(piece_to_music21(piece), tmp)
+            tmp.write_text(score_musicxml(piece), encoding="utf-8")
     view = _view(folder) if (folder / "view.json").exists() else _engrave(piece, folder)
     return view
 

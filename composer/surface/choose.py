@@ -15,9 +15,10 @@ chose) is always allowed, so the chain never empties.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from itertools import combinations
 
 import numpy as np
@@ -26,6 +27,7 @@ from composer.errors import UnsatisfiableError
 from composer.music import Note, Pitch
 from composer.planning.plan import Plan, Slot
 from composer.rules import Context
+from composer.sample.reuse import Reuse, made
 from composer.sample.sampler import Chain, sample
 from composer.spec.values import Spec
 from composer.surface.beat import Beat, Option
@@ -59,18 +61,34 @@ class Surface:
 def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
                    rng: np.random.Generator, scorer: FigureScorer | None = None,
                    keep: Sequence[tuple[str | None, ...] | None] | None = None,
-                   span: tuple[int, int] | None = None) -> Surface:
+                   span: tuple[int, int] | None = None, reuse: Reuse | None = None,
+                   key: Hashable | None = None) -> Surface:
     """Draw a figure for every voice on every beat, every hard rule holding. `keep`:
     per slot, the figures a revision keeps there (by voice; None where free); `span`:
     the slots to draw (a revision's region and its kept neighbours), the others' kept
     figures written again as they are (a beat meets only its neighbours, so given
-    those the span's draw does not depend on the music further away)."""
+    those the span's draw does not depend on the music further away). `key`: what the
+    spec and the kept music are, to take each beat from `reuse` (a beat is made from its
+    slot, its neighbours and their voicings: the kept beats every time, and the region's
+    whenever a draw repeats its voicings, as drawing again soon does)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
     first, last = span if span is not None and keep is not None else (0, len(plan.slots) - 1)
     whole = [k is not None and None not in k for k in keep] if keep else [False] * (last + 1)
-    beats = [_beat(spec, plan, voicings, t, ctx, keep[t] if keep else None,
-                   written_again=whole[t] and not first <= t <= last)
-             for t in range(len(plan.slots))]
+
+    top = _climax_top(spec, voicings) if key is not None else None
+
+    def beat(t: int) -> Beat:
+        again = whole[t] and not first <= t <= last
+        make = partial(_beat, spec, plan, voicings, t, ctx, keep[t] if keep else None,
+                       written_again=again)
+        if key is None:
+            return make()
+        near = slice(max(t - 1, 0), t + 2)  # all a beat reads: its slot and neighbours,
+        return made(reuse, ("beat", key, t, again, None if again else top,  # the climax
+                            keep[t] if keep else None, plan.slots[near],
+                            tuple(tuple(y) for y in voicings[near])), make)
+
+    beats = [beat(t) for t in range(len(plan.slots))]
     drawn = beats[first:last + 1]
     tables = chord_arrays([b.chord or b.slot.chord for b in drawn], [ctx.key] * len(drawn))
     scorer = scorer or default_figure_scorer()
@@ -219,10 +237,19 @@ def _below_climax(spec: Spec, voicings: Sequence[Sequence[Pitch]], v: int, o: Op
     """A composed soprano with a single climax (`climax: single`, the default) keeps its
     figures below the chain's highest note, so that the climax is struck once (a figure
     a revision keeps is written again as it was)."""
-    if spec.climax != "single" or spec.voices[v] != "soprano":
+    top = _climax_top(spec, voicings)
+    if top is None or spec.voices[v] != "soprano":
         return True
-    top = max(voicing[v].midi for voicing in voicings)
     return all(p is None or p.midi < top for p in o.pitches[1:])
+
+
+def _climax_top(spec: Spec, voicings: Sequence[Sequence[Pitch]]) -> int | None:
+    """The chain's highest soprano note, which a single climax keeps the figures under
+    (the one thing a free beat reads from beyond its neighbours); None without one."""
+    if spec.climax != "single" or "soprano" not in spec.voices:
+        return None
+    v = spec.voices.index("soprano")
+    return max(voicing[v].midi for voicing in voicings)
 
 
 def _may_move(spec: Spec, v: int, ctx: Context) -> bool:
