@@ -23,6 +23,8 @@ to ±PROGRESSION_LIMIT.
 
     python -m composer.sample.linefit chorale --progressions
         # refits one scorer's progressions only, keeping its line weights and the others'
+    python -m composer.sample.linefit chorale --repeats
+        # refits its progressions and each upper voice's repeated-note weight together
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ FIT_SPECS = (  # (key, meter, bars, form): free pieces unlike the examples
     ("C minor", "3/2", 12, "chorale"), ("G major", "6/8", 8, "binary"),
 )
 
+WHAT = {"progressions": "progression", "lines": "interval and height",
+        "repeats": "progression and repeated-note"}  # what each refit option refits
 Moves = dict[tuple[str, str, str], float]  # (mode, previous numeral, next numeral) → count
 Counts = tuple[np.ndarray, np.ndarray, Moves]  # [4, 2 * SPAN + 1] intervals, [4, HEIGHTS]
 
@@ -165,7 +169,7 @@ def distance(target: Counts, drafts: Counts) -> float:
 
 def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS,
         say: Callable[[str], None] = print, start: LineWeights | None = None,
-        lines: bool = True, progressions: bool = True
+        lines: bool = True, progressions: bool = True, repeats: bool = False
         ) -> tuple[LineWeights, dict[str, list[float]]]:
     """The weights after `rounds` of iterative scaling from `start` (else zero), averaged
     over the second half of the rounds (each round's drafts are a sample: the average
@@ -174,8 +178,17 @@ def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS
     and height weights are kept as `start` has them; `progressions` False: the
     progressions are. (Refitting the model's lines alone from its fitted weights did not
     settle in a trial: the drafts' interval distance went from 0.113 to 0.12–0.13 and
-    their progressions drifted from 0.045 to about 0.2; the progressions alone did.)"""
+    their progressions drifted from 0.045 to about 0.2; the progressions alone did.)
+    `repeats`: of the interval weights only each upper voice's repeated note is fitted (with
+    `lines` False), the heights kept: three weights that move the lines without unsettling
+    the harmony as a refit of every interval did (the progressions fitted after the lines
+    made the harmony repeat its chord as often as the chorales do, and the soprano
+    repeated a quarter of its notes, the chorales' one in seven)."""
     weights, kept = start or LineWeights.zero(), []
+    bins = np.zeros((4, 2 * SPAN + 1))
+    bins[:3, SPAN] = 1.0  # the upper voices': the bass's, fitted with them, left it
+    # leaping on a third of its steps (the chorales: a quarter)
+    stepped = np.ones_like(bins) if lines else bins if repeats else np.zeros_like(bins)
     trace: dict[str, list[float]] = {"interval": [], "progression": []}
 
     def measure(drafts: Counts, when: str) -> None:
@@ -189,7 +202,7 @@ def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS
         measure(drafts, f"round {r}")
         moved = _progression_step(target[2], drafts[2])
         weights = LineWeights(
-            np.clip(weights.interval + lines * STEP * _log_ratio(target[0], drafts[0]),
+            np.clip(weights.interval + stepped * STEP * _log_ratio(target[0], drafts[0]),
                     -LIMIT, LIMIT).astype(np.float32),
             np.clip(weights.height + lines * STEP * _log_ratio(target[1], drafts[1]),
                     -LIMIT, LIMIT).astype(np.float32),
@@ -210,7 +223,8 @@ def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS
 def main(argv: list[str]) -> int:
     """Refit the scorers named in argv (all of them where none is named); the others
     keep the weights stored. `--progressions` or `--lines`: only their progressions, or
-    only their interval and height weights, from the weights stored."""
+    only their interval and height weights, from the weights stored; `--repeats`: their
+    progressions and each upper voice's repeated-note weight, from the weights stored."""
     from composer.music import SATB
     from composer.neural.scorer import default_scorer
     from composer.sample.scorer import StatisticalScorer
@@ -224,15 +238,17 @@ def main(argv: list[str]) -> int:
     traces = {name: {"interval": trace} if isinstance(trace, list) else trace
               for name, trace in stored.get("distance_by_round",
                                             stored.get("interval_distance_by_round", {})).items()}
-    only = next((a[2:] for a in argv if a in ("--progressions", "--lines")), None)
+    only = next((a[2:] for a in argv if a in ("--progressions", "--lines", "--repeats")),
+                None)
     names = [a for a in argv if not a.startswith("--")] or list(makers)
     for name in names:
-        print(f"fitting the {only or 'line and progression'} weights of {name}",
+        print(f"fitting the {WHAT.get(only or '', 'line and progression')} weights of {name}",
               file=sys.stderr)
         start = LineWeights.from_json(out[name]) if only and name in out else None
         weights, traces[name] = fit(makers[name](), target, start=start,
-                                    lines=only != "progressions",
+                                    lines=only is None or only == "lines",
                                     progressions=only != "lines",
+                                    repeats=only == "repeats",
                                     say=lambda s: print(s, file=sys.stderr))
         out[name] = weights.to_json()
     data = {"command": f"python -m composer.sample.linefit {' '.join(argv)}".strip(),
@@ -240,7 +256,8 @@ def main(argv: list[str]) -> int:
             "target": "the struck notes of the model card's training chorales; the"
                       " progressions the harmony grammar counts from the chorales",
             "drafts": f"{len(FIT_SPECS)} free specs × seeds 0–{SEEDS - 1}, {ROUNDS} rounds"
-                      + (f" (the {only} only, from the weights stored before)" if only else ""),
+                      + (f" (the {WHAT[only]} weights only, from the weights stored before)"
+                         if only else ""),
             "refitted": names, "only": only, "distance_by_round": traces,
             "scorers": out}
     path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
