@@ -181,10 +181,9 @@ def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS
     their progressions drifted from 0.045 to about 0.2; the progressions alone did.)
     `repeats`: of the interval weights only the soprano's and tenor's repeated note are
     fitted (with `lines` False), the heights kept: two weights that move the lines without
-    unsettling
-    the harmony as a refit of every interval did (the progressions fitted after the lines
-    made the harmony repeat its chord as often as the chorales do, and the soprano
-    repeated a quarter of its notes, the chorales' one in seven)."""
+    unsettling the harmony as a refit of every interval did (the progressions fitted
+    after the lines made the harmony repeat its chord as often as the chorales do, and
+    the soprano repeated a quarter of its notes, the chorales' one in seven)."""
     weights, kept = start or LineWeights.zero(), []
     bins = np.zeros((4, 2 * SPAN + 1))
     bins[[0, 2], SPAN] = 1.0  # the soprano's and the tenor's: the bass's, fitted with
