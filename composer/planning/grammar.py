@@ -43,6 +43,18 @@ class Numeral:
 
 
 @dataclass(frozen=True, eq=False)
+class CadenceTable:
+    """The (penultimate, last) numeral pairs of some cadences, in order, with each pair's
+    log weight (`HarmonyGrammar.cadence_logp`), and the last chords they close on."""
+
+    pairs: tuple[tuple[int, int], ...]
+    before: np.ndarray  # int [F]
+    last: np.ndarray  # int [F]
+    logp: np.ndarray  # float [F]
+    finals: list[int]  # sorted
+
+
+@dataclass(frozen=True, eq=False)
 class HarmonyGrammar:
     name: str
     mode: str
@@ -103,6 +115,18 @@ class HarmonyGrammar:
             known[kind] = _cadence_pairs(self._shape, kind, tuple(listed))
         return known[kind]
 
+    def cadence_table(self, kinds: tuple[str, ...]) -> CadenceTable:
+        """The pairs of every cadence of `kinds` in order, as arrays with their log
+        weights: a chain marks them at slot after slot, piece after piece."""
+        known = self._tables
+        if kinds not in known:
+            pairs = tuple(f for k in kinds for f in self.cadence_pairs(k))
+            at = np.array([a for a, _ in pairs], np.int64)
+            to = np.array([b for _, b in pairs], np.int64)
+            known[kinds] = CadenceTable(pairs, at, to, np.array(
+                [self.cadence_logp(f) for f in pairs], np.float64), sorted(set(to.tolist())))
+        return known[kinds]
+
     def cadence_logp(self, pair: tuple[int, int]) -> float:
         """0 for a formula the grammar lists, the unlisted weight's log for one that is
         only heard as the cadence."""
@@ -119,6 +143,10 @@ class HarmonyGrammar:
     @cached_property
     def _heard(self) -> dict[str, tuple[tuple[int, int], ...]]:
         return {}  # cadence_pairs' answers for this grammar, by kind
+
+    @cached_property
+    def _tables(self) -> dict[tuple[str, ...], CadenceTable]:
+        return {}  # cadence_table's answers for this grammar, by kinds
 
     @cached_property
     def _listed_formulas(self) -> frozenset[tuple[int, int]]:
