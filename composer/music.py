@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from typing import Literal
 
 STEP_NAMES = "CDEFGAB"
@@ -288,17 +289,19 @@ class Meter:
     def beats_per_bar(self) -> int:
         return int(self.bar_length / self.beat_length)
 
-    def _segments(self) -> list[tuple[int, Fraction, Meter]]:
-        """(first bar, its offset, meter) of each stretch in one meter."""
+    @cached_property
+    def _segments(self) -> tuple[tuple[int, Fraction, Meter], ...]:
+        """(first bar, its offset, meter) of each stretch in one meter, last first (a
+        slot's every offset asks for its bar: worked out once per meter)."""
         out = [(1, Fraction(0), self.first)]
         for bar, meter in self.changes:
             b, at, m = out[-1]
             out.append((bar, at + (bar - b) * m.bar_length, meter))
-        return out
+        return tuple(reversed(out))
 
     def _segment(self, bar: int) -> tuple[int, Fraction, Meter]:
         """The stretch in one meter that holds a bar."""
-        return next(s for s in reversed(self._segments()) if s[0] <= bar)
+        return next(s for s in self._segments if s[0] <= bar)
 
     def in_bar(self, bar: int) -> Meter:
         return self._segment(bar)[2] if self.changes else self
@@ -321,7 +324,7 @@ class Meter:
 
     def position(self, offset: Fraction) -> Position:
         """Bar (from 1) and beat (from 1) of an offset in a piece with no pickup."""
-        first, start, meter = next(s for s in reversed(self._segments())
+        first, start, meter = next(s for s in self._segments
                                    if s[1] <= Fraction(offset)) if self.changes \
             else (1, Fraction(0), self)
         bar, into = divmod(Fraction(offset) - start, meter.bar_length)

@@ -183,7 +183,9 @@ def test_resume_after_a_kill_does_the_rest_and_redoes_nothing(tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_ctrl_c_keeps_what_is_finished_and_leaves_no_partial_file(tmp_path: Path) -> None:
-    tunes, out = essen_abc(tmp_path, 6), tmp_path / "out"
+    # Enough tunes that the batch cannot finish them all between its first result and the
+    # interrupt (with six, a fast machine sometimes did, and the batch rightly exited 0).
+    tunes, out = essen_abc(tmp_path, 40), tmp_path / "out"
     batch = run_batch_command([str(tunes), "-o", str(out), "--jobs", "2"])
     wait_for_rows(out, 1)
     os.killpg(batch.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the group

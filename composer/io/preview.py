@@ -97,35 +97,47 @@ def _scores(piece: Piece, per_system: int | None) -> list[System]:
     out = []
     for g, group in enumerate(groups):
         before = bars[group.start - 1] if group.start else None
-        low, high = (before or bars[group.start]).start, bars[group.stop - 1].end
-        notes = tuple(tuple((n, words.get(id(n))) for n in line
-                            if n.offset < high and n.offset + n.duration > low)
+        notes = tuple(tuple((n, words.get(id(n)))
+                            for n in _sounding(line, bars[group.start], bars[group.stop - 1]))
                       for line in shown)
+        carried = None if before is None else tuple(_altered(line, before) for line in shown)
         head = (piece.title, piece.key, piece.tempo) if g == 0 else (None, piece.key, None)
-        out.append(System(_system(head, staves, tuple(bars[b] for b in group), before, notes),
+        out.append(System(_system(head, staves, tuple(bars[b] for b in group), carried, notes),
                           bars[group.start].number, bars[group.stop - 1].number,
                           bars[group.start].start - span.start))
     return out
 
 
+def _sounding(line: tuple[Note, ...], first: Bar, last: Bar) -> Iterator[Note]:
+    """The line's notes sounding from the first bar to the end of the last."""
+    return (n for n in line if n.offset < last.end and n.offset + n.duration > first.start)
+
+
+def _altered(line: tuple[Note, ...], bar: Bar) -> tuple[tuple[int, int], ...]:
+    """Each step's last alteration in the bar, which a reader holds in the next: all a
+    system needs of the bar before it."""
+    last = {w.note.pitch.step: w.note.pitch.alter
+            for w in _written(tuple(_sounding(line, bar, bar)), [bar])[0] if w.note.pitch}
+    return tuple(sorted(last.items()))
+
+
 @functools.lru_cache(maxsize=64)
 def _system(head: tuple[str | None, Key, int | None], staves: tuple[Staff, ...],
-            bars: tuple[Bar, ...], before: Bar | None,
+            bars: tuple[Bar, ...], carried: tuple[tuple[tuple[int, int], ...], ...] | None,
             notes: tuple[tuple[tuple[Note, tuple[str, str] | None], ...], ...]) -> str:
-    """One system's MusicXML from all it shows: its bars, each staff's notes sounding in
-    them or in the bar `before` (whose accidentals a reader still holds) with their
-    syllables, the title and tempo on the first (`head`). Kept, so that a revision
-    writes again only the systems whose bars it changed."""
+    """One system's MusicXML from all it shows: its bars, each staff's notes there with
+    their syllables, the steps the bar before left altered (`carried`; None on the first
+    system), the title and tempo on the first (`head`). Kept, so that a revision writes
+    again only the systems it changed."""
     title, key, tempo = head
-    first = before is None
+    first = carried is None
     parts: list[list[str]] = []
     for s, staff in enumerate(staves):
         line = tuple(n for n, _ in notes[s])
         words = {id(n): w for n, w in notes[s] if w}
         held = _signature(key)
-        if before is not None:  # the steps the bar before altered last
-            held.steps.update((w.note.pitch.step, w.note.pitch.alter)
-                              for w in _written(line, [before])[0] if w.note.pitch)
+        if carried is not None:
+            held.steps.update(carried[s])
         written = _written(line, list(bars))
         measures: list[str] = []
         divisions = math.lcm(*(w.length.denominator for bar in written for w in bar),

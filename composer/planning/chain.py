@@ -244,8 +244,9 @@ def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
         slots = [k for k, time in enumerate(times) if time[0] == ph]
         if not slots:
             continue
-        formulas = cadence_formulas(grammar, phrases[ph].cadence, phrases[ph].key)
-        finals = sorted({b for _, b in formulas})
+        table = grammar.cadence_table(tuple(cadence_kinds(grammar, phrases[ph].cadence,
+                                                          phrases[ph].key)))
+        finals = table.finals
         unary[slots[-1]][[i for i in range(n) if i not in finals]] = -np.inf
         # The last chord may arrive before the last note and be held (V7–I under the
         # melody's 4–3, then I under its 1): within the window, every change into a
@@ -259,8 +260,7 @@ def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
                 mask[:, [j for j in range(n) if j not in finals]] = 0.0
             if m > 1:
                 mask[finals, finals] = 0.0  # the final chord held
-            for a, b in formulas:
-                mask[a, b] = max(mask[a, b], grammar.cadence_logp((a, b)) + (width - m) * EARLY)
+            np.maximum.at(mask, (table.before, table.last), table.logp + (width - m) * EARLY)
             pair[k - 1] = pair[k - 1] + mask
     return unary, pair
 

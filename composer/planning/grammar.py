@@ -43,6 +43,18 @@ class Numeral:
 
 
 @dataclass(frozen=True, eq=False)
+class CadenceTable:
+    """The (penultimate, last) numeral pairs of some cadences, in order, with each pair's
+    log weight (`HarmonyGrammar.cadence_logp`), and the last chords they close on."""
+
+    pairs: tuple[tuple[int, int], ...]
+    before: np.ndarray  # int [F]
+    last: np.ndarray  # int [F]
+    logp: np.ndarray  # float [F]
+    finals: list[int]  # sorted
+
+
+@dataclass(frozen=True, eq=False)
 class HarmonyGrammar:
     name: str
     mode: str
@@ -94,14 +106,47 @@ class HarmonyGrammar:
     def cadence_pairs(self, kind: str) -> tuple[tuple[int, int], ...]:
         """The (penultimate, last) numerals that make the cadence: the formulas the
         grammar lists, then every other pair the checker's `cadence` rule hears as that
-        cadence (the last chord in root position, as the composer places it)."""
-        return _cadence_pairs(self, kind)
+        cadence (the last chord in root position, as the composer places it). A keyed
+        grammar is built afresh for each piece: its pairs are worked out once per shape
+        (the same numerals of the same mode) and kept for every later piece."""
+        known = self._heard
+        if kind not in known:
+            listed = self.cadences.get(kind) or self.related.get(kind) or ()
+            known[kind] = _cadence_pairs(self._shape, kind, tuple(listed))
+        return known[kind]
+
+    def cadence_table(self, kinds: tuple[str, ...]) -> CadenceTable:
+        """The pairs of every cadence of `kinds` in order, as arrays with their log
+        weights: a chain marks them at slot after slot, piece after piece."""
+        known = self._tables
+        if kinds not in known:
+            pairs = tuple(f for k in kinds for f in self.cadence_pairs(k))
+            at = np.array([a for a, _ in pairs], np.int64)
+            to = np.array([b for _, b in pairs], np.int64)
+            known[kinds] = CadenceTable(pairs, at, to, np.array(
+                [self.cadence_logp(f) for f in pairs], np.float64), sorted(set(to.tolist())))
+        return known[kinds]
 
     def cadence_logp(self, pair: tuple[int, int]) -> float:
         """0 for a formula the grammar lists, the unlisted weight's log for one that is
         only heard as the cadence."""
-        listed = pair in self._listed_formulas
-        return 0.0 if listed else float(np.log(self.unlisted)) if self.unlisted else -np.inf
+        return 0.0 if pair in self._listed_formulas else self._unlisted_logp
+
+    @cached_property
+    def _unlisted_logp(self) -> float:
+        return float(np.log(self.unlisted)) if self.unlisted else -np.inf
+
+    @cached_property
+    def _shape(self) -> Shape:
+        return Shape(self.mode, self.numerals, self.region)
+
+    @cached_property
+    def _heard(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        return {}  # cadence_pairs' answers for this grammar, by kind
+
+    @cached_property
+    def _tables(self) -> dict[tuple[str, ...], CadenceTable]:
+        return {}  # cadence_table's answers for this grammar, by kinds
 
     @cached_property
     def _listed_formulas(self) -> frozenset[tuple[int, int]]:
@@ -171,25 +216,70 @@ def _related(mode: str) -> dict[str, Key]:
     return out
 
 
-@lru_cache(maxsize=64)
-def _cadence_pairs(grammar: HarmonyGrammar, kind: str) -> tuple[tuple[int, int], ...]:
+@dataclass(frozen=True)
+class Shape:
+    """What a grammar's cadence pairs depend on: its mode, numerals and their regions.
+    Keyed grammars of the same keys are equal shapes; the hash is taken once (a keyed
+    grammar has a hundred numerals or more)."""
+
+    mode: str
+    numerals: tuple[Numeral, ...]
+    region: tuple[str, ...]
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.mode, self.numerals, self.region))
+
+    @cached_property
+    def chords(self) -> tuple[Chord, ...]:
+        """Each numeral's chord in the mode's reference key."""
+        return tuple(n.chord(REFERENCE[self.mode]) for n in self.numerals)
+
+    @cached_property
+    def places(self) -> dict[Chord, tuple[int, ...]]:
+        """The numerals that spell each chord (a keyed grammar spells the same chord in
+        several blocks), in order."""
+        out: dict[Chord, list[int]] = {}
+        for i, chord in enumerate(self.chords):
+            out.setdefault(chord, []).append(i)
+        return {chord: tuple(at) for chord, at in out.items()}
+
+    @cached_property
+    def aliases(self) -> frozenset[int]:
+        """An applied numeral that spells a plain one (V/iv and the major tonic in
+        minor) does not close a cadence under its applied name."""
+        plain = {y for y, r in zip(self.chords, self.region, strict=True) if r != "applied"}
+        return frozenset(b for b, (y, r) in enumerate(zip(self.chords, self.region,
+                                                          strict=True))
+                         if r == "applied" and y in plain)
+
+
+@lru_cache(maxsize=1024)
+def _cadence_pairs(grammar: Shape, kind: str, listed: tuple[tuple[int, int], ...]
+                   ) -> tuple[tuple[int, int], ...]:
     base, _, where = kind.partition(" in ")
     key = _related(grammar.mode)[where] if where else REFERENCE[grammar.mode]
-    listed = grammar.cadences.get(kind) or grammar.related.get(kind) or ()
-    chords = [n.chord(REFERENCE[grammar.mode]) for n in grammar.numerals]
-    # An applied numeral that spells a plain one (V/iv and the major tonic in minor)
-    # does not close a cadence under its applied name.
-    alias = {b for b, y in enumerate(chords) if grammar.region[b] == "applied"
-             and any(z == y and grammar.region[c] != "applied" for c, z in enumerate(chords))}
-    # A keyed grammar spells the same chord in several blocks: each pair of distinct
-    # chords is classified once.
-    distinct = list(dict.fromkeys(chords))
-    closes = {(x, y) for x in distinct for y in distinct
-              if classify_cadence(x, y, y.root.pc, key) == base}
-    heard = tuple((a, b) for a, x in enumerate(chords) for b, y in enumerate(chords)
-                  if (a, b) not in listed and b not in alias and (x, y) in closes)
-    return tuple(listed) + heard
+    given, alias, places = set(listed), grammar.aliases, grammar.places
+    heard = sorted((a, b) for x, y in _closes(grammar, key).get(base, ())
+                   for a in places[x] for b in places[y]
+                   if (a, b) not in given and b not in alias)
+    return tuple(listed) + tuple(heard)
 
+
+@lru_cache(maxsize=256)
+def _closes(grammar: Shape, key: Key) -> dict[str, tuple[tuple[Chord, Chord], ...]]:
+    """Each pair of the grammar's distinct chords by the cadence the checker hears it
+    make in `key` (the last chord in root position): classified once for every kind."""
+    out: dict[str, list[tuple[Chord, Chord]]] = {}
+    for x in grammar.places:
+        for y in grammar.places:
+            kind = classify_cadence(x, y, y.root.pc, key)
+            if kind is not None:
+                out.setdefault(kind, []).append((x, y))
+    return {kind: tuple(pairs) for kind, pairs in out.items()}
 
 
 @lru_cache(maxsize=2)

@@ -32,7 +32,7 @@ from composer.sample.sampler import Chain, sample
 from composer.spec.values import Spec
 from composer.surface.beat import Beat, Option
 from composer.surface.counts import LEAN_LIMIT, default_figure_scorer, moving_share
-from composer.surface.division import Division, division
+from composer.surface.division import division
 from composer.surface.figures import (
     FIGURES,
     GIVEN,
@@ -42,12 +42,12 @@ from composer.surface.figures import (
     FigurePlaces,
     FigureScorer,
 )
+from composer.surface.moves import beat_division, below_climax, climax_top, may_move, moves
 from composer.surface.places import around, combination_rows, with_others
 from composer.surface.rules import identify, judge_beats, pair_scores, signatures
-from composer.texture import REST, chord_arrays, leading_tone_of
+from composer.texture import REST, chord_arrays
 
 MAX_MOVING = 2  # voices moving within one beat (in Bach, 94% of beats move at most two)
-TENDENCY_FIGURES = frozenset({HOLD, NAMES.index("anticipation")})
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
     first, last = span if span is not None and keep is not None else (0, len(plan.slots) - 1)
     whole = [k is not None and None not in k for k in keep] if keep else [False] * (last + 1)
 
-    top = _climax_top(spec, voicings) if key is not None else None
+    top = climax_top(spec, voicings) if key is not None else None
 
     def beat(t: int) -> Beat:
         again = whole[t] and not first <= t <= last
@@ -190,7 +190,7 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
     slot = plan.slots[t]
     figured = _figured(spec, plan, t)
     start, dur = slot.offset, slot.duration
-    cells = _division(spec, slot).cells if figured else 1
+    cells = beat_division(spec, slot).cells if figured else 1
     times = {Fraction(0)} | {dur * k / cells for k in range(1, cells)}
     melody = ctx.index(spec.melody.voice) if spec.melody is not None else None
     given = [n for n in spec.melody.notes if n.offset < start + dur
@@ -209,9 +209,9 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
         y = voicings[t][v]
         only = kept[v] if kept is not None else None
         opts = [Option(HOLD, (y,) * len(order), (True,) + (False,) * (len(order) - 1))]
-        if figured and _may_move(spec, v, ctx) and only != "hold":
-            opts += [o for o in _moves(spec, plan, voicings, t, v, order, only)
-                     if only is not None or _below_climax(spec, voicings, v, o)]
+        if figured and may_move(spec, v, ctx) and only != "hold":
+            opts += [o for o in moves(spec, plan, voicings, t, v, order, only)
+                     if only is not None or below_climax(spec, voicings, v, o)]
         options.append(tuple(opts[-1:]) if written_again else tuple(opts))
     combos = _combos(options)
     midi, diatonic, strikes = _arrays(options, combos)
@@ -224,87 +224,6 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
     chord = identify(signatures(b, np.zeros(1, np.int64), ctx)[0], len(options), ctx)
     return Beat(b.slot, b.times, b.options, b.combos, b.midi, b.diatonic, b.struck, figured,
                 chord)
-
-
-def _division(spec: Spec, slot: Slot) -> Division:
-    """How the slot's beat divides (only asked of a figured slot)."""
-    found = division(spec.meter.at(slot.offset))
-    assert found is not None
-    return found
-
-
-def _below_climax(spec: Spec, voicings: Sequence[Sequence[Pitch]], v: int, o: Option) -> bool:
-    """A composed soprano with a single climax (`climax: single`, the default) keeps its
-    figures below the chain's highest note, so that the climax is struck once (a figure
-    a revision keeps is written again as it was)."""
-    top = _climax_top(spec, voicings)
-    if top is None or spec.voices[v] != "soprano":
-        return True
-    return all(p is None or p.midi < top for p in o.pitches[1:])
-
-
-def _climax_top(spec: Spec, voicings: Sequence[Sequence[Pitch]]) -> int | None:
-    """The chain's highest soprano note, which a single climax keeps the figures under
-    (the one thing a free beat reads from beyond its neighbours); None without one."""
-    if spec.climax != "single" or "soprano" not in spec.voices:
-        return None
-    v = spec.voices.index("soprano")
-    return max(voicing[v].midi for voicing in voicings)
-
-
-def _may_move(spec: Spec, v: int, ctx: Context) -> bool:
-    """A voice whose line max-order compares with the corpus, or whose climax is struck
-    once, keeps its block notes (the chain's notes, which the sampler's automaton judges,
-    are then the written notes)."""
-    return not any(u.rule.id in ("max-order", "single-climax")
-                   and ctx.index(u.params.get("voice") or "") == v for u in spec.hard)
-
-
-def _moves(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int, v: int,
-           times: tuple[Fraction, ...], only: str | None = None) -> list[Option]:
-    """The figures other than holding that voice v can take on slot t (`only`: that
-    one, if it can)."""
-    slot = plan.slots[t]
-    this, nxt = voicings[t][v], voicings[t + 1][v]
-    before = plan.slots[t - 1] if t > 0 else None  # the slot before, if it leads here
-    joined = before is not None and before.phrase == slot.phrase \
-        and before.offset + before.duration == slot.offset  # (not across a rest)
-    prev = voicings[t - 1][v] if joined else None
-    tendency = (this.pc == leading_tone_of(slot.chord, spec.key)
-                or slot.chord.role(this.pc) == "seventh")
-    grid = _division(spec, slot)
-    cell = slot.duration / grid.cells
-    at = [min(int(x / cell), grid.cells - 1) for x in times]
-    on_cell = [x == k * cell for k, x in zip(at, times, strict=True)]
-    out = []
-    for f, figure in enumerate(grid.figures):
-        if f == HOLD or (tendency and f not in TENDENCY_FIGURES) or \
-                (only is not None and figure.name != only):
-            continue  # a tendency tone goes straight to its resolution
-        if f == SUSPENSION and not _may_suspend(spec, voicings[t], v, prev, slot):
-            continue
-        cells = grid.realize(figure.name, prev, this, nxt, slot.chord, slot.key)
-        if cells is not None:
-            struck = tuple(figure.onsets[k] and o for k, o in zip(at, on_cell, strict=True))
-            out.append(Option(f, tuple(cells[k] for k in at), struck))
-    return out
-
-
-def _may_suspend(spec: Spec, voicing: Sequence[Pitch], v: int, prev: Pitch | None,
-                 slot: Slot) -> bool:
-    """A suspension needs a preparation in the same phrase, an upper voice, no given note
-    on the beat, and a resolution that no other voice sounds already (9–8 over the bass
-    excepted)."""
-    if prev is None or v == len(voicing) - 1:
-        return False
-    here = (slot.position.bar, slot.position.beat)
-    if any(u.rule.id == "fixed" and u.params.get("voice") == spec.voices[v]
-           and (u.params["bar"], float(u.params["beat"])) == here for u in spec.hard):
-        return False
-    bass = len(voicing) - 1
-    nine_eight = (prev.diatonic - voicing[bass].diatonic) % 7 == 1
-    return not any(w != v and other.pc == voicing[v].pc and (w != bass or not nine_eight)
-                   for w, other in enumerate(voicing))
 
 
 def _combos(options: Sequence[Sequence[Option]]) -> np.ndarray:

@@ -103,6 +103,16 @@ function svgText(parent, cls, x, y, words, size) {
   return t;
 }
 
+function clearOf(label, system, space) {
+  // A section letter over the first bar would sit on the tempo mark: raise it above.
+  for (const mark of system.querySelectorAll("g.tempo")) {
+    const m = mark.getBBox(), l = label.getBBox();
+    if (l.x < m.x + m.width && m.x < l.x + l.width && l.y < m.y + m.height && m.y < l.y + l.height) {
+      label.setAttribute("y", m.y - 0.5 * space);
+    }
+  }
+}
+
 function staffBox(staff) {  // the staff lines' top, bottom and space, and its notes' extent
   const lines = [...staff.children].filter((c) => c.tagName === "path").map((l) => l.getBBox());
   const top = Math.min(...lines.map((b) => b.y)), bottom = Math.max(...lines.map((b) => b.y + b.height));
@@ -141,8 +151,9 @@ function drawPlan(plan, phrases) {
     if (slot.cadence) svgText(staff, "cadence", x, y + 1.9 * box.space, slot.cadence, 1.3 * box.space);
     if (topEl) {
       const top = boxes.get(topEl.closest("g.staff"));
-      svgText(topEl.closest("g.staff"), "phrase-section", topEl.getBBox().x, top.high - 1.5 * top.space,
-              slot.section, 1.8 * top.space);
+      const label = svgText(topEl.closest("g.staff"), "phrase-section", topEl.getBBox().x,
+                            top.high - 1.5 * top.space, slot.section, 1.8 * top.space);
+      clearOf(label, topEl.closest("g.system") || topEl.ownerSVGElement, top.space);
     }
   }
   const list = (phrases || []).map((p, i) =>
