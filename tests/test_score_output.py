@@ -25,7 +25,7 @@ from composer.io.read import read_score
 from composer.io.write import write_outputs
 from composer.music import Key, Meter, Note, Piece, Pitch, Position
 from composer.pipeline import compose, document
-from composer.spec.load import load_spec
+from composer.spec.load import load_spec, spec_from_text
 from composer.spec.rulesets import load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,10 +239,13 @@ def test_a_shared_staff_shows_the_accidentals_both_voices_need(tmp_path):
 
 # Pages, PDF and file names ------------------------------------------------------------------
 
-def test_every_page_is_engraved_with_its_own_ids(chorale, tmp_path):
+def test_every_page_is_engraved_with_its_own_ids(tmp_path):
     import verovio
 
-    written = write_outputs(chorale.piece, tmp_path / "chorale", {}, svg=True)
+    # 48 bars of 4/4: more than one page whatever figures the composer draws.
+    text = (EXAMPLES / "chorale-d-major.yaml").read_text().replace("bars: 16", "bars: 48")
+    long = compose(spec_from_text(text, "chorale-48.yaml", EXAMPLES))
+    written = write_outputs(long.piece, tmp_path / "chorale", {}, svg=True)
     pages = [p for p in written if p.suffix == ".svg"]
     toolkit = verovio.toolkit()
     toolkit.setOptions({"pageWidth": 2100, "pageHeight": 2970, "scale": 40,

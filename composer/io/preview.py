@@ -109,13 +109,11 @@ def _scores(piece: Piece, per_system: int | None) -> list[System]:
 
 
 def _sounding(line: tuple[Note, ...], first: Bar, last: Bar) -> Iterator[Note]:
-    """The line's notes sounding from the first bar to the end of the last."""
     return (n for n in line if n.offset < last.end and n.offset + n.duration > first.start)
 
 
 def _altered(line: tuple[Note, ...], bar: Bar) -> tuple[tuple[int, int], ...]:
-    """Each step's last alteration in the bar, which a reader holds in the next: all a
-    system needs of the bar before it."""
+    """Each step's last alteration in the bar: all a system needs of the bar before."""
     last = {w.note.pitch.step: w.note.pitch.alter
             for w in _written(tuple(_sounding(line, bar, bar)), [bar])[0] if w.note.pitch}
     return tuple(sorted(last.items()))
