@@ -16,22 +16,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from xml.sax.saxutils import escape
 
-from composer.io.layout import CLEF_SIGNS, Staff, staves_for, syllables, written_span
-from composer.io.preview import (
-    Accidentals,
-    Bar,
-    Written,
-    _bars,
-    _beams,
-    _fifths,
-    _signature,
-    _written,
-)
+from composer.io.accidentals import ACCIDENTAL_NAMES, Accidentals, key_signature
+from composer.io.layout import Staff, staves_for, syllables, written_span
+from composer.io.preview import Bar, Written, _attributes, _bars, _beams, _metronome, _written
 from composer.music import Piece, Pitch
 
 DIVISIONS = 10080  # per quarter: halves to 64ths, triplets, quintuplets and septuplets
 VOICE_PROGRAM = 54  # General MIDI "Voice Oohs", counted from 1 as MusicXML counts
-_ACCIDENTAL = {-2: "flat-flat", -1: "flat", 0: "natural", 1: "sharp", 2: "double-sharp"}
 _STEMS = ("up", "down")
 
 
@@ -57,7 +48,7 @@ def score_musicxml(piece: Piece, layout: str = "satb") -> str:
     out = [_header(piece, staves)]
     for s, staff in enumerate(staves):
         out.append(f'<part id="P{s + 1}">')
-        held = _signature(piece.key)
+        held = key_signature(piece.key)
         for b, bar in enumerate(bars):
             held = held.next_bar()
             layers = [_Layer(written[v][b], k + 1, len(staff.voices) > 1)
@@ -115,22 +106,7 @@ def _measure(piece: Piece, bar: Bar, layers: list[_Layer], divisions: int,
     """One bar of one staff: its attributes where they begin or change, then each voice
     (the lower one after a backup to the bar's start)."""
     out = [f'<measure number="{bar.number}" implicit="{"yes" if bar.number == 0 else "no"}">']
-    if clef is not None or bar.shows_meter:
-        out.append("<attributes>")
-        if clef is not None:
-            out.append(f"<divisions>{divisions}</divisions><key><fifths>{_fifths(piece.key)}"
-                       f"</fifths><mode>{piece.key.mode}</mode></key>")
-        out.append(f"<time><beats>{bar.meter.numerator}</beats>"
-                   f"<beat-type>{bar.meter.denominator}</beat-type></time>")
-        if clef is not None:
-            sign, line, octave = CLEF_SIGNS[clef]
-            change = f"<clef-octave-change>{octave}</clef-octave-change>" if octave else ""
-            out.append(f"<clef><sign>{sign}</sign><line>{line}</line>{change}</clef>")
-        out.append("</attributes>")
-    if tempo is not None:
-        out.append('<direction placement="above"><direction-type><metronome>'
-                   f"<beat-unit>quarter</beat-unit><per-minute>{tempo}</per-minute>"
-                   f'</metronome></direction-type><sound tempo="{tempo}"/></direction>')
+    out += _attributes(piece.key, bar, divisions, clef) + _metronome(tempo)
     shown = _shared_accidentals(layers, held) if len(layers) > 1 else \
         _own_accidentals(layers[0].notes, held)
     for k, layer in enumerate(layers):
@@ -183,7 +159,7 @@ def _shared_accidentals(layers: list[_Layer], held: Accidentals) -> dict[int, st
             place = (pitch.step, pitch.octave)
             before = written.get(place, held.signature.get(pitch.step, 0))
             if pitch.alter != before or len(spellings[place]) > 1:
-                shown[id(w)] = _ACCIDENTAL[pitch.alter]
+                shown[id(w)] = ACCIDENTAL_NAMES[pitch.alter]
         for w in struck:
             pitch = _pitch(w)
             written[(pitch.step, pitch.octave)] = pitch.alter

@@ -11,12 +11,13 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from xml.sax.saxutils import escape
 
+from composer.io.accidentals import Accidentals, key_fifths, key_signature
 from composer.io.layout import CLEF_SIGNS, Span, Staff, staves_for, syllables, written_span
-from composer.music import Key, Meter, Note, Piece, Pitch
+from composer.music import Key, Meter, Note, Piece
 
 _TYPES = ((Fraction(4), "whole"), (Fraction(2), "half"), (Fraction(1), "quarter"),
           (Fraction(1, 2), "eighth"), (Fraction(1, 4), "16th"), (Fraction(1, 8), "32nd"),
@@ -25,9 +26,6 @@ _SHAPES = sorted(((base * (2 - Fraction(1, 2 ** dots)) * tuplet, name, dots, tup
                   for base, name in _TYPES for dots in (0, 1, 2)
                   for tuplet in (Fraction(1), Fraction(2, 3)) if not (dots and tuplet != 1)),
                  key=lambda s: -s[0])
-_ACCIDENTAL = {-2: "flat-flat", -1: "flat", 0: "natural", 1: "sharp", 2: "double-sharp"}
-_FIFTHS = (0, 2, 4, -1, 1, 3, 5)  # of each step's major key: C D E F G A B
-_SHARPS, _FLATS = (3, 0, 4, 1, 5, 2, 6), (6, 2, 5, 1, 4, 0, 3)  # F C G D A E B / B E A …
 
 
 @dataclass(frozen=True)
@@ -133,7 +131,7 @@ def _system(head: tuple[str | None, Key, int | None], staves: tuple[Staff, ...],
     for s, staff in enumerate(staves):
         line = tuple(n for n, _ in notes[s])
         words = {id(n): w for n, w in notes[s] if w}
-        held = _signature(key)
+        held = key_signature(key)
         if carried is not None:
             held.steps.update(carried[s])
         written = _written(line, list(bars))
@@ -244,30 +242,39 @@ def _measure(key: Key, bar: Bar, notes: list[Written], divisions: int,
     implicit = ' implicit="yes"' if bar.number == 0 else ""
     out = [f'<measure number="{bar.number}"{implicit}>']
     clef, later = opens if isinstance(opens, tuple) else (None, False)
-    if clef is not None or bar.shows_meter:
-        out.append("<attributes>")
-        if clef is not None:
-            out.append(f"<divisions>{divisions}</divisions>"
-                       f"<key><fifths>{_fifths(key)}</fifths><mode>{key.mode}"
-                       "</mode></key>")
-        if bar.shows_meter or clef is not None:
-            hidden = ' print-object="no"' if later and not bar.shows_meter else ""
-            out.append(f"<time{hidden}><beats>{bar.meter.numerator}</beats>"
-                       f"<beat-type>{bar.meter.denominator}</beat-type></time>")
-        if clef is not None:
-            sign, line, octave = CLEF_SIGNS[clef]
-            change = f"<clef-octave-change>{octave}</clef-octave-change>" if octave else ""
-            out.append(f"<clef><sign>{sign}</sign><line>{line}</line>{change}</clef>")
-        out.append("</attributes>")
-    if tempo is not None:
-        out.append('<direction placement="above"><direction-type><metronome>'
-                   f"<beat-unit>quarter</beat-unit><per-minute>{tempo}</per-minute>"
-                   f'</metronome></direction-type><sound tempo="{tempo}"/></direction>')
+    out += _attributes(key, bar, divisions, clef, later) + _metronome(tempo)
     beams = _beams(notes, bar)
     for w, beam in zip(notes, beams, strict=True):
         out.append(_note(w, divisions, held, beam, words.get(id(w.note)) if w.first else None))
     out.append("</measure>")
     return out
+
+
+def _attributes(key: Key, bar: Bar, divisions: int, clef: str | None, later: bool = False
+                ) -> list[str]:
+    """Where a staff begins (`clef`) or the meter changes: divisions, key, meter and clef
+    (a `later` system restates the meter unseen)."""
+    if clef is None and not bar.shows_meter:
+        return []
+    out = ["<attributes>"]
+    if clef is not None:
+        out.append(f"<divisions>{divisions}</divisions><key><fifths>{key_fifths(key)}</fifths>"
+                   f"<mode>{key.mode}</mode></key>")
+    hidden = ' print-object="no"' if later and not bar.shows_meter else ""
+    out.append(f"<time{hidden}><beats>{bar.meter.numerator}</beats>"
+               f"<beat-type>{bar.meter.denominator}</beat-type></time>")
+    if clef is not None:
+        sign, line, octave = CLEF_SIGNS[clef]
+        change = f"<clef-octave-change>{octave}</clef-octave-change>" if octave else ""
+        out.append(f"<clef><sign>{sign}</sign><line>{line}</line>{change}</clef>")
+    return out + ["</attributes>"]
+
+
+def _metronome(tempo: int | None) -> list[str]:
+    return [] if tempo is None else [
+        '<direction placement="above"><direction-type><metronome><beat-unit>quarter'
+        f"</beat-unit><per-minute>{tempo}</per-minute></metronome></direction-type>"
+        f'<sound tempo="{tempo}"/></direction>']
 
 
 def _note(w: Written, divisions: int, held: Accidentals,
@@ -307,54 +314,6 @@ def _note(w: Written, divisions: int, held: Accidentals,
                      f"<text>{escape(lyric[0])}</text></lyric>")
     parts.append("</note>")
     return "".join(parts)
-
-
-@dataclass
-class Accidentals:
-    """What a staff's reader holds in mind within one bar: the key signature, each line
-    or space as last written, each step's last alteration in any octave, the steps the
-    bar before altered, and the note just struck."""
-
-    signature: dict[int, int]
-    written: dict[tuple[int, int], int] = field(default_factory=dict)
-    steps: dict[int, int] = field(default_factory=dict)
-    bar_before: dict[int, int] = field(default_factory=dict)
-    last: Pitch | None = None
-
-    def next_bar(self) -> Accidentals:
-        return Accidentals(self.signature, bar_before=dict(self.steps))
-
-    def hold(self, pitch: Pitch) -> None:
-        """A note tied over: written without an accidental, read as it sounds."""
-        self.written[(pitch.step, pitch.octave)] = self.steps[pitch.step] = pitch.alter
-        self.last = pitch
-
-    def shown(self, pitch: Pitch) -> str | None:
-        """The accidental this note is written with, as the files a user downloads
-        write it: where the bar so far (or the signature) reads the line otherwise; an
-        altered note again unless it repeats the note just struck; where the same step
-        stood otherwise earlier in the bar in another octave or in the bar before."""
-        step, place = pitch.step, (pitch.step, pitch.octave)
-        signature = self.signature.get(step, 0)
-        repeated = self.last == pitch
-        show = (pitch.alter != self.written.get(place, signature)
-                or (pitch.alter != signature and not repeated)
-                or pitch.alter != self.steps.get(step, pitch.alter)
-                or (step not in self.steps and pitch.alter != self.bar_before.get(step,
-                                                                               pitch.alter)))
-        self.written[place] = self.steps[step] = pitch.alter
-        self.last = pitch
-        return _ACCIDENTAL.get(pitch.alter) if show else None
-
-
-def _signature(key: Key) -> Accidentals:
-    fifths = _fifths(key)
-    steps = _SHARPS[:fifths] if fifths > 0 else _FLATS[:-fifths]
-    return Accidentals({step: 1 if fifths > 0 else -1 for step in steps})
-
-
-def _fifths(key: Key) -> int:
-    return _FIFTHS[key.tonic.step] + 7 * key.tonic.alter - (3 if key.mode == "minor" else 0)
 
 
 def _beams(notes: list[Written], bar: Bar) -> list[tuple[str | None, str | None]]:
