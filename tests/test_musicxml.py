@@ -92,16 +92,8 @@ def read_as_printed(text: str) -> list[list[str]]:
                 n = int(fifths.text)
                 signature = {s: (1 if n > 0 else -1) for s in
                              ("FCGDAEB" if n > 0 else "BEADGCF")[:abs(n)]}
-            at, struck = 0, []
-            for el in bar:
-                if el.tag == "backup":
-                    at -= int(el.findtext("duration"))
-                elif el.tag == "note":
-                    if el.find("pitch") is not None:
-                        struck.append((at, len(struck), el))
-                    at += int(el.findtext("duration"))
             held: dict[tuple[str, str], int] = {}
-            for _, _, note in sorted(struck, key=lambda s: (s[0], s[1])):
+            for note in struck_in_time_order(bar):
                 step, octave = note.findtext("pitch/step"), note.findtext("pitch/octave")
                 if note.findtext("accidental") is not None:
                     held[(step, octave)] = _ALTER[note.findtext("accidental")]
@@ -113,21 +105,26 @@ def read_as_printed(text: str) -> list[list[str]]:
     return staves
 
 
+def struck_in_time_order(bar: ET.Element) -> list[ET.Element]:
+    """A bar's pitched notes by onset (a lower voice follows a backup), then file order."""
+    at, struck = 0, []
+    for el in bar:
+        if el.tag == "backup":
+            at -= int(el.findtext("duration"))
+        elif el.tag == "note":
+            if el.find("pitch") is not None:
+                struck.append((at, len(struck), el))
+            at += int(el.findtext("duration"))
+    return [el for _, _, el in sorted(struck, key=lambda s: (s[0], s[1]))]
+
+
 def pitches_in_bar_order(text: str) -> list[list[str]]:
     """The same notes as they are spelt in the file (what the reader must arrive at)."""
     staves = []
     for part in ET.fromstring(text).iter("part"):
         names = []
         for bar in part.iter("measure"):
-            at, struck = 0, []
-            for el in bar:
-                if el.tag == "backup":
-                    at -= int(el.findtext("duration"))
-                elif el.tag == "note":
-                    if el.find("pitch") is not None:
-                        struck.append((at, len(struck), el))
-                    at += int(el.findtext("duration"))
-            for _, _, note in sorted(struck, key=lambda s: (s[0], s[1])):
+            for note in struck_in_time_order(bar):
                 alter = int(note.findtext("pitch/alter") or 0)
                 names.append(note.findtext("pitch/step")
                              + {-2: "--", -1: "-", 0: "", 1: "#", 2: "##"}[alter]
