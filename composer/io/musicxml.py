@@ -18,7 +18,16 @@ from xml.sax.saxutils import escape
 
 from composer.io.accidentals import ACCIDENTAL_NAMES, Accidentals, key_signature
 from composer.io.layout import Staff, staves_for, syllables, written_span
-from composer.io.preview import Bar, Written, _attributes, _bars, _beams, _metronome, _written
+from composer.io.preview import (
+    Bar,
+    Written,
+    _attributes,
+    _bars,
+    _beams,
+    _metronome,
+    _opening,
+    _written,
+)
 from composer.music import Piece, Pitch
 
 DIVISIONS = 10080  # per quarter: halves to 64ths, triplets, quintuplets and septuplets
@@ -201,14 +210,7 @@ def _note(w: Written, divisions: int, layer: _Layer, accidental: str | None,
           lyric: tuple[str, str] | None) -> str:
     """One written note or rest, its elements in the order MusicXML requires."""
     pitch = w.note.pitch
-    parts = ['<note print-object="no">' if w.hidden else "<note>"]
-    if pitch is None:
-        parts.append("<rest/>")
-    else:
-        alter = f"<alter>{pitch.alter}</alter>" if pitch.alter else ""
-        parts.append(f"<pitch><step>{'CDEFGAB'[pitch.step]}</step>{alter}"
-                     f"<octave>{pitch.octave}</octave></pitch>")
-    parts.append(f"<duration>{int(w.length * divisions)}</duration>")
+    parts = _opening(w, divisions)
     ties = [t for t, on in (("stop", w.tie_stop), ("start", w.tie_start))
             if on and pitch is not None]
     parts += [f'<tie type="{t}"/>' for t in ties]

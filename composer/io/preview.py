@@ -277,17 +277,22 @@ def _metronome(tempo: int | None) -> list[str]:
         f'<sound tempo="{tempo}"/></direction>']
 
 
+def _opening(w: Written, divisions: int) -> list[str]:
+    """A note's first elements, as every writer of ours writes them: the note, its pitch
+    (or a rest) and its duration."""
+    pitch = w.note.pitch
+    head = '<note print-object="no">' if w.hidden else "<note>"
+    if pitch is None:
+        return [head, "<rest/>", f"<duration>{int(w.length * divisions)}</duration>"]
+    alter = f"<alter>{pitch.alter}</alter>" if pitch.alter else ""
+    return [head, f"<pitch><step>{'CDEFGAB'[pitch.step]}</step>{alter}<octave>{pitch.octave}"
+            "</octave></pitch>", f"<duration>{int(w.length * divisions)}</duration>"]
+
+
 def _note(w: Written, divisions: int, held: Accidentals,
           beam: tuple[str | None, str | None], lyric: tuple[str, str] | None) -> str:
     pitch = w.note.pitch
-    parts = ['<note print-object="no">' if w.hidden else "<note>"]
-    if pitch is None:
-        parts.append("<rest/>")
-    else:
-        alter = f"<alter>{pitch.alter}</alter>" if pitch.alter else ""
-        parts.append(f"<pitch><step>{'CDEFGAB'[pitch.step]}</step>{alter}"
-                     f"<octave>{pitch.octave}</octave></pitch>")
-    parts.append(f"<duration>{int(w.length * divisions)}</duration>")
+    parts = _opening(w, divisions)
     if pitch is not None:
         parts += [f'<tie type="{t}"/>' for t, on in (("stop", w.tie_stop),
                                                     ("start", w.tie_start)) if on]
