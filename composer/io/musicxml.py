@@ -24,6 +24,7 @@ from composer.io.preview import (
     _attributes,
     _bars,
     _beams,
+    _closing,
     _metronome,
     _opening,
     _written,
@@ -230,10 +231,4 @@ def _note(w: Written, divisions: int, layer: _Layer, accidental: str | None,
     if w.note.fermata and w.first:  # over the staff; under it for the lower voice of two
         shape = "inverted" if layer.shared and layer.number == 2 else "upright"
         notations.append(f'<fermata type="{shape}"/>')
-    if notations:
-        parts.append("<notations>" + "".join(notations) + "</notations>")
-    if lyric is not None:
-        parts.append(f'<lyric number="1"><syllabic>{lyric[1]}</syllabic>'
-                     f"<text>{escape(lyric[0])}</text></lyric>")
-    parts.append("</note>")
-    return "".join(parts)
+    return "".join(parts + _closing(notations, lyric))

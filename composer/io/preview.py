@@ -312,13 +312,16 @@ def _note(w: Written, divisions: int, held: Accidentals,
                  if on and pitch is not None]
     if w.note.fermata and w.first:
         notations.append('<fermata type="upright"/>')
-    if notations:
-        parts.append("<notations>" + "".join(notations) + "</notations>")
+    return "".join(parts + _closing(notations, lyric))
+
+
+def _closing(notations: list[str], lyric: tuple[str, str] | None) -> list[str]:
+    """A note's last elements, as every writer of ours writes them."""
+    out = ["<notations>" + "".join(notations) + "</notations>"] if notations else []
     if lyric is not None:
-        parts.append(f'<lyric number="1"><syllabic>{lyric[1]}</syllabic>'
-                     f"<text>{escape(lyric[0])}</text></lyric>")
-    parts.append("</note>")
-    return "".join(parts)
+        out.append(f'<lyric number="1"><syllabic>{lyric[1]}</syllabic>'
+                   f"<text>{escape(lyric[0])}</text></lyric>")
+    return out + ["</note>"]
 
 
 def _beams(notes: list[Written], bar: Bar) -> list[tuple[str | None, str | None]]:
