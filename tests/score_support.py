@@ -3,6 +3,7 @@ awkward cases (a triplet, a meter change, pickups in 3/4, 6/8 and 3/2) composed.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from composer import compose
@@ -29,3 +30,46 @@ def tune(name: str, folder: Path) -> Piece:
     spec.write_text(f"key: {key}\nbars: {bars}\nmelody:\n  voice: soprano\n  tinynotation: {notes}"
                     "\nrules:\n  include: [common-practice]\n", encoding="utf-8")
     return compose(load_spec(spec), seed=1).piece
+
+
+_ALTER = {"flat-flat": -2, "flat": -1, "natural": 0, "sharp": 1, "double-sharp": 2}
+
+
+def read_as_printed(text: str) -> list[list[str]]:
+    """Each staff's notes (in the order of the bar, voices together) named as a singer
+    reads them off the page: the key signature, and a printed accidental holding to the
+    end of the bar on its line or space whichever voice wrote it; a tied note as it
+    began."""
+    staves = []
+    for part in ET.fromstring(text).iter("part"):
+        names, signature = [], {}
+        for bar in part.iter("measure"):
+            fifths = bar.find("attributes/key/fifths")
+            if fifths is not None:
+                n = int(fifths.text)
+                signature = {s: (1 if n > 0 else -1) for s in
+                             ("FCGDAEB" if n > 0 else "BEADGCF")[:abs(n)]}
+            held: dict[tuple[str, str], int] = {}
+            for note in struck_in_time_order(bar):
+                step, octave = note.findtext("pitch/step"), note.findtext("pitch/octave")
+                if note.findtext("accidental") is not None:
+                    held[(step, octave)] = _ALTER[note.findtext("accidental")]
+                elif note.find("tie[@type='stop']") is not None:
+                    held[(step, octave)] = int(note.findtext("pitch/alter") or 0)
+                alter = held.get((step, octave), signature.get(step, 0))
+                names.append(step + {-2: "--", -1: "-", 0: "", 1: "#", 2: "##"}[alter] + octave)
+        staves.append(names)
+    return staves
+
+
+def struck_in_time_order(bar: ET.Element) -> list[ET.Element]:
+    """A bar's pitched notes by onset (a lower voice follows a backup), then file order."""
+    at, struck = 0, []
+    for el in bar:
+        if el.tag == "backup":
+            at -= int(el.findtext("duration"))
+        elif el.tag == "note":
+            if el.find("pitch") is not None:
+                struck.append((at, len(struck), el))
+            at += int(el.findtext("duration"))
+    return [el for _, _, el in sorted(struck, key=lambda s: (s[0], s[1]))]

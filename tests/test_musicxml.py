@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from music21 import converter
-from score_support import EXAMPLES, ROOT, TUNES, tune
+from score_support import EXAMPLES, ROOT, TUNES, read_as_printed, struck_in_time_order, tune
 
 from composer import compose
 from composer.io.layout import written_span
@@ -26,7 +26,6 @@ from composer.music import Piece
 from composer.spec.load import load_spec
 
 MSCORE = shutil.which("mscore3")
-_ALTER = {"flat-flat": -2, "flat": -1, "natural": 0, "sharp": 1, "double-sharp": 2}
 
 
 def sung(piece: Piece) -> Piece:
@@ -76,46 +75,6 @@ def notes_by_bar(path: Path) -> list[tuple]:
                             tuple((ly.text, ly.syllabic) for ly in n.lyrics),
                             any(e.name == "fermata" for e in n.expressions)))
     return sorted(out, key=lambda n: (n[0], n[1], n[2], n[4]))
-
-
-def read_as_printed(text: str) -> list[list[str]]:
-    """Each staff's notes (in the order of the bar, voices together) named as a singer
-    reads them off the page: the key signature, and a printed accidental holding to the
-    end of the bar on its line or space whichever voice wrote it; a tied note as it
-    began."""
-    staves = []
-    for part in ET.fromstring(text).iter("part"):
-        names, signature = [], {}
-        for bar in part.iter("measure"):
-            fifths = bar.find("attributes/key/fifths")
-            if fifths is not None:
-                n = int(fifths.text)
-                signature = {s: (1 if n > 0 else -1) for s in
-                             ("FCGDAEB" if n > 0 else "BEADGCF")[:abs(n)]}
-            held: dict[tuple[str, str], int] = {}
-            for note in struck_in_time_order(bar):
-                step, octave = note.findtext("pitch/step"), note.findtext("pitch/octave")
-                if note.findtext("accidental") is not None:
-                    held[(step, octave)] = _ALTER[note.findtext("accidental")]
-                elif note.find("tie[@type='stop']") is not None:
-                    held[(step, octave)] = int(note.findtext("pitch/alter") or 0)
-                alter = held.get((step, octave), signature.get(step, 0))
-                names.append(step + {-2: "--", -1: "-", 0: "", 1: "#", 2: "##"}[alter] + octave)
-        staves.append(names)
-    return staves
-
-
-def struck_in_time_order(bar: ET.Element) -> list[ET.Element]:
-    """A bar's pitched notes by onset (a lower voice follows a backup), then file order."""
-    at, struck = 0, []
-    for el in bar:
-        if el.tag == "backup":
-            at -= int(el.findtext("duration"))
-        elif el.tag == "note":
-            if el.find("pitch") is not None:
-                struck.append((at, len(struck), el))
-            at += int(el.findtext("duration"))
-    return [el for _, _, el in sorted(struck, key=lambda s: (s[0], s[1]))]
 
 
 def pitches_in_bar_order(text: str) -> list[list[str]]:

@@ -4,13 +4,13 @@ fermata, the accidentals printed), and verovio engraves the quick one."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import replace
 from itertools import cycle
 from pathlib import Path
 
 import pytest
 from music21 import converter
+from score_support import read_as_printed
 
 from composer import compose, revise
 from composer.io.preview import _system, preview_musicxml, preview_systems
@@ -56,40 +56,10 @@ def _same_music(piece, tmp: Path) -> None:
     assert all(theirs[k][-1] for k, n in enumerate(ours) if n[-1])
     # ... and a reader who sees only the key signature and the printed accidentals reads
     # every pitch right.
-    assert _read_as_printed(quick) == [n[4] for n in ours]
+    assert [name for staff in read_as_printed(quick) for name in staff] == [n[4] for n in ours]
     view = engrave(quick)
     sounding = sum(1 for line in piece.lines for n in line if n.pitch is not None)
     assert len(view["notes"]) >= sounding  # every note engraved (a tied one twice)
-
-
-def _read_as_printed(musicxml: str) -> list[str]:
-    """Each struck or tied note's name as a singer reads it from the page: the key
-    signature, and an accidental holding to the end of the bar on its line or space."""
-    out = []
-    for part in ET.fromstring(musicxml).iter("part"):
-        signature: dict[str, int] = {}
-        for bar in part.iter("measure"):
-            fifths = bar.find("attributes/key/fifths")
-            if fifths is not None:
-                n = int(fifths.text)
-                order = "FCGDAEB" if n > 0 else "BEADGCF"
-                signature = {s: (1 if n > 0 else -1) for s in order[:abs(n)]}
-            held: dict[tuple[str, str], int] = {}
-            for note in bar.iter("note"):
-                pitch = note.find("pitch")
-                if pitch is None:
-                    continue
-                step, octave = pitch.findtext("step"), pitch.findtext("octave")
-                shown = note.findtext("accidental")
-                tied = note.find("tie[@type='stop']") is not None
-                if shown is not None:
-                    held[(step, octave)] = {"flat-flat": -2, "flat": -1, "natural": 0,
-                                            "sharp": 1, "double-sharp": 2}[shown]
-                elif tied:
-                    held[(step, octave)] = int(pitch.findtext("alter") or 0)
-                alter = held.get((step, octave), signature.get(step, 0))
-                out.append(step + {-2: "--", -1: "-", 0: "", 1: "#", 2: "##"}[alter] + octave)
-    return out
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
