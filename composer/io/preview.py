@@ -1,7 +1,7 @@
 """The studio's preview: a Piece as MusicXML for verovio, written directly in a millisecond
 or two. music21 takes some 150 ms to build and write a 16-bar score, more than a whole
 revision; a regenerated passage must be on the screen in under 100 ms. The files a user
-downloads are still written by `composer.io.write`, whose choices this follows: the same
+downloads are written by `composer.io.musicxml` on the same bars and notes: the same
 bars (a pickup as bar 0, the last bar its complement), clefs, part names, lyrics and
 fermatas, so the preview and the file are the same music (tests/test_preview.py reads
 both back with music21 and compares them note for note)."""

@@ -142,9 +142,9 @@ def _keep(comp: Composition, target: Path, svg: bool) -> dict[str, Any]:
 
 
 def _engrave(piece: Any, folder: Path) -> dict[str, Any]:
-    """The page's engraving, system by system from the quick MusicXML (the score file a
-    user downloads is written by music21 when first asked for: the same music, ten times
-    slower)."""
+    """The page's engraving, system by system from the preview's MusicXML (the score file
+    a user downloads, written when first asked for, is the same music in one part per
+    voice or two staves)."""
     view = engrave_systems(preview_systems(piece), piece.tempo)
     _write_json(folder / "view.json", view)
     return view
