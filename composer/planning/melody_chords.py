@@ -4,9 +4,9 @@ phrase, the note's degree, chord), for harmonizing a given melody only.
 The chain's chords are a product of experts: the grammar's progressions, the melody's
 fit (which chords may hold the note at all), the voicings' scores. None of them knows
 which of the chords that hold a note Bach takes for it, and where: under the tonic at a
-phrase's close he sets the tonic far more often than vi (the chain had them nearly
-even), the dominant there as a triad rather than V7 (its seventh comes after the beat),
-and a minor chorale closes on the major tonic. So, as for the line weights
+phrase's close he sets vi once in five (the chain did once in three), the dominant
+before a close as a triad on the beat more often than V7, and a minor chorale closes on
+the major tonic. So, as for the line weights
 (composer/sample/lines.py), the mend is maximum entropy: for each (mode, place, degree of
 the melody's note relative to the tonic) a log-weight per chord (its root relative to
 the tonic, and its quality), added to the chain's scores where a melody is given, fitted
