@@ -90,10 +90,11 @@ class PairVerdicts:
             new_ok, new_penalty = self._judge(self._named.take(fresh >> 32),
                                               self._named.take(fresh & 0xFFFFFFFF))
             ok[~found], penalty[~found] = new_ok, new_penalty
-            order = np.argsort(np.concatenate([self._codes, fresh]), kind="stable")
-            self._codes = np.concatenate([self._codes, fresh])[order]
-            self._ok = np.concatenate([self._ok, new_ok])[order]
-            self._penalty = np.concatenate([self._penalty, new_penalty])[order]
+            # fresh is in order (as its names are): merged in, the codes stay in order
+            at = np.searchsorted(self._codes, fresh)
+            self._codes = np.insert(self._codes, at, fresh)
+            self._ok = np.insert(self._ok, at, new_ok)
+            self._penalty = np.insert(self._penalty, at, new_penalty)
         ok, penalty = ok[back], penalty[back]
         out, at = [], 0
         for (a, b, _), c, w in zip(moves, codes, wants, strict=True):
