@@ -24,7 +24,9 @@ from composer.planning.melody_fit import heard_as_planned
 from composer.planning.phrases import melody_at
 from composer.rules import Context
 from composer.sample.lines import progression_weights
+from composer.sample.sampler import NoSolution
 from composer.sample.scorer import Scorer, SlotInfo
+from composer.solve.connect import broken_at
 from composer.solve.domains import (
     SlotProblem,
     Solver,
@@ -150,11 +152,14 @@ class Candidates:
 
 def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                slots: range | None = None, cap: int | None = MAX_VALUES_PER_SLOT,
-               progress: Progress | None = None, memo: dict | None = None) -> Candidates:
+               progress: Progress | None = None, memo: dict | None = None,
+               connected: bool = False) -> Candidates:
     """Each slot's (chord, voicing) values and the scores between neighbours. Without a
     scorer every allowed value weighs the same (enough to ask whether any piece exists);
     `cap` bounds the values each slot offers (None: all of them). `memo` shares
-    domains and verdicts between calls with the same rules (as an explanation makes)."""
+    domains and verdicts between calls with the same rules (as an explanation makes);
+    `connected`: every voicing offered, first make sure some sequence passes the rules
+    (else NoSolution, before the scores of every pair are made)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
     # The chorales' progressions as the grammar counts them, mended for what this scorer
     # favours (composer/sample/lines.py)
@@ -279,6 +284,9 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     def move(k: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return names[2 * k + 1], names[2 * k + 2], np.isfinite(h)
 
+    if connected and cap is None and len(ends) and \
+            (k := broken_at(names, unary, harmony, verdicts)) is not None:
+        raise NoSolution(slots[k], "no voicings connect the chords from here on")
     # Every pair not judged before in one call: with few values, of the whole run; with
     # every voicing, of the next few pairs of slots (a table of their names' pairs).
     harmonies: dict[int, np.ndarray] = {}
