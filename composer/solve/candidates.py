@@ -285,8 +285,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         return names[2 * k + 1], names[2 * k + 2], np.isfinite(h)
 
     if connected and cap is None and len(ends) and \
-            (k := broken_at(names, unary, harmony, verdicts)) is not None:
-        raise NoSolution(slots[k], "no voicings connect the chords from here on")
+            (broken := broken_at(names, unary, harmony, verdicts)) is not None:
+        raise NoSolution(slots[broken], "no voicings connect the chords from here on")
     # Every pair not judged before in one call: with few values, of the whole run; with
     # every voicing, of the next few pairs of slots (a table of their names' pairs).
     harmonies: dict[int, np.ndarray] = {}
