@@ -202,7 +202,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         if conflict is not None:
             raise conflict from None
         try:
-            cands = candidates(spec, chain, scorer, cap=None, memo=memo)
+            cands = candidates(spec, chain, scorer, cap=None, memo=memo, connected=strict)
             choice = sample_form(spec, drawn, cands, rng, copy_guards(spec, cands.frames))
         except NoSolution as again:
             if strict:

@@ -295,9 +295,10 @@ def test_voicings_are_every_spacing_of_the_chord_tones(given):
 @pytest.mark.parametrize("table", [True, False])
 def test_remembered_pair_verdicts_agree_with_judging_every_pair(name, table, monkeypatch):
     """The verdicts judged once per distinct pair of voicings, all of a run in one batch,
-    are those of judging every pair of two neighbouring slots afresh (the path taken when
-    every voicing is offered); the distinct pairs found in a table of the run's voicings
-    or, where that would be too large, by sorting."""
+    are those of the run with every voicing offered (judged a few pairs of slots at a
+    time, and compared with the frames' own verdicts in test_connect.py); the distinct
+    pairs found in a table of the run's voicings or, where that would be too large, by
+    sorting."""
     import numpy as np
 
     from composer.planning.chain import harmony_chain

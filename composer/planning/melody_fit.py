@@ -187,7 +187,12 @@ def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Seq
     lowest = np.argmin(np.where(sounding, m * 4096 + (d + 2048), 1 << 40), axis=1)
     rows = np.column_stack([which[asked].astype(np.int64), np.where(sounding, step, -1),
                             np.where(sounding, alter, 0), lowest])
-    distinct, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    # (each row as one number, digit by digit: np.unique of rows is far slower)
+    low, span = rows.min(axis=0), rows.max(axis=0) - rows.min(axis=0) + 1
+    code = np.zeros(len(rows), np.int64)
+    for j in range(rows.shape[1]):
+        code = code * span[j] + (rows[:, j] - low[j])
+    distinct, first, inverse = np.unique(code, return_index=True, return_inverse=True)
     heard = np.empty(len(distinct), bool)
     steps, alters, weighed = step.tolist(), alter.tolist(), tuple(weights)
     for j, (f, r) in enumerate(zip(first.tolist(), asked[first].tolist(), strict=True)):

@@ -204,15 +204,22 @@ class GlobalRule(Rule):
 
 # Shared vocabulary for messages ------------------------------------------------------
 
-_SMALL = np.arange(-256, 256)  # every MIDI number, diatonic step and difference of two
-_MODULO = {m: (_SMALL % m).astype(np.int16) for m in (7, 12)}
+_LIFT = 420  # a multiple of 7 and 12 that lifts every |x| < 256 above 0
+_RECIPROCAL = {m: -(-(1 << 20) // m) for m in (7, 12)}  # ⌈2**20 / m⌉: y // m = y·r >> 20
 
 
 def mod(x: np.ndarray, m: int) -> np.ndarray:
-    """x % m (m: 7 or 12) of pitches, steps and intervals (|x| < 256), looked up: numpy's
-    integer modulo is some twenty times slower than a subtraction, and the rules take
-    it of every pair of voices of every candidate move."""
-    return _MODULO[m].take(x + 256)
+    """x % m (m: 7 or 12) of pitches, steps and intervals (|x| < 256), as int16: numpy's
+    integer modulo is some twenty times slower than a multiplication, and the rules take
+    it of every pair of voices of every candidate move. Lifted above 0 by a multiple of m,
+    the quotient is a multiplication and a shift, exact for every y < 676."""
+    y = x.astype(np.int32)
+    y += _LIFT
+    q = y * _RECIPROCAL[m]
+    q >>= 20
+    q *= m
+    y -= q
+    return y.astype(np.int16)
 
 
 def pitch_at(f: Frame, row: int, col: int) -> Pitch:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -122,12 +123,16 @@ class LinedScorer:
 
     inner: Scorer
     weights: LineWeights
+    # A chord's domain is offered at slot after slot: its heights weighed once.
+    _heights: WeakKeyDictionary = field(default_factory=WeakKeyDictionary, repr=False)
 
     def unary(self, cands: Frame, slot: SlotInfo) -> np.ndarray:
         base = self.inner.unary(cands, slot)
         if not len(cands):
             return base
-        return base + self.weights.unary(cands)
+        if (heights := self._heights.get(cands)) is None:
+            heights = self._heights[cands] = self.weights.unary(cands)
+        return base + heights
 
     def transition(self, a: Frame, b: Frame, slot: SlotInfo) -> np.ndarray:
         base = self.inner.transition(a, b, slot)

@@ -25,7 +25,9 @@ from composer.planning.melody_fit import heard_as_planned
 from composer.planning.phrases import melody_at
 from composer.rules import Context
 from composer.sample.lines import progression_weights
+from composer.sample.sampler import NoSolution
 from composer.sample.scorer import Scorer, SlotInfo
+from composer.solve.connect import broken_at
 from composer.solve.domains import (
     SlotProblem,
     Solver,
@@ -34,7 +36,7 @@ from composer.solve.domains import (
     voice_spacing,
     voicing_frame,
 )
-from composer.solve.pairs import PairVerdicts, pair_blocks
+from composer.solve.pairs import PairVerdicts
 from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
 from composer.texture import REST, Frame, leading_tone_of
@@ -103,6 +105,8 @@ MAX_VALUES_PER_SLOT = 64  # the most likely (chord, voicing) values a slot offer
 
 MIN_VOICINGS_PER_CHORD = 4  # and of every chord allowed there, at least this many
 
+NAMES_PER_CALL = 2048  # every voicing offered: a call judges this many names' pairs at most
+
 INVERTED_APPROACH = float(np.log(0.1))  # a cadence's first chord off its root (V6–I)
 
 
@@ -146,11 +150,14 @@ class Candidates:
 
 def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                slots: range | None = None, cap: int | None = MAX_VALUES_PER_SLOT,
-               progress: Progress | None = None, memo: dict | None = None) -> Candidates:
+               progress: Progress | None = None, memo: dict | None = None,
+               connected: bool = False) -> Candidates:
     """Each slot's (chord, voicing) values and the scores between neighbours. Without a
     scorer every allowed value weighs the same (enough to ask whether any piece exists);
     `cap` bounds the values each slot offers (None: all of them). `memo` shares
-    domains and verdicts between calls with the same rules (as an explanation makes)."""
+    domains and verdicts between calls with the same rules (as an explanation makes);
+    `connected`: every voicing offered, first make sure some sequence passes the rules
+    (else NoSolution, before the scores of every pair are made)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
     # The chorales' progressions as the grammar counts them, mended for what this scorer
     # favours (composer/sample/lines.py)
@@ -197,7 +204,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                          strict=False))
     verdicts = memo.setdefault(("pairs", rules_key), PairVerdicts(spec.rules, ctx))
     heard = memo.setdefault(("heard", rules_key), {})  # per slot's problems: heard as planned
-    blocks, unary, frames, tails, names = [], [], [], [], []
+    blocks, unary, frames, names = [], [], [], []
     for k, t in enumerate(slots):
         if not posed[k]:  # no chord may stand here at all (the grammar, the cadences)
             raise _empty_slot(spec, chain, t, solver, ranges)
@@ -257,70 +264,62 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                              tuple(np.split(local, split[1:])), tuple(split.tolist()), owner))
         unary.append(score)
         frames.append(pool.take(np.asarray([pool_base[pr] for pr in problems])[owner] + local))
-        # Voice leading to the next slot starts from the slot's last moment: judged
-        # afresh from its frame when every voicing is offered, else by its name.
-        if cap is None:
-            tails.append(Frame.concat([inside[(pr, inner)][2].take(keep) for pr, keep
-                                       in zip(problems, blocks[-1].picks, strict=True)])
-                         if inner else frames[-1])
-        else:  # each voicing's name, and its last moment's where they differ
-            at = np.asarray([verdicts.base((pr, ()), solver.domain(pr).frame)
+        # Voice leading to the next slot starts from the slot's last moment: each
+        # voicing's name, and its last moment's where they differ.
+        at = np.asarray([verdicts.base((pr, ()), solver.domain(pr).frame) for pr in problems])
+        names.append(at[owner] + local)
+        if inner:
+            at = np.asarray([verdicts.base((pr, inner), inside[(pr, inner)][2])
                              for pr in problems])
-            names.append(at[owner] + local)
-            if inner:
-                at = np.asarray([verdicts.base((pr, inner), inside[(pr, inner)][2])
-                                 for pr in problems])
-            names.append(at[owner] + local)
+        names.append(at[owner] + local)
     # The rules' verdict on a pair of voicings does not depend on where the pair stands,
-    # so it is judged once per pair of voicings (per pair of offered sets, where every
-    # voicing is offered); the scorer's weight may depend on it.
-    cache = memo.setdefault(("block pairs", rules_key), {})
+    # so it is judged once per pair of voicings, by their names; the scorer's weight may
+    # depend on it.
     ends = list(slots)[:-1]
-    harmonies = [progressions[t][np.ix_(blocks[k].numeral_of_values(),
-                                      blocks[k + 1].numeral_of_values())]
-                 for k, t in enumerate(ends)] if cap is not None else []
-    # Few values: every pair not judged before, in one call.
-    judged = verdicts.judge([(names[2 * k + 1], names[2 * k + 2], np.isfinite(h))
-                             for k, h in enumerate(harmonies)])
+
+    def harmony(k: int) -> np.ndarray:
+        return progressions[ends[k]][np.ix_(blocks[k].numeral_of_values(),
+                                           blocks[k + 1].numeral_of_values())]
+
+    def move(k: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return names[2 * k + 1], names[2 * k + 2], np.isfinite(h)
+
+    if connected and cap is None and len(ends) and \
+            (broken := broken_at(names, unary, harmony, verdicts)) is not None:
+        raise NoSolution(slots[broken], "no voicings connect the chords from here on")
+    # Every pair not judged before in one call: with few values, of the whole run; with
+    # every voicing, of the next few pairs of slots (a table of their names' pairs).
+    harmonies: dict[int, np.ndarray] = {}
+    judged: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     pair = []
     for k, t in enumerate(ends):
+        if k not in judged:
+            group = range(k, len(ends)) if cap is not None else _group(names, k, len(ends))
+            harmonies = {j: harmony(j) for j in group}
+            judged = dict(zip(group, verdicts.judge([move(j, harmonies[j]) for j in group]),
+                              strict=True))
         m = (scorer.transition(frames[k], frames[k + 1], infos[t + 1]).astype(np.float32)
              if scorer else np.zeros((len(unary[k]), len(unary[k + 1])), np.float32))
+        ok, penalty = judged[k]
         if cap is not None:
-            ok, penalty = judged[k]
             m += np.where(ok, harmonies[k] - penalty, -np.inf).astype(np.float32)
         else:
-            _judge_blocks(m, blocks[k], blocks[k + 1], progressions[t], tails[k], frames[k + 1],
-                          inners[k], spec.rules, ctx, cache)
+            m += np.where(ok, -penalty, -np.inf).astype(np.float32) + harmonies[k]
         pair.append(m)
         if progress:
             progress("voicing", k + 1, len(blocks) - 1)
     return Candidates(tuple(blocks), tuple(frames), tuple(unary), tuple(pair))
 
 
-def _judge_blocks(m: np.ndarray, a: Block, b: Block, harmonies: np.ndarray, tail: Frame,
-                  frame: Frame, inner: tuple, uses: tuple[RuleUse, ...], ctx: Context,
-                  cache: dict) -> None:
-    """Add to m the verdicts between every voicing of two slots, chord pair by chord pair
-    (the pairs not met before judged together), remembered per pair of offered sets."""
-    places: list[tuple[slice, slice, tuple, float]] = []
-    fresh: dict[tuple, tuple[slice, slice]] = {}
-    for i, pa, ka, sa in zip(a.numerals, a.problems, a.picks, a.starts, strict=True):
-        for i2, pb, kb, sb in zip(b.numerals, b.problems, b.picks, b.starts, strict=True):
-            rows, cols = slice(sa, sa + len(ka)), slice(sb, sb + len(kb))
-            harmony = harmonies[i, i2]
-            if not np.isfinite(harmony):
-                m[rows, cols] = -np.inf
-                continue
-            key = (pa, pb, ka.tobytes(), kb.tobytes(), inner)
-            if key not in cache:  # only the offered voicings, not the whole domains
-                fresh.setdefault(key, (rows, cols))
-            places.append((rows, cols, key, harmony))
-    for key, (ok, penalty) in zip(fresh, pair_blocks(tail, frame, list(fresh.values()), uses,
-                                                     ctx), strict=True):
-        cache[key] = np.where(ok, -penalty, -np.inf).astype(np.float32)
-    for rows, cols, key, harmony in places:
-        m[rows, cols] += cache[key] + harmony
+def _group(names: list[np.ndarray], k: int, end: int) -> range:
+    """The pairs of slots from k on whose names (before, after) number at most
+    NAMES_PER_CALL together (at least one pair)."""
+    total, j = 0, k
+    while j < end and (j == k or total + len(names[2 * j + 1]) + len(names[2 * j + 2])
+                       <= NAMES_PER_CALL):
+        total += len(names[2 * j + 1]) + len(names[2 * j + 2])
+        j += 1
+    return range(k, j)
 
 
 def _slot_infos(spec: Spec, chain: HarmonyChain) -> list[SlotInfo]:

@@ -90,10 +90,11 @@ class PairVerdicts:
             new_ok, new_penalty = self._judge(self._named.take(fresh >> 32),
                                               self._named.take(fresh & 0xFFFFFFFF))
             ok[~found], penalty[~found] = new_ok, new_penalty
-            order = np.argsort(np.concatenate([self._codes, fresh]), kind="stable")
-            self._codes = np.concatenate([self._codes, fresh])[order]
-            self._ok = np.concatenate([self._ok, new_ok])[order]
-            self._penalty = np.concatenate([self._penalty, new_penalty])[order]
+            # fresh is in order (as its names are): merged in, the codes stay in order
+            at = np.searchsorted(self._codes, fresh)
+            self._codes = np.insert(self._codes, at, fresh)
+            self._ok = np.insert(self._ok, at, new_ok)
+            self._penalty = np.insert(self._penalty, at, new_penalty)
         ok, penalty = ok[back], penalty[back]
         out, at = [], 0
         for (a, b, _), c, w in zip(moves, codes, wants, strict=True):
@@ -163,6 +164,15 @@ def pair_blocks(a: Frame, b: Frame, blocks: Sequence[tuple[slice, slice]],
 PRUNE_FIRST = ("no-voice-overlap", "seventh-resolves-down", "max-leap")
 
 
+def _count(broken: np.ndarray) -> np.ndarray:
+    """int [K]: the true entries of each row of bool [K, P] (P: a few pairs of voices),
+    column by column: numpy sums a row of a few entries far slower than a column."""
+    out = broken[:, 0].astype(np.int64) if broken.shape[1] else np.zeros(len(broken), np.int64)
+    for j in range(1, broken.shape[1]):
+        out += broken[:, j]
+    return out
+
+
 def step_rules(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context,
                lines: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(compatible [K], soft penalty [K]) of row r of `a` moving to row r of `b`; the
@@ -184,7 +194,7 @@ def step_rules(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context,
             break
         rule = use.rule
         if isinstance(rule, HorizontalRule):
-            broken = rule.test(a, b, ctx, use.params).sum(axis=1)
+            broken = _count(rule.test(a, b, ctx, use.params))
         elif isinstance(rule, MelodicRule):
             broken = np.zeros(len(a), int)
             for v in range(len(ctx.voices)) if lines is None else lines:

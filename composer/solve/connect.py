@@ -1,0 +1,56 @@
+"""Whether a run of slots connects at all, asked before every pair of its voicings is
+scored: where the likeliest voicings failed to connect and every voicing is offered,
+the rules often still leave no way through (a melody that strict harmony cannot serve),
+and that is found with a fraction of the pairs judged.
+
+Arc consistency from the end, as the sampler's backward pass (exact on a chain): a value
+lives if some living value of the next slot may follow it. Each value is first tried
+against the next slot's likeliest living values (mostly judged already, when the
+likeliest were offered), and only the values left without a successor against the
+rest. Every pair judged is remembered by the verdicts, so a run that does connect loses
+little when all its pairs are then judged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from composer.solve.pairs import PairVerdicts
+
+FIRST_TRIED = 64  # the next slot's likeliest living values each value is tried against
+
+
+def broken_at(names: Sequence[np.ndarray], unary: Sequence[np.ndarray],
+              harmony: Callable[[int], np.ndarray], verdicts: PairVerdicts) -> int | None:
+    """The slot (counted from the run's first) from which no value reaches the run's end,
+    or None where some sequence passes the rules all through. `names`: per slot, each
+    value's name and then its last moment's (PairVerdicts.base); `unary`: each value's
+    score (every value finite); `harmony(k)`: [K_k, K_k+1] the harmony's log-weights
+    between slots k and k+1 (−inf: no such progression)."""
+    alive = np.ones(len(unary[-1]), bool)
+    for k in range(len(unary) - 2, -1, -1):
+        allowed = np.isfinite(harmony(k)) & alive[None, :]
+        after = np.flatnonzero(alive)
+        first = after[np.argsort(-unary[k + 1][after], kind="stable")[:FIRST_TRIED]]
+        rest = np.setdiff1d(after, first)
+        tails, heads = names[2 * k + 1], names[2 * k + 2]
+        live = _any_follows(verdicts, tails, heads[first], allowed[:, first])
+        if len(rest) and not live.all():
+            left = np.flatnonzero(~live)
+            live[left] = _any_follows(verdicts, tails[left], heads[rest],
+                                      allowed[np.ix_(left, rest)])
+        if not live.any():
+            return k
+        alive = live
+    return None
+
+
+def _any_follows(verdicts: PairVerdicts, before: np.ndarray, after: np.ndarray,
+                 allowed: np.ndarray) -> np.ndarray:
+    """bool [len(before)]: some value of `after` that `allowed` lets follow may follow
+    by the rules."""
+    if not len(after) or not len(before):
+        return np.zeros(len(before), bool)
+    ok, _ = verdicts.judge([(before, after, allowed)])[0]
+    return (ok & allowed).any(axis=1)
