@@ -54,6 +54,7 @@ FIT_SPECS = (  # (key, meter, bars, form): free pieces unlike the examples
     ("E minor", "4/4", 12, "chorale"), ("D minor", "3/4", 16, "binary"),
     ("G minor", "4/4", 8, "chorale"), ("A major", "4/4", 16, "ternary"),
     ("C minor", "3/2", 12, "chorale"), ("G major", "6/8", 8, "binary"),
+    ("A minor", "4/4", 8, "chorale"), ("B minor", "4/4", 12, "binary"),
 )
 
 WHAT = {"progressions": "progression", "lines": "interval and height",
