@@ -20,6 +20,7 @@ from composer.errors import UnsatisfiableError
 from composer.music import Pitch
 from composer.planning.chain import HarmonyChain
 from composer.planning.keys import key_of
+from composer.planning.melody_chords import melody_chord_weights
 from composer.planning.melody_fit import heard_as_planned
 from composer.planning.phrases import melody_at
 from composer.rules import Context
@@ -100,9 +101,7 @@ def _fixed_by_voice(spec: Spec, ctx: Context) -> dict[tuple[Fraction, int], Pitc
 
 MAX_VALUES_PER_SLOT = 64  # the most likely (chord, voicing) values a slot offers
 
-
 MIN_VOICINGS_PER_CHORD = 4  # and of every chord allowed there, at least this many
-
 
 INVERTED_APPROACH = float(np.log(0.1))  # a cadence's first chord off its root (V6–I)
 
@@ -157,6 +156,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     # favours (composer/sample/lines.py)
     moves = progression_weights(scorer, chain.grammar)
     progressions = chain.pair if moves is None else tuple(p + moves for p in chain.pair)
+    # and the chords Bach sets under a given melody's notes (composer/planning/melody_chords.py)
+    under = melody_chord_weights(spec, chain.times, chain.chords, scorer)
     memo = {} if memo is None else memo
     rules_key = tuple(sorted(id(u) for u in spec.rules))
     solver = memo.setdefault(("solver", rules_key), Solver(spec.rules, ctx))
@@ -207,8 +208,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         doms = [solver.domain(pr) for _, pr in posed[k]]
         sizes = np.array([len(d.frame) for d in doms], np.int64)
         u = np.concatenate([(scorer.unary(d.frame, infos[t]) if scorer else 0.0) - d.penalty
-                            for d in doms] or [np.zeros(0)]) + np.repeat(
-            chain.unary[t][numerals], sizes)
+                            for d in doms] or [np.zeros(0)]) + np.repeat(chain.unary[t][
+                                numerals] + (under[t][numerals] if under else 0.0), sizes)
         if inner:  # the melody's quicker notes sound against the held voicing
             fresh = list(dict.fromkeys(pr for _, pr in posed[k] if (pr, inner) not in inside))
             for pr, held in zip(fresh, solver.within_each(
