@@ -84,9 +84,10 @@ def _free_keys(spec: Spec, phrases: Sequence[Phrase]) -> tuple[str, ...]:
     key); a section's closing half cadence leads back home. A section that comes back
     keeps the keys of its first appearance, phrase by phrase.
 
-    Why minor only: drawn for every inner phrase, free minor pieces came to the
-    chorales' share of natural sevenths and sixths (A A B A had never left home), while
-    a major piece's notes outside its scale doubled, to twice the chorales' share."""
+    Why minor only: free minor pieces had seldom left home (A A B A never), where four
+    in ten of the chorales' minor phrases stand in a related key; in major, drawn for
+    every inner phrase, the notes outside the scale doubled, to twice the chorales'
+    share."""
     counts = _modulations(spec.key.mode)
     names = [n for n in ("", *relation_keys(spec.key)) if n in counts]
     p = np.array([counts[n] for n in names], float)
