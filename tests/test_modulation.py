@@ -199,3 +199,40 @@ def test_the_composer_hears_a_voicing_as_the_checker_reads_the_score(tmp_path):
     diatonic = np.array([[p.diatonic for p in voicing]] * 2)
     heard = heard_as_planned(spec, at, Fraction(1), chords, np.array([0, 1]), midi, diatonic)
     assert heard.tolist() == [False, True]
+
+
+def test_free_minor_pieces_stand_whole_phrases_in_related_keys():
+    """The chorales in minor put about four phrases in ten in a related key; the A minor
+    A A B A example had none (its only phrases away from A closed on half cadences):
+    now an inner phrase of its bridge stands in one, wholly, and closes there."""
+    import numpy as np
+
+    from composer.grading.harmony import key_fit
+    from composer.planning.keys import relation_keys
+
+    spec = load_spec(f"{EXAMPLES}/minor-aaba.yaml")
+    away = 0
+    for seed in range(10):
+        comp = compose(replace(spec, seed=seed))
+        phrases = comp.plan.phrases
+        assert not phrases[0].key and not phrases[-1].key  # home at both ends
+        # the bridge's closing half cadence leads home: it stays there
+        assert not [ph for ph in phrases if ph.section == "B"][-1].key
+        for ph in phrases:
+            if not ph.key:
+                continue
+            away += 1
+            key = key_of(spec.key, ph.key)
+            assert key in relation_keys(spec.key).values()
+            assert ph.cadence == f"authentic in {ph.key}"
+            notes = [n for v in spec.voices for n in comp.notes[v]
+                     if n.pitch is not None and ph.start <= n.offset < ph.end]
+            weights = np.zeros(12)
+            for n in notes:
+                weights[n.pitch.pc] += float(n.duration)
+            # the key holds the phrase's notes (but for the chromatic chords of its own
+            # grammar: an applied dominant, the Neapolitan) and fits them better than
+            # the home key does
+            assert sum(n.pitch.pc not in key.scale_pcs for n in notes) <= len(notes) / 5
+            assert key_fit(key, weights) > key_fit(spec.key, weights)
+    assert away >= 4, away
