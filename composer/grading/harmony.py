@@ -31,14 +31,19 @@ def key_from_signature(sharps: int, mode: str) -> Key:
     return Key(major.tonic.up(5, 9), "minor")
 
 
-def find_key(weights: np.ndarray, sharps: int | None, last_bass_pc: int | None) -> Key:
+def find_key(weights: np.ndarray, sharps: int | None, last_bass_pc: int | None,
+             mode: str | None = None) -> Key:
     """The key of a score from its pitch-class weights, among the two keys its signature
-    allows (or all 24 without one). A final bass note on either tonic decides first."""
+    allows (or all 24 without one). A final bass note on either tonic decides first; then
+    the mode the file states (a piece ending on a half cadence, whose pitch content may
+    lean to the relative key); then the pitch content."""
     if sharps is not None and -7 <= sharps <= 7:
         candidates = [key_from_signature(sharps, "major"), key_from_signature(sharps, "minor")]
         for key in candidates:
             if last_bass_pc is not None and key.tonic.pc == last_bass_pc:
                 return key
+        if mode in ("major", "minor"):
+            return key_from_signature(sharps, mode)
     else:
         candidates = [key_from_signature(s, m) for s in range(-6, 6) for m in ("major", "minor")]
     return max(candidates, key=lambda key: key_fit(key, weights))

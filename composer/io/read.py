@@ -211,7 +211,8 @@ def texture_from_music21(
             if ev.pitch:
                 weights[ev.pitch.pc] += ev.duration
     last_bass = next((ev.pitch.pc for ev in reversed(events[-1]) if ev.pitch), None)
-    key = find_key(weights, ks.sharps if ks is not None else None, last_bass)
+    stated = ks.mode if isinstance(ks, m21.key.Key) else None  # <mode> in MusicXML
+    key = find_key(weights, ks.sharps if ks is not None else None, last_bass, stated)
     slices = build_slices(events, measures, meter, key)
     title = (score.metadata.title if score.metadata and score.metadata.title else "") or ""
     return Texture(names, key, meter, slices, title), Origin(score, events)
