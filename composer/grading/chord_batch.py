@@ -12,13 +12,15 @@ import numpy as np
 
 from composer.chords import QUALITIES
 from composer.grading.harmony import ONSET_WEIGHT, _spelled_templates
-from composer.music import Key, PitchClass
+from composer.music import STEP_PC, Key, PitchClass
 
 # Roots are spelled pitch classes with at most two sharps or flats (a root with more
 # has no spelled template): their codes 8 * step + alter + 3, alter -2..2.
 ROOTS = np.array([8 * s + a + 3 for s in range(7) for a in range(-2, 3)], np.int64)
 CODES = 64  # every code of a spelled pitch class with -3..4 accidentals; 63 never sounds
 QUALITY_NAMES = list(QUALITIES)
+# each code's pitch class (12: step 7, never a note)
+_PC_OF = [(c % 8 - 3 + STEP_PC[c // 8]) % 12 if c < 56 else 12 for c in range(CODES)]
 
 
 @cache
@@ -96,10 +98,8 @@ def _identify(codes: np.ndarray, weights: np.ndarray, bass: np.ndarray, key: Key
     for j in range(min(k, CODES)):
         total = total + np.where(present[rows, order[:, j]], w[rows, order[:, j]], 0.0)
     by_pc = np.zeros((n, 13), bool)
-    pc_of = np.array([(((c % 8 - 3) + (0, 2, 4, 5, 7, 9, 11)[c // 8]) % 12) if c < 56 else 12
-                      for c in range(CODES)])
-    for c in range(CODES - 1):
-        by_pc[:, pc_of[c]] |= present[:, c]
+    for code in range(CODES - 1):
+        by_pc[:, _PC_OF[code]] |= present[:, code]
     by_pc[:, 12] = False
     t = lambda x: x[:, None, None]  # noqa: E731  (a row's scalar over roots and entries)
     g = w[:, tones]  # [n, roots, entries, 4]

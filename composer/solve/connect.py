@@ -18,6 +18,7 @@ import numpy as np
 
 from composer.solve.pairs import PairVerdicts
 
+NAMES_PER_CALL = 2048  # every voicing offered: a call judges this many names' pairs at most
 FIRST_TRIED = 64  # the next slot's likeliest living values each value is tried against
 
 
@@ -54,3 +55,14 @@ def _any_follows(verdicts: PairVerdicts, before: np.ndarray, after: np.ndarray,
         return np.zeros(len(before), bool)
     ok, _ = verdicts.judge([(before, after, allowed)])[0]
     return (ok & allowed).any(axis=1)
+
+
+def group_of(names: list[np.ndarray], k: int, end: int) -> range:
+    """The pairs of slots from k on whose names (before, after) number at most
+    NAMES_PER_CALL together (at least one pair)."""
+    total, j = 0, k
+    while j < end and (j == k or total + len(names[2 * j + 1]) + len(names[2 * j + 2])
+                       <= NAMES_PER_CALL):
+        total += len(names[2 * j + 1]) + len(names[2 * j + 2])
+        j += 1
+    return range(k, j)
