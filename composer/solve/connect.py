@@ -37,10 +37,15 @@ def broken_at(names: Sequence[np.ndarray], unary: Sequence[np.ndarray],
         rest = np.setdiff1d(after, first)
         tails, heads = names[2 * k + 1], names[2 * k + 2]
         live = _any_follows(verdicts, tails, heads[first], allowed[:, first])
-        if len(rest) and not live.all():
-            left = np.flatnonzero(~live)
-            live[left] = _any_follows(verdicts, tails[left], heads[rest],
-                                      allowed[np.ix_(left, rest)])
+        # then the rest, likeliest first, in growing blocks: a value that finds a
+        # successor is not tried again
+        rest = rest[np.argsort(-unary[k + 1][rest], kind="stable")]
+        lo, size = 0, FIRST_TRIED
+        while lo < len(rest) and not live.all():
+            left, block = np.flatnonzero(~live), rest[lo:lo + size]
+            live[left] = _any_follows(verdicts, tails[left], heads[block],
+                                      allowed[np.ix_(left, block)])
+            lo, size = lo + size, 4 * size
         if not live.any():
             return k
         alive = live
