@@ -83,3 +83,11 @@ def test_a_run_connects_exactly_where_the_sampler_finds_a_sequence(
     else:
         with pytest.raises(NoSolution):
             candidates(spec, chain, None, cap=None, connected=True)
+    # An explanation only asks whether the run connects: the same values, no pair scored.
+    try:
+        only = candidates(spec, chain, None, cap=None, connected=True, connect_only=True)
+    except NoSolution:
+        assert not connects
+    else:
+        assert connects and only.pair == ()
+        assert all(np.array_equal(a, b) for a, b in zip(only.unary, every.unary, strict=True))

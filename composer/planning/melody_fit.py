@@ -20,6 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from composer.chords import Chord
+from composer.grading.chord_batch import CODES, QUALITY_NAMES, identify_chords
 from composer.grading.harmony import ONSET_WEIGHT, identify_chord
 from composer.music import STEP_PC, Key, Pitch, PitchClass
 from composer.rules.melodic import DissonanceTreatment
@@ -193,14 +194,38 @@ def heard_as_planned(spec: Spec, offset: Fraction, length: Fraction, chords: Seq
     for j in range(rows.shape[1]):
         code = code * span[j] + (rows[:, j] - low[j])
     distinct, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-    heard = np.empty(len(distinct), bool)
-    steps, alters, weighed = step.tolist(), alter.tolist(), tuple(weights)
-    for j, (f, r) in enumerate(zip(first.tolist(), asked[first].tolist(), strict=True)):
-        spelled = tuple(PitchClass(s, a) if on else None for s, a, on
-                        in zip(steps[f], alters[f], sounding[f], strict=True))
-        heard[j] = _heard(chords[which[r]], spelled, weighed, spec.key, int(lowest[f]))
-    out[asked] = heard[inverse.reshape(-1)]
+    out[asked] = _heard_rows(chords, which[asked[first]], step[first], alter[first],
+                             sounding[first], lowest[first], weights, spec.key
+                             )[inverse.reshape(-1)]
     return out
+
+
+def _heard_rows(chords: Sequence[Chord], which: np.ndarray, step: np.ndarray,
+                alter: np.ndarray, sounding: np.ndarray, lowest: np.ndarray,
+                weights: list[tuple[PitchClass, float]], key: Key) -> np.ndarray:
+    """bool [rows]: whether the checker hears each row's chord in its voicing (steps and
+    alterations top voice first) with the melody's later notes, all rows in one
+    `identify_chords` call (the very verdicts of `_heard`)."""
+    n = len(which)
+    later = np.array([8 * p.step + p.alter + 3 for p, _ in weights], np.int64)
+    voices = np.where(sounding, 8 * step + alter + 3, -1)
+    if (voices >= CODES - 1).any() or (later >= CODES - 1).any() or (later < 0).any() \
+            or (sounding & (alter < -3)).any():
+        return np.array([_heard(chords[w], tuple(PitchClass(s, a) if on else None
+                                                 for s, a, on in zip(st, al, so, strict=True)),
+                                tuple(weights), key, int(lo))
+                         for w, st, al, so, lo in zip(which.tolist(), step.tolist(),
+                                                      alter.tolist(), sounding, lowest.tolist(),
+                                                      strict=True)], bool).reshape(n)
+    codes = np.concatenate([voices, np.broadcast_to(later, (n, len(later)))], axis=1)
+    onset = np.where(sounding, ONSET_WEIGHT, 0.0)
+    w = np.concatenate([onset, np.broadcast_to(np.array([x for _, x in weights], float),
+                                               (n, len(weights)))], axis=1)
+    bass = voices[np.arange(n), lowest]
+    root, quality = identify_chords(codes, w, bass, key)
+    want_root = np.array([8 * c.root.step + c.root.alter + 3 for c in chords], np.int64)
+    want_quality = np.array([QUALITY_NAMES.index(c.quality) for c in chords], np.int64)
+    return (root == want_root[which]) & (quality == want_quality[which])
 
 
 @lru_cache(maxsize=1 << 16)

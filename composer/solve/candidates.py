@@ -27,7 +27,7 @@ from composer.rules import Context
 from composer.sample.lines import progression_weights
 from composer.sample.sampler import NoSolution
 from composer.sample.scorer import Scorer, SlotInfo
-from composer.solve.connect import broken_at
+from composer.solve.connect import broken_at, group_of
 from composer.solve.domains import (
     SlotProblem,
     Solver,
@@ -105,7 +105,6 @@ MAX_VALUES_PER_SLOT = 64  # the most likely (chord, voicing) values a slot offer
 
 MIN_VOICINGS_PER_CHORD = 4  # and of every chord allowed there, at least this many
 
-NAMES_PER_CALL = 2048  # every voicing offered: a call judges this many names' pairs at most
 
 INVERTED_APPROACH = float(np.log(0.1))  # a cadence's first chord off its root (V6–I)
 
@@ -151,13 +150,14 @@ class Candidates:
 def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                slots: range | None = None, cap: int | None = MAX_VALUES_PER_SLOT,
                progress: Progress | None = None, memo: dict | None = None,
-               connected: bool = False) -> Candidates:
+               connected: bool = False, connect_only: bool = False) -> Candidates:
     """Each slot's (chord, voicing) values and the scores between neighbours. Without a
     scorer every allowed value weighs the same (enough to ask whether any piece exists);
     `cap` bounds the values each slot offers (None: all of them). `memo` shares
     domains and verdicts between calls with the same rules (as an explanation makes);
     `connected`: every voicing offered, first make sure some sequence passes the rules
-    (else NoSolution, before the scores of every pair are made)."""
+    (else NoSolution, before the scores of every pair are made); `connect_only`: then
+    return, no pair scored (`pair` empty: all an explanation asks is whether one exists)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
     # The chorales' progressions as the grammar counts them, mended for what this scorer
     # favours (composer/sample/lines.py)
@@ -287,6 +287,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     if connected and cap is None and len(ends) and \
             (broken := broken_at(names, unary, harmony, verdicts)) is not None:
         raise NoSolution(slots[broken], "no voicings connect the chords from here on")
+    if connect_only and connected and cap is None:
+        return Candidates(tuple(blocks), tuple(frames), tuple(unary), ())
     # Every pair not judged before in one call: with few values, of the whole run; with
     # every voicing, of the next few pairs of slots (a table of their names' pairs).
     harmonies: dict[int, np.ndarray] = {}
@@ -294,7 +296,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     pair = []
     for k, t in enumerate(ends):
         if k not in judged:
-            group = range(k, len(ends)) if cap is not None else _group(names, k, len(ends))
+            group = range(k, len(ends)) if cap is not None else group_of(names, k, len(ends))
             harmonies = {j: harmony(j) for j in group}
             judged = dict(zip(group, verdicts.judge([move(j, harmonies[j]) for j in group]),
                               strict=True))
@@ -309,17 +311,6 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         if progress:
             progress("voicing", k + 1, len(blocks) - 1)
     return Candidates(tuple(blocks), tuple(frames), tuple(unary), tuple(pair))
-
-
-def _group(names: list[np.ndarray], k: int, end: int) -> range:
-    """The pairs of slots from k on whose names (before, after) number at most
-    NAMES_PER_CALL together (at least one pair)."""
-    total, j = 0, k
-    while j < end and (j == k or total + len(names[2 * j + 1]) + len(names[2 * j + 2])
-                       <= NAMES_PER_CALL):
-        total += len(names[2 * j + 1]) + len(names[2 * j + 2])
-        j += 1
-    return range(k, j)
 
 
 def _slot_infos(spec: Spec, chain: HarmonyChain) -> list[SlotInfo]:

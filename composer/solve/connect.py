@@ -18,6 +18,7 @@ import numpy as np
 
 from composer.solve.pairs import PairVerdicts
 
+NAMES_PER_CALL = 2048  # every voicing offered: a call judges this many names' pairs at most
 FIRST_TRIED = 64  # the next slot's likeliest living values each value is tried against
 
 
@@ -36,10 +37,15 @@ def broken_at(names: Sequence[np.ndarray], unary: Sequence[np.ndarray],
         rest = np.setdiff1d(after, first)
         tails, heads = names[2 * k + 1], names[2 * k + 2]
         live = _any_follows(verdicts, tails, heads[first], allowed[:, first])
-        if len(rest) and not live.all():
-            left = np.flatnonzero(~live)
-            live[left] = _any_follows(verdicts, tails[left], heads[rest],
-                                      allowed[np.ix_(left, rest)])
+        # then the rest, likeliest first, in growing blocks: a value that finds a
+        # successor is not tried again
+        rest = rest[np.argsort(-unary[k + 1][rest], kind="stable")]
+        lo, size = 0, FIRST_TRIED
+        while lo < len(rest) and not live.all():
+            left, block = np.flatnonzero(~live), rest[lo:lo + size]
+            live[left] = _any_follows(verdicts, tails[left], heads[block],
+                                      allowed[np.ix_(left, block)])
+            lo, size = lo + size, 4 * size
         if not live.any():
             return k
         alive = live
@@ -54,3 +60,14 @@ def _any_follows(verdicts: PairVerdicts, before: np.ndarray, after: np.ndarray,
         return np.zeros(len(before), bool)
     ok, _ = verdicts.judge([(before, after, allowed)])[0]
     return (ok & allowed).any(axis=1)
+
+
+def group_of(names: list[np.ndarray], k: int, end: int) -> range:
+    """The pairs of slots from k on whose names (before, after) number at most
+    NAMES_PER_CALL together (at least one pair)."""
+    total, j = 0, k
+    while j < end and (j == k or total + len(names[2 * j + 1]) + len(names[2 * j + 2])
+                       <= NAMES_PER_CALL):
+        total += len(names[2 * j + 1]) + len(names[2 * j + 2])
+        j += 1
+    return range(k, j)

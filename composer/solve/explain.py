@@ -116,11 +116,14 @@ def _consistent(spec: Spec, full: HarmonyChain, window: range, items: list[_Item
     ctx = Context(spec.voices, spec.key, spec.meter)
     chain = harmony_chain(trial, fixed_notes(trial, ctx), layout=full)
     # A piece among a few values of each slot proves that one exists; only the want of
-    # one needs them all (a slot left empty is empty however many are offered).
+    # one needs them all (a slot left empty is empty however many are offered), and then
+    # whether they connect is arc consistency from the end, no pair scored.
     for cap in (MAX_VALUES_PER_SLOT, None):
         try:
-            cands = candidates(trial, chain, None, slots=window, cap=cap, memo=memo)
-            feasible(Chain(cands.unary, cands.pair))
+            cands = candidates(trial, chain, None, slots=window, cap=cap, memo=memo,
+                               connected=cap is None, connect_only=cap is None)
+            if cap is not None:
+                feasible(Chain(cands.unary, cands.pair))
         except NoSolution:
             continue
         except UnsatisfiableError:
