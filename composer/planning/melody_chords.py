@@ -18,7 +18,6 @@ models/melody-chords.json; a scorer with none fitted (or a free piece) composes 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from composer.chords import Chord
-from composer.content import content_dir
+from composer.content import fitted_per_scorer
 from composer.music import Key
 from composer.planning.phrases import melody_at
 from composer.sample.lines import LinedScorer, scorer_name
@@ -102,11 +101,8 @@ class MelodyChords:
 
 @lru_cache(maxsize=1)
 def _stored() -> dict[str, MelodyChords]:
-    path = content_dir("models") / MELODY_CHORDS_FILE
-    if not path.exists():
-        return {}
-    data = json.loads(path.read_text())
-    return {name: MelodyChords.from_json(w) for name, w in data["scorers"].items()}
+    fitted = fitted_per_scorer(MELODY_CHORDS_FILE)
+    return {name: MelodyChords.from_json(w) for name, w in fitted.items()}
 
 
 def stored_melody_chords(name: str | None) -> MelodyChords | None:

@@ -29,7 +29,6 @@ where the candidates are scored (composer/solve/candidates.py).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,7 +38,7 @@ from weakref import WeakKeyDictionary
 
 import numpy as np
 
-from composer.content import content_dir
+from composer.content import fitted_per_scorer
 from composer.planning.grammar import HarmonyGrammar
 from composer.sample.scorer import Scorer, SlotInfo, StatisticalScorer
 from composer.texture import Frame
@@ -158,11 +157,7 @@ def scorer_name(scorer: Scorer) -> str | None:
 
 @lru_cache(maxsize=1)
 def _stored() -> dict[str, LineWeights]:
-    path = content_dir("models") / LINES_FILE
-    if not path.exists():
-        return {}
-    data = json.loads(path.read_text())
-    return {name: LineWeights.from_json(w) for name, w in data["scorers"].items()}
+    return {name: LineWeights.from_json(w) for name, w in fitted_per_scorer(LINES_FILE).items()}
 
 
 def lined(scorer: Scorer) -> Scorer:
