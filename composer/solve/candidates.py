@@ -156,8 +156,9 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     `cap` bounds the values each slot offers (None: all of them). `memo` shares
     domains and verdicts between calls with the same rules (as an explanation makes);
     `connected`: every voicing offered, first make sure some sequence passes the rules
-    (else NoSolution, before the scores of every pair are made); `connect_only`: then
-    return, no pair scored (`pair` empty: all an explanation asks is whether one exists)."""
+    (else NoSolution, before the scores of every pair are made); `connect_only`: that,
+    and return, no pair scored (`pair` empty: all an explanation asks is whether one
+    exists)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
     # The chorales' progressions as the grammar counts them, mended for what this scorer
     # favours (composer/sample/lines.py)
@@ -284,10 +285,10 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     def move(k: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return names[2 * k + 1], names[2 * k + 2], np.isfinite(h)
 
-    if connected and cap is None and len(ends) and \
+    if (connected or connect_only) and cap is None and len(ends) and \
             (broken := broken_at(names, unary, harmony, verdicts)) is not None:
         raise NoSolution(slots[broken], "no voicings connect the chords from here on")
-    if connect_only and connected and cap is None:
+    if connect_only and cap is None:
         return Candidates(tuple(blocks), tuple(frames), tuple(unary), ())
     # Every pair not judged before in one call: with few values, of the whole run; with
     # every voicing, of the next few pairs of slots (a table of their names' pairs).

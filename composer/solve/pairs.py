@@ -134,31 +134,6 @@ def pair_matrix(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context
     return ok, penalty
 
 
-def pair_blocks(a: Frame, b: Frame, blocks: Sequence[tuple[slice, slice]],
-                uses: Sequence[RuleUse], ctx: Context) -> list[tuple[np.ndarray, np.ndarray]]:
-    """pair_matrix of each block (rows of a, rows of b), the blocks judged together: a
-    slot's chord pairs are many and mostly small, and each call of the rules costs more
-    than its few thousand pairs."""
-    firsts, seconds, sizes = [], [], []
-    for rows, cols in blocks:
-        ia, ib = np.arange(rows.start, rows.stop), np.arange(cols.start, cols.stop)
-        firsts.append(np.repeat(ia, len(ib)))
-        seconds.append(np.tile(ib, len(ia)))
-        sizes.append((len(ia), len(ib)))
-    first = np.concatenate(firsts or [np.zeros(0, np.int64)])
-    second = np.concatenate(seconds or [np.zeros(0, np.int64)])
-    ok, penalty = np.ones(len(first), bool), np.zeros(len(first))
-    for start in range(0, len(first), PAIRS_PER_CALL):  # a call's arrays stay in the cache
-        part = slice(start, start + PAIRS_PER_CALL)
-        ok[part], penalty[part] = step_rules(a.take(first[part]), b.take(second[part]), uses,
-                                             ctx)
-    out, at = [], 0
-    for k1, k2 in sizes:
-        out.append((ok[at:at + k1 * k2].reshape(k1, k2), penalty[at:at + k1 * k2].reshape(k1, k2)))
-        at += k1 * k2
-    return out
-
-
 # The hard rules that forbid most moves between a chorale's voicings (some 40, 25 and 15
 # in a hundred), judged first so that the other rules judge only the moves they allow.
 PRUNE_FIRST = ("no-voice-overlap", "seventh-resolves-down", "max-leap")
