@@ -147,6 +147,8 @@ def _chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None, phrases: list[
             u[lacking[pc]] = -np.inf
         if k in openings:
             u = _opening(grammar, u, None if fit is None else fit.unary[k])
+        if spec.melody is None and len(grammar.free) == len(chords):
+            u = u + grammar.free  # (a figured bass is a given melody: its figures rule)
         base.append(u + _in_key(grammar, chords, phrases, times, k))
     fitted = {t for t, (_, at, length, _) in enumerate(times)  # slots the melody masks
               if not any(at <= x < at + length for x in loose)} if fit is not None else set()

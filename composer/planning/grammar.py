@@ -21,6 +21,7 @@ from composer.rules.structure import CADENCES, classify_cadence, related_keys
 from composer.spec.yamlfile import load_yaml
 
 WEIGHTS_FILE = "harmony-weights.json"
+FREE_FILE = "free-chords.json"  # per mode, a log-weight per numeral for free pieces
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ class HarmonyGrammar:
     # Where each key's block of numerals starts, and the end (keys.keyed_grammar); empty:
     # the home key's numerals only.
     blocks: tuple[int, ...] = ()
+    # float [N]: a log-weight per numeral added at every slot of a free piece (no given
+    # melody), fitted so that free plans' chords are shared out as the chorales' are
+    # (`benchmarks/fit_free_chords.py`); zeros where none is fitted.
+    free: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def why(self, before: int | None, this: int) -> str:
         """The grammar rule that lets numeral `this` follow `before` (None: it opens)."""
@@ -198,7 +203,21 @@ def _load(mode: str) -> HarmonyGrammar:
     return HarmonyGrammar(data["name"], mode, numerals, region, allowed, weights,
                           tuple(names.index(s) for s in data["start"]), cadences, related,
                           unlisted, resolutions,
-                          {r: tuple(to) for r, to in data["moves"].items()})
+                          {r: tuple(to) for r, to in data["moves"].items()},
+                          free=free_weights(mode, names))
+
+
+def free_weights(mode: str, names: list[str]) -> np.ndarray:
+    """The fitted log-weight of each numeral in a free piece (0 where none is stored).
+
+    A free plan is a chain pinned at both ends of every short phrase: it opens on the
+    tonic and closes on a cadence every two bars or so, and so it overdraws the chords
+    that lead there (in minor the tonic, V and vii°, where the chorales take III, VI,
+    VII, iv and v, and modulate to the relative major). The progression weights alone
+    cannot say so; a weight per chord, fitted on the plans themselves, can."""
+    path = content_dir("grammars") / FREE_FILE
+    stored = json.loads(path.read_text()).get(mode, {}) if path.exists() else {}
+    return np.array([float(stored.get(n, 0.0)) for n in names])
 
 
 REFERENCE = {"major": Key(PitchClass.parse("C"), "major"),

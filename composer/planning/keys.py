@@ -185,5 +185,6 @@ def keyed_grammar(mode: str, wheres: tuple[str, ...]) -> HarmonyGrammar:
     return replace(home, numerals=numerals,
                    region=tuple(r for g, _ in blocks for r in g.region),
                    allowed=allowed, weights=weights, related=related,
-                   resolutions=resolutions, blocks=tuple(int(s) for s in starts))
+                   resolutions=resolutions, blocks=tuple(int(s) for s in starts),
+                   free=np.concatenate([g.free for g, _ in blocks]))
 
