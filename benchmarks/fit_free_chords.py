@@ -33,7 +33,10 @@ CLIP = 3.0  # the largest weight either way
 # plans' chords matched the chorales' as well, yet the free major pieces' pitch classes
 # moved no closer to the chorales' (benchmarks/style_distance.py, measured): their gap is
 # the raised fourth and flat seventh the chorales' modulations bring, not the diatonic
-# chords' shares.
+# chords' shares. Fitted on the secondary dominants alone (V/V, V7/IV, ...), the major
+# pieces' notes pooled matched the chorales' (the raised fourth 0.021 of the notes against
+# 0.020, the flat seventh 0.012 against 0.013), yet the median piece's distance did not
+# move (0.161): a piece too short to hold them misses them all the same.
 KEYS = ("C major", "G major", "A minor", "E minor")
 SHAPES = (("4/4", 8, "chorale"), ("4/4", 12, "chorale"), ("4/4", 16, "A A B A"),
           ("4/4", 16, "ternary"), ("3/4", 16, "binary"), ("3/4", 12, "bar-form"),
