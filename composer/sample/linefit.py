@@ -25,13 +25,6 @@ to ±PROGRESSION_LIMIT.
         # refits one scorer's progressions only, keeping its line weights and the others'
     python -m composer.sample.linefit chorale --repeats
         # refits its progressions and the soprano's and tenor's repeated-note weights together
-    python -m composer.sample.linefit chorale --spacing
-        # fits its spacing weights (the semitones between neighbouring voices) with its
-        # progressions and repeated-note weights, keeping its other weights stored
-
-The spacing's target is the voicings on the training chorales' beats (every voice
-sounding; `composer.neural.data`), the drafts' the voicings their chain chose, one per
-slot, before any figure: both are what the weight acts on.
 """
 
 from __future__ import annotations
@@ -46,15 +39,7 @@ import numpy as np
 
 from composer.content import content_dir
 from composer.planning.grammar import WEIGHTS_FILE, harmony_grammar
-from composer.sample.lines import (
-    HEIGHTS,
-    LINES_FILE,
-    SPACE,
-    SPAN,
-    VOICES,
-    LinedScorer,
-    LineWeights,
-)
+from composer.sample.lines import HEIGHTS, LINES_FILE, SPAN, VOICES, LinedScorer, LineWeights
 from composer.sample.scorer import Scorer
 
 ROUNDS = 6
@@ -62,9 +47,6 @@ SEEDS = 10
 STEP = 0.5  # half a step: the interval and height weights act on each other, and a full
 # step of each overshoots (the drafts moved away from the target in a trial)
 LIMIT = 4.0  # no bin weighs more than e^4 either way: a bin seen once cannot run away
-FEW = 20  # a spacing either side counts fewer times is not weighed: those the rules
-# forbid the drafts (wider than an octave above the tenor) or the chorales seldom sound
-# (a second between soprano and alto) ran to the limit in a trial, and bent the lines
 PROGRESSION_LIMIT = 3.0  # a progression's weight: viio in minor was ten times too common
 # (key, meter, bars, form): free pieces unlike the examples; six in minor, A minor among
 # them (without it the model's i–viio–i in A minor went unseen by the fit)
@@ -78,24 +60,9 @@ FIT_SPECS = (
 )
 
 WHAT = {"progressions": "progression", "lines": "interval and height",
-        "repeats": "progression and repeated-note",
-        "spacing": "spacing, progression and repeated-note"}  # what each refit option refits
+        "repeats": "progression and repeated-note"}  # what each refit option refits
 Moves = dict[tuple[str, str, str], float]  # (mode, previous numeral, next numeral) → count
-# [4, 2 * SPAN + 1] intervals, [4, HEIGHTS] heights, moves, [3, SPACE] spacings
-Counts = tuple[np.ndarray, np.ndarray, Moves, np.ndarray]
-
-
-def _empty() -> Counts:
-    return (np.zeros((4, 2 * SPAN + 1)), np.zeros((4, HEIGHTS)), {}, np.zeros((3, SPACE)))
-
-
-def _add_spacing(total: Counts, midi: np.ndarray) -> None:
-    """Count the semitones between neighbouring voices of voicings (int [n, 4]) in which
-    every voice sounds."""
-    midi = np.asarray(midi, np.int64)
-    midi = midi[(midi >= 0).all(axis=1)]
-    for p in range(3):
-        np.add.at(total[3][p], np.clip(midi[:, p] - midi[:, p + 1], 0, SPACE - 1), 1)
+Counts = tuple[np.ndarray, np.ndarray, Moves]  # [4, 2 * SPAN + 1] intervals, [4, HEIGHTS]
 
 
 def _add(total: Counts, voice: int, midi: Sequence[int]) -> None:
@@ -108,12 +75,9 @@ def _add(total: Counts, voice: int, midi: Sequence[int]) -> None:
 def chorale_counts() -> Counts:
     """The training chorales' struck notes, counted."""
     from composer.corpus import default_melody_index
-    from composer.neural.data import corpus_names, load_chorales, split_of
+    from composer.neural.data import split_of
 
-    total = _empty()
-    for chorale in load_chorales([n for n in corpus_names() if split_of(n) == "train"]):
-        if chorale.beats.midi.shape[1] == 4:
-            _add_spacing(total, chorale.beats.midi)
+    total: Counts = (np.zeros((4, 2 * SPAN + 1)), np.zeros((4, HEIGHTS)), {})
     for line in default_melody_index().lines:
         if line.voice in VOICES and split_of(line.work) == "train":
             _add(total, VOICES.index(line.voice), line.midi)
@@ -133,7 +97,7 @@ def draft_counts(scorer: Scorer, seeds: int = SEEDS) -> Counts:
     from composer.pipeline import compose
     from composer.spec.load import spec_from_text
 
-    total = _empty()
+    total: Counts = (np.zeros((4, 2 * SPAN + 1)), np.zeros((4, HEIGHTS)), {})
     for key, meter, bars, form in FIT_SPECS:
         spec = spec_from_text(f"key: {key}\nmeter: {meter}\nbars: {bars}\nform: {form}\n"
                               "rules: {include: [common-practice]}\n")
@@ -144,7 +108,6 @@ def draft_counts(scorer: Scorer, seeds: int = SEEDS) -> Counts:
                 continue
             for v, name in enumerate(VOICES):
                 _add(total, v, [n.pitch.midi for n in comp.notes[name] if n.pitch is not None])
-            _add_spacing(total, np.array([[p.midi for p in v] for v in comp.voicings]))
             slots = comp.plan.slots
             for a, b in zip(slots, slots[1:], strict=False):
                 if a.key == b.key:
@@ -200,19 +163,17 @@ def progression_distance(target: Moves, drafts: Moves) -> float:
     return float(np.mean(out)) if out else 0.0
 
 
-def distance(target: Counts, drafts: Counts, spacing: bool = False) -> float:
-    """The mean total-variation distance over the voices' interval distributions (or,
-    `spacing`, over the voice pairs' spacings)."""
-    a, b = (target[3], drafts[3]) if spacing else (target[0], drafts[0])
-    p = a / np.maximum(a.sum(1, keepdims=True), 1)
-    q = b / np.maximum(b.sum(1, keepdims=True), 1)
+def distance(target: Counts, drafts: Counts) -> float:
+    """The mean total-variation distance over the voices' interval distributions."""
+    p = target[0] / target[0].sum(1, keepdims=True)
+    q = drafts[0] / drafts[0].sum(1, keepdims=True)
     return float(np.abs(p - q).sum(1).mean() / 2)
 
 
 def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS,
         say: Callable[[str], None] = print, start: LineWeights | None = None,
-        lines: bool = True, progressions: bool = True, repeats: bool = False,
-        spacing: bool = False) -> tuple[LineWeights, dict[str, list[float]]]:
+        lines: bool = True, progressions: bool = True, repeats: bool = False
+        ) -> tuple[LineWeights, dict[str, list[float]]]:
     """The weights after `rounds` of iterative scaling from `start` (else zero), averaged
     over the second half of the rounds (each round's drafts are a sample: the average
     steadies what their noise moves), and the interval and progression distances of the
@@ -225,34 +186,25 @@ def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS
     fitted (with `lines` False), the heights kept: two weights that move the lines without
     unsettling the harmony as a refit of every interval did (the progressions fitted
     after the lines made the harmony repeat its chord as often as the chorales do, and
-    the soprano repeated a quarter of its notes, the chorales' one in seven).
-    `spacing`: the spacing weights are fitted too (from zero where `start` has none),
-    each spacing that both sides sound at least FEW times; a trial fitting them alone moved
-    the progressions away from the chorales' (distance 0.061 to 0.109) and the soprano
-    to repeat its note more (0.15 to 0.19), so they are fitted with `repeats`."""
+    the soprano repeated a quarter of its notes, the chorales' one in seven)."""
     weights, kept = start or LineWeights.zero(), []
     bins = np.zeros((4, 2 * SPAN + 1))
     bins[[0, 2], SPAN] = 1.0  # the soprano's and the tenor's: the bass's, fitted with
     # them, left it leaping on a third of its steps (the chorales: a quarter), and the
     # alto's brought its intervals no closer to the chorales' (0.288 against 0.263-0.285)
     stepped = np.ones_like(bins) if lines else bins if repeats else np.zeros_like(bins)
-    trace: dict[str, list[float]] = {"interval": [], "progression": [], "spacing": []}
-    space = weights.spacing if weights.spacing is not None else np.zeros((3, SPACE))
+    trace: dict[str, list[float]] = {"interval": [], "progression": []}
 
     def measure(drafts: Counts, when: str) -> None:
         trace["interval"].append(distance(target, drafts))
         trace["progression"].append(progression_distance(target[2], drafts[2]))
-        trace["spacing"].append(distance(target, drafts, spacing=True))
         say(f"{when}: interval distance {trace['interval'][-1]:.3f}, progression distance"
-            f" {trace['progression'][-1]:.3f}, spacing distance {trace['spacing'][-1]:.3f}")
+            f" {trace['progression'][-1]:.3f}")
 
     for r in range(rounds):
         drafts = draft_counts(LinedScorer(scorer, weights), seeds)
         measure(drafts, f"round {r}")
         moved = _progression_step(target[2], drafts[2])
-        common = (target[3] >= FEW) & (drafts[3] >= FEW)
-        space = np.clip(space + spacing * common * STEP * _log_ratio(target[3], drafts[3]),
-                        -LIMIT, LIMIT).astype(np.float32)
         weights = LineWeights(
             np.clip(weights.interval + stepped * STEP * _log_ratio(target[0], drafts[0]),
                     -LIMIT, LIMIT).astype(np.float32),
@@ -261,17 +213,13 @@ def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS
             {k: float(np.clip(weights.progression.get(k, 0.0)
                               + progressions * STEP * moved.get(k, 0.0),
                               -PROGRESSION_LIMIT, PROGRESSION_LIMIT))
-             for k in set(weights.progression) | set(moved)},
-            space if space.any() else None)
+             for k in set(weights.progression) | set(moved)})
         if r >= rounds // 2:
             kept.append(weights)
     weights = LineWeights(np.mean([w.interval for w in kept], axis=0).astype(np.float32),
                           np.mean([w.height for w in kept], axis=0).astype(np.float32),
                           {k: float(np.mean([w.progression.get(k, 0.0) for w in kept]))
-                           for k in set().union(*(w.progression for w in kept))},
-                          np.mean(spaced, axis=0).astype(np.float32)
-                          if len(spaced := [w.spacing for w in kept if w.spacing is not None])
-                          == len(kept) else None)
+                           for k in set().union(*(w.progression for w in kept))})
     measure(draft_counts(LinedScorer(scorer, weights), seeds), "averaged")
     return weights, trace
 
@@ -280,9 +228,7 @@ def main(argv: list[str]) -> int:
     """Refit the scorers named in argv (all of them where none is named); the others
     keep the weights stored. `--progressions` or `--lines`: only their progressions, or
     only their interval and height weights, from the weights stored; `--repeats`: their
-    progressions and the soprano's and tenor's repeated-note weights, from the weights stored;
-    `--spacing`: their spacing weights with the progressions and repeated-note weights,
-    from the weights stored."""
+    progressions and the soprano's and tenor's repeated-note weights, from the weights stored."""
     from composer.music import SATB
     from composer.neural.scorer import default_scorer
     from composer.sample.scorer import StatisticalScorer
@@ -296,8 +242,8 @@ def main(argv: list[str]) -> int:
     traces = {name: {"interval": trace} if isinstance(trace, list) else trace
               for name, trace in stored.get("distance_by_round",
                                             stored.get("interval_distance_by_round", {})).items()}
-    only = next((a[2:] for a in argv
-                 if a in ("--progressions", "--lines", "--repeats", "--spacing")), None)
+    only = next((a[2:] for a in argv if a in ("--progressions", "--lines", "--repeats")),
+                None)
     names = [a for a in argv if not a.startswith("--")] or list(makers)
     for name in names:
         print(f"fitting the {WHAT.get(only or '', 'line and progression')} weights of {name}",
@@ -306,8 +252,7 @@ def main(argv: list[str]) -> int:
         weights, traces[name] = fit(makers[name](), target, start=start,
                                     lines=only is None or only == "lines",
                                     progressions=only != "lines",
-                                    repeats=only in ("repeats", "spacing"),
-                                    spacing=only in (None, "spacing"),
+                                    repeats=only == "repeats",
                                     say=lambda s: print(s, file=sys.stderr))
         out[name] = weights.to_json()
     data = {"command": f"python -m composer.sample.linefit {' '.join(argv)}".strip(),

@@ -19,14 +19,6 @@ hand; each answers "how much more, or less, often than the chorales does the cha
 this". They are fitted per scorer (the shipped model, and `--model none`) and stored in
 models/line-weights.json; a scorer with no fitted weights composes as before.
 
-Nor does a weight per voice place the voices against each other: the chain's drafts
-stood the alto within a fourth of the soprano on 55% of their beats (the chorales: 41%)
-and the tenor within an octave of the alto on 91% (the chorales: 79%), so that thirds
-and fourths crowded the sonorities out of the sixths and tenths Bach's open voicings
-sound. So a scorer may also carry a weight per pair of neighbouring voices and the
-semitones between them, fitted the same way to the voicings on the chorales' beats
-(`python -m composer.sample.linefit chorale --spacing`).
-
 The same product bends the harmony: the grammar's progressions are counted from the
 chorales, but the voicings' scores favour some chords (in major the chain looped
 V–vi–ii7 and underused I; in minor it looped VI–VII–IV and struck viio ten times as often
@@ -54,7 +46,6 @@ from composer.texture import Frame
 LINES_FILE = "line-weights.json"
 SPAN = 12  # semitones: wider intervals share the last weight each way
 HEIGHTS = 128  # MIDI notes
-SPACE = 25  # semitones between neighbouring voices: two octaves and more share the last
 VOICES = ("soprano", "alto", "tenor", "bass")
 
 
@@ -67,9 +58,6 @@ class LineWeights:
     height: np.ndarray  # float32 [4, HEIGHTS]
     # (mode, previous numeral, next numeral) → log-weight of that progression; absent: 0
     progression: Mapping[tuple[str, str, str], float] = field(default_factory=dict)
-    # float32 [3, SPACE]: per pair of neighbouring voices (soprano–alto, alto–tenor,
-    # tenor–bass), log-weights of the semitones between them; absent: 0
-    spacing: np.ndarray | None = None
 
     @classmethod
     def zero(cls) -> LineWeights:
@@ -84,8 +72,6 @@ class LineWeights:
                 if round(w, 4):
                     nested.setdefault(mode, {}).setdefault(a, {})[b] = round(float(w), 4)
             out["progression"] = nested
-        if self.spacing is not None and self.spacing.any():
-            out["spacing"] = np.round(self.spacing, 4).tolist()
         return out
 
     @classmethod
@@ -93,10 +79,8 @@ class LineWeights:
         progression = {(mode, a, b): float(w)
                        for mode, rows in data.get("progression", {}).items()
                        for a, row in rows.items() for b, w in row.items()}
-        spacing = data.get("spacing")
         return cls(np.asarray(data["interval"], np.float32),
-                   np.asarray(data["height"], np.float32), progression,
-                   None if spacing is None else np.asarray(spacing, np.float32))
+                   np.asarray(data["height"], np.float32), progression)
 
     def progressions(self, grammar: HarmonyGrammar) -> np.ndarray | None:
         """float [N, N]: the weight of each progression between the grammar's numerals, in
@@ -115,22 +99,11 @@ class LineWeights:
         return out
 
     def unary(self, frame: Frame) -> np.ndarray:
-        """float [K]: the height weights of each voicing's notes, and the spacing weights
-        of its neighbouring voices (a rest weighs 0)."""
+        """float [K]: the height weights of each voicing's notes (a rest weighs 0)."""
         midi = frame.midi.astype(np.int64)
         rows = np.arange(min(midi.shape[1], 4))
         at = np.clip(midi[:, rows], 0, HEIGHTS - 1)
-        out = np.where(midi[:, rows] >= 0, self.height[rows, at], 0).sum(axis=1)
-        if self.spacing is None:
-            return out
-        cols = frame.columns
-        for c in range(len(cols) - 1):
-            if cols[c] < 3 and cols[c + 1] == cols[c] + 1:
-                upper, lower = midi[:, c], midi[:, c + 1]
-                gap = np.clip(upper - lower, 0, SPACE - 1)
-                out = out + np.where((upper >= 0) & (lower >= 0),
-                                     self.spacing[cols[c], gap], 0)
-        return out
+        return np.where(midi[:, rows] >= 0, self.height[rows, at], 0).sum(axis=1)
 
     def transition(self, a: Frame, b: Frame) -> np.ndarray:
         """float32 [K1, K2]: the interval weights of each voice moving from a[i] to b[j]."""
