@@ -21,7 +21,7 @@ weighed as the chorales' climaxes and lowest notes, times how often a chorale me
 spans that many semitones from its lowest note to its highest. Drawn one after the other,
 each end took its own likeliest note (in E minor a peak on D5, common in the chorales'
 many G and D major melodies, over E4) and free sopranos spanned a median of 9 semitones,
-where the chorales' span an octave (most between a minor seventh and a tenth).
+where the chorales' melodies span an octave (most between a minor seventh and a tenth).
 """
 
 from __future__ import annotations
