@@ -15,6 +15,13 @@ of a climax (within the voice's reach; on a strong degree, the fifth or the octa
 than the leading tone). The tonic of a chorale is read as its bass's last note, where
 every chorale closes. Only the model card's training split is counted (BWV number modulo
 10 = 2..9), so that the held-out chorales stay held out.
+
+The floor the line reaches down to is drawn with the climax, as one pair: each end
+weighed as the chorales' climaxes and lowest notes, times how often a chorale melody
+spans that many semitones from its lowest note to its highest. Drawn one after the other,
+each end took its own likeliest note (in E minor a peak on D5, common in the chorales'
+many G and D major melodies, over E4) and free sopranos spanned a median of 9 semitones,
+where the chorales' melodies span an octave (most between a minor seventh and a tenth).
 """
 
 from __future__ import annotations
@@ -64,6 +71,21 @@ def climax_counts(lowest: bool = False) -> tuple[dict[int, int], dict[int, int]]
         heights[end] += 1
         degrees[(end - bass[-1]) % 12] += 1
     return dict(heights), dict(degrees)
+
+
+@lru_cache(maxsize=1)
+def span_counts() -> dict[int, int]:
+    """Semitones from lowest to highest note → training chorales' sopranos spanning them."""
+    from composer.neural.data import split_of
+
+    spans: Counter[int] = Counter()
+    for line in default_melody_index().lines:
+        if line.voice == "soprano" and line.midi and split_of(line.work) == "train":
+            spans[max(line.midi) - min(line.midi)] += 1
+    return dict(spans)
+
+
+FLOOR_TRIES = 24  # (climax, floor) pairs tried before the climax is drawn alone
 
 
 def climax_log_prior(key: Key, heights: np.ndarray, lowest: bool = False) -> np.ndarray:
@@ -130,24 +152,49 @@ def shaped_climax(spec: Spec, voice: str, cands: Candidates, chain: Chain,
                   rng: np.random.Generator, floored: bool = True
                   ) -> tuple[list[list[np.ndarray]], tuple[int, ...], list[Automaton]]:
     """The lines and climax heights with the default climax of `voice` added, and the
-    floor it reaches down to: each height drawn from the chorales' (`climax_log_prior`),
-    the climax first, among those the chain can keep beside the other climaxes; without
-    the floor (or unless `floored`), or the climax too, where the chain can keep none."""
+    floor it reaches down to: the pair drawn from the chorales' (`range_log_prior`)
+    among those the chain can keep beside the other climaxes; the climax alone (drawn
+    from `climax_log_prior`) where no floor fits within FLOOR_TRIES, or unless `floored`;
+    neither where the chain can keep no climax."""
     line = [f.midi[:, spec.voices.index(voice)].astype(np.int64) for f in cands.frames]
     options = np.unique(np.concatenate(line)) if line else np.zeros(0, np.int64)
+    lines = [*heights, line]
+    kept: dict[int, bool] = {}  # climax height → whether the chain keeps it
+    for h, low in drawn_ranges(spec.key, options, rng)[:FLOOR_TRIES] if floored else ():
+        tops = (*top, h)
+        climax = climax_automata(lines, tops, quiet)
+        if kept.setdefault(h, holds(spec, chain, climax)):
+            floor = [floor_automaton(line, low)]
+            if holds(spec, chain, [*climax, *floor]):
+                return lines, tops, floor
     for h in drawn_heights(spec.key, options, False, rng):
-        lines, tops = [*heights, line], (*top, h)
-        if holds(spec, chain, climax_automata(lines, tops, quiet)):
-            for low in drawn_heights(spec.key, options[options < h], True, rng) if floored else ():
-                floor = [floor_automaton(line, low)]
-                if holds(spec, chain, [*climax_automata(lines, tops, quiet), *floor]):
-                    return lines, tops, floor
+        tops = (*top, h)
+        if kept.get(h, True) and holds(spec, chain, climax_automata(lines, tops, quiet)):
             return lines, tops, []
     return heights, top, []
 
 
+def range_log_prior(key: Key, high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """float [N]: log P(a chorale soprano peaks at `high` and reaches down to `low`), up
+    to a constant: each end weighed as the chorales' climaxes and lowest notes are
+    (`climax_log_prior`), times how often a chorale melody spans the semitones between."""
+    spans = span_counts()
+    span = np.log([spans.get(int(a - b), 0) + 1.0 for a, b in zip(high, low, strict=True)])
+    return climax_log_prior(key, high) + climax_log_prior(key, low, True) + span
+
+
+def drawn_ranges(key: Key, options: np.ndarray, rng: np.random.Generator
+                 ) -> list[tuple[int, int]]:
+    """Every (climax, floor) of the options, floor below climax, in the order of a draw
+    without replacement in the odds of `range_log_prior`."""
+    high, low = np.meshgrid(options, options, indexing="ij")
+    high, low = high[high > low], low[high > low]
+    order = np.argsort(-(range_log_prior(key, high, low) + rng.gumbel(size=len(high))))
+    return [(int(high[i]), int(low[i])) for i in order]
+
+
 def drawn_heights(key: Key, options: np.ndarray, lowest: bool, rng: np.random.Generator
-           ) -> list[int]:
+                  ) -> list[int]:
     """The options in the order of a draw without replacement, in the prior's odds."""
     order = np.argsort(-(climax_log_prior(key, options, lowest)
                          + rng.gumbel(size=len(options))))
