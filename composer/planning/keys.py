@@ -126,11 +126,11 @@ def tonicized(spec: Spec, phrases: Sequence[Phrase]) -> frozenset[int]:
     cadence approached by V/V), one per eight bars less one per phrase standing in
     another key (which has its own notes outside the scale), drawn by the spec's seed.
 
-    Why: the major chorales sound the raised fourth (about one note in fifty) in nearly
-    every piece, mostly as the dominant's own dominant before a half cadence; free
-    major pieces sounded it only where a phrase happened to stand in another key, so
-    most had no note outside the scale at all. Drawn for every half cadence, a long
-    piece would sound it at every other phrase end."""
+    Why: nine major chorales in ten sound the raised fourth (about one note in fifty),
+    as the dominant's own dominant or in a phrase in the dominant; free major pieces
+    sounded it only where a phrase happened to stand in another key (the waltz and the
+    pastorale, which never leave home, in one piece of ten). Drawn for every half
+    cadence, a long piece would sound it at every other phrase end."""
     if spec.melody is not None or spec.key.mode != "major":
         return frozenset()
     halves = [k for k, ph in enumerate(phrases) if ph.cadence == "half" and not ph.key]
