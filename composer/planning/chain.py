@@ -16,7 +16,13 @@ from composer.errors import UnsatisfiableError
 from composer.music import Pitch, PitchClass
 from composer.planning.figured_bass import figured_grammar, figured_slots
 from composer.planning.grammar import HarmonyGrammar, harmony_grammar
-from composer.planning.keys import keyed_grammar, phrase_keys
+from composer.planning.keys import (
+    TONICIZE,
+    TONICIZING,
+    keyed_grammar,
+    phrase_keys,
+    tonicized,
+)
 from composer.planning.melody_fit import melody_fit
 from composer.planning.phrases import (
     ANY_CADENCE,
@@ -150,6 +156,11 @@ def _chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None, phrases: list[
         if spec.melody is None and len(grammar.free) == len(chords):
             u = u + grammar.free  # (a figured bass is a given melody: its figures rule)
         base.append(u + _in_key(grammar, chords, phrases, times, k))
+    names = [n.name for n in grammar.numerals[:grammar.blocks[1] if grammar.blocks else None]]
+    for ph in tonicized(spec, phrases):  # the slot before the half cadence's dominant
+        slots = [k for k, time in enumerate(times) if time[0] == ph]
+        if len(slots) > 2:
+            base[slots[-2]][[names.index(n) for n in TONICIZING if n in names]] += TONICIZE
     fitted = {t for t, (_, at, length, _) in enumerate(times)  # slots the melody masks
               if not any(at <= x < at + length for x in loose)} if fit is not None else set()
     sounding = [n.pitch for n in spec.melody.notes if n.pitch] if spec.melody else []

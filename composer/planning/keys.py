@@ -87,7 +87,10 @@ def _free_keys(spec: Spec, phrases: Sequence[Phrase]) -> tuple[str, ...]:
     Why minor only: free minor pieces had seldom left home (A A B A never), where four
     in ten of the chorales' minor phrases stand in a related key; in major, drawn for
     every inner phrase, the notes outside the scale doubled, to twice the chorales'
-    share."""
+    share. A major piece without an inner authentic cadence (binary: A half, B
+    authentic) never left home; there the first section's closing half cadence becomes
+    an authentic cadence in the dominant (the same last chord), as a binary dance's
+    first strain closes."""
     counts = _modulations(spec.key.mode)
     names = [n for n in ("", *relation_keys(spec.key)) if n in counts]
     p = np.array([counts[n] for n in names], float)
@@ -103,7 +106,39 @@ def _free_keys(spec: Spec, phrases: Sequence[Phrase]) -> tuple[str, ...]:
         closes = k == len(phrases) - 1 or phrases[k + 1].part != ph.part
         inner = at not in home and (ph.cadence == "authentic" or not closes and minor)
         first.setdefault(at, drawn[k] if inner else "")
+    opening = next((k for k in range(len(phrases) - 1)  # the first section's last phrase
+                    if phrases[k + 1].part != phrases[0].part), None)
+    if not minor and opening is not None and phrases[opening].cadence == "half" and \
+            places[opening] not in home and \
+            not any(ph.cadence == "authentic" for ph in phrases[:-1]):
+        first[places[opening]] = "V"  # a binary form's first strain closes in the dominant
     return tuple(first[at] for at in places)
+
+
+# A half cadence approached by the dominant's own dominant (V/V–V: the raised fourth)
+# is favoured this much (a log-weight) in the phrases `tonicized` picks.
+TONICIZE = float(np.log(100.0))
+TONICIZING = ("V/V", "V7/V")  # the chords that tonicize the dominant before it
+
+
+def tonicized(spec: Spec, phrases: Sequence[Phrase]) -> frozenset[int]:
+    """The half-cadence phrases of a free major piece whose dominant is tonicized (its
+    cadence approached by V/V), one per eight bars less one per phrase standing in
+    another key (which has its own notes outside the scale), drawn by the spec's seed.
+
+    Why: nine major chorales in ten sound the raised fourth (about one note in fifty),
+    as the dominant's own dominant or in a phrase in the dominant; free major pieces
+    sounded it only where a phrase happened to stand in another key (the waltz and the
+    pastorale, which never leave home, in one piece of ten). Drawn for every half
+    cadence, a long piece would sound it at every other phrase end."""
+    if spec.melody is not None or spec.key.mode != "major":
+        return frozenset()
+    halves = [k for k, ph in enumerate(phrases) if ph.cadence == "half" and not ph.key]
+    away = sum(bool(ph.key) for ph in phrases)
+    count = min(len(halves), max(0, max(1, round(spec.bars / 8)) - away))
+    rng = np.random.default_rng([spec.seed, 16])
+    return frozenset(int(k) for k in rng.choice(halves, count, replace=False)) \
+        if halves else frozenset()
 
 
 @lru_cache(maxsize=2)
