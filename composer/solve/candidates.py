@@ -285,8 +285,12 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     def move(k: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return names[2 * k + 1], names[2 * k + 2], np.isfinite(h)
 
+    def chords(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (np.isfinite(progressions[ends[k]]), blocks[k].numeral_of_values(),
+                blocks[k + 1].numeral_of_values())
+
     if (connected or connect_only) and cap is None and len(ends) and \
-            (broken := broken_at(names, unary, harmony, verdicts)) is not None:
+            (broken := broken_at(names, unary, chords, verdicts)) is not None:
         raise NoSolution(slots[broken], "no voicings connect the chords from here on")
     if connect_only and cap is None:
         return Candidates(tuple(blocks), tuple(frames), tuple(unary), ())
