@@ -7,6 +7,7 @@ call each spent most of the time in Python's loop over roots and templates.
 from __future__ import annotations
 
 from functools import cache
+from typing import cast
 
 import numpy as np
 
@@ -70,7 +71,7 @@ def identify_chords(codes: np.ndarray, weights: np.ndarray, bass: np.ndarray, ke
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     rows = np.concatenate([codes.astype(np.int64), weights.astype(np.float64).view(np.int64),
                            bass.astype(np.int64).reshape(n, 1)], axis=1)
-    names = rows.view(np.dtype((np.void, rows.shape[1] * 8))).ravel().tolist()
+    names = cast(list[bytes], rows.view(np.dtype((np.void, rows.shape[1] * 8))).ravel().tolist())
     known = _known(key)
     if len(known) > MEMO_ROWS:
         known.clear()
