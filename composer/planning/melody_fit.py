@@ -56,7 +56,9 @@ def melody_fit(spec: Spec, times: Times, chords: Sequence[Chord], accented: bool
     treated = "dissonance-treatment" in ids  # without it, every melody note is a chord tone
     roles = chord_arrays(list(chords), [spec.key] * len(chords))
     unary, pair = [], []
-    judged: dict[tuple, np.ndarray] = {}  # a line's figures come back: judge each once
+    judged = _judged(tuple(chords), spec.key, treated, accented)
+    if len(judged) > JUDGED:
+        judged.clear()
     holding: dict[Pitch | None, np.ndarray] = {}
     for t, (_, offset, length, _) in enumerate(times):
         events, before, after = _events(spec.melody, offset, length)
@@ -74,6 +76,19 @@ def melody_fit(spec: Spec, times: Times, chords: Sequence[Chord], accented: bool
         unary.append(np.where(last_ok.any(axis=1), np.where(spelled, 0.0, ACCENTED), -np.inf))
         pair.append(None if (last_ok == last_ok[:, :1]).all() else last_ok)
     return MelodyFit(tuple(unary), tuple(pair[:-1]))
+
+
+JUDGED = 2048  # the most slots' verdicts remembered per grammar, key and strictness
+
+
+@lru_cache(maxsize=32)
+def _judged(chords: tuple[Chord, ...], key: Key, treated: bool, accented: bool
+            ) -> dict[tuple, np.ndarray]:
+    """The verdicts on a slot's melody (its events, the notes around them) under these
+    chords: a line's figures come back within a piece, in its stricter and looser
+    tries, and in the next pieces in its key, so each is judged once (a pure function's
+    memo; its arrays are only read)."""
+    return {}
 
 
 def _events(melody: Melody, offset: Fraction, length: Fraction
