@@ -30,11 +30,9 @@ class PairVerdicts:
         self._frames: list[Frame] = []  # the named voicings, in the order of their names
         self._named: Frame | None = None  # the same in one frame, once it is asked for
         self._names = 0
-        # The pairs judged, in two sorted stores: the new ones merged into the small
-        # `_recent` and that into `_judged` only once it has grown, so that remembering
-        # a few more pairs does not copy every pair judged before.
-        self._judged = _Store()
-        self._recent = _Store()
+        self._codes = np.zeros(0, np.int64)  # sorted pair codes
+        self._ok = np.zeros(0, bool)
+        self._penalty = np.zeros(0, np.float32)
 
     def base(self, key: object, frame: Frame) -> int:
         """The name of the first voicing of the domain `key` (its voicings: `frame`); row
@@ -82,9 +80,9 @@ class PairVerdicts:
             back[order] = np.cumsum(first) - 1
         # Each distinct pair once, by its names' codes (in order, as the names are).
         pairs = names[local // max(d, 1)] << 32 | names[local % max(d, 1)]
+        pos, found = self._find(pairs)
         ok, penalty = np.ones(len(pairs), bool), np.zeros(len(pairs), np.float32)
-        found = self._judged.look_up(pairs, ok, penalty) | self._recent.look_up(pairs, ok,
-                                                                                penalty)
+        ok[found], penalty[found] = self._ok[pos[found]], self._penalty[pos[found]]
         if not found.all():
             if self._named is None:
                 self._named = Frame.concat([f for f in self._frames if len(f)])
@@ -93,10 +91,10 @@ class PairVerdicts:
                                               self._named.take(fresh & 0xFFFFFFFF))
             ok[~found], penalty[~found] = new_ok, new_penalty
             # fresh is in order (as its names are): merged in, the codes stay in order
-            self._recent.merge(fresh, new_ok, new_penalty)
-            if len(self._recent.codes) > max(RECENT, len(self._judged.codes) // 8):
-                self._judged.merge(self._recent.codes, self._recent.ok, self._recent.penalty)
-                self._recent = _Store()
+            at = np.searchsorted(self._codes, fresh)
+            self._codes = np.insert(self._codes, at, fresh)
+            self._ok = np.insert(self._ok, at, new_ok)
+            self._penalty = np.insert(self._penalty, at, new_penalty)
         ok, penalty = ok[back], penalty[back]
         out, at = [], 0
         for (a, b, _), c, w in zip(moves, codes, wants, strict=True):
@@ -114,33 +112,10 @@ class PairVerdicts:
             ok[part], penalty[part] = step_rules(a.take(part), b.take(part), self.uses, self.ctx)
         return ok, penalty
 
-
-RECENT = 1 << 14  # pairs the small store holds at least before it is merged
-
-
-class _Store:
-    """Pair codes in order, with each pair's verdict (compatible, soft penalty)."""
-
-    def __init__(self) -> None:
-        self.codes = np.zeros(0, np.int64)
-        self.ok = np.zeros(0, bool)
-        self.penalty = np.zeros(0, np.float32)
-
-    def look_up(self, codes: np.ndarray, ok: np.ndarray, penalty: np.ndarray) -> np.ndarray:
-        """Which of `codes` are held; their verdicts written into ok and penalty."""
-        if not len(self.codes):
-            return np.zeros(len(codes), bool)
-        pos = np.minimum(np.searchsorted(self.codes, codes), len(self.codes) - 1)
-        found = self.codes[pos] == codes
-        ok[found], penalty[found] = self.ok[pos[found]], self.penalty[pos[found]]
-        return found
-
-    def merge(self, codes: np.ndarray, ok: np.ndarray, penalty: np.ndarray) -> None:
-        """Codes in order, none held yet, merged in (the codes stay in order)."""
-        at = np.searchsorted(self.codes, codes)
-        self.codes = np.insert(self.codes, at, codes)
-        self.ok = np.insert(self.ok, at, ok)
-        self.penalty = np.insert(self.penalty, at, penalty)
+    def _find(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.minimum(np.searchsorted(self._codes, codes), max(len(self._codes) - 1, 0))
+        found = (self._codes[pos] == codes) if len(self._codes) else np.zeros(len(codes), bool)
+        return pos, found
 
 
 def pair_matrix(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context
