@@ -139,15 +139,21 @@ def _judge(events: list[_Event], before: Pitch | None,
         # are judged once per chord here (row i), not per pair of chords.
         pair = k == len(events) and inside_next
         rows, here, there = n, roles, roles
-        if pair:  # row i * n + j: chord i here, chord j next
-            rows, here = n * n, tuple(np.repeat(x, n, axis=0) for x in roles)
-            there = tuple(np.tile(x, (n,) + (1,) * (x.ndim - 1)) for x in roles)
+        if pair:  # row i * m + j: chord i here, the j-th kind of chord next
+            # The next chord is asked only whether it is a chord at all and whether the
+            # next note is one of its tones: one row for each kind that occurs.
+            after_pc = pitches[k + 1].midi % 12 if pitches[k + 1] is not None else 0
+            kind = 2 * roles[0].any(axis=1) + (roles[0][:, after_pc] > 0)
+            _, pick, back = np.unique(kind, return_index=True, return_inverse=True)
+            m = len(pick)
+            rows, here = n * m, tuple(np.repeat(x, m, axis=0) for x in roles)
+            there = tuple(np.tile(x[pick], (n,) + (1,) * (x.ndim - 1)) for x in roles)
         a = _frame(pitches[k - 1], rows, here)
         b = _frame(pitches[k], rows, here)
         c = _frame(pitches[k + 1], rows, there)
         nct, fits, _ = rule.kinds((a, b, c))
         if event.accented:
-            nct = nct | (np.repeat(~spelled, n) if pair else ~spelled)
+            nct = nct | (np.repeat(~spelled, m) if pair else ~spelled)
         fine = ~nct
         if treated:
             explained = np.logical_or.reduce(list(fits.values()))
@@ -160,7 +166,7 @@ def _judge(events: list[_Event], before: Pitch | None,
                                                           c.midi[:, 0] % 12, 0)] > 0
                 explained = resolved & lands
             fine |= explained
-        ok &= fine.reshape(n, n) if pair else fine.reshape(n, 1)
+        ok &= fine.reshape(n, m)[:, back.reshape(-1)] if pair else fine.reshape(n, 1)
     return ok
 
 
