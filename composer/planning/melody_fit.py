@@ -142,7 +142,8 @@ def _judge(events: list[_Event], before: Pitch | None,
         if pair:  # row i * m + j: chord i here, the j-th kind of chord next
             # The next chord is asked only whether it is a chord at all and whether the
             # next note is one of its tones: one row for each kind that occurs.
-            after_pc = pitches[k + 1].midi % 12 if pitches[k + 1] is not None else 0
+            follows = pitches[k + 1]
+            after_pc = follows.midi % 12 if follows is not None else 0
             kind = 2 * roles[0].any(axis=1) + (roles[0][:, after_pc] > 0)
             _, pick, back = np.unique(kind, return_index=True, return_inverse=True)
             m = len(pick)
