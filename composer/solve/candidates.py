@@ -170,7 +170,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     rules_key = tuple(sorted(id(u) for u in spec.rules))
     solver = memo.setdefault(("solver", rules_key), Solver(spec.rules, ctx))
     ranges, spacing = voice_ranges(spec.rules, ctx), voice_spacing(spec.rules, ctx)
-    infos = _slot_infos(spec, chain)
+    infos = _slot_infos(spec, chain) if scorer is not None else []  # (only a scorer reads them)
     slots = slots if slots is not None else range(len(chain.times))
     inside = memo.setdefault(("within", rules_key), {})
     problems_seen: dict[tuple, SlotProblem] = memo.setdefault(("problems", rules_key), {})
