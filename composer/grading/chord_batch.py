@@ -7,6 +7,7 @@ call each spent most of the time in Python's loop over roots and templates.
 from __future__ import annotations
 
 from functools import cache
+from typing import cast
 
 import numpy as np
 
@@ -61,15 +62,39 @@ def _key_terms(key: Key) -> tuple[np.ndarray, np.ndarray]:
 
 def identify_chords(codes: np.ndarray, weights: np.ndarray, bass: np.ndarray, key: Key
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """`_identify` in blocks of CHUNK rows (its arrays grow as rows x roots x entries)."""
-    parts = [_identify(codes[i:i + CHUNK], weights[i:i + CHUNK], bass[i:i + CHUNK], key)
-             for i in range(0, len(codes), CHUNK)]
-    if not parts:
+    """`_identify` of the rows not heard before, in blocks of CHUNK rows (its arrays grow
+    as rows x roots x entries). A row's chord depends on the row alone, and a piece (its
+    tiers, an explanation's trials) and the next pieces in its key ask the same few
+    thousand rows again and again: each is judged once, and remembered by its bytes."""
+    n = len(codes)
+    if not n:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    rows = np.concatenate([codes.astype(np.int64), weights.astype(np.float64).view(np.int64),
+                           bass.astype(np.int64).reshape(n, 1)], axis=1)
+    names = cast(list[bytes], rows.view(np.dtype((np.void, rows.shape[1] * 8))).ravel().tolist())
+    known = _known(key)
+    if len(known) > MEMO_ROWS:
+        known.clear()
+    todo = {name: i for i, name in enumerate(names) if name not in known}
+    if todo:
+        at = np.fromiter(todo.values(), np.int64, len(todo))
+        parts = [_identify(codes[j], weights[j], bass[j], key)
+                 for j in (at[i:i + CHUNK] for i in range(0, len(at), CHUNK))]
+        root = np.concatenate([p[0] for p in parts]).tolist()
+        quality = np.concatenate([p[1] for p in parts]).tolist()
+        known.update(zip(todo, zip(root, quality, strict=True), strict=True))
+    out = np.array([known[name] for name in names], np.int64).reshape(n, 2)
+    return out[:, 0], out[:, 1]
 
 
 CHUNK = 256
+MEMO_ROWS = 1 << 17  # rows remembered per key (a few tens of MB at most)
+
+
+@cache
+def _known(key: Key) -> dict[bytes, tuple[int, int]]:
+    """The chords heard in the rows judged so far in `key` (a pure function's memo)."""
+    return {}
 
 
 def _identify(codes: np.ndarray, weights: np.ndarray, bass: np.ndarray, key: Key

@@ -34,7 +34,7 @@ from composer.planning.phrases import (
     slot_times,
 )
 from composer.rules.structure import CADENCES
-from composer.sample.sampler import Chain, NoSolution, feasible
+from composer.sample.sampler import Chain, NoSolution, solvable
 from composer.spec.values import Spec
 
 FINAL_WINDOW = 3  # the final tonic may arrive on any of the piece's last this many slots
@@ -179,7 +179,7 @@ def _chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None, phrases: list[
             unary, pair = _assemble(grammar, phrases, times, base, fit, cadenced, fitted,
                                     window)
             try:
-                feasible(Chain(unary, pair))
+                solvable(Chain(unary, pair))
                 break
             except NoSolution as exc:
                 if strict or not _let_go(exc.slot, phrases, times, cadenced, fitted,
@@ -314,7 +314,7 @@ def no_close(spec: Spec, chain: HarmonyChain, fixed: dict[Fraction, list[Pitch]]
 
     def closes(layout: HarmonyChain) -> bool:
         try:
-            feasible(Chain(layout.unary, layout.pair))
+            solvable(Chain(layout.unary, layout.pair))
             return True
         except NoSolution:
             return False

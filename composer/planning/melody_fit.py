@@ -56,7 +56,9 @@ def melody_fit(spec: Spec, times: Times, chords: Sequence[Chord], accented: bool
     treated = "dissonance-treatment" in ids  # without it, every melody note is a chord tone
     roles = chord_arrays(list(chords), [spec.key] * len(chords))
     unary, pair = [], []
-    judged: dict[tuple, np.ndarray] = {}  # a line's figures come back: judge each once
+    judged = _judged(tuple(chords), spec.key, treated, accented)
+    if len(judged) > JUDGED:
+        judged.clear()
     holding: dict[Pitch | None, np.ndarray] = {}
     for t, (_, offset, length, _) in enumerate(times):
         events, before, after = _events(spec.melody, offset, length)
@@ -74,6 +76,19 @@ def melody_fit(spec: Spec, times: Times, chords: Sequence[Chord], accented: bool
         unary.append(np.where(last_ok.any(axis=1), np.where(spelled, 0.0, ACCENTED), -np.inf))
         pair.append(None if (last_ok == last_ok[:, :1]).all() else last_ok)
     return MelodyFit(tuple(unary), tuple(pair[:-1]))
+
+
+JUDGED = 2048  # the most slots' verdicts remembered per grammar, key and strictness
+
+
+@lru_cache(maxsize=32)
+def _judged(chords: tuple[Chord, ...], key: Key, treated: bool, accented: bool
+            ) -> dict[tuple, np.ndarray]:
+    """The verdicts on a slot's melody (its events, the notes around them) under these
+    chords: a line's figures come back within a piece, in its stricter and looser
+    tries, and in the next pieces in its key, so each is judged once (a pure function's
+    memo; its arrays are only read)."""
+    return {}
 
 
 def _events(melody: Melody, offset: Fraction, length: Fraction
@@ -124,15 +139,22 @@ def _judge(events: list[_Event], before: Pitch | None,
         # are judged once per chord here (row i), not per pair of chords.
         pair = k == len(events) and inside_next
         rows, here, there = n, roles, roles
-        if pair:  # row i * n + j: chord i here, chord j next
-            rows, here = n * n, tuple(np.repeat(x, n, axis=0) for x in roles)
-            there = tuple(np.tile(x, (n,) + (1,) * (x.ndim - 1)) for x in roles)
+        if pair:  # row i * m + j: chord i here, the j-th kind of chord next
+            # The next chord is asked only whether it is a chord at all and whether the
+            # next note is one of its tones: one row for each kind that occurs.
+            follows = pitches[k + 1]
+            after_pc = follows.midi % 12 if follows is not None else 0
+            kind = 2 * roles[0].any(axis=1) + (roles[0][:, after_pc] > 0)
+            _, pick, back = np.unique(kind, return_index=True, return_inverse=True)
+            m = len(pick)
+            rows, here = n * m, tuple(np.repeat(x, m, axis=0) for x in roles)
+            there = tuple(np.tile(x[pick], (n,) + (1,) * (x.ndim - 1)) for x in roles)
         a = _frame(pitches[k - 1], rows, here)
         b = _frame(pitches[k], rows, here)
         c = _frame(pitches[k + 1], rows, there)
         nct, fits, _ = rule.kinds((a, b, c))
         if event.accented:
-            nct = nct | (np.repeat(~spelled, n) if pair else ~spelled)
+            nct = nct | (np.repeat(~spelled, m) if pair else ~spelled)
         fine = ~nct
         if treated:
             explained = np.logical_or.reduce(list(fits.values()))
@@ -145,7 +167,7 @@ def _judge(events: list[_Event], before: Pitch | None,
                                                           c.midi[:, 0] % 12, 0)] > 0
                 explained = resolved & lands
             fine |= explained
-        ok &= fine.reshape(n, n) if pair else fine.reshape(n, 1)
+        ok &= fine.reshape(n, m)[:, back.reshape(-1)] if pair else fine.reshape(n, 1)
     return ok
 
 

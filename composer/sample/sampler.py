@@ -322,6 +322,12 @@ def best(chain: Chain, *, automaton: Automaton | None = None) -> list[int]:
     return [int(v) for v in _forward(msg, lambda scores: scores.argmax(axis=1), 1)[0]]
 
 
+def solvable(chain: Chain, *, automaton: Automaton | None = None) -> None:
+    """Raises NoSolution (as `feasible` does) when no complete sequence satisfies the
+    hard rules; for a caller that asks only that, not which values belong to one."""
+    _backward(chain, automaton or free(chain.length), 1.0, _max)
+
+
 def feasible(chain: Chain, *, automaton: Automaton | None = None) -> list[Array]:
     """Arc consistency, exact on a chain: [K_t] masks of the values of each slot that
     belong to at least one complete valid sequence. Raises NoSolution when none exists."""

@@ -170,7 +170,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     rules_key = tuple(sorted(id(u) for u in spec.rules))
     solver = memo.setdefault(("solver", rules_key), Solver(spec.rules, ctx))
     ranges, spacing = voice_ranges(spec.rules, ctx), voice_spacing(spec.rules, ctx)
-    infos = _slot_infos(spec, chain)
+    infos = _slot_infos(spec, chain) if scorer is not None else []  # (only a scorer reads them)
     slots = slots if slots is not None else range(len(chain.times))
     inside = memo.setdefault(("within", rules_key), {})
     problems_seen: dict[tuple, SlotProblem] = memo.setdefault(("problems", rules_key), {})
@@ -285,8 +285,12 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     def move(k: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return names[2 * k + 1], names[2 * k + 2], np.isfinite(h)
 
+    def chords(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (np.isfinite(progressions[ends[k]]), blocks[k].numeral_of_values(),
+                blocks[k + 1].numeral_of_values())
+
     if (connected or connect_only) and cap is None and len(ends) and \
-            (broken := broken_at(names, unary, harmony, verdicts)) is not None:
+            (broken := broken_at(names, unary, chords, verdicts)) is not None:
         raise NoSolution(slots[broken], "no voicings connect the chords from here on")
     if connect_only and cap is None:
         return Candidates(tuple(blocks), tuple(frames), tuple(unary), ())

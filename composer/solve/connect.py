@@ -23,20 +23,24 @@ FIRST_TRIED = 64  # the next slot's likeliest living values each value is tried 
 
 
 def broken_at(names: Sequence[np.ndarray], unary: Sequence[np.ndarray],
-              harmony: Callable[[int], np.ndarray], verdicts: PairVerdicts) -> int | None:
+              harmony: Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]],
+              verdicts: PairVerdicts) -> int | None:
     """The slot (counted from the run's first) from which no value reaches the run's end,
     or None where some sequence passes the rules all through. `names`: per slot, each
     value's name and then its last moment's (PairVerdicts.base); `unary`: each value's
-    score (every value finite); `harmony(k)`: [K_k, K_k+1] the harmony's log-weights
-    between slots k and k+1 (−inf: no such progression)."""
+    score (every value finite); `harmony(k)`: (allowed [C, C], the chord of each value
+    of slot k, of slot k+1): which progressions between the chords the harmony allows
+    there. Only the pairs of values tried are looked up (every voicing offered, the
+    whole table would be millions)."""
     alive = np.ones(len(unary[-1]), bool)
     for k in range(len(unary) - 2, -1, -1):
-        allowed = np.isfinite(harmony(k)) & alive[None, :]
+        chords, before, after_chord = harmony(k)
+        allowed = _Allowed(chords, before, after_chord)
         after = np.flatnonzero(alive)
         first = after[np.argsort(-unary[k + 1][after], kind="stable")[:FIRST_TRIED]]
         rest = np.setdiff1d(after, first)
         tails, heads = names[2 * k + 1], names[2 * k + 2]
-        live = _any_follows(verdicts, tails, heads[first], allowed[:, first])
+        live = _any_follows(verdicts, tails, heads[first], allowed.columns(first))
         # then the rest, likeliest first, in growing blocks: a value that finds a
         # successor is not tried again
         rest = rest[np.argsort(-unary[k + 1][rest], kind="stable")]
@@ -44,12 +48,26 @@ def broken_at(names: Sequence[np.ndarray], unary: Sequence[np.ndarray],
         while lo < len(rest) and not live.all():
             left, block = np.flatnonzero(~live), rest[lo:lo + size]
             live[left] = _any_follows(verdicts, tails[left], heads[block],
-                                      allowed[np.ix_(left, block)])
+                                      allowed.part(left, block))
             lo, size = lo + size, 4 * size
         if not live.any():
             return k
         alive = live
     return None
+
+
+class _Allowed:
+    """Which values of one slot the harmony lets each value of the next follow, looked up
+    by the values' chords for the pairs asked (the values asked after are all alive)."""
+
+    def __init__(self, chords: np.ndarray, before: np.ndarray, after: np.ndarray) -> None:
+        self.chords, self.before, self.after = chords, before, after
+
+    def columns(self, cols: np.ndarray) -> np.ndarray:
+        return self.chords[np.ix_(self.before, self.after[cols])]
+
+    def part(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return self.chords[np.ix_(self.before[rows], self.after[cols])]
 
 
 def _any_follows(verdicts: PairVerdicts, before: np.ndarray, after: np.ndarray,

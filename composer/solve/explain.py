@@ -20,7 +20,7 @@ from composer.errors import UnsatisfiableError
 from composer.planning.chain import HarmonyChain, harmony_chain
 from composer.rules import Context
 from composer.rules.base import MelodicRule
-from composer.sample.sampler import Chain, NoSolution, feasible
+from composer.sample.sampler import Chain, NoSolution, solvable
 from composer.solve.candidates import MAX_VALUES_PER_SLOT, candidates, fixed_notes
 from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
@@ -123,7 +123,7 @@ def _consistent(spec: Spec, full: HarmonyChain, window: range, items: list[_Item
             cands = candidates(trial, chain, None, slots=window, cap=cap, memo=memo,
                                connect_only=cap is None)
             if cap is not None:
-                feasible(Chain(cands.unary, cands.pair))
+                solvable(Chain(cands.unary, cands.pair))
         except NoSolution:
             continue
         except UnsatisfiableError:

@@ -91,10 +91,13 @@ class PairVerdicts:
                                               self._named.take(fresh & 0xFFFFFFFF))
             ok[~found], penalty[~found] = new_ok, new_penalty
             # fresh is in order (as its names are): merged in, the codes stay in order
-            at = np.searchsorted(self._codes, fresh)
-            self._codes = np.insert(self._codes, at, fresh)
-            self._ok = np.insert(self._ok, at, new_ok)
-            self._penalty = np.insert(self._penalty, at, new_penalty)
+            # (where each lands, worked out once for the three arrays)
+            at = np.searchsorted(self._codes, fresh) + np.arange(len(fresh))
+            kept = np.ones(len(self._codes) + len(fresh), bool)
+            kept[at] = False
+            self._codes, self._ok, self._penalty = (
+                _merged(old, at, kept, new) for old, new in (
+                    (self._codes, fresh), (self._ok, new_ok), (self._penalty, new_penalty)))
         ok, penalty = ok[back], penalty[back]
         out, at = [], 0
         for (a, b, _), c, w in zip(moves, codes, wants, strict=True):
@@ -116,6 +119,15 @@ class PairVerdicts:
         pos = np.minimum(np.searchsorted(self._codes, codes), max(len(self._codes) - 1, 0))
         found = (self._codes[pos] == codes) if len(self._codes) else np.zeros(len(codes), bool)
         return pos, found
+
+
+def _merged(old: np.ndarray, at: np.ndarray, kept: np.ndarray, new: np.ndarray
+            ) -> np.ndarray:
+    """old with new's values placed at `at` (of the result; `kept`: the other places)."""
+    out = np.empty(len(kept), old.dtype)
+    out[at] = new
+    out[kept] = old
+    return out
 
 
 def pair_matrix(a: Frame, b: Frame, uses: Sequence[RuleUse], ctx: Context

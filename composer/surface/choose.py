@@ -193,7 +193,8 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
     cells = beat_division(spec, slot).cells if figured else 1
     times = {Fraction(0)} | {dur * k / cells for k in range(1, cells)}
     melody = ctx.index(spec.melody.voice) if spec.melody is not None else None
-    given = [n for n in spec.melody.notes if n.offset < start + dur
+    end = start + dur
+    given = [n for n in spec.melody.notes if n.offset < end
              and n.offset + n.duration > start] if spec.melody is not None else []
     times |= {n.offset - start for n in given if n.offset > start}
     order = tuple(sorted(times))

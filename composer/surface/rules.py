@@ -94,7 +94,12 @@ def _identify(sig_bytes: bytes, v: int, key: Key) -> Chord | None:
 def _heard(b: Beat, rows: np.ndarray, ctx: Context) -> np.ndarray:
     """bool [len(rows)]: the checker hears the block chord under these combinations."""
     sig = signatures(b, rows, ctx) if len(rows) else np.zeros((0, 1))
-    return np.array([identify(row, len(b.options), ctx) == b.chord for row in sig], bool)
+    # each distinct signature heard once (most combinations share theirs)
+    sig = np.ascontiguousarray(sig, np.float64)
+    names = sig.view(np.dtype((np.void, 8 * sig.shape[1]))).ravel().tolist()
+    heard = {name: _identify(name, len(b.options), ctx.key) == b.chord
+             for name in dict.fromkeys(names)}
+    return np.array([heard[name] for name in names], bool).reshape(len(names))
 
 
 # Judging one beat's candidates -------------------------------------------------------
