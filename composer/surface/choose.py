@@ -31,7 +31,7 @@ from composer.sample.reuse import Reuse, made
 from composer.sample.sampler import Chain, sample
 from composer.spec.values import Spec
 from composer.surface.beat import Beat, Option
-from composer.surface.counts import default_figure_scorer, moving_share
+from composer.surface.counts import default_figure_scorer, moving_share, voices_per_moving_beat
 from composer.surface.division import division
 from composer.surface.figures import (
     FIGURES,
@@ -42,7 +42,7 @@ from composer.surface.figures import (
     FigurePlaces,
     FigureScorer,
 )
-from composer.surface.lean import meter_lean
+from composer.surface.lean import lean_to
 from composer.surface.moves import beat_division, below_climax, climax_top, may_move, moves
 from composer.surface.places import around, combination_rows, with_others
 from composer.surface.rules import identify, judge_beats, pair_scores, signatures
@@ -115,15 +115,15 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
 
 def _lean_to_meter(spec: Spec, unary: list[np.ndarray], pair: Sequence[np.ndarray],
                    beats: Sequence[Beat]) -> list[np.ndarray]:
-    """The scores with one log-odds (within ±LEAN_LIMIT) added to every combination that
-    moves a voice within its beat, so that the beats move, in expectation under the chain
-    the sampler draws from (`composer.surface.lean`), as often as Bach's chorales in the
-    piece's meter do (`counts.moving_share`, counted over every beat in which the music
-    sounds). The figure scorer leans each voice to Bach's rate of moving; at most two
-    voices move together here, and the rules refuse some figures, so the beats alone
-    would move less often than his."""
+    """The scores leaned (`composer.surface.lean`) so that the beats move, in expectation
+    under the chain the sampler draws from, as often as Bach's chorales in the piece's
+    meter do (`counts.moving_share`, counted over every beat in which the music sounds),
+    and a moving beat moves as many voices as his do. The figure scorer leans each voice
+    to Bach's rate of moving; at most two voices move together here, and the rules refuse
+    some figures, so the beats alone would move less often than his, one voice at a
+    time."""
     wanted = 0.0
-    moving = []
+    movers = []
     for b in beats:
         meter = spec.meter.at(b.slot.offset)
         share = moving_share(meter)
@@ -132,9 +132,11 @@ def _lean_to_meter(spec: Spec, unary: list[np.ndarray], pair: Sequence[np.ndarra
         wanted += share * float(b.slot.duration / meter.beat_length)
         given = any(o[0].figure == GIVEN and b.struck[0, 1:, v].any()
                     for v, o in enumerate(b.options))
-        moving.append(np.ones(len(b.combos), bool) if given else b.combos.any(axis=1))
-    beta = meter_lean(unary, pair, moving, wanted, spec.temperature)
-    return [u + beta * b.combos.any(axis=1) for u, b in zip(unary, beats, strict=True)]
+        movers.append((b.combos > 0).sum(axis=1) + given)
+    lean = lean_to(unary, pair, movers, wanted, voices_per_moving_beat(), spec.temperature)
+    return [u + lean.moving * (b.combos > 0).any(axis=1)
+            + lean.together * np.maximum(m - 1, 0)
+            for u, b, m in zip(unary, beats, movers, strict=True)]
 
 
 def _kept(beat: Beat, names: Sequence[str | None]) -> np.ndarray:

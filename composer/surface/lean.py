@@ -1,34 +1,43 @@
-"""How often the drawn beats move: the chain's own marginals, not the beats' alone.
+"""How often, and how many voices at once, the drawn beats move: the chain's own
+marginals, not the beats' alone.
 
 The figure level leans every combination that moves a voice within its beat by one
 log-odds, so that a piece's beats move, in expectation, as often as Bach's chorales in
-its meter do (`composer.surface.counts.moving_share`). Read from each beat's scores
-alone, that expectation ignores the pair compatibilities between neighbouring beats (a
-suspension's preparation, the horizontal rules across the border), which refuse more
-moving combinations than holding ones: the drawn pieces then moved less often than
-the lean aimed at. Here the expectation is the exact marginal of the chain the sampler
-draws from (forward–backward, at the sampler's temperature).
+its meter do (`composer.surface.counts.moving_share`), and every voice moving beside
+another by a second, so that a moving beat moves as many voices as his do on average
+(`composer.surface.counts.voices_per_moving_beat`: about one and a half; without it the
+composed beats moved one voice at a time, the inner voices and the bass far less often
+than his). Read from each beat's scores alone, those expectations ignore the pair
+compatibilities between neighbouring beats (a suspension's preparation, the horizontal
+rules across the border), which refuse more moving combinations than holding ones; here
+they are the exact marginals of the chain the sampler draws from (forward–backward, at
+the sampler's temperature).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from composer.surface.counts import LEAN_LIMIT
 
-STEPS = 14  # bisection steps: 2·LEAN_LIMIT / 2**14, far finer than a draw can tell
+STEPS = 12  # bisection steps: 2·LEAN_LIMIT / 2**12, finer than a draw can tell
+ROUNDS = 3  # of the two leans set in turn (each moves the other's aim only a little)
 
 
-def moving_marginals(unary: Sequence[np.ndarray], pair: Sequence[np.ndarray],
-                     moves: Sequence[np.ndarray], temperature: float = 1.0) -> np.ndarray:
-    """[T]: per slot, the probability that the chain P(x) ∝ exp(score(x) / temperature)
-    takes one of the values `moves` marks there (pair[t]: [K_t, K_t+1] log-scores, −inf
-    where refused, or a boolean mask)."""
+@dataclass(frozen=True)
+class Lean:
+    moving: float  # log-odds added to every combination that moves a voice
+    together: float  # added once more for each voice moving beside another
+
+
+def expected(unary: Sequence[np.ndarray], links: Sequence[np.ndarray],
+             features: Sequence[np.ndarray], temperature: float = 1.0) -> np.ndarray:
+    """[F]: the expected sum over slots of each feature (features[t]: [K_t, F]) under the
+    chain P(x) ∝ exp(score(x) / temperature), `links` its pair weights (`pair_weights`)."""
     weights = [np.exp((u - u.max()) / temperature) for u in unary]
-    links = [p.astype(np.float64) if p.dtype == np.bool_
-             else np.exp((p - _top(p)) / temperature) for p in pair]
     ahead = [weights[0] / weights[0].sum()]
     for link, w in zip(links, weights[1:], strict=True):
         a = (ahead[-1] @ link) * w
@@ -38,27 +47,53 @@ def moving_marginals(unary: Sequence[np.ndarray], pair: Sequence[np.ndarray],
         b = link @ (w * behind[-1])
         behind.append(b / max(b.max(), 1e-300))
     behind.reverse()
-    out = np.zeros(len(unary))
-    for t, (a, b, m) in enumerate(zip(ahead, behind, moves, strict=True)):
+    out = np.zeros(features[0].shape[1])
+    for a, b, f in zip(ahead, behind, features, strict=True):
         p = a * b
-        out[t] = (p * m).sum() / max(p.sum(), 1e-300)
+        out += p @ f / max(p.sum(), 1e-300)
     return out
 
 
-def meter_lean(unary: Sequence[np.ndarray], pair: Sequence[np.ndarray],
-               moves: Sequence[np.ndarray], wanted: float, temperature: float = 1.0
-               ) -> float:
-    """The one log-odds β, within ±LEAN_LIMIT, to add to every value `moves` marks so
-    that the chain's expected count of moving slots is `wanted` (bisection: the count
-    grows with β). A slot whose values all move (or none) counts as it is."""
+def pair_weights(pair: Sequence[np.ndarray], temperature: float = 1.0) -> list[np.ndarray]:
+    """pair[t] (log-scores, −inf where refused, or a boolean mask) as weights."""
+    return [p.astype(np.float64) if p.dtype == np.bool_
+            else np.exp((p - _top(p)) / temperature) for p in pair]
+
+
+def lean_to(unary: Sequence[np.ndarray], pair: Sequence[np.ndarray],
+            movers: Sequence[np.ndarray], moving: float, voices: float,
+            temperature: float = 1.0) -> Lean:
+    """The two log-odds (each within ±LEAN_LIMIT) under which the chain's expected count
+    of slots that move is `moving` and its moving slots move `voices` voices on average:
+    `movers[t]` [K_t] counts the voices each value moves (a given melody's among them).
+    Each is found by bisection, the other held, in turn."""
+    links = pair_weights(pair, temperature)
+    features = [np.stack([m > 0, m], axis=1).astype(np.float64) for m in movers]
+    extra = [np.maximum(m - 1, 0) for m in movers]
+
+    def got(lean: Lean) -> np.ndarray:
+        leaned = [u + lean.moving * (m > 0) + lean.together * e
+                  for u, m, e in zip(unary, movers, extra, strict=True)]
+        return expected(leaned, links, features, temperature)
+
+    beta = gamma = 0.0
+    for _ in range(ROUNDS):
+        beta = _bisect(lambda x, g=gamma: got(Lean(x, g))[0] < moving)
+        gamma = _bisect(lambda x, b=beta: _per_moving(got(Lean(b, x))) < voices)
+    return Lean(beta, gamma)
+
+
+def _per_moving(sums: np.ndarray) -> float:
+    return float(sums[1] / max(sums[0], 1e-9))
+
+
+def _bisect(below) -> float:
+    """The x within ±LEAN_LIMIT where `below(x)` (true below the aim, false above)
+    turns."""
     low, high = -LEAN_LIMIT, LEAN_LIMIT
     for _ in range(STEPS):
         mid = (low + high) / 2
-        leaned = [u + mid * m for u, m in zip(unary, moves, strict=True)]
-        if moving_marginals(leaned, pair, moves, temperature).sum() < wanted:
-            low = mid
-        else:
-            high = mid
+        low, high = (mid, high) if below(mid) else (low, mid)
     return (low + high) / 2
 
 
