@@ -48,6 +48,11 @@ from composer.surface.places import around, combination_rows, with_others
 from composer.surface.rules import identify, judge_beats, pair_scores, signatures
 from composer.texture import REST, chord_arrays
 
+# The figures that sound a non-chord tone within the beat: Bach's voices move together
+# chiefly through these (passing notes in thirds and tenths, a suspension under a passing
+# note), and the second lean raises them alone, not chord skips.
+NON_CHORD = [NAMES.index(n) for n in ("passing", "upper-neighbour", "lower-neighbour",
+                                      "suspension", "run", "turn")]
 MAX_MOVING = 2  # voices moving within one beat (in Bach, 94% of beats move at most two)
 
 
@@ -123,7 +128,7 @@ def _lean_to_meter(spec: Spec, unary: list[np.ndarray], pair: Sequence[np.ndarra
     some figures, so the beats alone would move less often than his, one voice at a
     time."""
     wanted = 0.0
-    movers = []
+    movers, together = [], []
     for b in beats:
         meter = spec.meter.at(b.slot.offset)
         share = moving_share(meter)
@@ -133,10 +138,12 @@ def _lean_to_meter(spec: Spec, unary: list[np.ndarray], pair: Sequence[np.ndarra
         given = any(o[0].figure == GIVEN and b.struck[0, 1:, v].any()
                     for v, o in enumerate(b.options))
         movers.append((b.combos > 0).sum(axis=1) + given)
-    lean = lean_to(unary, pair, movers, wanted, voices_per_moving_beat(), spec.temperature)
-    return [u + lean.moving * (b.combos > 0).any(axis=1)
-            + lean.together * np.maximum(m - 1, 0)
-            for u, b, m in zip(unary, beats, movers, strict=True)]
+        passing = sum(np.isin(b.figures(v), NON_CHORD) for v in range(len(b.options)))
+        together.append(np.where(movers[-1] > 1, passing, 0))
+    lean = lean_to(unary, pair, movers, together, wanted, voices_per_moving_beat(),
+                   spec.temperature)
+    return [u + lean.moving * (b.combos > 0).any(axis=1) + lean.together * e
+            for u, b, e in zip(unary, beats, together, strict=True)]
 
 
 def _kept(beat: Beat, names: Sequence[str | None]) -> np.ndarray:

@@ -3,11 +3,11 @@ marginals, not the beats' alone.
 
 The figure level leans every combination that moves a voice within its beat by one
 log-odds, so that a piece's beats move, in expectation, as often as Bach's chorales in
-its meter do (`composer.surface.counts.moving_share`), and every voice moving beside
-another by a second, so that a moving beat moves as many voices as his do on average
-(`composer.surface.counts.voices_per_moving_beat`: about one and a half; without it the
-composed beats moved one voice at a time, the inner voices and the bass far less often
-than his). Read from each beat's scores alone, those expectations ignore the pair
+its meter do (`composer.surface.counts.moving_share`), and every non-chord tone struck
+beside another moving voice by a second, so that a moving beat moves as many voices as
+his do on average (`composer.surface.counts.voices_per_moving_beat`: about one and a
+half; without it the composed beats moved one voice at a time, the inner voices and the
+bass far less often than his, and filled fewer of their thirds). Read from each beat's scores alone, those expectations ignore the pair
 compatibilities between neighbouring beats (a suspension's preparation, the horizontal
 rules across the border), which refuse more moving combinations than holding ones; here
 they are the exact marginals of the chain the sampler draws from (forward–backward, at
@@ -30,7 +30,7 @@ ROUNDS = 3  # of the two leans set in turn (each moves the other's aim only a li
 @dataclass(frozen=True)
 class Lean:
     moving: float  # log-odds added to every combination that moves a voice
-    together: float  # added once more for each voice moving beside another
+    together: float  # added for each non-chord tone moving beside another voice
 
 
 def expected(unary: Sequence[np.ndarray], links: Sequence[np.ndarray],
@@ -61,15 +61,15 @@ def pair_weights(pair: Sequence[np.ndarray], temperature: float = 1.0) -> list[n
 
 
 def lean_to(unary: Sequence[np.ndarray], pair: Sequence[np.ndarray],
-            movers: Sequence[np.ndarray], moving: float, voices: float,
-            temperature: float = 1.0) -> Lean:
+            movers: Sequence[np.ndarray], extra: Sequence[np.ndarray], moving: float,
+            voices: float, temperature: float = 1.0) -> Lean:
     """The two log-odds (each within ±LEAN_LIMIT) under which the chain's expected count
     of slots that move is `moving` and its moving slots move `voices` voices on average:
-    `movers[t]` [K_t] counts the voices each value moves (a given melody's among them).
-    Each is found by bisection, the other held, in turn."""
+    `movers[t]` [K_t] counts the voices each value moves (a given melody's among them),
+    `extra[t]` those that the second lean raises. Each is found by bisection, the other
+    held, in turn."""
     links = pair_weights(pair, temperature)
     features = [np.stack([m > 0, m], axis=1).astype(np.float64) for m in movers]
-    extra = [np.maximum(m - 1, 0) for m in movers]
 
     def got(lean: Lean) -> np.ndarray:
         leaned = [u + lean.moving * (m > 0) + lean.together * e
