@@ -140,6 +140,8 @@ def _lean_to_meter(spec: Spec, unary: list[np.ndarray], pair: Sequence[np.ndarra
         movers.append((b.combos > 0).sum(axis=1) + given)
         passing = sum(np.isin(b.figures(v), NON_CHORD) for v in range(len(b.options)))
         together.append(np.where(movers[-1] > 1, passing, 0))
+    if not all(np.isfinite(u).any() for u in unary):
+        return unary  # an empty beat: the sampler says why no surface exists
     lean = lean_to(unary, pair, movers, together, wanted, voices_per_moving_beat(),
                    spec.temperature)
     return [u + lean.moving * (b.combos > 0).any(axis=1) + lean.together * e
