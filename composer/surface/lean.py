@@ -7,11 +7,11 @@ its meter do (`composer.surface.counts.moving_share`), and every non-chord tone 
 beside another moving voice by a second, so that a moving beat moves as many voices as
 his do on average (`composer.surface.counts.voices_per_moving_beat`: about one and a
 half; without it the composed beats moved one voice at a time, the inner voices and the
-bass far less often than his, and filled fewer of their thirds). Read from each beat's scores alone, those expectations ignore the pair
-compatibilities between neighbouring beats (a suspension's preparation, the horizontal
-rules across the border), which refuse more moving combinations than holding ones; here
-they are the exact marginals of the chain the sampler draws from (forward–backward, at
-the sampler's temperature).
+bass far less often than his, and filled fewer of their thirds). Read from each beat's
+scores alone, those expectations ignore the pair compatibilities between neighbouring
+beats (a suspension's preparation, the horizontal rules across the border), which
+refuse more moving combinations than holding ones; here they are the exact marginals
+of the chain the sampler draws from (forward–backward, at the sampler's temperature).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import numpy as np
 
 from composer.surface.counts import LEAN_LIMIT
 
-STEPS = 12  # bisection steps: 2·LEAN_LIMIT / 2**12, finer than a draw can tell
+STEPS = 10  # bisection steps: 2·LEAN_LIMIT / 2**10, finer than a draw can tell
 ROUNDS = 3  # of the two leans set in turn (each moves the other's aim only a little)
+NEAR, NEAR_STEPS = 0.25, 5  # after the first round, each is sought this near its last
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,11 @@ def lean_to(unary: Sequence[np.ndarray], pair: Sequence[np.ndarray],
         return expected(leaned, links, features, temperature)
 
     beta = gamma = 0.0
-    for _ in range(ROUNDS):
-        beta = _bisect(lambda x, g=gamma: got(Lean(x, g))[0] < moving)
-        gamma = _bisect(lambda x, b=beta: _per_moving(got(Lean(b, x))) < voices)
+    for k in range(ROUNDS):
+        near = None if k == 0 else NEAR
+        beta = _bisect(lambda x, g=gamma: got(Lean(x, g))[0] < moving, beta, near)
+        gamma = _bisect(lambda x, b=beta: _per_moving(got(Lean(b, x))) < voices, gamma,
+                        near)
     return Lean(beta, gamma)
 
 
@@ -87,11 +90,12 @@ def _per_moving(sums: np.ndarray) -> float:
     return float(sums[1] / max(sums[0], 1e-9))
 
 
-def _bisect(below) -> float:
-    """The x within ±LEAN_LIMIT where `below(x)` (true below the aim, false above)
-    turns."""
-    low, high = -LEAN_LIMIT, LEAN_LIMIT
-    for _ in range(STEPS):
+def _bisect(below, last: float, near: float | None) -> float:
+    """The x within ±LEAN_LIMIT (or within `near` of `last`) where `below(x)` (true
+    below the aim, false above) turns."""
+    low, high = (-LEAN_LIMIT, LEAN_LIMIT) if near is None else \
+        (max(last - near, -LEAN_LIMIT), min(last + near, LEAN_LIMIT))
+    for _ in range(STEPS if near is None else NEAR_STEPS):
         mid = (low + high) / 2
         low, high = (mid, high) if below(mid) else (low, mid)
     return (low + high) / 2
