@@ -22,7 +22,7 @@ from composer.pipeline import compose, document
 from composer.solve.given import held_when_composing
 from composer.spec.load import load_spec, spec_from_text
 from composer.spec.rulesets import RuleSet, load_ruleset
-from composer.surface.counts import load_meters, moving_share
+from composer.surface.counts import load_meters, moving_share, voices_per_moving_beat
 from composer.surface.division import (
     COMPOUND,
     COMPOUND_FIGURES,
@@ -212,3 +212,28 @@ def test_an_essen_tune_in_6_8_harmonized_moves(tmp_path):
     assert composed == []
     grid = _read_back_grid(path, spec)
     assert _inner_moving(grid).mean() > 0.2  # the inner voices move in eighths
+
+
+def test_free_4_4_pieces_move_within_the_beat_as_often_and_as_fully_as_bach_s():
+    """Ten seeds of the free 4/4 chorale: the beats move within the beat as often as
+    Bach's 4/4 chorales do (±5%), and a moving beat moves as many voices as his do on
+    average (±10%; about one and a half). Both leans are set on the chain the sampler
+    draws from; before, set on each beat alone and on motion alone, the pair rules
+    between beats kept the pieces some 7% under his share, and their beats moved one
+    voice at a time (1.24 voices per moving beat)."""
+    spec = load_spec(EXAMPLES / "chorale-d-major.yaml")
+    beats = moving = voices = 0
+    for seed in range(10):
+        piece = compose(replace(spec, seed=seed)).piece
+        lines = [[(float(n.offset), float(n.duration), n.pitch.midi if n.pitch else None,
+                   n.fermata) for n in line] for line in piece.lines]
+        grid = meter_grid(lines, piece.meter, 0)
+        assert grid is not None
+        beats += len(grid.starts)
+        moving += int(grid.moving.sum())
+        within = np.minimum(grid.starts[:, None] + np.arange(1, 4), len(grid.onset) - 1)
+        voices += int(grid.onset[within].any(axis=1)[grid.moving].sum())
+    target = moving_share(spec.meter)
+    assert target is not None and abs(moving / beats - target) <= 0.05 * target, \
+        (moving / beats, target)
+    assert abs(voices / moving - voices_per_moving_beat()) <= 0.1 * voices_per_moving_beat()

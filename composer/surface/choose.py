@@ -31,7 +31,7 @@ from composer.sample.reuse import Reuse, made
 from composer.sample.sampler import Chain, sample
 from composer.spec.values import Spec
 from composer.surface.beat import Beat, Option
-from composer.surface.counts import LEAN_LIMIT, default_figure_scorer, moving_share
+from composer.surface.counts import default_figure_scorer, moving_share, voices_per_moving_beat
 from composer.surface.division import division
 from composer.surface.figures import (
     FIGURES,
@@ -42,11 +42,17 @@ from composer.surface.figures import (
     FigurePlaces,
     FigureScorer,
 )
+from composer.surface.lean import lean_to
 from composer.surface.moves import beat_division, below_climax, climax_top, may_move, moves
 from composer.surface.places import around, combination_rows, with_others
 from composer.surface.rules import identify, judge_beats, pair_scores, signatures
 from composer.texture import REST, chord_arrays
 
+# The figures that sound a non-chord tone within the beat: Bach's voices move together
+# chiefly through these (passing notes in thirds and tenths, a suspension under a passing
+# note), and the second lean raises them alone, not chord skips.
+NON_CHORD = [NAMES.index(n) for n in ("passing", "upper-neighbour", "lower-neighbour",
+                                      "suspension", "run", "turn")]
 MAX_MOVING = 2  # voices moving within one beat (in Bach, 94% of beats move at most two)
 
 
@@ -100,9 +106,9 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
     drawn = [b.take(k) for b, k in zip(drawn, allowed, strict=True)]
     # Scored again, now that the figures the rules allow on each beat are known.
     scores = _scores(spec, plan, voicings, drawn, scorer, first)
-    unary = _lean_to_meter(spec, [s - p[k] for s, p, k in zip(scores, penalty, allowed,
-                                                              strict=True)], drawn)
     pair = pair_scores(drawn, spec.rules, ctx, tables)
+    unary = _lean_to_meter(spec, [s - p[k] for s, p, k in zip(scores, penalty, allowed,
+                                                              strict=True)], pair, drawn)
     choice = sample(Chain(unary, pair), rng, temperature=spec.temperature)
     if keep is None or (first, last) == (0, len(beats) - 1):
         return _surface(spec, plan, drawn, choice)
@@ -112,17 +118,18 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
                     [0] * first + list(choice) + [0] * (len(beats) - last - 1))
 
 
-def _lean_to_meter(spec: Spec, unary: list[np.ndarray], beats: Sequence[Beat]
-                   ) -> list[np.ndarray]:
-    """The scores with one log-odds (within ±LEAN_LIMIT) added to every combination that
-    moves a voice within its beat, so that the beats move, in expectation, as often as
-    Bach's chorales in the piece's meter do (`counts.moving_share`, counted over every
-    beat in which the music sounds). The figure scorer leans each voice to Bach's rate
-    of moving; at most two voices move together here, and the rules refuse some
-    figures, so the beats alone would move less often than his."""
-    wanted = have = 0.0
-    leaning = []
-    for b, u in zip(beats, unary, strict=True):
+def _lean_to_meter(spec: Spec, unary: list[np.ndarray], pair: Sequence[np.ndarray],
+                   beats: Sequence[Beat]) -> list[np.ndarray]:
+    """The scores leaned (`composer.surface.lean`) so that the beats move, in expectation
+    under the chain the sampler draws from, as often as Bach's chorales in the piece's
+    meter do (`counts.moving_share`, counted over every beat in which the music sounds),
+    and a moving beat moves as many voices as his do. The figure scorer leans each voice
+    to Bach's rate of moving; at most two voices move together here, and the rules refuse
+    some figures, so the beats alone would move less often than his, one voice at a
+    time."""
+    wanted = 0.0
+    movers, together = [], []
+    for b in beats:
         meter = spec.meter.at(b.slot.offset)
         share = moving_share(meter)
         if share is None:
@@ -130,27 +137,15 @@ def _lean_to_meter(spec: Spec, unary: list[np.ndarray], beats: Sequence[Beat]
         wanted += share * float(b.slot.duration / meter.beat_length)
         given = any(o[0].figure == GIVEN and b.struck[0, 1:, v].any()
                     for v, o in enumerate(b.options))
-        moves = b.combos.any(axis=1)
-        if given or not moves.any():
-            have += given
-        else:
-            leaning.append((u - u.max(), moves))
-    if not leaning:
-        return unary
-    weight = np.exp(np.concatenate([u for u, _ in leaning]))
-    moves = np.concatenate([m for _, m in leaning])
-    starts = np.cumsum([0] + [len(u) for u, _ in leaning[:-1]])
-    still = np.add.reduceat(weight * ~moves, starts)
-    move = np.add.reduceat(weight * moves, starts)
-
-    low, high = -LEAN_LIMIT, LEAN_LIMIT
-    for _ in range(30):  # bisection: the expected moving beats grow with beta
-        mid = (low + high) / 2
-        grown = move * np.exp(mid)
-        low, high = (mid, high) if have + (grown / (still + grown)).sum() < wanted \
-            else (low, mid)
-    beta = (low + high) / 2
-    return [u + beta * b.combos.any(axis=1) for u, b in zip(unary, beats, strict=True)]
+        movers.append((b.combos > 0).sum(axis=1) + given)
+        passing = sum(np.isin(b.figures(v), NON_CHORD) for v in range(len(b.options)))
+        together.append(np.where(movers[-1] > 1, passing, 0))
+    if not all(np.isfinite(u).any() for u in unary):
+        return unary  # an empty beat: the sampler says why no surface exists
+    lean = lean_to(unary, pair, movers, together, wanted, voices_per_moving_beat(),
+                   spec.temperature)
+    return [u + lean.moving * (b.combos > 0).any(axis=1) + lean.together * e
+            for u, b, e in zip(unary, beats, together, strict=True)]
 
 
 def _kept(beat: Beat, names: Sequence[str | None]) -> np.ndarray:

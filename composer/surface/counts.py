@@ -261,6 +261,15 @@ def _shares() -> dict[str, float]:
     return out
 
 
+@lru_cache(maxsize=1)
+def voices_per_moving_beat() -> float:
+    """How many voices a moving beat of Bach's quarter-beat chorales moves on average:
+    the voice-beats that move within the beat over the beats in which some voice does."""
+    counts, meta = load_counts()
+    n = counts.sum(axis=(1, 2, 3, 4))
+    return float((n.sum() - n[:, HOLD].sum() - n[:, SILENT].sum()) / meta["moving_beats"])
+
+
 def load_counts(path: Path | None = None) -> tuple[np.ndarray, dict]:
     """(counts in SHAPE, the file's other fields)."""
     path = path or counts_path()
