@@ -17,9 +17,12 @@ from composer.music import Pitch, PitchClass
 from composer.planning.figured_bass import figured_grammar, figured_slots
 from composer.planning.grammar import HarmonyGrammar, harmony_grammar
 from composer.planning.keys import (
+    NEAPOLITAN,
+    NEAPOLITANIZE,
     TONICIZE,
     TONICIZING,
     keyed_grammar,
+    neapolitan,
     phrase_keys,
     tonicized,
 )
@@ -161,6 +164,10 @@ def _chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None, phrases: list[
         slots = [k for k, time in enumerate(times) if time[0] == ph]
         if len(slots) > 2:
             base[slots[-2]][[names.index(n) for n in TONICIZING if n in names]] += TONICIZE
+    for ph in neapolitan(spec, phrases):  # the slot before the authentic cadence's V
+        slots = [k for k, time in enumerate(times) if time[0] == ph]
+        if len(slots) > 3 and NEAPOLITAN in names:
+            base[slots[-3]][names.index(NEAPOLITAN)] += NEAPOLITANIZE
     fitted = {t for t, (_, at, length, _) in enumerate(times)  # slots the melody masks
               if not any(at <= x < at + length for x in loose)} if fit is not None else set()
     sounding = [n.pitch for n in spec.melody.notes if n.pitch] if spec.melody else []

@@ -214,7 +214,8 @@ def free_weights(mode: str, names: list[str]) -> np.ndarray:
     tonic and closes on a cadence every two bars or so, and so it overdraws the chords
     that lead there (in minor the tonic, V and vii°, where the chorales take III, VI,
     VII, iv and v, and modulate to the relative major). The progression weights alone
-    cannot say so; a weight per chord, fitted on the plans themselves, can."""
+    cannot say so; a weight per chord, fitted on the plans themselves, can. In major
+    only V7/IV is stored, set by hand (benchmarks/fit_free_chords.py says why)."""
     path = content_dir("grammars") / FREE_FILE
     stored = json.loads(path.read_text()).get(mode, {}) if path.exists() else {}
     return np.array([float(stored.get(n, 0.0)) for n in names])

@@ -141,6 +141,32 @@ def tonicized(spec: Spec, phrases: Sequence[Phrase]) -> frozenset[int]:
         if halves else frozenset()
 
 
+NEAPOLITAN = "N"  # the chord favoured before a minor cadence's dominant, this much:
+# TONICIZE's weight did not bring it past the voicings the model scores higher (the 3/2
+# chorale sounded it in no piece); this one sets it wherever the voicings allow
+NEAPOLITANIZE = 4 * TONICIZE
+
+
+def neapolitan(spec: Spec, phrases: Sequence[Phrase]) -> frozenset[int]:
+    """The phrase of a free minor piece whose authentic cadence at home is approached by
+    the Neapolitan (N–V–i), drawn by the spec's seed among the sections' first
+    appearances (a repeat copies its chords).
+
+    Why: the minor chorales sound the lowered second on about one note in fifty (the
+    Neapolitan, phrases in iv and VI); free minor pieces sounded it in hardly any piece
+    (0.003 of the 3/2 chorale's notes), and its absence was the largest part of those
+    pieces' distance from the chorales' pitch classes."""
+    if spec.melody is not None or spec.key.mode != "minor":
+        return frozenset()
+    first: dict[str, int] = {}  # the part where each section first appears
+    for ph in phrases:
+        first.setdefault(ph.section, ph.part)
+    cadences = [k for k, ph in enumerate(phrases)
+                if ph.cadence == "authentic" and not ph.key and ph.part == first[ph.section]]
+    rng = np.random.default_rng([spec.seed, 17])
+    return frozenset({int(rng.choice(cadences))}) if cadences else frozenset()
+
+
 @lru_cache(maxsize=2)
 def _modulations(mode: str) -> dict[str, int]:
     """How many chorale phrases stand in each key (by its numeral; '' at home)."""
