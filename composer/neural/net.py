@@ -197,14 +197,20 @@ class Net:
         work in `pair_log_probs`: it depends on the voicings alone."""
         digits = [chord.astype(np.int64), *(target[:, v] for v in ORDER)]
         levels, parent = [], np.zeros(len(target), np.int64)
+        # Groupings by (chord, some voices' notes), by those voices: a voice's normaliser
+        # mostly groups as the level before it did (the notes chosen before it).
+        known: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
         for level, v in enumerate(ORDER):
             if level < len(ORDER) - 1:
-                first, inverse = _groups(_code(digits[:level + 2], [VOCAB] * (level + 1)))
+                first, inverse = known[ORDER[:level + 1]] = _groups(
+                    _code(digits[:level + 2], [VOCAB] * (level + 1)))
             else:  # the last voice: every voicing in its own column, in order
                 first = inverse = np.arange(len(target))
-            seen = [chord.astype(np.int64),
-                    *(target[:, w] for w in PREFIX[self.config.within].get(v, ()))]
-            norm_first, norm_inverse = _groups(_code(seen, [VOCAB] * (len(seen) - 1)))
+            voices = tuple(PREFIX[self.config.within].get(v, ()))
+            if (norm := known.get(voices)) is None:
+                seen = [chord.astype(np.int64), *(target[:, w] for w in voices)]
+                norm = known[voices] = _groups(_code(seen, [VOCAB] * (len(seen) - 1)))
+            norm_first, norm_inverse = norm
             levels.append(_Level(v, first, target[first, v], parent[first], norm_first,
                                  norm_inverse[first]))
             parent = inverse

@@ -41,6 +41,8 @@ from composer.texture import Frame
 DEFAULT_MODEL = "chorale.pt"  # read from chorale.npz, exported from it, without torch
 CACHE = 4096  # frames remembered by content (each some 30 kB): a batch worker meets the same
 # chords over the same melody notes in tune after tune (on 60 Essen tunes: 45% fewer reads)
+PAIRS, PAIR_SIZE = 512, 128 * 128  # transitions remembered, and the largest (64 kB)
+PLANS = 2048  # the plan's logits remembered by chords and place (each a few kB)
 
 @dataclass(frozen=True, eq=False)
 class _Voicings:
@@ -67,6 +69,12 @@ class NeuralScorer:
     _seen: WeakKeyDictionary = field(default_factory=WeakKeyDictionary, repr=False)
     _by_content: OrderedDict = field(default_factory=OrderedDict, repr=False)
     _start: dict = field(default_factory=dict, repr=False)
+    # The plan's logits by chords and place: a chord's domain is read at slot after slot,
+    # and an explanation's trials score the same slots again.
+    _plans: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    # and the last PAIRS transitions between offered values, which those trials and a
+    # piece composed again in sections ask again (on 60 Essen tunes one in five).
+    _pairs: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
     def unary(self, cands: Frame, slot: SlotInfo) -> np.ndarray:
         if not len(cands):  # a slot the rules leave empty
@@ -76,12 +84,19 @@ class NeuralScorer:
     def transition(self, a: Frame, b: Frame, slot: SlotInfo) -> np.ndarray:
         if not len(a) or not len(b):
             return np.zeros((len(a), len(b)), np.float32)
-        seen, prev = self._voicings(b, slot), self._previous(a, slot)
-        with one_thread():
-            after = self._plan_logits(_plan(seen.chords, slot), seen)
-            pair = self.model.pair_log_probs(prev, after, seen.groups)
-        pair -= seen.alone
-        return pair
+        place = _place(slot)
+        asked = (_content(a, slot), _content(b, slot), place)
+        if (pair := self._pairs.get(asked)) is None:
+            seen, prev = self._voicings(b, slot), self._previous(a, slot)
+            with one_thread():
+                after = self._plan_logits(seen, place)
+                pair = self.model.pair_log_probs(prev, after, seen.groups)
+            pair -= seen.alone
+            if pair.size <= PAIR_SIZE:
+                self._pairs[asked] = pair
+                if len(self._pairs) > PAIRS:
+                    self._pairs.popitem(last=False)
+        return pair.copy()
 
     def _previous(self, a: Frame | None, slot: SlotInfo) -> list[Previous]:
         """The prev_side logits of a as the previous beat (None: no previous beat), in
@@ -127,13 +142,20 @@ class NeuralScorer:
                                  np.full(len(frame), tonic), np.full(len(frame), minor))
         seen = _Voicings(target, frame.roles[first], chord, net.groups(target, chord),
                          within, np.zeros(0, np.float32))
-        after = self._plan_logits(_plan(seen.chords, slot).without_place(), seen)
+        after = self._plan_logits(seen, _place(slot, alone=True))
         alone = net.pair_log_probs(self._previous(None, slot), after, seen.groups)
         return replace(seen, alone=alone[0])
 
-    def _plan_logits(self, plan: PlanArrays, seen: _Voicings) -> np.ndarray:
-        """[K, 4, OUT]: the plan's and the within-beat logits of each voicing."""
-        return self.model.plan_side(plan)[seen.chord] + seen.within
+    def _plan_logits(self, seen: _Voicings, place: tuple) -> np.ndarray:
+        """[K, 4, OUT]: the plan's (at `place`, see `_place`) and the within-beat
+        logits of each voicing."""
+        content = (seen.chords.dtype.str, seen.chords.shape, seen.chords.tobytes(), place)
+        plan = self._plans.get(content)
+        if plan is None:
+            plan = self._plans[content] = self.model.plan_side(_plan(seen.chords, place))
+            if len(self._plans) > PLANS:
+                self._plans.popitem(last=False)
+        return plan[seen.chord] + seen.within
 
     def note_log_probs(self, a: Frame, b: Frame, slot: SlotInfo) -> np.ndarray:
         """float [K, 4, WIDTH + 1]: for each pair (a[k], b[k]), each voice's distribution
@@ -142,7 +164,7 @@ class NeuralScorer:
         tonic = slot.key.tonic.pc
         with one_thread():
             return self.model.log_probs(tokens(a.midi, tonic), relative_roles(a.roles, tonic),
-                                        _plan(b.roles, slot), tokens(b.midi, tonic))
+                                        _plan(b.roles, _place(slot)), tokens(b.midi, tonic))
 
     @staticmethod
     def window(slot: SlotInfo) -> np.ndarray:
@@ -160,12 +182,22 @@ def _content(frame: Frame, slot: SlotInfo) -> tuple:
             frame.roles.dtype.str, frame.roles.tobytes(), _key(slot))
 
 
-def _plan(roles: np.ndarray, slot: SlotInfo) -> PlanArrays:
-    """The slot's plan once per chord row."""
+def _place(slot: SlotInfo, alone: bool = False) -> tuple:
+    """The slot's key and place as `PlanArrays.build` takes them (alone: the key only,
+    the place not known, as a voicing is scored on its own)."""
+    key = (slot.key.tonic.pc, int(slot.key.mode == "minor"))
+    if alone:
+        return key
     cadence = CADENCES.index(slot.cadence) if slot.cadence in CADENCES else len(CADENCES) - 1
-    return PlanArrays.build(roles, slot.key.tonic.pc, int(slot.key.mode == "minor"),
-                            round(slot.beat), slot.beats_per_bar, slot.phrase_beat,
-                            slot.beats_to_cadence, int(slot.fermata), cadence)
+    return (*key, round(slot.beat), slot.beats_per_bar, slot.phrase_beat,
+            slot.beats_to_cadence, int(slot.fermata), cadence)
+
+
+def _plan(roles: np.ndarray, place: tuple) -> PlanArrays:
+    """The plan at `place` (see `_place`) once per chord row."""
+    if len(place) == 2:
+        return PlanArrays.build(roles, *place, 0, 0, 0, 0, 0, 0).without_place()
+    return PlanArrays.build(roles, *place)
 
 
 def load_scorer(path: Path) -> NeuralScorer:

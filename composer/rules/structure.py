@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 from composer.chords import Chord
 from composer.music import Key, Pitch, interval_words
@@ -17,23 +18,31 @@ def classify_cadence(
     before: Chord | None, last: Chord, bass_pc: int | None, key: Key
 ) -> str | None:
     """The kind of cadence two chords make in a key, or None."""
-    tonic, dominant = key.tonic.pc, key.degree(5).pc
+    tonic, dominant, subdominant, submediant, leading = _cadence_degrees(key)
     triad = last.quality in ("major", "minor")
     root_position = bass_pc == last.root.pc
     from_dominant = before is not None and (
         (before.root.pc == dominant and before.quality in _DOMINANT)
-        or (before.root.pc == key.leading_tone.pc and "diminished" in before.quality)
+        or (before.root.pc == leading and "diminished" in before.quality)
     )
     if last.root.pc == tonic and triad and root_position:
         if from_dominant:
             return "authentic"
-        if before is not None and before.root.pc == key.degree(4).pc:
+        if before is not None and before.root.pc == subdominant:
             return "plagal"
     if last.root.pc == dominant and last.quality == "major":
         return "half"
-    if from_dominant and last.root.pc == key.degree(6).pc and triad:
+    if from_dominant and last.root.pc == submediant and triad:
         return "deceptive"
     return None
+
+
+@lru_cache(maxsize=64)
+def _cadence_degrees(key: Key) -> tuple[int, int, int, int, int]:
+    """The pitch classes of a key's tonic, dominant, subdominant, submediant and leading
+    tone: a grammar's every pair of chords is classified in a key at once."""
+    return (key.tonic.pc, key.degree(5).pc, key.degree(4).pc, key.degree(6).pc,
+            key.leading_tone.pc)
 
 
 def related_keys(key: Key) -> list[Key]:

@@ -38,9 +38,15 @@ class Melody:
 
     def at(self, offset: Fraction) -> MelodyNote | None:
         """The note (or rest) sounding at offset; None before or after the melody."""
+        try:  # asked many times at each beat (a Fraction's comparisons are slow)
+            return self._sounding[offset]
+        except KeyError:
+            pass
         k = bisect_right(self._starts, offset) - 1
         note = self.notes[k] if k >= 0 else None
-        return note if note is not None and offset < note.offset + note.duration else None
+        found = self._sounding[offset] = (note if note is not None
+                                          and offset < note.offset + note.duration else None)
+        return found
 
     def figure_at(self, offset: Fraction) -> Figure | None:
         """The figure over the note sounding at offset (None: a rest, or no figures)."""
@@ -49,8 +55,15 @@ class Melody:
 
     def struck_within(self, offset: Fraction, duration: Fraction) -> tuple[MelodyNote, ...]:
         """The notes and rests that begin inside (offset, offset + duration)."""
-        lo, hi = bisect_right(self._starts, offset), bisect_left(self._starts, offset + duration)
-        return self.notes[lo:hi]
+        if (found := self._sounding.get((offset, duration))) is None:
+            lo = bisect_right(self._starts, offset)
+            hi = bisect_left(self._starts, offset + duration)
+            found = self._sounding[(offset, duration)] = self.notes[lo:hi]
+        return found
+
+    @cached_property
+    def _sounding(self) -> dict:  # what `at` found by offset, `struck_within` by span
+        return {}
 
     @cached_property
     def _starts(self) -> tuple[Fraction, ...]:  # asked at every slot: looked up by bisection
