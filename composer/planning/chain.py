@@ -267,6 +267,12 @@ def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
         table = grammar.cadence_table(tuple(cadence_kinds(grammar, phrases[ph].cadence,
                                                           phrases[ph].key)))
         finals = table.finals
+        # An inner phrase in a minor related key closes on its own minor tonic: its
+        # major tonic (the Picardy third, which the grammar keeps for a piece's end)
+        # would be heard as a chord of the home key (in v: the home dominant, the phrase
+        # a home half cadence) and, as the next key's pivot, escape that end.
+        if phrases[ph].key and ph < len(phrases) - 1:
+            finals = [i for i in finals if grammar.resolutions.get(i) != frozenset()]
         unary[slots[-1]][[i for i in range(n) if i not in finals]] = -np.inf
         # The last chord may arrive before the last note and be held (V7–I under the
         # melody's 4–3, then I under its 1): within the window, every change into a
