@@ -184,7 +184,7 @@ def _chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None, phrases: list[
         demands += len(fitted) + len(cadenced)
         while True:
             unary, pair = _assemble(grammar, phrases, times, base, fit, cadenced, fitted,
-                                    window)
+                                    window, free=spec.melody is None)
             try:
                 solvable(Chain(unary, pair))
                 break
@@ -248,10 +248,11 @@ def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
 
 def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
               base: list[np.ndarray], fit, cadenced: set[int], fitted: set[int],
-              window: int = FINAL_WINDOW) -> tuple[list[np.ndarray], list[np.ndarray]]:
+              window: int = FINAL_WINDOW, free: bool = False
+              ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The chain's unary and pair log-scores: the grammar's progressions, the melody's
     fit where it is kept, and each kept cadence (the final one arriving within the last
-    `window` slots)."""
+    `window` slots); `free`: no melody is given."""
     n = len(grammar.numerals)
     unary = [u.copy() for u in base]
     moves = grammar.transition_logp()  # the same at every slot: worked out once
@@ -267,11 +268,13 @@ def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
         table = grammar.cadence_table(tuple(cadence_kinds(grammar, phrases[ph].cadence,
                                                           phrases[ph].key)))
         finals = table.finals
-        # An inner phrase in a minor related key closes on its own minor tonic: its
+        # A free inner phrase in a minor related key closes on its own minor tonic: its
         # major tonic (the Picardy third, which the grammar keeps for a piece's end)
         # would be heard as a chord of the home key (in v: the home dominant, the phrase
-        # a home half cadence) and, as the next key's pivot, escape that end.
-        if phrases[ph].key and ph < len(phrases) - 1:
+        # a home half cadence) and, as the next key's pivot, escape that end. Under a
+        # given melody the phrase's key is read from its notes, and its major close is
+        # often what the chorales sound there (fewer of Bach's chords without it).
+        if free and phrases[ph].key and ph < len(phrases) - 1:
             finals = [i for i in finals if grammar.resolutions.get(i) != frozenset()]
         unary[slots[-1]][[i for i in range(n) if i not in finals]] = -np.inf
         # The last chord may arrive before the last note and be held (V7–I under the
