@@ -238,43 +238,53 @@ def test_free_minor_pieces_stand_whole_phrases_in_related_keys():
     assert away >= 4, away
 
 
-def test_free_minor_pieces_sound_the_subtonic_as_the_chorales_do():
+@pytest.fixture(scope="module")
+def chorale_notes():
+    """The first 60 chorales' sounding pitch classes, each with its key (read once for
+    the tests of free pieces' notes against the chorales')."""
+    from composer.corpus import chorale_names
+    from composer.io.read import texture_from_music21
+
+    out = []
+    for name in chorale_names()[:60]:
+        texture, _ = texture_from_music21(parse_chorale(name), source=name)
+        out.append(([p.pc for s in texture.slices for p in s.voicing.pitches if p],
+                    texture.key))
+    return out
+
+
+def _free_notes(example: str, seeds: int):
+    """Each seed's sounding pitch classes of a composed example, with its key."""
+    spec = load_spec(f"{EXAMPLES}/{example}.yaml")
+    return [([p.pc for v in compose(replace(spec, seed=seed)).voicings for p in v if p],
+             spec.key) for seed in range(seeds)]
+
+
+def test_free_minor_pieces_sound_the_subtonic_as_the_chorales_do(chorale_notes):
     """The chorales in minor sound the natural seventh (G in A minor: the subtonic of
     descending lines, of III, VII and v, and of the relative major) on about one note in
     nine; free minor pieces sounded it half as often, as the tonic and the dominant with
     its leading tone stood on most beats (composer/planning/grammar.py, `free_weights`).
     Now its share lies within a quarter of the chorales', and the leading tone's no
     further above theirs."""
-    from composer.corpus import chorale_names
-    from composer.io.read import texture_from_music21
-
     def shares(pieces):
         """The mean over pieces of the share of subtonic and leading-tone notes."""
         out = []
-        for pcs, tonic in pieces:
-            rel = [(pc - tonic) % 12 for pc in pcs]
+        for pcs, key in pieces:
+            rel = [(pc - key.tonic.pc) % 12 for pc in pcs]
             out.append((rel.count(10) / len(rel), rel.count(11) / len(rel)))
         return [sum(x) / len(out) for x in zip(*out, strict=True)]
 
-    bach = []
-    for name in chorale_names()[:60]:
-        texture, _ = texture_from_music21(parse_chorale(name), source=name)
-        if texture.key.mode == "minor":
-            bach.append(([p.pc for s in texture.slices for p in s.voicing.pitches if p],
-                         texture.key.tonic.pc))
-    ours = []
-    for example in ("minor-aaba", "chorale-3-2"):
-        spec = load_spec(f"{EXAMPLES}/{example}.yaml")
-        for seed in range(4):
-            comp = compose(replace(spec, seed=seed))
-            ours.append(([p.pc for v in comp.voicings for p in v if p], spec.key.tonic.pc))
+    bach = [(pcs, key) for pcs, key in chorale_notes if key.mode == "minor"]
+    ours = _free_notes("minor-aaba", 4) + _free_notes("chorale-3-2", 4)
     (bach_sub, bach_lead), (our_sub, our_lead) = shares(bach), shares(ours)
     assert len(bach) >= 8
     assert 0.75 * bach_sub <= our_sub <= 1.33 * bach_sub, (our_sub, bach_sub)
     assert our_lead <= 1.5 * bach_lead, (our_lead, bach_lead)
 
 
-def test_free_major_pieces_sound_the_raised_fourth_as_nearly_every_chorale_does():
+def test_free_major_pieces_sound_the_raised_fourth_as_nearly_every_chorale_does(
+        chorale_notes):
     """Nine major chorales in ten sound the raised fourth (F sharp in C: the dominant's
     own dominant, a phrase in the dominant), about one note in fifty. The waltz and the
     pastorale, which never left home, had sounded it in one piece of ten; now the
@@ -284,36 +294,23 @@ def test_free_major_pieces_sound_the_raised_fourth_as_nearly_every_chorale_does(
     median piece's notes outside the scale stay within the chorales' p90."""
     import numpy as np
 
-    from composer.corpus import chorale_names
-    from composer.io.read import texture_from_music21
-
-    def shares(pcs, tonic):
+    def shares(pcs, key):
         """The share of raised fourths, and of notes outside the major scale."""
-        rel = [(pc - tonic) % 12 for pc in pcs]
+        rel = [(pc - key.tonic.pc) % 12 for pc in pcs]
         return (rel.count(6) / len(rel),
                 sum(r not in (0, 2, 4, 5, 7, 9, 11) for r in rel) / len(rel))
 
-    bach = []
-    for name in chorale_names()[:60]:
-        texture, _ = texture_from_music21(parse_chorale(name), source=name)
-        if texture.key.mode == "major":
-            bach.append(shares([p.pc for s in texture.slices for p in s.voicing.pitches if p],
-                               texture.key.tonic.pc))
-    ours = []
-    for example in ("waltz-3-4", "pastorale-6-8"):
-        spec = load_spec(f"{EXAMPLES}/{example}.yaml")
-        for seed in range(5):
-            comp = compose(replace(spec, seed=seed))
-            ours.append(shares([p.pc for v in comp.voicings for p in v if p],
-                               spec.key.tonic.pc))
-    b, o = np.array(bach), np.array(ours)
+    b = np.array([shares(pcs, key) for pcs, key in chorale_notes if key.mode == "major"])
+    o = np.array([shares(pcs, key) for pcs, key in
+                  _free_notes("waltz-3-4", 5) + _free_notes("pastorale-6-8", 5)])
     assert len(b) >= 20 and (b[:, 0] > 0).mean() >= 0.85  # the chorales' fact itself
     assert (o[:, 0] > 0).sum() >= 9, o[:, 0]
     assert o[:, 0].mean() <= 1.5 * b[:, 0].mean(), (o[:, 0].mean(), b[:, 0].mean())
     assert np.median(o[:, 1]) <= np.percentile(b[:, 1], 90), (o[:, 1], b[:, 1])
 
 
-def test_free_pieces_sound_the_lowered_second_in_minor_and_the_flat_seventh_in_major():
+def test_free_pieces_sound_the_lowered_second_in_minor_and_the_flat_seventh_in_major(
+        chorale_notes):
     """Half the minor chorales sound the lowered second (F in E minor: the Neapolitan,
     a phrase in iv or VI), two major chorales in three the flat seventh (C in D major:
     I7–IV, a phrase in IV). The free 3/2 chorale in E minor had sounded the one in a
@@ -323,25 +320,15 @@ def test_free_pieces_sound_the_lowered_second_in_minor_and_the_flat_seventh_in_m
     not much more than their amount."""
     import numpy as np
 
-    from composer.corpus import chorale_names
-    from composer.io.read import texture_from_music21
-
     wanted = {"minor": 1, "major": 10}  # semitones above the tonic
 
     def share(pcs, key):
         rel = [(pc - key.tonic.pc) % 12 for pc in pcs]
         return rel.count(wanted[key.mode]) / len(rel)
 
-    bach: dict[str, list[float]] = {"minor": [], "major": []}
-    for name in chorale_names()[:60]:
-        texture, _ = texture_from_music21(parse_chorale(name), source=name)
-        bach[texture.key.mode].append(share(
-            [p.pc for s in texture.slices for p in s.voicing.pitches if p], texture.key))
     for example, mode in (("chorale-3-2", "minor"), ("waltz-3-4", "major")):
-        spec = load_spec(f"{EXAMPLES}/{example}.yaml")
-        ours = np.array([share([p.pc for v in compose(replace(spec, seed=seed)).voicings
-                                for p in v if p], spec.key) for seed in range(6)])
-        theirs = np.array(bach[mode])
+        ours = np.array([share(pcs, key) for pcs, key in _free_notes(example, 6)])
+        theirs = np.array([share(pcs, key) for pcs, key in chorale_notes if key.mode == mode])
         assert len(theirs) >= 20 and (theirs > 0).mean() >= 0.5  # the chorales' fact itself
         assert (ours > 0).mean() >= (theirs > 0).mean(), (example, ours)
         assert ours.mean() <= 2.5 * theirs.mean(), (example, ours.mean(), theirs.mean())
