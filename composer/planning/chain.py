@@ -160,14 +160,16 @@ def _chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None, phrases: list[
             u = u + grammar.free  # (a figured bass is a given melody: its figures rule)
         base.append(u + _in_key(grammar, chords, phrases, times, k))
     names = [n.name for n in grammar.numerals[:grammar.blocks[1] if grammar.blocks else None]]
-    for ph in tonicized(spec, phrases):  # the slot before the half cadence's dominant
-        slots = [k for k, time in enumerate(times) if time[0] == ph]
-        if len(slots) > 2:
-            base[slots[-2]][[names.index(n) for n in TONICIZING if n in names]] += TONICIZE
-    for ph in neapolitan(spec, phrases):  # the slot before the authentic cadence's V
-        slots = [k for k, time in enumerate(times) if time[0] == ph]
-        if len(slots) > 3 and NEAPOLITAN in names:
-            base[slots[-3]][names.index(NEAPOLITAN)] += NEAPOLITANIZE
+    # The slot before a tonicized half cadence's dominant favours V/V; the slot before
+    # an authentic cadence's V, where `neapolitan` draws it, the Neapolitan.
+    for chosen, back, wanted, weight in ((tonicized(spec, phrases), 2, TONICIZING, TONICIZE),
+                                         (neapolitan(spec, phrases), 3, (NEAPOLITAN,),
+                                          NEAPOLITANIZE)):
+        columns = [names.index(n) for n in wanted if n in names]
+        for ph in chosen:
+            slots = [k for k, time in enumerate(times) if time[0] == ph]
+            if len(slots) > back and columns:
+                base[slots[-back]][columns] += weight
     fitted = {t for t, (_, at, length, _) in enumerate(times)  # slots the melody masks
               if not any(at <= x < at + length for x in loose)} if fit is not None else set()
     sounding = [n.pitch for n in spec.melody.notes if n.pitch] if spec.melody else []
