@@ -108,7 +108,8 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
     scores = _scores(spec, plan, voicings, drawn, scorer, first)
     pair = pair_scores(drawn, spec.rules, ctx, tables)
     unary = _lean_to_meter(spec, [s - p[k] for s, p, k in zip(scores, penalty, allowed,
-                                                              strict=True)], pair, drawn)
+                                                              strict=True)], pair, drawn,
+                           whole[first:last + 1])
     choice = sample(Chain(unary, pair), rng, temperature=spec.temperature)
     if keep is None or (first, last) == (0, len(beats) - 1):
         return _surface(spec, plan, drawn, choice)
@@ -119,21 +120,27 @@ def choose_surface(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]],
 
 
 def _lean_to_meter(spec: Spec, unary: list[np.ndarray], pair: Sequence[np.ndarray],
-                   beats: Sequence[Beat]) -> list[np.ndarray]:
+                   beats: Sequence[Beat], kept: Sequence[bool]) -> list[np.ndarray]:
     """The scores leaned (`composer.surface.lean`) so that the beats move, in expectation
     under the chain the sampler draws from, as often as Bach's chorales in the piece's
     meter do (`counts.moving_share`, counted over every beat in which the music sounds),
     and a moving beat moves as many voices as his do. The figure scorer leans each voice
     to Bach's rate of moving; at most two voices move together here, and the rules refuse
     some figures, so the beats alone would move less often than his, one voice at a
-    time."""
+    time. A revision's aim is its region's own beats: the `kept` ones around it, written
+    again as they are, are left out, else a region between held beats would be pushed to
+    move for them (and its leans to their limits)."""
     wanted = 0.0
     movers, together = [], []
-    for b in beats:
+    for b, fixed in zip(beats, kept, strict=True):
         meter = spec.meter.at(b.slot.offset)
         share = moving_share(meter)
         if share is None:
             return unary
+        if fixed:
+            movers.append(np.zeros(len(b.combos), int))
+            together.append(movers[-1])
+            continue
         wanted += share * float(b.slot.duration / meter.beat_length)
         given = any(o[0].figure == GIVEN and b.struck[0, 1:, v].any()
                     for v, o in enumerate(b.options))

@@ -100,19 +100,25 @@ def lean_to(unary: Sequence[np.ndarray], pair: Sequence[np.ndarray],
 def _newton(miss, aim: np.ndarray) -> Lean | None:
     """Both leans at once by Newton's method on the two expectations (smooth and rising
     in each lean), the slopes by finite differences: about ten passes of the chain where
-    bisection in turn takes forty. None where it does not settle within the limits (an aim
-    out of reach, a flat expectation): bisection then finds the nearest lean."""
+    bisection in turn takes forty. A lean that would pass its limit stays there (an aim
+    out of reach, as a short revision between held beats may set, is met as nearly as
+    the limit allows) and the other is sought alone. None where the slopes are flat or
+    it does not settle: bisection then finds the nearest lean."""
     x = np.zeros(2)
     now = miss(x)
     for _ in range(NEWTON_STEPS):
-        if np.all(np.abs(now) <= TOLERANCE * np.maximum(np.abs(aim), 1.0)):
+        # Held at a limit: a lean there whose aim lies beyond it (rising expectations).
+        held = np.abs(x) >= LEAN_LIMIT
+        held &= np.sign(x) == -np.sign(now)
+        if np.all(held | (np.abs(now) <= TOLERANCE * np.maximum(np.abs(aim), 1.0))):
             return Lean(float(x[0]), float(x[1]))
         slope = np.column_stack([(miss(x + h) - now) / DELTA for h in np.eye(2) * DELTA])
-        if abs(np.linalg.det(slope)) < 1e-12:
+        free = ~held
+        sub = slope[np.ix_(free, free)]
+        if abs(np.linalg.det(sub)) < 1e-12:
             return None
-        x = x - np.linalg.solve(slope, now)
-        if np.any(np.abs(x) > LEAN_LIMIT):
-            return None
+        x[free] -= np.linalg.solve(sub, now[free])
+        x = np.clip(x, -LEAN_LIMIT, LEAN_LIMIT)
         now = miss(x)
     return None
 
