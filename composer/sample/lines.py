@@ -69,8 +69,8 @@ class LineWeights:
     height: np.ndarray  # float32 [4, HEIGHTS]
     # (mode, previous numeral, next numeral) → log-weight of that progression; absent: 0
     progression: Mapping[tuple[str, str, str], float] = field(default_factory=dict)
-    # float32 [len(PAIRS), SPACE]: per pair of voices (PAIRS), log-weights of the
-    # semitones between them; absent: 0
+    # float32 [2, len(PAIRS), SPACE]: per mode of the local key (major, minor) and pair of
+    # voices (PAIRS), log-weights of the semitones between them; absent: 0
     spacing: np.ndarray | None = None
 
     @classmethod
@@ -112,9 +112,9 @@ class LineWeights:
                     out[i, j] = self.progression.get((modes[j], a.name, b.name), 0.0)
         return out
 
-    def unary(self, frame: Frame) -> np.ndarray:
+    def unary(self, frame: Frame, minor: bool = False) -> np.ndarray:
         """float [K]: the height weights of each voicing's notes, and the spacing weights
-        of every pair of its voices (a rest weighs 0)."""
+        of every pair of its voices in a key of this mode (a rest weighs 0)."""
         midi = frame.midi.astype(np.int64)
         rows = np.arange(min(midi.shape[1], 4))
         at = np.clip(midi[:, rows], 0, HEIGHTS - 1)
@@ -126,7 +126,8 @@ class LineWeights:
             if hi in cols and lo in cols:
                 upper, lower = midi[:, cols.index(hi)], midi[:, cols.index(lo)]
                 gap = np.clip(upper - lower, 0, SPACE - 1)
-                out = out + np.where((upper >= 0) & (lower >= 0), self.spacing[p, gap], 0)
+                out = out + np.where((upper >= 0) & (lower >= 0),
+                                     self.spacing[int(minor), p, gap], 0)
         return out
 
     def transition(self, a: Frame, b: Frame) -> np.ndarray:
@@ -153,8 +154,9 @@ class LinedScorer:
         base = self.inner.unary(cands, slot)
         if not len(cands):
             return base
-        if (heights := self._heights.get(cands)) is None:
-            heights = self._heights[cands] = self.weights.unary(cands)
+        minor = slot.key.mode == "minor"
+        if (heights := self._heights.setdefault(cands, {}).get(minor)) is None:
+            heights = self._heights[cands][minor] = self.weights.unary(cands, minor)
         return base + heights
 
     def transition(self, a: Frame, b: Frame, slot: SlotInfo) -> np.ndarray:
