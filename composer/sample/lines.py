@@ -190,10 +190,14 @@ def _stored() -> dict[str, LineWeights]:
             for weights in [LineWeights.from_json(w)]}
 
 
-def lined(scorer: Scorer) -> Scorer:
-    """The scorer with the line weights fitted for it, where some were (else itself)."""
+def lined(scorer: Scorer, spacing: bool = True) -> Scorer:
+    """The scorer with the line weights fitted for it, where some were (else itself);
+    `spacing` False: without the spacing weights (a given line: the network conditions on
+    it, and its voicings under the chorales' sopranos are spaced as Bach's already)."""
     if isinstance(scorer, LinedScorer):
         return scorer
     name = scorer_name(scorer)
     weights = _stored().get(name) if name is not None else None
+    if weights is not None and not spacing:
+        weights = replace(weights, spacing=None)
     return scorer if weights is None else LinedScorer(scorer, weights)
