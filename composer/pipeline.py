@@ -87,8 +87,7 @@ def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None 
         scorer = default_scorer()
     # Each voice's intervals and register as the chorales' (lines.py); one lined scorer
     # for every revision that reuses, so that what it scored can be reused.
-    free = spec.melody is None
-    scorer = made(reuse, ("lined", scorer, free), partial(lined, scorer, spacing=free))
+    scorer = made(reuse, ("lined", scorer), partial(lined, scorer))
     try:
         return _harmonize(spec, scorer, progress, kept, reuse=reuse)
     except UnsatisfiableError as exc:

@@ -206,29 +206,3 @@ def test_progression_weights_stay_within_a_key():
     assert not moves[:home, home:].any() and not moves[home:, :home].any()
     v, vi = grammar.index("V"), grammar.index("vi")
     assert moves[v, vi] == weights.progression.get(("major", "V", "vi"), 0.0)
-
-
-@cache
-def open_shares() -> tuple[float, float]:
-    """The share of beats voiced in open position (the soprano more than an octave above
-    the tenor): the training chorales' (every voice sounding) and the chain's voicings of
-    the free examples (the shipped model, seeds as above)."""
-    from composer.neural.data import corpus_names, load_chorales
-
-    beats = np.concatenate([c.beats.midi for c in load_chorales(
-        [n for n in corpus_names() if split_of(n) == "train"]) if c.beats.midi.shape[1] == 4])
-    beats = beats[(beats >= 0).all(axis=1)]
-    voiced = np.array([[p.midi for p in v] for name in FREE for seed in SEEDS
-                       for v in compose(replace(load_spec(EXAMPLES / f"{name}.yaml"),
-                                                seed=seed)).voicings])
-    return (float((beats[:, 0] - beats[:, 2] > 12).mean()),
-            float((voiced[:, 0] - voiced[:, 2] > 12).mean()))
-
-
-def test_free_pieces_voice_open_about_as_often_as_the_chorales():
-    # The chorales stand the soprano more than an octave above the tenor on 31% of their
-    # beats, sounding tenths and sixths between the voices; free pieces voiced in close
-    # position on all but about one beat in six before the spacing weights
-    # (composer/sample/lines.py), crowding thirds and fourths into their sonorities.
-    bachs, mine = open_shares()
-    assert 0.75 * bachs <= mine <= 1.25 * bachs, (mine, bachs)

@@ -25,13 +25,6 @@ to ±PROGRESSION_LIMIT.
         # refits one scorer's progressions only, keeping its line weights and the others'
     python -m composer.sample.linefit chorale --repeats
         # refits its progressions and the soprano's and tenor's repeated-note weights together
-    python -m composer.sample.linefit chorale --spacing --jobs=2
-        # fits its spacing weights alone (the semitones between every pair of voices),
-        # every other weight as stored; writes models/spacing-weights.json
-
-The spacing's target is the voicings on the training chorales' beats (every voice
-sounding; `composer.neural.data`), the drafts' the voicings their chain chose, one per
-slot, before any figure: both are what the weight acts on.
 """
 
 from __future__ import annotations
@@ -46,29 +39,14 @@ import numpy as np
 
 from composer.content import content_dir
 from composer.planning.grammar import WEIGHTS_FILE, harmony_grammar
-from composer.sample.lines import (
-    HEIGHTS,
-    LINES_FILE,
-    PAIRS,
-    SPACE,
-    SPACING_FILE,
-    SPAN,
-    VOICES,
-    LinedScorer,
-    LineWeights,
-)
+from composer.sample.lines import HEIGHTS, LINES_FILE, SPAN, VOICES, LinedScorer, LineWeights
 from composer.sample.scorer import Scorer
 
 ROUNDS = 6
 SEEDS = 10
 STEP = 0.5  # half a step: the interval and height weights act on each other, and a full
 # step of each overshoots (the drafts moved away from the target in a trial)
-SPACING_STEP = STEP / 3  # each voicing carries six spacing weights, pulling together: a
-# half step on each overshot in a trial (spacing distance 0.158, 0.202, 0.267 by round)
 LIMIT = 4.0  # no bin weighs more than e^4 either way: a bin seen once cannot run away
-FEW = 20  # a spacing either side counts fewer times is not weighed: those the rules
-# forbid the drafts (wider than an octave above the tenor) or the chorales seldom sound
-# (a second between soprano and alto) ran to the limit in a trial, and bent the lines
 PROGRESSION_LIMIT = 3.0  # a progression's weight: viio in minor was ten times too common
 # (key, meter, bars, form): free pieces unlike the examples; six in minor, A minor among
 # them (without it the model's i–viio–i in A minor went unseen by the fit)
@@ -82,26 +60,9 @@ FIT_SPECS = (
 )
 
 WHAT = {"progressions": "progression", "lines": "interval and height",
-        "repeats": "progression and repeated-note",
-        "spacing": "spacing"}  # what each refit option refits
+        "repeats": "progression and repeated-note"}  # what each refit option refits
 Moves = dict[tuple[str, str, str], float]  # (mode, previous numeral, next numeral) → count
-# [4, 2 * SPAN + 1] intervals, [4, HEIGHTS] heights, moves, [3, SPACE] spacings
-Counts = tuple[np.ndarray, np.ndarray, Moves, np.ndarray]
-
-
-def _empty() -> Counts:
-    return (np.zeros((4, 2 * SPAN + 1)), np.zeros((4, HEIGHTS)), {},
-            np.zeros((2, len(PAIRS), SPACE)))
-
-
-def _add_spacing(total: Counts, midi: np.ndarray, minor: np.ndarray) -> None:
-    """Count the semitones between every pair of voices of voicings (int [n, 4]) in which
-    every voice sounds, by the mode of their local key (bool [n])."""
-    midi = np.asarray(midi, np.int64)
-    every = (midi >= 0).all(axis=1)
-    midi, mode = midi[every], np.asarray(minor, np.int64)[every]
-    for p, (hi, lo) in enumerate(PAIRS):
-        np.add.at(total[3][:, p], (mode, np.clip(midi[:, hi] - midi[:, lo], 0, SPACE - 1)), 1)
+Counts = tuple[np.ndarray, np.ndarray, Moves]  # [4, 2 * SPAN + 1] intervals, [4, HEIGHTS]
 
 
 def _add(total: Counts, voice: int, midi: Sequence[int]) -> None:
@@ -114,12 +75,9 @@ def _add(total: Counts, voice: int, midi: Sequence[int]) -> None:
 def chorale_counts() -> Counts:
     """The training chorales' struck notes, counted."""
     from composer.corpus import default_melody_index
-    from composer.neural.data import corpus_names, load_chorales, split_of
+    from composer.neural.data import split_of
 
-    total = _empty()
-    for chorale in load_chorales([n for n in corpus_names() if split_of(n) == "train"]):
-        if chorale.beats.midi.shape[1] == 4:
-            _add_spacing(total, chorale.beats.midi, chorale.beats.minor)
+    total: Counts = (np.zeros((4, 2 * SPAN + 1)), np.zeros((4, HEIGHTS)), {})
     for line in default_melody_index().lines:
         if line.voice in VOICES and split_of(line.work) == "train":
             _add(total, VOICES.index(line.voice), line.midi)
@@ -133,59 +91,28 @@ def chorale_counts() -> Counts:
     return total
 
 
-def _draft(scorer: Scorer, spec_seed: tuple[tuple[str, str, int, str], int]) -> Counts:
-    """One draft of a FIT_SPECS entry, counted (nothing where it cannot be composed)."""
+def draft_counts(scorer: Scorer, seeds: int = SEEDS) -> Counts:
+    """The written notes of the chain's drafts of FIT_SPECS under `scorer`, counted."""
     from composer.errors import PartimentoError
     from composer.pipeline import compose
     from composer.spec.load import spec_from_text
 
-    (key, meter, bars, form), seed = spec_seed
-    spec = spec_from_text(f"key: {key}\nmeter: {meter}\nbars: {bars}\nform: {form}\n"
-                          "rules: {include: [common-practice]}\n")
-    total = _empty()
-    try:
-        comp = compose(replace(spec, seed=seed), scorer)
-    except PartimentoError:
-        return total
-    for v, name in enumerate(VOICES):
-        _add(total, v, [n.pitch.midi for n in comp.notes[name] if n.pitch is not None])
-    _add_spacing(total, np.array([[p.midi for p in v] for v in comp.voicings]),
-                 np.array([s.key.mode == "minor" for s in comp.plan.slots]))
-    slots = comp.plan.slots
-    for a, b in zip(slots, slots[1:], strict=False):
-        if a.key == b.key:
-            move = (b.key.mode, a.numeral, b.numeral)
-            total[2][move] = total[2].get(move, 0.0) + 1.0
-    return total
-
-
-_FORKED: list[Scorer] = []  # the scorer the forked workers of draft_counts inherit
-
-
-def _forked_draft(spec_seed: tuple[tuple[str, str, int, str], int]) -> Counts:
-    return _draft(_FORKED[0], spec_seed)
-
-
-def draft_counts(scorer: Scorer, seeds: int = SEEDS, jobs: int = 1) -> Counts:
-    """The written notes of the chain's drafts of FIT_SPECS under `scorer`, counted;
-    `jobs` worker processes (forked: the scorer is not sent)."""
-    import multiprocessing
-
-    work = [(spec, seed) for spec in FIT_SPECS for seed in range(seeds)]
-    if jobs > 1:
-        _FORKED[:] = [scorer]
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            drafts = pool.map(_forked_draft, work, chunksize=1)
-    else:
-        drafts = [_draft(scorer, w) for w in work]
-    total = _empty()
-    for d in drafts:
-        for t, c in zip(total, d, strict=True):
-            if isinstance(t, dict):
-                for k, v in c.items():
-                    t[k] = t.get(k, 0.0) + v
-            else:
-                t += c
+    total: Counts = (np.zeros((4, 2 * SPAN + 1)), np.zeros((4, HEIGHTS)), {})
+    for key, meter, bars, form in FIT_SPECS:
+        spec = spec_from_text(f"key: {key}\nmeter: {meter}\nbars: {bars}\nform: {form}\n"
+                              "rules: {include: [common-practice]}\n")
+        for seed in range(seeds):
+            try:
+                comp = compose(replace(spec, seed=seed), scorer)
+            except PartimentoError:
+                continue
+            for v, name in enumerate(VOICES):
+                _add(total, v, [n.pitch.midi for n in comp.notes[name] if n.pitch is not None])
+            slots = comp.plan.slots
+            for a, b in zip(slots, slots[1:], strict=False):
+                if a.key == b.key:
+                    move = (b.key.mode, a.numeral, b.numeral)
+                    total[2][move] = total[2].get(move, 0.0) + 1.0
     return total
 
 
@@ -236,20 +163,17 @@ def progression_distance(target: Moves, drafts: Moves) -> float:
     return float(np.mean(out)) if out else 0.0
 
 
-def distance(target: Counts, drafts: Counts, spacing: bool = False) -> float:
-    """The mean total-variation distance over the voices' interval distributions (or,
-    `spacing`, over the voice pairs' spacings)."""
-    a, b = (target[3].reshape(-1, SPACE), drafts[3].reshape(-1, SPACE)) if spacing \
-        else (target[0], drafts[0])
-    p = a / np.maximum(a.sum(1, keepdims=True), 1)
-    q = b / np.maximum(b.sum(1, keepdims=True), 1)
+def distance(target: Counts, drafts: Counts) -> float:
+    """The mean total-variation distance over the voices' interval distributions."""
+    p = target[0] / target[0].sum(1, keepdims=True)
+    q = drafts[0] / drafts[0].sum(1, keepdims=True)
     return float(np.abs(p - q).sum(1).mean() / 2)
 
 
 def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS,
         say: Callable[[str], None] = print, start: LineWeights | None = None,
-        lines: bool = True, progressions: bool = True, repeats: bool = False,
-        spacing: bool = False, jobs: int = 1) -> tuple[LineWeights, dict[str, list[float]]]:
+        lines: bool = True, progressions: bool = True, repeats: bool = False
+        ) -> tuple[LineWeights, dict[str, list[float]]]:
     """The weights after `rounds` of iterative scaling from `start` (else zero), averaged
     over the second half of the rounds (each round's drafts are a sample: the average
     steadies what their noise moves), and the interval and progression distances of the
@@ -262,36 +186,25 @@ def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS
     fitted (with `lines` False), the heights kept: two weights that move the lines without
     unsettling the harmony as a refit of every interval did (the progressions fitted
     after the lines made the harmony repeat its chord as often as the chorales do, and
-    the soprano repeated a quarter of its notes, the chorales' one in seven).
-    `spacing`: the spacing weights are fitted too (from zero where `start` has none),
-    each spacing that both sides sound at least FEW times; a trial fitting them alone moved
-    the progressions away from the chorales' (distance 0.061 to 0.109) and the soprano
-    to repeat its note more (0.15 to 0.19), so they are fitted with `repeats`."""
+    the soprano repeated a quarter of its notes, the chorales' one in seven)."""
     weights, kept = start or LineWeights.zero(), []
     bins = np.zeros((4, 2 * SPAN + 1))
     bins[[0, 2], SPAN] = 1.0  # the soprano's and the tenor's: the bass's, fitted with
     # them, left it leaping on a third of its steps (the chorales: a quarter), and the
     # alto's brought its intervals no closer to the chorales' (0.288 against 0.263-0.285)
     stepped = np.ones_like(bins) if lines else bins if repeats else np.zeros_like(bins)
-    trace: dict[str, list[float]] = {"interval": [], "progression": [], "spacing": []}
-    space = weights.spacing if weights.spacing is not None else np.zeros((2, len(PAIRS), SPACE))
+    trace: dict[str, list[float]] = {"interval": [], "progression": []}
 
     def measure(drafts: Counts, when: str) -> None:
         trace["interval"].append(distance(target, drafts))
         trace["progression"].append(progression_distance(target[2], drafts[2]))
-        trace["spacing"].append(distance(target, drafts, spacing=True))
         say(f"{when}: interval distance {trace['interval'][-1]:.3f}, progression distance"
-            f" {trace['progression'][-1]:.3f}, spacing distance {trace['spacing'][-1]:.3f}")
+            f" {trace['progression'][-1]:.3f}")
 
     for r in range(rounds):
-        drafts = draft_counts(LinedScorer(scorer, weights), seeds, jobs)
+        drafts = draft_counts(LinedScorer(scorer, weights), seeds)
         measure(drafts, f"round {r}")
         moved = _progression_step(target[2], drafts[2])
-        common = (target[3] >= FEW) & (drafts[3] >= FEW)
-        space = np.clip(space + spacing * common * SPACING_STEP
-                        * _log_ratio(target[3].reshape(-1, SPACE), drafts[3].reshape(
-                            -1, SPACE)).reshape(space.shape),
-                        -LIMIT, LIMIT).astype(np.float32)
         weights = LineWeights(
             np.clip(weights.interval + stepped * STEP * _log_ratio(target[0], drafts[0]),
                     -LIMIT, LIMIT).astype(np.float32),
@@ -300,52 +213,26 @@ def fit(scorer: Scorer, target: Counts, rounds: int = ROUNDS, seeds: int = SEEDS
             {k: float(np.clip(weights.progression.get(k, 0.0)
                               + progressions * STEP * moved.get(k, 0.0),
                               -PROGRESSION_LIMIT, PROGRESSION_LIMIT))
-             for k in set(weights.progression) | set(moved)},
-            space if space.any() else None)
+             for k in set(weights.progression) | set(moved)})
         if r >= rounds // 2:
             kept.append(weights)
     weights = LineWeights(np.mean([w.interval for w in kept], axis=0).astype(np.float32),
                           np.mean([w.height for w in kept], axis=0).astype(np.float32),
                           {k: float(np.mean([w.progression.get(k, 0.0) for w in kept]))
-                           for k in set().union(*(w.progression for w in kept))},
-                          np.mean(spaced, axis=0).astype(np.float32)
-                          if len(spaced := [w.spacing for w in kept if w.spacing is not None])
-                          == len(kept) else None)
-    measure(draft_counts(LinedScorer(scorer, weights), seeds, jobs), "averaged")
+                           for k in set().union(*(w.progression for w in kept))})
+    measure(draft_counts(LinedScorer(scorer, weights), seeds), "averaged")
     return weights, trace
-
-
-def _write_spacing(spacings: dict[str, list], argv: list[str],
-                   traces: dict[str, dict[str, list[float]]]) -> None:
-    """models/SPACING_FILE: the spacing weights of the scorers refitted, the others' kept."""
-    path = content_dir("models") / SPACING_FILE
-    stored = json.loads(path.read_text()) if path.exists() else {}
-    data = {"command": f"python -m composer.sample.linefit {' '.join(argv)}".strip(),
-            "date": datetime.date.today().isoformat(),
-            "target": "the voicings on the model card's training chorales' beats: the"
-                      " semitones between every pair of voices",
-            "drafts": f"{len(FIT_SPECS)} free specs × seeds 0–{SEEDS - 1}, {ROUNDS} rounds,"
-                      " every other weight as stored",
-            "pairs": [[VOICES[a], VOICES[b]] for a, b in PAIRS],
-            "distance_by_round": {**stored.get("distance_by_round", {}), **traces},
-            "scorers": {**stored.get("scorers", {}), **spacings}}
-    path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
-    print(f"wrote {path}", file=sys.stderr)
 
 
 def main(argv: list[str]) -> int:
     """Refit the scorers named in argv (all of them where none is named); the others
     keep the weights stored. `--progressions` or `--lines`: only their progressions, or
     only their interval and height weights, from the weights stored; `--repeats`: their
-    progressions and the soprano's and tenor's repeated-note weights, from the weights stored;
-    `--spacing`: their spacing weights with the progressions and repeated-note weights,
-    from the weights stored. `--jobs=N`: the drafts composed in N processes."""
+    progressions and the soprano's and tenor's repeated-note weights, from the weights stored."""
     from composer.music import SATB
     from composer.neural.scorer import default_scorer
     from composer.sample.scorer import StatisticalScorer
 
-    jobs = next((int(a[7:]) for a in argv if a.startswith("--jobs=")), 1)
-    argv = [a for a in argv if not a.startswith("--jobs=")]
     target = chorale_counts()
     makers: dict[str, Callable[[], Scorer]] = {
         "chorale": default_scorer, "none": lambda: StatisticalScorer.from_corpus(SATB)}
@@ -355,9 +242,8 @@ def main(argv: list[str]) -> int:
     traces = {name: {"interval": trace} if isinstance(trace, list) else trace
               for name, trace in stored.get("distance_by_round",
                                             stored.get("interval_distance_by_round", {})).items()}
-    only = next((a[2:] for a in argv
-                 if a in ("--progressions", "--lines", "--repeats", "--spacing")), None)
-    spacings: dict[str, list] = {}
+    only = next((a[2:] for a in argv if a in ("--progressions", "--lines", "--repeats")),
+                None)
     names = [a for a in argv if not a.startswith("--")] or list(makers)
     for name in names:
         print(f"fitting the {WHAT.get(only or '', 'line and progression')} weights of {name}",
@@ -365,17 +251,10 @@ def main(argv: list[str]) -> int:
         start = LineWeights.from_json(out[name]) if only and name in out else None
         weights, traces[name] = fit(makers[name](), target, start=start,
                                     lines=only is None or only == "lines",
-                                    progressions=only not in ("lines", "spacing"),
+                                    progressions=only != "lines",
                                     repeats=only == "repeats",
-                                    spacing=only in (None, "spacing"),
-                                    say=lambda s: print(s, file=sys.stderr), jobs=jobs)
+                                    say=lambda s: print(s, file=sys.stderr))
         out[name] = weights.to_json()
-        if weights.spacing is not None:
-            spacings[name] = np.round(weights.spacing, 4).tolist()
-    if spacings:
-        _write_spacing(spacings, argv, {n: traces[n] for n in names})
-    if only == "spacing":
-        return 0
     data = {"command": f"python -m composer.sample.linefit {' '.join(argv)}".strip(),
             "date": datetime.date.today().isoformat(),
             "target": "the struck notes of the model card's training chorales; the"

@@ -19,14 +19,6 @@ hand; each answers "how much more, or less, often than the chorales does the cha
 this". They are fitted per scorer (the shipped model, and `--model none`) and stored in
 models/line-weights.json; a scorer with no fitted weights composes as before.
 
-Nor does a weight per voice place the voices against each other: the chain's drafts
-stood the alto within a fourth of the soprano on 55% of their beats (the chorales: 41%)
-and the tenor within an octave of the alto on 91% (the chorales: 79%), so that thirds
-and fourths crowded the sonorities out of the sixths and tenths Bach's open voicings
-sound. So a scorer may also carry a weight per pair of neighbouring voices and the
-semitones between them, fitted the same way to the voicings on the chorales' beats
-(`python -m composer.sample.linefit chorale --spacing`).
-
 The same product bends the harmony: the grammar's progressions are counted from the
 chorales, but the voicings' scores favour some chords (in major the chain looped
 V–vi–ii7 and underused I; in minor it looped VI–VII–IV and struck viio ten times as often
@@ -38,7 +30,7 @@ where the candidates are scored (composer/solve/candidates.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -52,11 +44,8 @@ from composer.sample.scorer import Scorer, SlotInfo, StatisticalScorer
 from composer.texture import Frame
 
 LINES_FILE = "line-weights.json"
-SPACING_FILE = "spacing-weights.json"  # the spacing weights, fitted apart (linefit --spacing)
 SPAN = 12  # semitones: wider intervals share the last weight each way
 HEIGHTS = 128  # MIDI notes
-SPACE = 37  # semitones between two voices: three octaves and more share the last
-PAIRS = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))  # every pair of voices, upper first
 VOICES = ("soprano", "alto", "tenor", "bass")
 
 
@@ -69,9 +58,6 @@ class LineWeights:
     height: np.ndarray  # float32 [4, HEIGHTS]
     # (mode, previous numeral, next numeral) → log-weight of that progression; absent: 0
     progression: Mapping[tuple[str, str, str], float] = field(default_factory=dict)
-    # float32 [2, len(PAIRS), SPACE]: per mode of the local key (major, minor) and pair of
-    # voices (PAIRS), log-weights of the semitones between them; absent: 0
-    spacing: np.ndarray | None = None
 
     @classmethod
     def zero(cls) -> LineWeights:
@@ -112,23 +98,12 @@ class LineWeights:
                     out[i, j] = self.progression.get((modes[j], a.name, b.name), 0.0)
         return out
 
-    def unary(self, frame: Frame, minor: bool = False) -> np.ndarray:
-        """float [K]: the height weights of each voicing's notes, and the spacing weights
-        of every pair of its voices in a key of this mode (a rest weighs 0)."""
+    def unary(self, frame: Frame) -> np.ndarray:
+        """float [K]: the height weights of each voicing's notes (a rest weighs 0)."""
         midi = frame.midi.astype(np.int64)
         rows = np.arange(min(midi.shape[1], 4))
         at = np.clip(midi[:, rows], 0, HEIGHTS - 1)
-        out = np.where(midi[:, rows] >= 0, self.height[rows, at], 0).sum(axis=1)
-        if self.spacing is None:
-            return out
-        cols = list(frame.columns)
-        for p, (hi, lo) in enumerate(PAIRS):
-            if hi in cols and lo in cols:
-                upper, lower = midi[:, cols.index(hi)], midi[:, cols.index(lo)]
-                gap = np.clip(upper - lower, 0, SPACE - 1)
-                out = out + np.where((upper >= 0) & (lower >= 0),
-                                     self.spacing[int(minor), p, gap], 0)
-        return out
+        return np.where(midi[:, rows] >= 0, self.height[rows, at], 0).sum(axis=1)
 
     def transition(self, a: Frame, b: Frame) -> np.ndarray:
         """float32 [K1, K2]: the interval weights of each voice moving from a[i] to b[j]."""
@@ -154,9 +129,8 @@ class LinedScorer:
         base = self.inner.unary(cands, slot)
         if not len(cands):
             return base
-        minor = slot.key.mode == "minor"
-        if (heights := self._heights.setdefault(cands, {}).get(minor)) is None:
-            heights = self._heights[cands][minor] = self.weights.unary(cands, minor)
+        if (heights := self._heights.get(cands)) is None:
+            heights = self._heights[cands] = self.weights.unary(cands)
         return base + heights
 
     def transition(self, a: Frame, b: Frame, slot: SlotInfo) -> np.ndarray:
@@ -183,21 +157,13 @@ def scorer_name(scorer: Scorer) -> str | None:
 
 @lru_cache(maxsize=1)
 def _stored() -> dict[str, LineWeights]:
-    spacing = fitted_per_scorer(SPACING_FILE)
-    return {name: replace(weights, spacing=np.asarray(spacing[name], np.float32))
-            if name in spacing else weights
-            for name, w in fitted_per_scorer(LINES_FILE).items()
-            for weights in [LineWeights.from_json(w)]}
+    return {name: LineWeights.from_json(w) for name, w in fitted_per_scorer(LINES_FILE).items()}
 
 
-def lined(scorer: Scorer, spacing: bool = True) -> Scorer:
-    """The scorer with the line weights fitted for it, where some were (else itself);
-    `spacing` False: without the spacing weights (a given line: the network conditions on
-    it, and its voicings under the chorales' sopranos are spaced as Bach's already)."""
+def lined(scorer: Scorer) -> Scorer:
+    """The scorer with the line weights fitted for it, where some were (else itself)."""
     if isinstance(scorer, LinedScorer):
         return scorer
     name = scorer_name(scorer)
     weights = _stored().get(name) if name is not None else None
-    if weights is not None and not spacing:
-        weights = replace(weights, spacing=None)
     return scorer if weights is None else LinedScorer(scorer, weights)
