@@ -45,13 +45,16 @@ class _Event:
     accented: bool  # struck or held at the slot's onset
 
 
+FIT_RULES = frozenset({"chord-tones", "dissonance-treatment"})  # the rules the fit reads
+
+
 def melody_fit(spec: Spec, times: Times, chords: Sequence[Chord], accented: bool = True
                ) -> MelodyFit | None:
     """The chords each slot's melody notes allow, by the spec's hard `chord-tones` and
     `dissonance-treatment` rules (None without a melody or without those rules); without
     `accented`, each note on the beat must be a chord tone."""
     ids = {u.rule.id for u in spec.hard}
-    if spec.melody is None or not ids & {"chord-tones", "dissonance-treatment"}:
+    if spec.melody is None or not ids & FIT_RULES:
         return None
     treated = "dissonance-treatment" in ids  # without it, every melody note is a chord tone
     roles = chord_arrays(list(chords), [spec.key] * len(chords))
