@@ -241,10 +241,8 @@ def _until_silence(spec: Spec, offset: Fraction, duration: Fraction) -> Fraction
     end): the other voices stop with it."""
     if spec.melody is None:
         return duration
-    sounding = [n for n in spec.melody.notes if n.pitch is not None]
-    stops = [n.offset for n in spec.melody.notes if n.pitch is None]
-    stops += [sounding[-1].offset + sounding[-1].duration] if sounding else []
-    return min([s - offset for s in stops if offset < s < offset + duration] + [duration])
+    silent = spec.melody.next_silence(offset)
+    return silent - offset if silent is not None and silent < offset + duration else duration
 
 
 def melody_rests(spec: Spec, offset: Fraction) -> bool:

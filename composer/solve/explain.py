@@ -38,13 +38,15 @@ class _Item:
     note: int | None = None  # index into the melody's notes
 
 
-def explain(spec: Spec, slot: int, whole: bool = False) -> UnsatisfiableError | None:
+def explain(spec: Spec, slot: int, whole: bool = False, full: HarmonyChain | None = None
+            ) -> UnsatisfiableError | None:
     """Which rules and notes conflict near `slot`, where composing broke; None when no
     window around it is itself impossible (only the voicings offered failed to connect),
-    unless `whole`: then the whole piece is the window."""
+    unless `whole`: then the whole piece is the window. `full`: the spec's chain as
+    `harmony_chain` makes it with its defaults, where the caller has it."""
 
     ctx = Context(spec.voices, spec.key, spec.meter)
-    full = harmony_chain(spec, fixed_notes(spec, ctx))
+    full = full if full is not None else harmony_chain(spec, fixed_notes(spec, ctx))
     n = len(full.times)
     every = [_Item(use=u) for u in spec.hard]
     memo: dict = {}
