@@ -152,8 +152,7 @@ class Candidates:
 def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                slots: range | None = None, cap: int | None = MAX_VALUES_PER_SLOT,
                progress: Progress | None = None, memo: dict | None = None,
-               connected: bool = False, connect_only: bool = False, share: bool = True
-               ) -> Candidates:
+               connected: bool = False, connect_only: bool = False) -> Candidates:
     """Each slot's (chord, voicing) values and the scores between neighbours. Without a
     scorer every allowed value weighs the same (enough to ask whether any piece exists);
     `cap` bounds the values each slot offers (None: all of them). `memo` shares
@@ -161,7 +160,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     `connected`: every voicing offered, first make sure some sequence passes the rules
     (else NoSolution, before the scores of every pair are made); `connect_only`: that,
     and return, no pair scored (`pair` empty: all an explanation asks is whether one
-    exists); `share`: the pair rules' verdicts with the pieces before (PairVerdicts)."""
+    exists)."""
     ctx = Context(spec.voices, spec.key, spec.meter)
     # The chorales' progressions as the grammar counts them, mended for what this scorer
     # favours (composer/sample/lines.py)
@@ -206,8 +205,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     pool = Frame.concat([f for f in pool_frames if len(f)] or pool_frames)
     pool_base = dict(zip(distinct, np.cumsum([0] + [len(f) for f in pool_frames]).tolist(),
                          strict=False))
-    if (verdicts := memo.get(("pairs", rules_key))) is None:
-        verdicts = memo[("pairs", rules_key)] = PairVerdicts(spec.rules, ctx, share)
+    verdicts = memo.setdefault(("pairs", rules_key), PairVerdicts(spec.rules, ctx))
     heard = memo.setdefault(("heard", rules_key), {})  # per slot's problems: heard as planned
     blocks, unary, frames, names = [], [], [], []
     for k, t in enumerate(slots):

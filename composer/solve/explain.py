@@ -130,7 +130,7 @@ def _consistent(spec: Spec, full: HarmonyChain, window: range, items: list[_Item
     for cap in (MAX_VALUES_PER_SLOT, None):
         try:
             cands = candidates(trial, chain, None, slots=window, cap=cap, memo=memo,
-                               connect_only=cap is None, share=False)
+                               connect_only=cap is None)
             if cap is not None:
                 solvable(Chain(cands.unary, cands.pair))
         except NoSolution:

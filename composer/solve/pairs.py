@@ -19,32 +19,32 @@ PAIRS_PER_CALL = 1 << 15  # pairs judged in one call when all the voicings of tw
 DENSE_PAIRS = 1 << 22  # the most pairs of a run's distinct voicings marked in one table
 
 
-STORE_PAIRS = 1 << 21  # verdicts a store keeps (some 13 bytes each) before a fresh one
-STORE_VOICINGS = 1 << 18  # voicings likewise (some 40 bytes each)
-STORES = 4  # stores kept, the latest asked for (a batch meets a few sets of pair rules)
-
-
 class PairVerdicts:
     """The pair rules' verdicts on neighbouring voicings, remembered by the voicings'
     names: a piece offers the same voicings of the same chords at slot after slot, so
     most pairs recur (a 16-bar chorale meets some 20 thousand distinct pairs among 350
-    thousand). A voicing is named by its place in a domain (`base`); domains of the
-    same voicings share their names, in this piece and in the pieces before it judged
-    by the same pair rules (a batch's tunes voice the same chords alike)."""
+    thousand). A voicing is named by its place in a domain (`base`)."""
 
-    def __init__(self, uses: Sequence[RuleUse], ctx: Context, shared: bool = True) -> None:
-        """`shared`: with the pieces before (else this piece's own: an explanation's
-        trials, each under other rules, would crowd out the pieces' own)."""
+    def __init__(self, uses: Sequence[RuleUse], ctx: Context) -> None:
         self.uses, self.ctx = tuple(uses), ctx
         self._base: dict[object, int] = {}
-        self._store = _store(self.uses, ctx) if shared else _Store()
+        self._frames: list[Frame] = []  # the named voicings, in the order of their names
+        self._named: Frame | None = None  # the same in one frame, once it is asked for
+        self._names = 0
+        # The pairs judged, by code (sorted), in two tiers: the few judged lately merged
+        # into the rest only once they are a good part of it, so that a run judging
+        # millions of pairs in many calls does not copy them all at every call.
+        self._judged = [_Tier.empty(), _Tier.empty()]
 
     def base(self, key: object, frame: Frame) -> int:
         """The name of the first voicing of the domain `key` (its voicings: `frame`); row
         r of it is named base + r."""
-        if (at := self._base.get(key)) is None:
-            at = self._base[key] = self._store.name(frame)
-        return at
+        if key not in self._base:
+            self._base[key] = self._names
+            self._names += len(frame)
+            self._frames.append(frame)
+            self._named = None
+        return self._base[key]
 
     def judge(self, moves: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]
               ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -84,19 +84,20 @@ class PairVerdicts:
         pairs = names[local // max(d, 1)] << 32 | names[local % max(d, 1)]
         ok, penalty = np.ones(len(pairs), bool), np.zeros(len(pairs), np.float32)
         found = np.zeros(len(pairs), bool)
-        store = self._store
-        for tier in store.judged:
+        for tier in self._judged:
             pos, there = tier.find(pairs)
             ok[there], penalty[there] = tier.ok[pos[there]], tier.penalty[pos[there]]
             found |= there
         if not found.all():
+            if self._named is None:
+                self._named = Frame.concat([f for f in self._frames if len(f)])
             fresh = pairs[~found]
-            new_ok, new_penalty = self._judge(store.voicings.take(fresh >> 32),
-                                              store.voicings.take(fresh & 0xFFFFFFFF))
+            new_ok, new_penalty = self._judge(self._named.take(fresh >> 32),
+                                              self._named.take(fresh & 0xFFFFFFFF))
             ok[~found], penalty[~found] = new_ok, new_penalty
-            rest, recent = store.judged
+            rest, recent = self._judged
             recent = recent.merged(_Tier(fresh, new_ok, new_penalty))
-            store.judged = [rest, recent] if 4 * len(recent.codes) < len(rest.codes) \
+            self._judged = [rest, recent] if 4 * len(recent.codes) < len(rest.codes) \
                 else [rest.merged(recent), _Tier.empty()]
         ok, penalty = ok[back], penalty[back]
         out, at = [], 0
@@ -115,90 +116,6 @@ class PairVerdicts:
             ok[part], penalty[part] = step_rules(a.take(part), b.take(part), self.uses, self.ctx)
         return ok, penalty
 
-
-
-class _Store:
-    """What the PairVerdicts under the same pair rules share: the voicings named by their
-    content, and the verdicts judged on pairs of them by name."""
-
-    def __init__(self) -> None:
-        self.names: dict[tuple, int] = {}  # a domain's voicings → the first one's name
-        self.voicings = _Voicings()  # every named voicing, row = name
-        self.judged = [_Tier.empty(), _Tier.empty()]  # the verdicts, in two tiers
-
-    def name(self, frame: Frame) -> int:
-        content = (frame.columns, *((a.dtype.str, a.shape, a.tobytes()) for a in (
-            frame.midi, frame.diatonic, frame.attacks, frame.roles, frame.leading,
-            frame.root, frame.harmonic)))
-        if (at := self.names.get(content)) is None:
-            at = self.names[content] = self.voicings.add(frame)
-        return at
-
-    @property
-    def full(self) -> bool:
-        return self.voicings.size > STORE_VOICINGS \
-            or sum(len(t.codes) for t in self.judged) > STORE_PAIRS
-
-
-_STORES: dict[tuple, _Store] = {}
-
-
-def _store(uses: Sequence[RuleUse], ctx: Context) -> _Store:
-    """The store of the verdicts under these pair rules (a pure function's memo: a
-    verdict depends on the two voicings, the rules and the voices alone; no horizontal
-    or two-note melodic rule reads the key or the meter)."""
-    key = (ctx.voices, *((type(u.rule).__module__, type(u.rule).__qualname__, u.rule.id,
-                          getattr(u.rule, "window", None),
-                          repr(sorted(u.params.items(), key=lambda kv: kv[0])), u.severity,
-                          u.weight, tuple(sorted(u.exempt)))
-                         for u in uses if isinstance(u.rule, HorizontalRule)
-                         or (isinstance(u.rule, MelodicRule) and u.rule.window == 2)))
-    store = _STORES.pop(key, None)
-    if store is None or store.full:
-        store = _Store()
-    _STORES[key] = store  # the latest asked for last
-    while len(_STORES) > STORES:
-        del _STORES[next(iter(_STORES))]
-    return store
-
-
-class _Voicings:
-    """Frames' rows one after another, each array grown by doubling (taking rows from
-    them costs no copy of the rest)."""
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.columns: tuple[int, ...] | None = None
-        self.arrays: list[np.ndarray] = []
-
-    def add(self, frame: Frame) -> int:
-        """The row where frame's first row lands."""
-        parts = (frame.midi, frame.diatonic, frame.attacks, frame.roles, frame.leading,
-                 frame.root, frame.rows, frame.harmonic)
-        start, end = self.size, self.size + len(frame)
-        if not self.arrays:
-            self.columns = frame.columns
-            self.arrays = [np.empty((max(end, 1024), *a.shape[1:]), a.dtype) for a in parts]
-        # (one frame's columns and kinds for all: those of a piece's domains)
-        assert frame.columns == self.columns and all(
-            a.dtype == part.dtype and a.shape[1:] == part.shape[1:]
-            for a, part in zip(self.arrays, parts, strict=True))
-        if end > len(self.arrays[0]):
-            grown = max(end, 2 * len(self.arrays[0]))
-            self.arrays = [np.concatenate([a[:start], np.empty((grown - start, *a.shape[1:]),
-                                                               a.dtype)])
-                           for a in self.arrays]
-        for a, part in zip(self.arrays, parts, strict=True):
-            a[start:end] = part
-        self.size = end
-        return start
-
-    def take(self, names: np.ndarray) -> Frame:
-        midi, diatonic, attacks, roles, leading, root, rows, harmonic = (
-            np.take(a, names, axis=0) for a in self.arrays)
-        assert self.columns is not None
-        return Frame(midi, diatonic, attacks, roles, leading, root, self.columns, rows,
-                     harmonic)
 
 
 @dataclass(frozen=True)
