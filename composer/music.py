@@ -324,11 +324,21 @@ class Meter:
 
     def position(self, offset: Fraction) -> Position:
         """Bar (from 1) and beat (from 1) of an offset in a piece with no pickup."""
+        try:  # every stage asks it of every slot (a Fraction's arithmetic is slow)
+            return self._positions[offset]
+        except KeyError:
+            pass
         first, start, meter = next(s for s in self._segments
                                    if s[1] <= Fraction(offset)) if self.changes \
             else (1, Fraction(0), self)
         bar, into = divmod(Fraction(offset) - start, meter.bar_length)
-        return Position(int(bar) + first, float(into / meter.beat_length) + 1)
+        found = self._positions[offset] = Position(int(bar) + first,
+                                                   float(into / meter.beat_length) + 1)
+        return found
+
+    @cached_property
+    def _positions(self) -> dict:  # what `position` found, by offset
+        return {}
 
     def __str__(self) -> str:
         own = f"{self.numerator}/{self.denominator}"

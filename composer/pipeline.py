@@ -190,6 +190,8 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
             except NoSolution:
                 continue
     memo: dict = {}  # the same rules: the offer of every voicing reuses what was worked out
+    # the chain an explanation starts from, where it is this one (harmony_chain's defaults)
+    plain = chain if not (strict or loose or keys is not None or kept is not None) else None
     cands = candidates(spec, chain, scorer, progress=progress, memo=memo)
     drawn = form if kept is None else kept.on_form(form)
     try:
@@ -198,7 +200,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
 
         # Either the rules truly conflict near the break (then say which), or only the
         # most likely voicings failed to connect: then offer every voicing.
-        conflict = None if strict else explain(spec, exc.slot)
+        conflict = None if strict else explain(spec, exc.slot, full=plain)
         if conflict is not None:
             raise conflict from None
         try:
@@ -207,7 +209,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         except NoSolution as again:
             if strict:
                 raise
-            found = explain(spec, again.slot, whole=True)
+            found = explain(spec, again.slot, whole=True, full=plain)
             assert found is not None  # (the whole piece always gets an explanation)
             raise found from None
     numerals, voicings = _decode(cands, choice, len(ctx.voices))

@@ -45,13 +45,16 @@ class _Event:
     accented: bool  # struck or held at the slot's onset
 
 
+FIT_RULES = frozenset({"chord-tones", "dissonance-treatment"})  # the rules the fit reads
+
+
 def melody_fit(spec: Spec, times: Times, chords: Sequence[Chord], accented: bool = True
                ) -> MelodyFit | None:
     """The chords each slot's melody notes allow, by the spec's hard `chord-tones` and
     `dissonance-treatment` rules (None without a melody or without those rules); without
     `accented`, each note on the beat must be a chord tone."""
     ids = {u.rule.id for u in spec.hard}
-    if spec.melody is None or not ids & {"chord-tones", "dissonance-treatment"}:
+    if spec.melody is None or not ids & FIT_RULES:
         return None
     treated = "dissonance-treatment" in ids  # without it, every melody note is a chord tone
     roles = chord_arrays(list(chords), [spec.key] * len(chords))
@@ -61,15 +64,14 @@ def melody_fit(spec: Spec, times: Times, chords: Sequence[Chord], accented: bool
         judged.clear()
     holding: dict[Pitch | None, np.ndarray] = {}
     for t, (_, offset, length, _) in enumerate(times):
-        events, before, after = _events(spec.melody, offset, length)
+        events, before, after, heard = _events(spec.melody, offset, length)
         head = events[0].pitch if events and events[0].accented else None
         if head not in holding:  # per numeral: the note on the beat is one of its tones
             holding[head] = np.array([head is None or head.pitch_class in c.tones
                                       for c in chords])
         spelled = holding[head]
         inside_next = t + 1 < len(times) and after is not None and times[t + 1][1] <= after[1]
-        key = (tuple((e.pitch, e.accented) for e in events), before,
-               after[0] if after else None, inside_next)
+        key = (heard, before, after[0] if after else None, inside_next)
         if (last_ok := judged.get(key)) is None:
             last_ok = judged[key] = _judge(events, before, after, roles, spelled, treated,
                                            accented, inside_next)
@@ -91,10 +93,20 @@ def _judged(chords: tuple[Chord, ...], key: Key, treated: bool, accented: bool
     return {}
 
 
-def _events(melody: Melody, offset: Fraction, length: Fraction
-            ) -> tuple[list[_Event], Pitch | None, tuple[Pitch | None, Fraction] | None]:
+Events = tuple[list[_Event], Pitch | None, tuple[Pitch | None, Fraction] | None, tuple]
+
+
+def _events(melody: Melody, offset: Fraction, length: Fraction) -> Events:
     """The melody's events in a slot (the note sounding at its onset, then each struck
-    within it), the pitch before them, and (pitch, offset) of the event after them."""
+    within it), the pitch before them, (pitch, offset) of the event after them, and the
+    events as a key; remembered per melody (each of a piece's chains asks again)."""
+    memo = melody.memo
+    if (found := memo.get(("events", offset, length))) is None:
+        found = memo[("events", offset, length)] = _find_events(melody, offset, length)
+    return found
+
+
+def _find_events(melody: Melody, offset: Fraction, length: Fraction) -> Events:
     head = melody.at(offset)
     events = [_Event(head.pitch, True)] if head is not None and head.pitch is not None else []
     if head is not None and head.offset < offset:  # held into the slot: it precedes itself
@@ -106,7 +118,7 @@ def _events(melody: Melody, offset: Fraction, length: Fraction
     end = offset + length
     nxt = melody.at(end)
     after = None if nxt is None else (nxt.pitch, end)
-    return events, before, after
+    return events, before, after, tuple((e.pitch, e.accented) for e in events)
 
 
 def _frame(pitch: Pitch | None, n: int, roles: tuple[np.ndarray, ...]) -> Frame:

@@ -171,7 +171,17 @@ def bar_beat(meter: Meter, offset: Fraction) -> str:
 
 def slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, Fraction, bool]]:
     """(phrase, offset, duration, is_cadence_slot): a slot per beat; the cadence chord is
-    held to the end of the phrase (a half note in 4/4, the whole bar otherwise)."""
+    held to the end of the phrase (a half note in 4/4, the whole bar otherwise). Under a
+    given melody, remembered with it: each of a piece's chains asks again."""
+    if spec.melody is None:
+        return _slot_times(spec, phrases)
+    asked = ("slots", spec.meter, tuple(phrases))
+    if (found := spec.melody.memo.get(asked)) is None:
+        found = spec.melody.memo[asked] = tuple(_slot_times(spec, phrases))
+    return list(found)
+
+
+def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, Fraction, bool]]:
     out = []
     for ph in phrases:
         start, end = ph.start, ph.end
@@ -241,10 +251,8 @@ def _until_silence(spec: Spec, offset: Fraction, duration: Fraction) -> Fraction
     end): the other voices stop with it."""
     if spec.melody is None:
         return duration
-    sounding = [n for n in spec.melody.notes if n.pitch is not None]
-    stops = [n.offset for n in spec.melody.notes if n.pitch is None]
-    stops += [sounding[-1].offset + sounding[-1].duration] if sounding else []
-    return min([s - offset for s in stops if offset < s < offset + duration] + [duration])
+    silent = spec.melody.next_silence(offset)
+    return silent - offset if silent is not None and silent < offset + duration else duration
 
 
 def melody_rests(spec: Spec, offset: Fraction) -> bool:

@@ -53,9 +53,11 @@ def _sounds_foreign_tones(spec: Spec, chords: Sequence[Chord], owner: np.ndarray
     then judged against that chord."""
     out = np.ones(len(owner), bool)
     scale = spec.key.scale_pcs
+    foreigners = [{t.pc for t in chord.tones} - scale for chord in chords]
+    if not any(foreigners):  # (most slots: their notes need not be looked at)
+        return out
     pcs = np.where(midi >= 0, midi.astype(np.int64) % 12, -1)
-    for c, chord in enumerate(chords):
-        foreign = {t.pc for t in chord.tones} - scale
+    for c, foreign in enumerate(foreigners):
         if not foreign:
             continue
         rows = owner == c
@@ -230,8 +232,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
         starts = np.cumsum(sizes) - sizes
         owner = np.repeat(np.arange(len(doms)), sizes)  # which chord each value voices
         local = np.arange(len(u)) - starts[owner]  # and which voicing of its domain
+        rows = np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local  # in pool
         if spec.melody is not None:  # what the checker will hear under the melody
-            rows = np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local
             _, offset, length, _ = chain.times[t]
             asked = (offset, length, tuple(pr for _, pr in posed[k]))
             if asked not in heard:
@@ -240,12 +242,9 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                                                 pool.midi[rows], pool.diatonic[rows])
             u = np.where(heard[asked], u, -np.inf)
         u = np.where(_sounds_foreign_tones(spec, [pr.chord for _, pr in posed[k]], owner,
-                                           pool.midi[np.asarray([pool_base[pr] for _, pr
-                                                                 in posed[k]])[owner] + local]),
-                     u, -np.inf)
+                                           pool.midi[rows]), u, -np.inf)
         if cadence_slot or penultimate:  # a cadence's last chord stands on its root,
-            bass = pool.midi[np.asarray([pool_base[pr] for _, pr in posed[k]])[owner] + local,
-                             -1].astype(np.int64) % 12  # its first one rather does
+            bass = pool.midi[rows, -1].astype(np.int64) % 12  # its first one rather does
             roots = np.array([chain.chords[i].root.pc for i in numerals], np.int64)
             u = np.where(bass == roots[owner], u,
                          -np.inf if cadence_slot else u + INVERTED_APPROACH)

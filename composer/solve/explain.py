@@ -18,6 +18,7 @@ import numpy as np
 
 from composer.errors import UnsatisfiableError
 from composer.planning.chain import HarmonyChain, harmony_chain
+from composer.planning.melody_fit import FIT_RULES
 from composer.rules import Context
 from composer.rules.base import MelodicRule
 from composer.sample.sampler import Chain, NoSolution, solvable
@@ -37,13 +38,15 @@ class _Item:
     note: int | None = None  # index into the melody's notes
 
 
-def explain(spec: Spec, slot: int, whole: bool = False) -> UnsatisfiableError | None:
+def explain(spec: Spec, slot: int, whole: bool = False, full: HarmonyChain | None = None
+            ) -> UnsatisfiableError | None:
     """Which rules and notes conflict near `slot`, where composing broke; None when no
     window around it is itself impossible (only the voicings offered failed to connect),
-    unless `whole`: then the whole piece is the window."""
+    unless `whole`: then the whole piece is the window. `full`: the spec's chain as
+    `harmony_chain` makes it with its defaults, where the caller has it."""
 
     ctx = Context(spec.voices, spec.key, spec.meter)
-    full = harmony_chain(spec, fixed_notes(spec, ctx))
+    full = full if full is not None else harmony_chain(spec, fixed_notes(spec, ctx))
     n = len(full.times)
     every = [_Item(use=u) for u in spec.hard]
     memo: dict = {}
@@ -114,7 +117,13 @@ def _consistent(spec: Spec, full: HarmonyChain, window: range, items: list[_Item
             n if k in kept else replace(n, pitch=None) for k, n in enumerate(melody.notes)))
     trial = replace(spec, rules=uses, melody=melody)
     ctx = Context(spec.voices, spec.key, spec.meter)
-    chain = harmony_chain(trial, fixed_notes(trial, ctx), layout=full)
+    fixed = fixed_notes(trial, ctx)
+    # The chain reads of the trial only its notes and the rules of the melody's fit: the
+    # trials that differ in other rules (all of them, while the rules are searched) share it.
+    asked = ("chain", frozenset(kept), frozenset(u.rule.id for u in trial.hard) & FIT_RULES,
+             tuple((at, tuple(pitches)) for at, pitches in fixed.items()))
+    if (chain := memo.get(asked)) is None:
+        chain = memo[asked] = harmony_chain(trial, fixed, layout=full)
     # A piece among a few values of each slot proves that one exists; only the want of
     # one needs them all (a slot left empty is empty however many are offered), and then
     # whether they connect is arc consistency from the end, no pair scored.

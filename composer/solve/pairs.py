@@ -5,6 +5,7 @@ remembered per pair of voicings (a piece offers the same voicings at slot after 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,9 +31,10 @@ class PairVerdicts:
         self._frames: list[Frame] = []  # the named voicings, in the order of their names
         self._named: Frame | None = None  # the same in one frame, once it is asked for
         self._names = 0
-        self._codes = np.zeros(0, np.int64)  # sorted pair codes
-        self._ok = np.zeros(0, bool)
-        self._penalty = np.zeros(0, np.float32)
+        # The pairs judged, by code (sorted), in two tiers: the few judged lately merged
+        # into the rest only once they are a good part of it, so that a run judging
+        # millions of pairs in many calls does not copy them all at every call.
+        self._judged = [_Tier.empty(), _Tier.empty()]
 
     def base(self, key: object, frame: Frame) -> int:
         """The name of the first voicing of the domain `key` (its voicings: `frame`); row
@@ -67,7 +69,7 @@ class PairVerdicts:
             marked = np.zeros(d * d, bool)
             marked[asked] = True
             local = np.flatnonzero(marked)
-            place = np.zeros(d * d, np.int32)
+            place = np.empty(d * d, np.int32)  # (read only where written: at the pairs asked)
             place[local] = np.arange(len(local))
             back = place[asked]
         else:
@@ -80,9 +82,12 @@ class PairVerdicts:
             back[order] = np.cumsum(first) - 1
         # Each distinct pair once, by its names' codes (in order, as the names are).
         pairs = names[local // max(d, 1)] << 32 | names[local % max(d, 1)]
-        pos, found = self._find(pairs)
         ok, penalty = np.ones(len(pairs), bool), np.zeros(len(pairs), np.float32)
-        ok[found], penalty[found] = self._ok[pos[found]], self._penalty[pos[found]]
+        found = np.zeros(len(pairs), bool)
+        for tier in self._judged:
+            pos, there = tier.find(pairs)
+            ok[there], penalty[there] = tier.ok[pos[there]], tier.penalty[pos[there]]
+            found |= there
         if not found.all():
             if self._named is None:
                 self._named = Frame.concat([f for f in self._frames if len(f)])
@@ -90,14 +95,10 @@ class PairVerdicts:
             new_ok, new_penalty = self._judge(self._named.take(fresh >> 32),
                                               self._named.take(fresh & 0xFFFFFFFF))
             ok[~found], penalty[~found] = new_ok, new_penalty
-            # fresh is in order (as its names are): merged in, the codes stay in order
-            # (where each lands, worked out once for the three arrays)
-            at = np.searchsorted(self._codes, fresh) + np.arange(len(fresh))
-            kept = np.ones(len(self._codes) + len(fresh), bool)
-            kept[at] = False
-            self._codes, self._ok, self._penalty = (
-                _merged(old, at, kept, new) for old, new in (
-                    (self._codes, fresh), (self._ok, new_ok), (self._penalty, new_penalty)))
+            rest, recent = self._judged
+            recent = recent.merged(_Tier(fresh, new_ok, new_penalty))
+            self._judged = [rest, recent] if 4 * len(recent.codes) < len(rest.codes) \
+                else [rest.merged(recent), _Tier.empty()]
         ok, penalty = ok[back], penalty[back]
         out, at = [], 0
         for (a, b, _), c, w in zip(moves, codes, wants, strict=True):
@@ -115,10 +116,35 @@ class PairVerdicts:
             ok[part], penalty[part] = step_rules(a.take(part), b.take(part), self.uses, self.ctx)
         return ok, penalty
 
-    def _find(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pos = np.minimum(np.searchsorted(self._codes, codes), max(len(self._codes) - 1, 0))
-        found = (self._codes[pos] == codes) if len(self._codes) else np.zeros(len(codes), bool)
-        return pos, found
+
+
+@dataclass(frozen=True)
+class _Tier:
+    """Verdicts on pairs by code, the codes in order."""
+
+    codes: np.ndarray  # int64 [P], sorted, distinct
+    ok: np.ndarray  # bool [P]
+    penalty: np.ndarray  # float32 [P]
+
+    @staticmethod
+    def empty() -> _Tier:
+        return _Tier(np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.float32))
+
+    def find(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(where, whether) each code is here."""
+        if not len(self.codes):
+            return np.zeros(len(codes), np.int64), np.zeros(len(codes), bool)
+        pos = np.minimum(np.searchsorted(self.codes, codes), len(self.codes) - 1)
+        return pos, self.codes[pos] == codes
+
+    def merged(self, other: _Tier) -> _Tier:
+        """Both tiers' pairs in one (none in both): where each of other's lands, worked
+        out once for the three arrays."""
+        at = np.searchsorted(self.codes, other.codes) + np.arange(len(other.codes))
+        kept = np.ones(len(self.codes) + len(other.codes), bool)
+        kept[at] = False
+        return _Tier(*(_merged(mine, at, kept, theirs) for mine, theirs in (
+            (self.codes, other.codes), (self.ok, other.ok), (self.penalty, other.penalty))))
 
 
 def _merged(old: np.ndarray, at: np.ndarray, kept: np.ndarray, new: np.ndarray

@@ -61,6 +61,43 @@ class Melody:
             found = self._sounding[(offset, duration)] = self.notes[lo:hi]
         return found
 
+    def sounding_during(self, start: Fraction, end: Fraction) -> tuple[MelodyNote, ...]:
+        """The notes and rests sounding in [start, end): begun before `end`, ending after
+        `start` (a surface's every beat asks; found by bisection, not a scan)."""
+        if (found := self._sounding.get(("during", start, end))) is None:
+            lo = bisect_right(self._latest_ends, start)  # every note before it ends by start
+            hi = bisect_left(self._starts, end)
+            found = self._sounding[("during", start, end)] = tuple(
+                n for n in self.notes[lo:hi] if n.offset + n.duration > start)
+        return found
+
+    def next_silence(self, offset: Fraction) -> Fraction | None:
+        """The first moment after offset where the melody falls silent: a rest begins, or
+        its last sounding note ends (None: never)."""
+        k = bisect_right(self._silences, offset)
+        return self._silences[k] if k < len(self._silences) else None
+
+    @cached_property
+    def _silences(self) -> tuple[Fraction, ...]:  # where a rest begins or the sound ends
+        sounding = [n for n in self.notes if n.pitch is not None]
+        ends = [sounding[-1].offset + sounding[-1].duration] if sounding else []
+        return tuple(sorted([n.offset for n in self.notes if n.pitch is None] + ends))
+
+    @cached_property
+    def _latest_ends(self) -> tuple[Fraction, ...]:  # per note: the latest end up to it
+        out, latest = [], None
+        for n in self.notes:
+            end = n.offset + n.duration
+            latest = end if latest is None or end > latest else latest
+            out.append(latest)
+        return tuple(out)
+
+    @cached_property
+    def memo(self) -> dict:
+        """What the planning works out of this melody alone, by what it asked (its
+        arrays only read): a piece's every chain asks it again."""
+        return {}
+
     @cached_property
     def _sounding(self) -> dict:  # what `at` found by offset, `struck_within` by span
         return {}

@@ -196,10 +196,10 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
     times = {Fraction(0)} | {dur * k / cells for k in range(1, cells)}
     melody = ctx.index(spec.melody.voice) if spec.melody is not None else None
     end = start + dur
-    given = [n for n in spec.melody.notes if n.offset < end
-             and n.offset + n.duration > start] if spec.melody is not None else []
+    given = spec.melody.sounding_during(start, end) if spec.melody is not None else ()
     times |= {n.offset - start for n in given if n.offset > start}
     order = tuple(sorted(times))
+    top = climax_top(spec, voicings) if figured else None  # (asked of every figure)
     options: list[tuple[Option, ...]] = []
     for v in range(len(ctx.voices)):
         if v == melody:
@@ -214,7 +214,7 @@ def _beat(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int,
         opts = [Option(HOLD, (y,) * len(order), (True,) + (False,) * (len(order) - 1))]
         if figured and may_move(spec, v, ctx) and only != "hold":
             opts += [o for o in moves(spec, plan, voicings, t, v, order, only)
-                     if only is not None or below_climax(spec, voicings, v, o)]
+                     if only is not None or below_climax(spec, voicings, v, o, top)]
         options.append(tuple(opts[-1:]) if written_again else tuple(opts))
     combos = _combos(options)
     midi, diatonic, strikes = _arrays(options, combos)

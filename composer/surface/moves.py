@@ -25,11 +25,12 @@ def beat_division(spec: Spec, slot: Slot) -> Division:
     return found
 
 
-def below_climax(spec: Spec, voicings: Sequence[Sequence[Pitch]], v: int, o: Option) -> bool:
+def below_climax(spec: Spec, voicings: Sequence[Sequence[Pitch]], v: int, o: Option,
+                 top: int | None = None) -> bool:
     """A composed soprano with a single climax (`climax: single`, the default) keeps its
     figures below the chain's highest note, so that the climax is struck once (a figure
-    a revision keeps is written again as it was)."""
-    top = climax_top(spec, voicings)
+    a revision keeps is written again as it was). `top`: `climax_top`, if known."""
+    top = climax_top(spec, voicings) if top is None else top
     if top is None or spec.voices[v] != "soprano":
         return True
     return all(p is None or p.midi < top for p in o.pitches[1:])

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from composer.chords import Chord
+from composer.grading.chord_batch import CODES, QUALITY_NAMES, identify_chords
 from composer.grading.harmony import ONSET_WEIGHT, identify_chord
 from composer.music import STEP_PC, Key, PitchClass
 from composer.rules import RULES, Context, HorizontalRule, MelodicRule, VerticalRule
@@ -102,6 +103,38 @@ def _heard(b: Beat, rows: np.ndarray, ctx: Context) -> np.ndarray:
     return np.array([heard[name] for name in names], bool).reshape(len(names))
 
 
+def _heard_beats(beats: Sequence[Beat], rows: Sequence[np.ndarray], ctx: Context
+                 ) -> list[np.ndarray]:
+    """`_heard` of each beat's rows; the beats whose signatures are alike in one
+    `identify_chords` call (the very verdicts of `identify_chord`, in numpy)."""
+    out = [np.zeros(len(r), bool) for r in rows]
+    alike: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+    for k, (b, r) in enumerate(zip(beats, rows, strict=True)):
+        if len(r):
+            sig = signatures(b, r, ctx)
+            alike.setdefault((len(b.options), sig.shape[1]), []).append((k, sig))
+    for (v, width), those in alike.items():
+        sig = np.concatenate([s for _, s in those])
+        later = (width - v - 1) // (v + 1)  # the later onsets (see `signatures`)
+        codes = np.concatenate([sig[:, :v], sig[:, v + 1:v + 1 + later * v]], axis=1)
+        if (codes > CODES - 2).any():  # a code no spelled note has: heard one by one
+            for k, _ in those:
+                out[k] = _heard(beats[k], rows[k], ctx)
+            continue
+        weights = np.concatenate([np.full((len(sig), v), ONSET_WEIGHT),
+                                  np.repeat(sig[:, v + 1 + later * v:], v, axis=1)], axis=1)
+        root, quality = identify_chords(np.maximum(codes, -1).astype(np.int64), weights,
+                                        sig[:, v].astype(np.int64), ctx.key)
+        at = 0
+        for k, s in those:
+            chord = beats[k].chord
+            want = (-1, -1) if chord is None else (
+                8 * chord.root.step + chord.root.alter + 3, QUALITY_NAMES.index(chord.quality))
+            out[k] = (root[at:at + len(s)] == want[0]) & (quality[at:at + len(s)] == want[1])
+            at += len(s)
+    return out
+
+
 # Judging one beat's candidates -------------------------------------------------------
 
 def _frame(midi: np.ndarray, diatonic: np.ndarray, struck: np.ndarray, beat: np.ndarray,
@@ -175,17 +208,24 @@ def judge_beats(beats: Sequence[Beat], uses: Sequence[RuleUse], ctx: Context,
     add(combo, _motion(_frame(ma, da, sa, beat, tables, False, cols),
                        _frame(mb, db, sb, beat, tables, False, cols), uses, ctx))
     ok[first] = True  # the block chords: the level above answers for them
+    mines, movings = [], []
     for k, b in enumerate(beats):
         mine = ok[first[k]:first[k] + len(b.combos)]  # a view: written through
         value = np.where(mine, scores[k] - penalty[first[k]:first[k] + len(b.combos)], -np.inf)
         value[0] = np.inf
         mine[np.argsort(-value, kind="stable")[MAX_COMBINATIONS:]] = False
-        moving = np.count_nonzero(b.combos, axis=1)
-        single = np.flatnonzero(mine & (moving == 1))
-        mine[single] = _heard(b, single, ctx)
+        mines.append(mine)
+        movings.append(np.count_nonzero(b.combos, axis=1))
+    # Each beat on its own, but every beat's single movers heard at once, then every
+    # beat's pairs of movers (a pair needs the verdicts on its singles).
+    single = [np.flatnonzero(m & (moving == 1)) for m, moving in zip(mines, movings, strict=True)]
+    for mine, rows, heard in zip(mines, single, _heard_beats(beats, single, ctx), strict=True):
+        mine[rows] = heard
+    for b, mine, moving in zip(beats, mines, movings, strict=True):
         mine &= _singles_allowed(b, mine, moving)
-        double = np.flatnonzero(mine & (moving > 1))
-        mine[double] = _heard(b, double, ctx)
+    double = [np.flatnonzero(m & (moving > 1)) for m, moving in zip(mines, movings, strict=True)]
+    for mine, rows, heard in zip(mines, double, _heard_beats(beats, double, ctx), strict=True):
+        mine[rows] = heard
     return ([ok[a:a + n] for a, n in zip(first, sizes, strict=True)],
             [penalty[a:a + n] for a, n in zip(first, sizes, strict=True)])
 
