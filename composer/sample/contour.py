@@ -211,8 +211,10 @@ def shaped_climax(spec: Spec, voice: str, cands: Candidates, chain: Chain,
             floor = [floor_automaton(line, low)]
             if holds(spec, chain, [*climax_automata(lines, (*top, h), quiet), *floor]):
                 return lines, (*top, h), floor
-    drawn = drawn_places(spec.key, options, rng)[:FLOOR_TRIES]
-    for h, place in [*drawn, *((h, None) for h in drawn_heights(spec.key, options, False, rng))]:
+    drawn: list[tuple[int, int | None]] = [*drawn_places(spec.key, options, rng)[:FLOOR_TRIES],
+                                           *((h, None) for h in drawn_heights(
+                                               spec.key, options, False, rng))]
+    for h, place in drawn:
         if kept.get((h, None), True):
             lines = keeps(h, place)
             if lines is not None:
