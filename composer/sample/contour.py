@@ -214,9 +214,9 @@ def shaped_climax(spec: Spec, voice: str, cands: Candidates, chain: Chain,
     drawn: list[tuple[int, int | None]] = [*drawn_places(spec.key, options, rng)[:FLOOR_TRIES],
                                            *((h, None) for h in drawn_heights(
                                                spec.key, options, False, rng))]
-    for h, place in drawn:
+    for h, where in drawn:
         if kept.get((h, None), True):
-            lines = keeps(h, place)
+            lines = keeps(h, where)
             if lines is not None:
                 return lines, (*top, h), []
     return heights, top, []
