@@ -38,6 +38,9 @@ where they are made: between the chain's notes on neighbouring beats, against th
 chorales' own beat-to-beat bass (`skeleton_steps` of models/chorale-figures.json), each
 given that the bass moves at all (a repeated beat note is written struck again here,
 where Bach's is mostly held over: the repeat keeps the weight fitted on the written line).
+Refitted so, the model's free bass climbs a third on 9% of its beats and steps up on 28%
+(four examples × five seeds); the surface still skips within one beat in ten, since its
+leans (composer/surface/lean.py) raise every moving figure alike.
 """
 
 from __future__ import annotations
