@@ -62,6 +62,10 @@ EARLY = float(np.log(0.25))  # a final cadence that arrives a slot before the la
 # A phrase in a new key opens on a chord the key before it has too (the pivot chord)
 # far more often than not.
 PIVOT = float(np.log(0.2))
+# After its pivot, a free phrase in a new key seldom sounds the home key's tonic or
+# dominant, else it is heard in the home key until its cadence (a phrase in iv drawn as
+# i–VI–III–V7 of home, then V–i of iv): modulation, not only a cadence there.
+HOME_AWAY = float(np.log(0.25))
 
 
 def _openings(phrases: Sequence[Phrase], times: Times) -> set[int]:
@@ -158,7 +162,8 @@ def _chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None, phrases: list[
             u = _opening(grammar, u, None if fit is None else fit.unary[k])
         if spec.melody is None and len(grammar.free) == len(chords):
             u = u + grammar.free  # (a figured bass is a given melody: its figures rule)
-        base.append(u + _in_key(grammar, chords, phrases, times, k))
+        base.append(u + _in_key(grammar, chords, phrases, times, k,
+                                free=spec.melody is None))
     names = [n.name for n in grammar.numerals[:grammar.blocks[1] if grammar.blocks else None]]
     # The slot before a tonicized half cadence's dominant favours V/V; the slot before
     # an authentic cadence's V, where `neapolitan` draws it, the Neapolitan.
@@ -201,9 +206,10 @@ def _chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None, phrases: list[
 
 
 def _in_key(grammar: HarmonyGrammar, chords: tuple[Chord, ...], phrases: list[Phrase],
-            times: list, k: int) -> np.ndarray | float:
+            times: list, k: int, free: bool = False) -> np.ndarray | float:
     """A slot's numerals outside its phrase's key forbidden; the first slot of a phrase
-    in a new key prefers a chord the key before it has too (the pivot)."""
+    in a new key prefers a chord the key before it has too (the pivot); `free` (no
+    melody given): its later slots shun the home tonic and dominant (HOME_AWAY)."""
     if not grammar.blocks:
         return 0.0
     ph = times[k][0]
@@ -217,6 +223,10 @@ def _in_key(grammar: HarmonyGrammar, chords: tuple[Chord, ...], phrases: list[Ph
         shared = {chords[i] for i in range(grammar.blocks[before], grammar.blocks[before + 1])
                   if grammar.region[i] != "applied"}
         out[lo:hi] = [0.0 if chords[i] in shared else PIVOT for i in range(lo, hi)]
+    elif free and phrases[ph].key:
+        home = {chords[i] for i in range(grammar.blocks[0], grammar.blocks[1])
+                if grammar.numerals[i].degree in (1, 5) and grammar.region[i] != "applied"}
+        out[lo:hi] = [HOME_AWAY if chords[i] in home else 0.0 for i in range(lo, hi)]
     return out
 
 

@@ -22,6 +22,13 @@ spans that many semitones from its lowest note to its highest. Drawn one after t
 each end took its own likeliest note (in E minor a peak on D5, common in the chorales'
 many G and D major melodies, over E4) and free sopranos spanned a median of 9 semitones,
 where the chorales' melodies span an octave (most between a minor seventh and a tenth).
+
+Where the climax stands is drawn with it: the line is cut into PLACES equal parts (by
+slots; the chorales' melodies by notes) and the pair and the part are drawn together,
+the part weighed as often as the training chorales' sopranos first strike their highest
+note there. Left to the chain, a free soprano peaked at a median 0.6 of its line, late
+and after a long climb, where the chorales' melodies peak at a median third of the way
+and spend the rest of the line coming down from it.
 """
 
 from __future__ import annotations
@@ -85,7 +92,37 @@ def span_counts() -> dict[int, int]:
     return dict(spans)
 
 
-FLOOR_TRIES = 24  # (climax, floor) pairs tried before the climax is drawn alone
+PLACES = 5  # parts of a line the climax is placed in
+FLOOR_TRIES = 24  # (climax, floor, place) triples tried before the climax is drawn alone
+
+
+@lru_cache(maxsize=1)
+def place_counts() -> np.ndarray:
+    """int [PLACES]: the training chorales' sopranos whose highest note is first struck
+    in each of PLACES equal parts of the line (by notes)."""
+    from composer.neural.data import split_of
+
+    out = np.zeros(PLACES, np.int64)
+    for line in default_melody_index().lines:
+        if line.voice == "soprano" and len(line.midi) > 1 and split_of(line.work) == "train":
+            out[part_of(int(np.argmax(line.midi)), len(line.midi))] += 1
+    return out
+
+
+
+
+def part_of(i: int, n: int) -> int:
+    """Which of PLACES equal parts of a line of n notes (or slots) the i-th falls in."""
+    return min(i * PLACES // max(n - 1, 1), PLACES - 1)
+
+
+def placed(line: Sequence[np.ndarray], h: int, place: int | None) -> list[np.ndarray]:
+    """The line's heights, h read as too high (h + 1) outside part `place` of the line:
+    with a single climax at h, struck there. None: anywhere."""
+    if place is None:
+        return list(line)
+    return [np.where(y == h, h + 1, y) if part_of(t, len(line)) != place else y
+            for t, y in enumerate(line)]
 
 
 def climax_log_prior(key: Key, heights: np.ndarray, lowest: bool = False) -> np.ndarray:
@@ -151,26 +188,37 @@ def shaped_climax(spec: Spec, voice: str, cands: Candidates, chain: Chain,
                   heights: list[list[np.ndarray]], top: tuple[int, ...], quiet: np.ndarray,
                   rng: np.random.Generator, floored: bool = True
                   ) -> tuple[list[list[np.ndarray]], tuple[int, ...], list[Automaton]]:
-    """The lines and climax heights with the default climax of `voice` added, and the
-    floor it reaches down to: the pair drawn from the chorales' (`range_log_prior`)
-    among those the chain can keep beside the other climaxes; the climax alone (drawn
-    from `climax_log_prior`) where no floor fits within FLOOR_TRIES, or unless `floored`;
-    neither where the chain can keep no climax."""
+    """The lines and climax heights with the default climax of `voice` added, struck in
+    the part of the line drawn with it, and the floor it reaches down to: the triple
+    drawn from the chorales' (`range_log_prior`, `place_counts`) among those the chain
+    can keep beside the other climaxes; the climax and its place alone (drawn from
+    `climax_log_prior`) where no floor fits within FLOOR_TRIES, or unless `floored`; the
+    climax anywhere where no place fits either; none where the chain can keep no climax."""
     line = [f.midi[:, spec.voices.index(voice)].astype(np.int64) for f in cands.frames]
     options = np.unique(np.concatenate(line)) if line else np.zeros(0, np.int64)
-    lines = [*heights, line]
-    kept: dict[int, bool] = {}  # climax height → whether the chain keeps it
-    for h, low in drawn_ranges(spec.key, options, rng)[:FLOOR_TRIES] if floored else ():
-        tops = (*top, h)
-        climax = climax_automata(lines, tops, quiet)
-        if kept.setdefault(h, holds(spec, chain, climax)):
+    kept: dict[tuple[int, int | None], bool] = {}  # (climax, place) → the chain keeps it
+
+    def keeps(h: int, place: int | None) -> list[list[np.ndarray]] | None:
+        lines = [*heights, placed(line, h, place)]
+        if kept.setdefault((h, place),
+                           holds(spec, chain, climax_automata(lines, (*top, h), quiet))):
+            return lines
+        return None
+
+    for h, low, place in drawn_ranges(spec.key, options, rng)[:FLOOR_TRIES] if floored else ():
+        lines = keeps(h, place)
+        if lines is not None:
             floor = [floor_automaton(line, low)]
-            if holds(spec, chain, [*climax, *floor]):
-                return lines, tops, floor
-    for h in drawn_heights(spec.key, options, False, rng):
-        tops = (*top, h)
-        if kept.get(h, True) and holds(spec, chain, climax_automata(lines, tops, quiet)):
-            return lines, tops, []
+            if holds(spec, chain, [*climax_automata(lines, (*top, h), quiet), *floor]):
+                return lines, (*top, h), floor
+    drawn: list[tuple[int, int | None]] = [*drawn_places(spec.key, options, rng)[:FLOOR_TRIES],
+                                           *((h, None) for h in drawn_heights(
+                                               spec.key, options, False, rng))]
+    for h, where in drawn:
+        if kept.get((h, None), True):
+            lines = keeps(h, where)
+            if lines is not None:
+                return lines, (*top, h), []
     return heights, top, []
 
 
@@ -184,13 +232,27 @@ def range_log_prior(key: Key, high: np.ndarray, low: np.ndarray) -> np.ndarray:
 
 
 def drawn_ranges(key: Key, options: np.ndarray, rng: np.random.Generator
-                 ) -> list[tuple[int, int]]:
-    """Every (climax, floor) of the options, floor below climax, in the order of a draw
-    without replacement in the odds of `range_log_prior`."""
+                 ) -> list[tuple[int, int, int]]:
+    """Every (climax, floor, place) of the options, floor below climax, in the order of a
+    draw without replacement in the odds of `range_log_prior` times `place_counts`."""
     high, low = np.meshgrid(options, options, indexing="ij")
     high, low = high[high > low], low[high > low]
-    order = np.argsort(-(range_log_prior(key, high, low) + rng.gumbel(size=len(high))))
-    return [(int(high[i]), int(low[i])) for i in order]
+    place = np.repeat(np.arange(PLACES), len(high))
+    high, low = np.tile(high, PLACES), np.tile(low, PLACES)
+    odds = range_log_prior(key, high, low) + np.log(place_counts() + 1.0)[place]
+    order = np.argsort(-(odds + rng.gumbel(size=len(high))))
+    return [(int(high[i]), int(low[i]), int(place[i])) for i in order]
+
+
+def drawn_places(key: Key, options: np.ndarray, rng: np.random.Generator
+                 ) -> list[tuple[int, int]]:
+    """Every (climax, place) of the options, in the order of a draw without replacement
+    in the odds of `climax_log_prior` times `place_counts`."""
+    place = np.repeat(np.arange(PLACES), len(options))
+    high = np.tile(options, PLACES)
+    odds = climax_log_prior(key, high) + np.log(place_counts() + 1.0)[place]
+    order = np.argsort(-(odds + rng.gumbel(size=len(high))))
+    return [(int(high[i]), int(place[i])) for i in order]
 
 
 def drawn_heights(key: Key, options: np.ndarray, lowest: bool, rng: np.random.Generator
