@@ -10,8 +10,11 @@ the free examples × seeds (the shipped model):
 
 - the per-piece median distance; Bach's test chorales cut to the free pieces' number of
   sonorities (what length alone costs); and the free pieces with their pooled bias taken
-  out (each class rescaled by the chorales' pooled share over the free pieces', per mode);
-- the mean per-piece divergence term of each class (the distance is its summed root);
+  out (each class rescaled by the chorales' pooled share over the free pieces', per mode),
+  and with it taken out of the sonorities on the beats alone, or off them alone;
+- the mean per-piece divergence term of each class (the distance is its summed root), and
+  the free pieces' median with one class's pooled bias taken out: what matching that
+  class alone would buy;
 - each class's pooled share, on the beats and between them, and per pair of voices;
 - how often the beats are voiced in open position (the soprano more than an octave above
   the tenor).
@@ -126,8 +129,28 @@ def main(argv: list[str]) -> int:
     pooled = {m: sum((ours[t] for t in free if mode[t] == m), Counter()) for m in ref}
     ratio = {m: shares(ref[m]["harmonic"]) / np.maximum(shares(pooled[m]), 1e-12)
              for m in ref if pooled[m]}
-    unbiased = [dist(t, Counter({k: v * ratio[mode[t]][k] for k, v in ours[t].items()}))
-                for t in free]
+
+    def unbiased(classes: Sequence[int] = range(12), beat: bool | None = None) -> float:
+        """The free pieces' median with the pooled bias of these classes taken out (of
+        the sonorities on, or off, the beats only, each rescaled by that share's own
+        ratio, where `beat` is given)."""
+        if beat is None:
+            scale, keep = ratio, {t: Counter() for t in free}
+        else:
+            part = {m: sum((counts(son[t], beat) for t in train if mode[t] == m), Counter())
+                    for m in ref}
+            ours_part = {m: sum((counts(son[t], beat) for t in free if mode[t] == m),
+                                Counter()) for m in ref}
+            scale = {m: shares(part[m]) / np.maximum(shares(ours_part[m]), 1e-12)
+                     for m in ref if ours_part[m]}
+            keep = {t: counts(son[t], not beat) for t in free}
+        got = []
+        for t in free:
+            c = counts(son[t], beat) if beat is not None else ours[t]
+            got.append(dist(t, keep[t] + Counter(
+                {k: v * (scale[mode[t]][k] if k in classes else 1.0) for k, v in c.items()})))
+        return float(np.median(got))
+
     rng = np.random.default_rng(0)
     cut = []
     for t in free:
@@ -140,11 +163,13 @@ def main(argv: list[str]) -> int:
           f" {np.median([dist(t, counts(son[t])) for t in bach]):.4f}; cut to the free"
           f" pieces' number of sonorities {np.median(cut):.4f}; free pieces"
           f" {np.median([dist(t, ours[t]) for t in free]):.4f}, their pooled bias taken out"
-          f" {np.median(unbiased):.4f}")
+          f" {unbiased():.4f} (on the beats only {unbiased(beat=True):.4f}, off them only"
+          f" {unbiased(beat=False):.4f})")
     print("\n" + " " * 26 + "".join(f"{c:>7}" for c in CLASSES))
     for label, group in (("Bach test", bach), ("free", free)):
         mean = np.mean([terms(counts(son[t]), ref[mode[t]]["harmonic"]) for t in group], 0)
         print(row(f"{label}: divergence x1000", mean, 1000))
+    print(row("median x1000, 1 unbiased", [unbiased((k,)) for k in range(12)], 1000))
     for label, group in (("training", train), ("free", free)):
         whole = sum(sum(counts(son[t]).values()) for t in group)
         for beat in (True, False):
