@@ -237,6 +237,24 @@ def test_a_shared_staff_shows_the_accidentals_both_voices_need(tmp_path):
                      ("1", "F", "natural"), ("2", "F", None), ("2", "F", "sharp"), ("2", "E", None)]
 
 
+
+def test_the_music21_score_shows_a_natural_after_a_sharp_tied_over_the_bar():
+    """G major: the alto's F sharp tied over the bar line, then F natural in that bar
+    (as V7/IV writes it). Tying marked the held-over sharp as not shown, and music21 then
+    took the whole line's accidentals as made: `to_music21()` printed the natural bare,
+    a reader's F sharp."""
+    from composer.io.write import piece_to_music21
+
+    voices = [("B4", 4), ("A4", 4)], [("E4", 2), ("F#4", 4), ("F4", 2)], \
+        [("G3", 4), ("C4", 4)], [("G2", 4), ("A2", 4)]
+    score = piece_to_music21(_piece("G major", Meter(4, 4), [_line(n) for n in voices]))
+    alto = [(n.measureNumber, n.nameWithOctave,
+             n.pitch.accidental.name if n.pitch.accidental is not None
+             and n.pitch.accidental.displayStatus else None)
+            for n in score.parts[1].recurse().notes]
+    assert alto == [(1, "E4", None), (1, "F#4", None), (2, "F#4", None),
+                    (2, "F4", "natural")]
+
 # Pages, PDF and file names ------------------------------------------------------------------
 
 def test_every_page_is_engraved_with_its_own_ids(tmp_path):

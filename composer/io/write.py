@@ -143,6 +143,11 @@ def _line_measures(piece: Piece, notes: tuple[Note, ...], span: Span) -> Any:
             part.insert(float(start), _element(note, stop - start, lyric))
     measures = part.makeMeasures()
     measures.makeTies(inPlace=True)  # at the full bars' lines, before the pickup moves
+    # Tying marks a tied-over accidental as not shown, and music21 then takes the whole
+    # line's accidentals as made: a natural against the key signature went unprinted.
+    for pitch in measures.pitches:
+        if pitch.accidental is not None:
+            pitch.accidental.displayStatus = None
     if span.start:
         _as_anacrusis(measures, float(span.start))
     if span.last_padding:
