@@ -212,6 +212,9 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         conflict = None if strict else explain(spec, exc.slot, full=plain)
         if conflict is not None:
             raise conflict from None
+        if strict:  # where it broke, two slots with no way through leave the piece none
+            candidates(spec, chain, None, slots=range(max(exc.slot - 1, 0), exc.slot + 1),
+                       cap=None, memo=memo, connect_only=True)
         try:
             cands = candidates(spec, chain, scorer, cap=None, memo=memo, connected=strict)
             choice = sample_form(spec, drawn, cands, rng, copy_guards(spec, cands.frames))
