@@ -70,6 +70,7 @@ class Composition:
 
 LENIENCE = 3  # the most times a melody's demands are eased after a conflict
 REDRAWS = 20  # draws of a revision's region tried against the figures kept beside it
+CADENCE_SLOTS = 2  # the last slots a strict harmony is first asked to connect at all
 
 
 def compose(spec: Spec, scorer: Scorer | None = None, progress: Progress | None = None,
@@ -192,6 +193,14 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     memo: dict = {}  # the same rules: the offer of every voicing reuses what was worked out
     # the chain an explanation starts from, where it is this one (harmony_chain's defaults)
     plain = chain if not (strict or loose or keys is not None or kept is not None) else None
+    if strict:
+        # Most melodies that strict harmony cannot serve fail at their final cadence:
+        # with every voicing of its last slots and no scorer, that is found before the
+        # whole piece is scored (and a window with no way through leaves the piece none,
+        # so the lenient way is taken exactly where it would be after scoring it all).
+        n = len(chain.times)
+        candidates(spec, chain, None, slots=range(max(n - CADENCE_SLOTS, 0), n), cap=None,
+                   memo=memo, connect_only=True)
     cands = candidates(spec, chain, scorer, progress=progress, memo=memo)
     drawn = form if kept is None else kept.on_form(form)
     try:
@@ -203,6 +212,9 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         conflict = None if strict else explain(spec, exc.slot, full=plain)
         if conflict is not None:
             raise conflict from None
+        if strict:  # where it broke, two slots with no way through leave the piece none
+            candidates(spec, chain, None, slots=range(max(exc.slot - 1, 0), exc.slot + 1),
+                       cap=None, memo=memo, connect_only=True)
         try:
             cands = candidates(spec, chain, scorer, cap=None, memo=memo, connected=strict)
             choice = sample_form(spec, drawn, cands, rng, copy_guards(spec, cands.frames))

@@ -91,3 +91,33 @@ def test_a_run_connects_exactly_where_the_sampler_finds_a_sequence(
     else:
         assert connects and only.pair == ()
         assert all(np.array_equal(a, b) for a, b in zip(only.unary, every.unary, strict=True))
+
+
+@pytest.mark.parametrize(("stem", "number", "scored"), [
+    ("altdeu20", 26, False),  # its final cadence cannot be voiced strictly
+    ("ballad10", 51, True)])  # its sixth slot cannot follow its fifth
+def test_strict_harmony_gives_up_where_the_tune_breaks_without_voicing_it_all(
+        tmp_path: Path, stem: str, number: int, scored: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two Essen tunes that strict harmony cannot serve: the strict try fails having
+    offered every voicing only of the slots where the tune breaks, and a tune that breaks
+    at its final cadence is not scored at all."""
+    import composer.pipeline as pipeline
+    from composer.errors import UnsatisfiableError
+    from composer.neural.scorer import default_scorer
+
+    spec = _tune_spec(tmp_path, stem, number)
+    asked: list[tuple[bool, range | None, int | None]] = []
+    offer = pipeline.candidates
+
+    def recorded(spec, chain, scorer, **kw):  # type: ignore[no-untyped-def]
+        asked.append((scorer is not None, kw.get("slots"), kw.get("cap", 64)))
+        return offer(spec, chain, scorer, **kw)
+
+    monkeypatch.setattr(pipeline, "candidates", recorded)
+    with pytest.raises(UnsatisfiableError):
+        pipeline._compose(spec, composing_rules(spec, weigh=False), default_scorer(), None,
+                          strict=True)
+    assert any(read for read, *_ in asked) == scored
+    every = [slots for _, slots, cap in asked if cap is None]
+    assert every and all(s is not None and len(s) == 2 for s in every)

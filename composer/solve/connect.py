@@ -39,21 +39,39 @@ def broken_at(names: Sequence[np.ndarray], unary: Sequence[np.ndarray],
         after = np.flatnonzero(alive)
         first = after[np.argsort(-unary[k + 1][after], kind="stable")[:FIRST_TRIED]]
         rest = np.setdiff1d(after, first)
-        tails, heads = names[2 * k + 1], names[2 * k + 2]
-        live = _any_follows(verdicts, tails, heads[first], allowed.columns(first))
-        # then the rest, likeliest first, in growing blocks: a value that finds a
-        # successor is not tried again
         rest = rest[np.argsort(-unary[k + 1][rest], kind="stable")]
-        lo, size = 0, FIRST_TRIED
-        while lo < len(rest) and not live.all():
-            left, block = np.flatnonzero(~live), rest[lo:lo + size]
-            live[left] = _any_follows(verdicts, tails[left], heads[block],
-                                      allowed.part(left, block))
-            lo, size = lo + size, 4 * size
+        tails, heads = names[2 * k + 1], names[2 * k + 2]
+        if k == 0:  # the run's first slot: one value that reaches the end is enough
+            order = np.argsort(-unary[0], kind="stable")
+            lo, size = 0, FIRST_TRIED
+            while lo < len(order):
+                if _reach(verdicts, tails, heads, allowed, order[lo:lo + size], first,
+                          rest).any():
+                    return None
+                lo, size = lo + size, 4 * size
+            return 0
+        live = _reach(verdicts, tails, heads, allowed, np.arange(len(tails)), first, rest)
         if not live.any():
             return k
         alive = live
     return None
+
+
+def _reach(verdicts: PairVerdicts, tails: np.ndarray, heads: np.ndarray,
+           allowed: _Allowed, rows: np.ndarray, first: np.ndarray, rest: np.ndarray
+           ) -> np.ndarray:
+    """bool [len(rows)]: which of these values of a slot some living value of the next
+    may follow: tried against the next slot's likeliest (`first`), then the rest,
+    likeliest first, in growing blocks (a value that finds a successor is not tried
+    again)."""
+    live = _any_follows(verdicts, tails[rows], heads[first], allowed.part(rows, first))
+    lo, size = 0, FIRST_TRIED
+    while lo < len(rest) and not live.all():
+        left, block = np.flatnonzero(~live), rest[lo:lo + size]
+        live[left] = _any_follows(verdicts, tails[rows[left]], heads[block],
+                                  allowed.part(rows[left], block))
+        lo, size = lo + size, 4 * size
+    return live
 
 
 class _Allowed:
@@ -62,9 +80,6 @@ class _Allowed:
 
     def __init__(self, chords: np.ndarray, before: np.ndarray, after: np.ndarray) -> None:
         self.chords, self.before, self.after = chords, before, after
-
-    def columns(self, cols: np.ndarray) -> np.ndarray:
-        return self.chords[np.ix_(self.before, self.after[cols])]
 
     def part(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return self.chords[np.ix_(self.before[rows], self.after[cols])]
