@@ -48,8 +48,9 @@ from __future__ import annotations
 import datetime
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -57,6 +58,9 @@ from composer.content import content_dir
 from composer.planning.grammar import WEIGHTS_FILE, harmony_grammar
 from composer.sample.lines import HEIGHTS, LINES_FILE, SPAN, VOICES, LinedScorer, LineWeights
 from composer.sample.scorer import Scorer
+
+if TYPE_CHECKING:
+    from composer.pipeline import Composition
 
 ROUNDS = 6
 SEEDS = 10
@@ -109,26 +113,15 @@ def chorale_counts() -> Counts:
 
 def draft_counts(scorer: Scorer, seeds: int = SEEDS) -> Counts:
     """The written notes of the chain's drafts of FIT_SPECS under `scorer`, counted."""
-    from composer.errors import PartimentoError
-    from composer.pipeline import compose
-    from composer.spec.load import spec_from_text
-
     total: Counts = (np.zeros((4, 2 * SPAN + 1)), np.zeros((4, HEIGHTS)), {})
-    for key, meter, bars, form in FIT_SPECS:
-        spec = spec_from_text(f"key: {key}\nmeter: {meter}\nbars: {bars}\nform: {form}\n"
-                              "rules: {include: [common-practice]}\n")
-        for seed in range(seeds):
-            try:
-                comp = compose(replace(spec, seed=seed), scorer)
-            except PartimentoError:
-                continue
-            for v, name in enumerate(VOICES):
-                _add(total, v, [n.pitch.midi for n in comp.notes[name] if n.pitch is not None])
-            slots = comp.plan.slots
-            for a, b in zip(slots, slots[1:], strict=False):
-                if a.key == b.key:
-                    move = (b.key.mode, a.numeral, b.numeral)
-                    total[2][move] = total[2].get(move, 0.0) + 1.0
+    for comp in _drafts(scorer, seeds):
+        for v, name in enumerate(VOICES):
+            _add(total, v, [n.pitch.midi for n in comp.notes[name] if n.pitch is not None])
+        slots = comp.plan.slots
+        for a, b in zip(slots, slots[1:], strict=False):
+            if a.key == b.key:
+                move = (b.key.mode, a.numeral, b.numeral)
+                total[2][move] = total[2].get(move, 0.0) + 1.0
     return total
 
 
@@ -205,23 +198,29 @@ def skeleton_target() -> np.ndarray:
 def skeleton_drafts(scorer: Scorer, seeds: int = SEEDS) -> np.ndarray:
     """float [4, 2 * SPAN + 1]: the intervals between the chain's notes on neighbouring
     slots, in the drafts of FIT_SPECS under `scorer`."""
+    out = np.zeros((4, 2 * SPAN + 1))
+    for comp in _drafts(scorer, seeds):
+        midi = np.array([[p.midi for p in v] for v in comp.voicings], np.int64)
+        for v in range(4):
+            np.add.at(out[v], np.clip(np.diff(midi[:, v]), -SPAN, SPAN) + SPAN, 1)
+    return out
+
+
+def _drafts(scorer: Scorer, seeds: int) -> Iterator[Composition]:
+    """The free pieces of FIT_SPECS × seeds composed under `scorer` (one a spec refuses
+    is left out)."""
     from composer.errors import PartimentoError
     from composer.pipeline import compose
     from composer.spec.load import spec_from_text
 
-    out = np.zeros((4, 2 * SPAN + 1))
     for key, meter, bars, form in FIT_SPECS:
         spec = spec_from_text(f"key: {key}\nmeter: {meter}\nbars: {bars}\nform: {form}\n"
                               "rules: {include: [common-practice]}\n")
         for seed in range(seeds):
             try:
-                comp = compose(replace(spec, seed=seed), scorer)
+                yield compose(replace(spec, seed=seed), scorer)
             except PartimentoError:
                 continue
-            midi = np.array([[p.midi for p in v] for v in comp.voicings], np.int64)
-            for v in range(4):
-                np.add.at(out[v], np.clip(np.diff(midi[:, v]), -SPAN, SPAN) + SPAN, 1)
-    return out
 
 
 def moving_distance(target: np.ndarray, drafts: np.ndarray, voice: int) -> float:
