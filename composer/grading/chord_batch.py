@@ -11,8 +11,8 @@ from typing import cast
 
 import numpy as np
 
-from composer.chords import QUALITIES
-from composer.grading.harmony import ONSET_WEIGHT, _spelled_templates
+from composer.chords import QUALITIES, Chord
+from composer.grading.harmony import ONSET_WEIGHT, _spelled_templates, pc_code
 from composer.music import STEP_PC, Key, PitchClass
 
 # Roots are spelled pitch classes with at most two sharps or flats (a root with more
@@ -20,6 +20,16 @@ from composer.music import STEP_PC, Key, PitchClass
 ROOTS = np.array([8 * s + a + 3 for s in range(7) for a in range(-2, 3)], np.int64)
 CODES = 64  # every code of a spelled pitch class with -3..4 accidentals; 63 never sounds
 QUALITY_NAMES = list(QUALITIES)
+
+
+def chord_code(chord: Chord | None) -> tuple[int, int]:
+    """What `identify_chords` answers for `chord`: its root's code and its quality's
+    index ((-1, -1): no chord)."""
+    if chord is None:
+        return -1, -1
+    return pc_code(chord.root), QUALITY_NAMES.index(chord.quality)
+
+
 # each code's pitch class (12: step 7, never a note)
 _PC_OF = [(c % 8 - 3 + STEP_PC[c // 8]) % 12 if c < 56 else 12 for c in range(CODES)]
 

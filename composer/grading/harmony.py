@@ -86,20 +86,20 @@ _TEMPLATES = [(name, ((0, 0), *q.tones), q.bass) for name, q in QUALITIES.items(
 def _spelled_templates(root: PitchClass
                        ) -> tuple[tuple[str, tuple[int, ...], tuple[int, ...], int | None], ...]:
     """Every chord table entry built on a root, spelled (those needing triple sharps or
-    flats left out), as the codes (`_code`) and pitch classes of its tones and the code
+    flats left out), as the codes (`pc_code`) and pitch classes of its tones and the code
     of the one tone it must be heard over, if any; a pure function of the root, so
     computed once per root."""
     out = []
     for name, tones, over in _TEMPLATES:
         spelled = tuple(root.up(s, c) for s, c in tones)
         if all(abs(t.alter) <= 2 for t in spelled):
-            codes = tuple(_code(t) for t in spelled)
+            codes = tuple(pc_code(t) for t in spelled)
             out.append((name, codes, tuple(t.pc for t in spelled),
                         None if over is None else codes[over]))
     return tuple(out)
 
 
-def _code(pc: PitchClass) -> int:
+def pc_code(pc: PitchClass) -> int:
     """A spelled pitch class as a small int: hashed in C, where a PitchClass is not."""
     return 8 * pc.step + pc.alter + 3
 
@@ -121,7 +121,7 @@ def identify_chord(
     weight: dict[int, float] = {}
     spelled: dict[int, PitchClass] = {}
     for pc, w in notes:
-        c = _code(pc)
+        c = pc_code(pc)
         weight[c] = weight.get(c, 0.0) + w
         spelled.setdefault(c, pc)
     if not weight:
@@ -134,7 +134,7 @@ def identify_chord(
     # Minor's raised sixth is heard where it sounds; a chord lacking its fifth (C# E B in
     # B minor) is the diatonic one (the half-diminished ii7, not C# E G# B).
     raised_sixth = (key.tonic.pc + 9) % 12 if key.mode == "minor" else None
-    bass_code = _code(bass) if bass is not None else None
+    bass_code = pc_code(bass) if bass is not None else None
     best: tuple[float, int, str] | None = None
     # The same products of the total for every template (the very floats, hoisted).
     seventh, missing, faint, augmented = 0.15 * total, 0.6 * total, 0.2 * total, 0.3 * total

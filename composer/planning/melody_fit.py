@@ -20,8 +20,8 @@ from functools import lru_cache
 import numpy as np
 
 from composer.chords import Chord
-from composer.grading.chord_batch import CODES, QUALITY_NAMES, identify_chords
-from composer.grading.harmony import ONSET_WEIGHT, identify_chord
+from composer.grading.chord_batch import CODES, chord_code, identify_chords
+from composer.grading.harmony import ONSET_WEIGHT, identify_chord, pc_code
 from composer.music import STEP_PC, Key, Pitch, PitchClass
 from composer.rules.melodic import DissonanceTreatment
 from composer.spec.values import Melody, Spec
@@ -241,7 +241,7 @@ def _heard_rows(chords: Sequence[Chord], which: np.ndarray, step: np.ndarray,
     alterations top voice first) with the melody's later notes, all rows in one
     `identify_chords` call (the very verdicts of `_heard`)."""
     n = len(which)
-    later = np.array([8 * p.step + p.alter + 3 for p, _ in weights], np.int64)
+    later = np.array([pc_code(p) for p, _ in weights], np.int64)
     voices = np.where(sounding, 8 * step + alter + 3, -1)
     if (voices >= CODES - 1).any() or (later >= CODES - 1).any() or (later < 0).any() \
             or (sounding & (alter < -3)).any():
@@ -257,8 +257,7 @@ def _heard_rows(chords: Sequence[Chord], which: np.ndarray, step: np.ndarray,
                                                (n, len(weights)))], axis=1)
     bass = voices[np.arange(n), lowest]
     root, quality = identify_chords(codes, w, bass, key)
-    want_root = np.array([8 * c.root.step + c.root.alter + 3 for c in chords], np.int64)
-    want_quality = np.array([QUALITY_NAMES.index(c.quality) for c in chords], np.int64)
+    want_root, want_quality = np.array([chord_code(c) for c in chords], np.int64).reshape(-1, 2).T
     return (root == want_root[which]) & (quality == want_quality[which])
 
 

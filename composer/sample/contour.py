@@ -109,8 +109,6 @@ def place_counts() -> np.ndarray:
     return out
 
 
-
-
 def part_of(i: int, n: int) -> int:
     """Which of PLACES equal parts of a line of n notes (or slots) the i-th falls in."""
     return min(i * PLACES // max(n - 1, 1), PLACES - 1)

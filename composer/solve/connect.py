@@ -13,6 +13,7 @@ little when all its pairs are then judged."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -74,12 +75,14 @@ def _reach(verdicts: PairVerdicts, tails: np.ndarray, heads: np.ndarray,
     return live
 
 
+@dataclass(frozen=True)
 class _Allowed:
     """Which values of one slot the harmony lets each value of the next follow, looked up
     by the values' chords for the pairs asked (the values asked after are all alive)."""
 
-    def __init__(self, chords: np.ndarray, before: np.ndarray, after: np.ndarray) -> None:
-        self.chords, self.before, self.after = chords, before, after
+    chords: np.ndarray  # bool [C, C]: the progressions allowed
+    before: np.ndarray  # the chord of each value of this slot
+    after: np.ndarray  # and of the next
 
     def part(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return self.chords[np.ix_(self.before[rows], self.after[cols])]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from composer.chords import Chord
-from composer.grading.chord_batch import CODES, QUALITY_NAMES, identify_chords
+from composer.grading.chord_batch import CODES, chord_code, identify_chords
 from composer.grading.harmony import ONSET_WEIGHT, identify_chord
 from composer.music import STEP_PC, Key, PitchClass
 from composer.rules import RULES, Context, HorizontalRule, MelodicRule, VerticalRule
@@ -127,9 +127,7 @@ def _heard_beats(beats: Sequence[Beat], rows: Sequence[np.ndarray], ctx: Context
                                         sig[:, v].astype(np.int64), ctx.key)
         at = 0
         for k, s in those:
-            chord = beats[k].chord
-            want = (-1, -1) if chord is None else (
-                8 * chord.root.step + chord.root.alter + 3, QUALITY_NAMES.index(chord.quality))
+            want = chord_code(beats[k].chord)
             out[k] = (root[at:at + len(s)] == want[0]) & (quality[at:at + len(s)] == want[1])
             at += len(s)
     return out
