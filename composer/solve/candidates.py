@@ -10,14 +10,15 @@ and melodic rules judge each pair of neighbouring voicings once (composer/solve/
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
 from composer.chords import Chord
 from composer.errors import UnsatisfiableError
-from composer.music import Pitch
+from composer.music import Key, Pitch
 from composer.planning.chain import HarmonyChain
 from composer.planning.keys import key_of
 from composer.planning.melody_chords import melody_chord_weights
@@ -140,6 +141,49 @@ def _offer(owner: np.ndarray, scores: np.ndarray, cap: int) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
+class Judged:
+    """What the rules conclude of voicings alone and of pairs of them: the slots'
+    domains, the verdicts on a voicing held under a melody's quicker notes (by domain
+    and notes), each distinct problem, and the verdicts between neighbours. None of it
+    depends on the piece beyond its rules, voices and key, so a batch's pieces in one
+    key share it: tune after tune poses the same chords over the
+    same melody notes."""
+
+    solver: Solver
+    verdicts: PairVerdicts
+    within: dict[tuple, tuple[np.ndarray, np.ndarray, Frame]]
+    problems: dict[tuple, SlotProblem]
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """Rule uses and a context, compared by what the rules judge (not by where they are
+    written) and by the voices and key: no rule reads the meter."""
+
+    uses: tuple[RuleUse, ...] = field(compare=False)
+    ctx: Context = field(compare=False)
+    judging: tuple
+    voices: tuple[str, ...]
+    key: Key
+
+
+JUDGED = 8  # rule sets and keys whose verdicts are kept (a batch: one or two per key)
+
+
+def judged_under(uses: Sequence[RuleUse], ctx: Context) -> Judged:
+    """The verdicts of these rules in ctx's voices and key, shared by every call that
+    asks for equal rules there."""
+    judging = tuple((u.rule.id, repr(sorted(u.params.items())), u.severity, u.weight,
+                     u.exempt) for u in uses)
+    return _judged(_Asked(tuple(uses), ctx, judging, ctx.voices, ctx.key))
+
+
+@lru_cache(maxsize=JUDGED)
+def _judged(asked: _Asked) -> Judged:
+    return Judged(Solver(asked.uses, asked.ctx), PairVerdicts(asked.uses, asked.ctx), {}, {})
+
+
+@dataclass(frozen=True, eq=False)
 class Candidates:
     """The chain over (chord, voicing) values of a run of slots, ready for the sampler."""
 
@@ -170,12 +214,12 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     under = melody_chord_weights(spec, chain.times, chain.chords, scorer)
     memo = {} if memo is None else memo
     rules_key = tuple(sorted(id(u) for u in spec.rules))
-    solver = memo.setdefault(("solver", rules_key), Solver(spec.rules, ctx))
+    judged = judged_under(spec.rules, ctx)
+    solver = judged.solver
     ranges, spacing = voice_ranges(spec.rules, ctx), voice_spacing(spec.rules, ctx)
     infos = _slot_infos(spec, chain) if scorer is not None else []  # (only a scorer reads them)
     slots = slots if slots is not None else range(len(chain.times))
-    inside = memo.setdefault(("within", rules_key), {})
-    problems_seen: dict[tuple, SlotProblem] = memo.setdefault(("problems", rules_key), {})
+    inside, problems_seen = judged.within, judged.problems
     posed, inners = [], []  # per slot: (numeral, problem) of each chord allowed there
     by_voice = _fixed_by_voice(spec, ctx)
     for t in slots:
@@ -205,8 +249,9 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     pool = Frame.concat([f for f in pool_frames if len(f)] or pool_frames)
     pool_base = dict(zip(distinct, np.cumsum([0] + [len(f) for f in pool_frames]).tolist(),
                          strict=False))
-    verdicts = memo.setdefault(("pairs", rules_key), PairVerdicts(spec.rules, ctx))
-    heard = memo.setdefault(("heard", rules_key), {})  # per slot's problems: heard as planned
+    verdicts = judged.verdicts
+    # per slot's problems: heard as planned (the melody's, so this piece's own)
+    heard = memo.setdefault(("heard", rules_key), {})
     blocks, unary, frames, names = [], [], [], []
     for k, t in enumerate(slots):
         if not posed[k]:  # no chord may stand here at all (the grammar, the cadences)
