@@ -214,12 +214,12 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     under = melody_chord_weights(spec, chain.times, chain.chords, scorer)
     memo = {} if memo is None else memo
     rules_key = tuple(sorted(id(u) for u in spec.rules))
-    judged = judged_under(spec.rules, ctx)
-    solver = judged.solver
+    shared = judged_under(spec.rules, ctx)
+    solver = shared.solver
     ranges, spacing = voice_ranges(spec.rules, ctx), voice_spacing(spec.rules, ctx)
     infos = _slot_infos(spec, chain) if scorer is not None else []  # (only a scorer reads them)
     slots = slots if slots is not None else range(len(chain.times))
-    inside, problems_seen = judged.within, judged.problems
+    inside, problems_seen = shared.within, shared.problems
     posed, inners = [], []  # per slot: (numeral, problem) of each chord allowed there
     by_voice = _fixed_by_voice(spec, ctx)
     for t in slots:
@@ -249,7 +249,7 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     pool = Frame.concat([f for f in pool_frames if len(f)] or pool_frames)
     pool_base = dict(zip(distinct, np.cumsum([0] + [len(f) for f in pool_frames]).tolist(),
                          strict=False))
-    verdicts = judged.verdicts
+    verdicts = shared.verdicts
     # per slot's problems: heard as planned (the melody's, so this piece's own)
     heard = memo.setdefault(("heard", rules_key), {})
     blocks, unary, frames, names = [], [], [], []
