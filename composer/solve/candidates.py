@@ -24,12 +24,13 @@ from composer.planning.keys import key_of
 from composer.planning.melody_chords import melody_chord_weights
 from composer.planning.melody_fit import heard_as_planned
 from composer.planning.phrases import melody_at
-from composer.rules import Context
+from composer.rules import Context, HorizontalRule, MelodicRule, VerticalRule
 from composer.sample.lines import progression_weights
 from composer.sample.sampler import NoSolution
 from composer.sample.scorer import Scorer, SlotInfo
 from composer.solve.connect import broken_at, group_of
 from composer.solve.domains import (
+    Domain,
     SlotProblem,
     Solver,
     vertical_filter,
@@ -143,16 +144,18 @@ def _offer(owner: np.ndarray, scores: np.ndarray, cap: int) -> np.ndarray:
 @dataclass(frozen=True, eq=False)
 class Judged:
     """What the rules conclude of voicings alone and of pairs of them: the slots'
-    domains, the verdicts on a voicing held under a melody's quicker notes (by domain
-    and notes), each distinct problem, and the verdicts between neighbours. None of it
-    depends on the piece beyond its rules, voices and key, so a batch's pieces in one
-    key share it: tune after tune poses the same chords over the
-    same melody notes."""
+    domains (by the vertical rules, with each distinct problem), the verdicts between
+    neighbours (by the pair rules, on those domains) and on a voicing held under a
+    melody's quicker notes (by all of them, by domain and notes). None of it depends on
+    the piece beyond those rules, its voices and key, so it is shared: by a batch's
+    pieces in one key (tune after tune poses the same chords over the same melody
+    notes), and by an explanation's trials that leave the same vertical or pair rules."""
 
     solver: Solver
+    problems: dict[tuple, SlotProblem]
     verdicts: PairVerdicts
     within: dict[tuple, tuple[np.ndarray, np.ndarray, Frame]]
-    problems: dict[tuple, SlotProblem]
+    vertical: tuple  # what the vertical rules judge (the domains'), compared by value
 
 
 @dataclass(frozen=True)
@@ -167,20 +170,50 @@ class _Asked:
     key: Key
 
 
+@dataclass(frozen=True, eq=False)
+class _Domains:
+    cache: dict[SlotProblem, Domain]
+    problems: dict[tuple, SlotProblem]
+
+
 JUDGED = 8  # rule sets and keys whose verdicts are kept (a batch: one or two per key)
+
+
+def _judging(uses: Sequence[RuleUse]) -> tuple:
+    return tuple((u.rule.id, repr(sorted(u.params.items())), u.severity, u.weight,
+                  u.exempt) for u in uses)
 
 
 def judged_under(uses: Sequence[RuleUse], ctx: Context) -> Judged:
     """The verdicts of these rules in ctx's voices and key, shared by every call that
-    asks for equal rules there."""
-    judging = tuple((u.rule.id, repr(sorted(u.params.items())), u.severity, u.weight,
-                     u.exempt) for u in uses)
-    return _judged(_Asked(tuple(uses), ctx, judging, ctx.voices, ctx.key))
+    asks for equal rules there (see `Judged`)."""
+    vertical = tuple(u for u in uses if isinstance(u.rule, VerticalRule))
+    pair = tuple(u for u in uses if isinstance(u.rule, HorizontalRule)
+                 or (isinstance(u.rule, MelodicRule) and u.rule.window == 2))
+    by_vertical = _judging(vertical)
+    domains = _domains(_Asked(vertical, ctx, by_vertical, ctx.voices, ctx.key))
+    verdicts = _verdicts(_Asked(pair, ctx, (by_vertical, _judging(pair)), ctx.voices,
+                                ctx.key))
+    return _judged(_Asked(tuple(uses), ctx, _judging(uses), ctx.voices, ctx.key), domains,
+                   verdicts, by_vertical)
 
 
 @lru_cache(maxsize=JUDGED)
-def _judged(asked: _Asked) -> Judged:
-    return Judged(Solver(asked.uses, asked.ctx), PairVerdicts(asked.uses, asked.ctx), {}, {})
+def _domains(asked: _Asked) -> _Domains:
+    return _Domains({}, {})
+
+
+@lru_cache(maxsize=JUDGED)
+def _verdicts(asked: _Asked) -> PairVerdicts:
+    """(Its voicings are named by their domains: the vertical rules are in its key.)"""
+    return PairVerdicts(asked.uses, asked.ctx)
+
+
+@lru_cache(maxsize=JUDGED)
+def _judged(asked: _Asked, domains: _Domains, verdicts: PairVerdicts, vertical: tuple
+            ) -> Judged:
+    return Judged(Solver(asked.uses, asked.ctx, domains.cache), domains.problems, verdicts,
+                  {}, vertical)
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,7 +246,6 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     # and the chords Bach sets under a given melody's notes (composer/planning/melody_chords.py)
     under = melody_chord_weights(spec, chain.times, chain.chords, scorer)
     memo = {} if memo is None else memo
-    rules_key = tuple(sorted(id(u) for u in spec.rules))
     shared = judged_under(spec.rules, ctx)
     solver = shared.solver
     ranges, spacing = voice_ranges(spec.rules, ctx), voice_spacing(spec.rules, ctx)
@@ -250,8 +282,9 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     pool_base = dict(zip(distinct, np.cumsum([0] + [len(f) for f in pool_frames]).tolist(),
                          strict=False))
     verdicts = shared.verdicts
-    # per slot's problems: heard as planned (the melody's, so this piece's own)
-    heard = memo.setdefault(("heard", rules_key), {})
+    # per slot's problems: heard as planned (the melody's, so this piece's own; the
+    # voicings of its problems are the vertical rules')
+    heard = memo.setdefault(("heard", shared.vertical), {})
     blocks, unary, frames, names = [], [], [], []
     for k, t in enumerate(slots):
         if not posed[k]:  # no chord may stand here at all (the grammar, the cadences)
