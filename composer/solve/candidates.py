@@ -46,25 +46,19 @@ from composer.texture import REST, Frame, leading_tone_of
 Progress = Callable[[str, int, int], None]
 
 
-def _sounds_foreign_tones(spec: Spec, chords: Sequence[Chord], owner: np.ndarray,
-                          midi: np.ndarray) -> np.ndarray:
-    """bool [values]: each value sounds every tone of its chord foreign to the home key.
-    The checker hears a piece in its home key: a chord of a phrase in another key that
-    leaves out the tone that makes it that key's (iiø7 of B minor, C# E G B, without its
-    G) is heard as a chord of the home key (C# E B: iii7 in A major), and its voices are
-    then judged against that chord."""
-    out = np.ones(len(owner), bool)
-    scale = spec.key.scale_pcs
-    foreigners = [{t.pc for t in chord.tones} - scale for chord in chords]
-    if not any(foreigners):  # (most slots: their notes need not be looked at)
+def _sounds_foreign_tones(key: Key, chord: Chord, midi: np.ndarray) -> np.ndarray:
+    """bool [voicings]: each voicing of the chord sounds every tone of it foreign to the
+    home key. The checker hears a piece in its home key: a chord of a phrase in another
+    key that leaves out the tone that makes it that key's (iiø7 of B minor, C# E G B,
+    without its G) is heard as a chord of the home key (C# E B: iii7 in A major), and its
+    voices are then judged against that chord."""
+    out = np.ones(len(midi), bool)
+    foreign = {t.pc for t in chord.tones} - key.scale_pcs
+    if not foreign:  # (most chords: their notes need not be looked at)
         return out
     pcs = np.where(midi >= 0, midi.astype(np.int64) % 12, -1)
-    for c, foreign in enumerate(foreigners):
-        if not foreign:
-            continue
-        rows = owner == c
-        for pc in foreign:
-            out[rows] &= (pcs[rows] == pc).any(axis=1)
+    for pc in foreign:
+        out &= (pcs == pc).any(axis=1)
     return out
 
 
@@ -156,6 +150,14 @@ class Judged:
     verdicts: PairVerdicts
     within: dict[tuple, tuple[np.ndarray, np.ndarray, Frame]]
     vertical: tuple  # what the vertical rules judge (the domains'), compared by value
+    foreign: dict[SlotProblem, np.ndarray]  # per domain: `_sounds_foreign_tones`
+
+    def sounds_foreign_tones(self, problem: SlotProblem) -> np.ndarray:
+        """`_sounds_foreign_tones` of the problem's domain in the home key."""
+        if (found := self.foreign.get(problem)) is None:
+            found = self.foreign[problem] = _sounds_foreign_tones(
+                self.solver.ctx.key, problem.chord, self.solver.domain(problem).frame.midi)
+        return found
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ class _Asked:
 class _Domains:
     cache: dict[SlotProblem, Domain]
     problems: dict[tuple, SlotProblem]
+    foreign: dict[SlotProblem, np.ndarray]
 
 
 JUDGED = 8  # rule sets and keys whose verdicts are kept (a batch: one or two per key)
@@ -200,7 +203,7 @@ def judged_under(uses: Sequence[RuleUse], ctx: Context) -> Judged:
 
 @lru_cache(maxsize=JUDGED)
 def _domains(asked: _Asked) -> _Domains:
-    return _Domains({}, {})
+    return _Domains({}, {}, {})
 
 
 @lru_cache(maxsize=JUDGED)
@@ -213,7 +216,7 @@ def _verdicts(asked: _Asked) -> PairVerdicts:
 def _judged(asked: _Asked, domains: _Domains, verdicts: PairVerdicts, vertical: tuple
             ) -> Judged:
     return Judged(Solver(asked.uses, asked.ctx, domains.cache), domains.problems, verdicts,
-                  {}, vertical)
+                  {}, vertical, domains.foreign)
 
 
 @dataclass(frozen=True, eq=False)
@@ -319,8 +322,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                                                 [pr.chord for _, pr in posed[k]], owner,
                                                 pool.midi[rows], pool.diatonic[rows])
             u = np.where(heard[asked], u, -np.inf)
-        u = np.where(_sounds_foreign_tones(spec, [pr.chord for _, pr in posed[k]], owner,
-                                           pool.midi[rows]), u, -np.inf)
+        u = np.where(np.concatenate([shared.sounds_foreign_tones(pr) for _, pr in posed[k]]),
+                     u, -np.inf)
         if cadence_slot or penultimate:  # a cadence's last chord stands on its root,
             bass = pool.midi[rows, -1].astype(np.int64) % 12  # its first one rather does
             roots = np.array([chain.chords[i].root.pc for i in numerals], np.int64)
