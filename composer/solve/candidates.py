@@ -236,7 +236,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     """Each slot's (chord, voicing) values and the scores between neighbours. Without a
     scorer every allowed value weighs the same (enough to ask whether any piece exists);
     `cap` bounds the values each slot offers (None: all of them). `memo` shares
-    domains and verdicts between calls with the same rules (as an explanation makes);
+    what the melody hears between calls on the same spec (the domains and verdicts are
+    shared by rules and key, `judged_under`);
     `connected`: every voicing offered, first make sure some sequence passes the rules
     (else NoSolution, before the scores of every pair are made); `connect_only`: that,
     and return, no pair scored (`pair` empty: all an explanation asks is whether one
