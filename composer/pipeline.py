@@ -190,7 +190,7 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
                     figure_scorer_of(scorer), reuse, chain_key)
             except NoSolution:
                 continue
-    memo: dict = {}  # the same rules: the offer of every voicing reuses what was worked out
+    memo: dict = {}  # every offer of voicings reuses what the melody was heard to make
     # the chain an explanation starts from, where it is this one (harmony_chain's defaults)
     plain = chain if not (strict or loose or keys is not None or kept is not None) else None
     if strict:

@@ -49,3 +49,36 @@ def test_a_melody_finds_its_notes_and_silences_as_a_scan_does(
                 n for n in melody.notes if n.offset < at + length and n.offset + n.duration > at)
         assert melody.next_silence(at) == next((s for s in silences if s > at), None)
         at += step
+
+
+def test_tunes_in_one_key_share_the_rules_verdicts_and_compose_as_alone(
+        tmp_path: Path) -> None:
+    """Two G major tunes in other meters: the second finds the domains and pair
+    verdicts the first worked out, and composes the very piece it composes alone."""
+    from composer.io.write import output_files
+    from composer.pipeline import document
+    from composer.rules import Context
+    from composer.solve import candidates as cands
+    from composer.solve.given import composing_rules
+
+    first, second = (_tune_spec(tmp_path, stem, number)
+                     for stem, number in (("altdeu20", 126), ("ballad20", 101)))
+    assert first.key == second.key and first.meter != second.meter
+    scorer = scorer_for(None, ("soprano", "alto", "tenor", "bass"))
+
+    def forget() -> None:
+        for cache in (cands._judged, cands._domains, cands._verdicts):
+            cache.cache_clear()
+
+    forget()
+    comp = compose(second, scorer)
+    alone = output_files(comp.piece, document(comp))
+    forget()
+    compose(first, scorer)
+    shared = cands.judged_under(composing_rules(first, weigh=False),
+                                Context(first.voices, first.key, first.meter))
+    assert len(shared.solver._cache) > 20 and shared.verdicts._names > 1000
+    assert cands.judged_under(composing_rules(second, weigh=False), Context(
+        second.voices, second.key, second.meter)) is shared
+    comp = compose(second, scorer)
+    assert output_files(comp.piece, document(comp)) == alone

@@ -211,15 +211,23 @@ class NoVoiceOverlap(HorizontalRule):
         return f"{ctx.voices[j]} moves to {bl}, above the {ctx.voices[i]}'s previous note {ah}"
 
 
-def _inflected(xa: np.ndarray, dxa: np.ndarray, xb: np.ndarray, dxb: np.ndarray,
-               ya: np.ndarray, dya: np.ndarray, yb: np.ndarray, dyb: np.ndarray
-               ) -> np.ndarray:
+def _voice_classes(midi_a: np.ndarray, steps_a: np.ndarray, midi_b: np.ndarray,
+                   steps_b: np.ndarray) -> tuple[np.ndarray, ...]:
+    """One voice of each pair before and after: its notes, their pitch classes and their
+    step classes (each worked out once for both voices' roles in `_inflected`)."""
+    return (midi_a, mod(midi_a, 12), mod(steps_a, 7), midi_b, mod(midi_b, 12),
+            mod(steps_b, 7))
+
+
+def _inflected(x: tuple[np.ndarray, ...], y: tuple[np.ndarray, ...]) -> np.ndarray:
     """Voice x's note before, its chromatic inflection in voice y after (F, then F#),
-    where neither voice carries the chromatic step itself."""
+    where neither voice carries the chromatic step itself; x, y: `_voice_classes`."""
+    xa, pc_xa, step_xa, xb, pc_xb, step_xb = x
+    ya, _, step_ya, yb, pc_yb, step_yb = y
     sounding = (xa != -1) & (yb != -1)
-    split = (mod(dxa, 7) == mod(dyb, 7)) & (mod(xa, 12) != mod(yb, 12))
-    y_steps = (ya != -1) & (mod(dya, 7) == mod(dyb, 7))  # y itself moves F→F#
-    x_steps = (xb != -1) & (mod(dxb, 7) == mod(dyb, 7)) & (mod(xb, 12) == mod(yb, 12))
+    split = (step_xa == step_yb) & (pc_xa != pc_yb)
+    y_steps = (ya != -1) & (step_ya == step_yb)  # y itself moves F→F#
+    x_steps = (xb != -1) & (step_xb == step_yb) & (pc_xb == pc_yb)
     return sounding & split & ~y_steps & ~x_steps
 
 
@@ -240,8 +248,8 @@ class NoCrossRelation(HorizontalRule):
 
     def test(self, a, b, ctx, p):
         ah, al, bh, bl, dah, dal, dbh, dbl = _pair_arrays(a, b, self.targets(ctx, p))
-        return (_inflected(ah, dah, bh, dbh, al, dal, bl, dbl)
-                | _inflected(al, dal, bl, dbl, ah, dah, bh, dbh))
+        upper, lower = _voice_classes(ah, dah, bh, dbh), _voice_classes(al, dal, bl, dbl)
+        return _inflected(upper, lower) | _inflected(lower, upper)
 
     def message(self, a, b, row, target, ctx, p):
         i, j = target
@@ -250,7 +258,8 @@ class NoCrossRelation(HorizontalRule):
             return tuple(np.asarray([x[row, v]]) for x in (a.midi, a.diatonic, b.midi,
                                                             b.diatonic))
 
-        x, y = (i, j) if _inflected(*notes(i), *notes(j)).any() else (j, i)
+        x, y = (i, j) if _inflected(_voice_classes(*notes(i)), _voice_classes(*notes(j))
+                                    ).any() else (j, i)
         return f"{ctx.voices[x]} {a.pitch(row, x)} then {ctx.voices[y]} {b.pitch(row, y)}"
 
 

@@ -10,25 +10,27 @@ and melodic rules judge each pair of neighbouring voicings once (composer/solve/
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
 from composer.chords import Chord
 from composer.errors import UnsatisfiableError
-from composer.music import Pitch
+from composer.music import Key, Pitch
 from composer.planning.chain import HarmonyChain
 from composer.planning.keys import key_of
 from composer.planning.melody_chords import melody_chord_weights
 from composer.planning.melody_fit import heard_as_planned
 from composer.planning.phrases import melody_at
-from composer.rules import Context
+from composer.rules import Context, HorizontalRule, MelodicRule, VerticalRule
 from composer.sample.lines import progression_weights
 from composer.sample.sampler import NoSolution
 from composer.sample.scorer import Scorer, SlotInfo
 from composer.solve.connect import broken_at, group_of
 from composer.solve.domains import (
+    Domain,
     SlotProblem,
     Solver,
     vertical_filter,
@@ -44,25 +46,19 @@ from composer.texture import REST, Frame, leading_tone_of
 Progress = Callable[[str, int, int], None]
 
 
-def _sounds_foreign_tones(spec: Spec, chords: Sequence[Chord], owner: np.ndarray,
-                          midi: np.ndarray) -> np.ndarray:
-    """bool [values]: each value sounds every tone of its chord foreign to the home key.
-    The checker hears a piece in its home key: a chord of a phrase in another key that
-    leaves out the tone that makes it that key's (iiø7 of B minor, C# E G B, without its
-    G) is heard as a chord of the home key (C# E B: iii7 in A major), and its voices are
-    then judged against that chord."""
-    out = np.ones(len(owner), bool)
-    scale = spec.key.scale_pcs
-    foreigners = [{t.pc for t in chord.tones} - scale for chord in chords]
-    if not any(foreigners):  # (most slots: their notes need not be looked at)
+def _sounds_foreign_tones(key: Key, chord: Chord, midi: np.ndarray) -> np.ndarray:
+    """bool [voicings]: each voicing of the chord sounds every tone of it foreign to the
+    home key. The checker hears a piece in its home key: a chord of a phrase in another
+    key that leaves out the tone that makes it that key's (iiø7 of B minor, C# E G B,
+    without its G) is heard as a chord of the home key (C# E B: iii7 in A major), and its
+    voices are then judged against that chord."""
+    out = np.ones(len(midi), bool)
+    foreign = {t.pc for t in chord.tones} - key.scale_pcs
+    if not foreign:  # (most chords: their notes need not be looked at)
         return out
     pcs = np.where(midi >= 0, midi.astype(np.int64) % 12, -1)
-    for c, foreign in enumerate(foreigners):
-        if not foreign:
-            continue
-        rows = owner == c
-        for pc in foreign:
-            out[rows] &= (pcs[rows] == pc).any(axis=1)
+    for pc in foreign:
+        out &= (pcs == pc).any(axis=1)
     return out
 
 
@@ -140,6 +136,90 @@ def _offer(owner: np.ndarray, scores: np.ndarray, cap: int) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
+class Judged:
+    """What the rules conclude of voicings alone and of pairs of them: the slots'
+    domains (by the vertical rules, with each distinct problem), the verdicts between
+    neighbours (by the pair rules, on those domains) and on a voicing held under a
+    melody's quicker notes (by all of them, by domain and notes). None of it depends on
+    the piece beyond those rules, its voices and key, so it is shared: by a batch's
+    pieces in one key (tune after tune poses the same chords over the same melody
+    notes), and by an explanation's trials that leave the same vertical or pair rules."""
+
+    solver: Solver
+    problems: dict[tuple, SlotProblem]
+    verdicts: PairVerdicts
+    within: dict[tuple, tuple[np.ndarray, np.ndarray, Frame]]
+    vertical: tuple  # what the vertical rules judge (the domains'), compared by value
+    foreign: dict[SlotProblem, np.ndarray]  # per domain: `_sounds_foreign_tones`
+
+    def sounds_foreign_tones(self, problem: SlotProblem) -> np.ndarray:
+        """`_sounds_foreign_tones` of the problem's domain in the home key."""
+        if (found := self.foreign.get(problem)) is None:
+            found = self.foreign[problem] = _sounds_foreign_tones(
+                self.solver.ctx.key, problem.chord, self.solver.domain(problem).frame.midi)
+        return found
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """Rule uses and a context, compared by what the rules judge (not by where they are
+    written) and by the voices and key: no rule reads the meter."""
+
+    uses: tuple[RuleUse, ...] = field(compare=False)
+    ctx: Context = field(compare=False)
+    judging: tuple
+    voices: tuple[str, ...]
+    key: Key
+
+
+@dataclass(frozen=True, eq=False)
+class _Domains:
+    cache: dict[SlotProblem, Domain]
+    problems: dict[tuple, SlotProblem]
+    foreign: dict[SlotProblem, np.ndarray]
+
+
+JUDGED = 8  # rule sets and keys whose verdicts are kept (a batch: one or two per key)
+
+
+def _judging(uses: Sequence[RuleUse]) -> tuple:
+    return tuple((u.rule.id, repr(sorted(u.params.items())), u.severity, u.weight,
+                  u.exempt) for u in uses)
+
+
+def judged_under(uses: Sequence[RuleUse], ctx: Context) -> Judged:
+    """The verdicts of these rules in ctx's voices and key, shared by every call that
+    asks for equal rules there (see `Judged`)."""
+    vertical = tuple(u for u in uses if isinstance(u.rule, VerticalRule))
+    pair = tuple(u for u in uses if isinstance(u.rule, HorizontalRule)
+                 or (isinstance(u.rule, MelodicRule) and u.rule.window == 2))
+    by_vertical = _judging(vertical)
+    domains = _domains(_Asked(vertical, ctx, by_vertical, ctx.voices, ctx.key))
+    verdicts = _verdicts(_Asked(pair, ctx, (by_vertical, _judging(pair)), ctx.voices,
+                                ctx.key))
+    return _judged(_Asked(tuple(uses), ctx, _judging(uses), ctx.voices, ctx.key), domains,
+                   verdicts, by_vertical)
+
+
+@lru_cache(maxsize=JUDGED)
+def _domains(asked: _Asked) -> _Domains:
+    return _Domains({}, {}, {})
+
+
+@lru_cache(maxsize=JUDGED)
+def _verdicts(asked: _Asked) -> PairVerdicts:
+    """(Its voicings are named by their domains: the vertical rules are in its key.)"""
+    return PairVerdicts(asked.uses, asked.ctx)
+
+
+@lru_cache(maxsize=JUDGED)
+def _judged(asked: _Asked, domains: _Domains, verdicts: PairVerdicts, vertical: tuple
+            ) -> Judged:
+    return Judged(Solver(asked.uses, asked.ctx, domains.cache), domains.problems, verdicts,
+                  {}, vertical, domains.foreign)
+
+
+@dataclass(frozen=True, eq=False)
 class Candidates:
     """The chain over (chord, voicing) values of a run of slots, ready for the sampler."""
 
@@ -156,7 +236,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     """Each slot's (chord, voicing) values and the scores between neighbours. Without a
     scorer every allowed value weighs the same (enough to ask whether any piece exists);
     `cap` bounds the values each slot offers (None: all of them). `memo` shares
-    domains and verdicts between calls with the same rules (as an explanation makes);
+    what the melody hears between calls on the same spec (the domains and verdicts are
+    shared by rules and key, `judged_under`);
     `connected`: every voicing offered, first make sure some sequence passes the rules
     (else NoSolution, before the scores of every pair are made); `connect_only`: that,
     and return, no pair scored (`pair` empty: all an explanation asks is whether one
@@ -169,13 +250,12 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     # and the chords Bach sets under a given melody's notes (composer/planning/melody_chords.py)
     under = melody_chord_weights(spec, chain.times, chain.chords, scorer)
     memo = {} if memo is None else memo
-    rules_key = tuple(sorted(id(u) for u in spec.rules))
-    solver = memo.setdefault(("solver", rules_key), Solver(spec.rules, ctx))
+    shared = judged_under(spec.rules, ctx)
+    solver = shared.solver
     ranges, spacing = voice_ranges(spec.rules, ctx), voice_spacing(spec.rules, ctx)
     infos = _slot_infos(spec, chain) if scorer is not None else []  # (only a scorer reads them)
     slots = slots if slots is not None else range(len(chain.times))
-    inside = memo.setdefault(("within", rules_key), {})
-    problems_seen: dict[tuple, SlotProblem] = memo.setdefault(("problems", rules_key), {})
+    inside, problems_seen = shared.within, shared.problems
     posed, inners = [], []  # per slot: (numeral, problem) of each chord allowed there
     by_voice = _fixed_by_voice(spec, ctx)
     for t in slots:
@@ -205,8 +285,10 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     pool = Frame.concat([f for f in pool_frames if len(f)] or pool_frames)
     pool_base = dict(zip(distinct, np.cumsum([0] + [len(f) for f in pool_frames]).tolist(),
                          strict=False))
-    verdicts = memo.setdefault(("pairs", rules_key), PairVerdicts(spec.rules, ctx))
-    heard = memo.setdefault(("heard", rules_key), {})  # per slot's problems: heard as planned
+    verdicts = shared.verdicts
+    # per slot's problems: heard as planned (the melody's, so this piece's own; the
+    # voicings of its problems are the vertical rules')
+    heard = memo.setdefault(("heard", shared.vertical), {})
     blocks, unary, frames, names = [], [], [], []
     for k, t in enumerate(slots):
         if not posed[k]:  # no chord may stand here at all (the grammar, the cadences)
@@ -241,8 +323,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
                                                 [pr.chord for _, pr in posed[k]], owner,
                                                 pool.midi[rows], pool.diatonic[rows])
             u = np.where(heard[asked], u, -np.inf)
-        u = np.where(_sounds_foreign_tones(spec, [pr.chord for _, pr in posed[k]], owner,
-                                           pool.midi[rows]), u, -np.inf)
+        u = np.where(np.concatenate([shared.sounds_foreign_tones(pr) for _, pr in posed[k]]),
+                     u, -np.inf)
         if cadence_slot or penultimate:  # a cadence's last chord stands on its root,
             bass = pool.midi[rows, -1].astype(np.int64) % 12  # its first one rather does
             roots = np.array([chain.chords[i].root.pc for i in numerals], np.int64)

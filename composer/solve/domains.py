@@ -214,10 +214,13 @@ class Solver:
     """The domains of one composition: enumerations are shared between slots that pose
     the same problem (the same chord, given notes and ranges), which most slots do."""
 
-    def __init__(self, uses: Sequence[RuleUse], ctx: Context) -> None:
+    def __init__(self, uses: Sequence[RuleUse], ctx: Context,
+                 domains: dict[SlotProblem, Domain] | None = None) -> None:
+        """`domains`: where the domains are kept, shared by solvers of the same vertical
+        rules (only they decide a domain)."""
         self.uses = tuple(uses)
         self.ctx = ctx
-        self._cache: dict[SlotProblem, Domain] = {}
+        self._cache: dict[SlotProblem, Domain] = {} if domains is None else domains
 
     def domain(self, problem: SlotProblem) -> Domain:
         if problem not in self._cache:
