@@ -14,6 +14,17 @@ Bach's test chorales and the free examples × seeds (the shipped model):
 - the free pieces' median per example.
 
     .venv/bin/python benchmarks/pitch_breakdown.py --seeds 10 --jobs 2   # prints; writes nothing
+
+What it found (seeds 0–9, the code of 2026-12-07): the gap is no pooled bias. Taking out
+any one class's pooled bias moves the free median (0.154; Bach's test chorales 0.118) by
+at most 0.003 (the tonic), any one voice's by less; each free piece lies further from the
+chorales than Bach's do, its tonic share scattering twice as widely (sd 4.3 points, his
+2.2) and its chromatic notes there in some pieces and missing in others. The pooled shares
+that part most are the inner voices' on the beats: in major the tonic chord voiced close
+with the third on top (the alto on the tonic, the tenor on the fifth) on 46% of its beats,
+the chorales' 24%, so that the alto sings the tonic on 31% of its notes (his 19%); and a
+composed soprano sings it on 6–10% (his 18%), touching its floor once, often with its
+last note.
 """
 
 from __future__ import annotations
