@@ -171,6 +171,23 @@ def test_committed_counts_are_the_corpus_s():
     assert steps.sum() > 0
 
 
+def test_committed_skeleton_steps_leave_the_test_chorales_out():
+    """`linefit --skeleton` fits the model's bass between beats to these steps, and the
+    style benchmark measures that bass under the test chorales' sopranos: so they count
+    the model card's training chorales alone (the figure counts keep every chorale)."""
+    from composer.neural.data import corpus_names, split_of
+
+    _, meta = load_counts()
+    named = set(meta["skeleton_chorales"])
+    assert named == {n for n in corpus_names()
+                     if split_of(n) == "train" and n not in meta["skipped"]}
+    steps = np.array(meta["skeleton_steps"])
+    # A fifth of the chorales' beats (the test and validation splits) are not counted.
+    assert (steps.sum(axis=1) < 0.85 * meta["beats"]).all()
+    some = [g for _, g in chorale_grids(["bach/bwv269", "bach/bwv347"])]
+    assert (count_figures(some)[1] <= steps).all()
+
+
 def test_scorer_learns_that_thirds_are_filled_and_steps_are_not():
     scorer = StatisticalFigureScorer.load()
     third, step = STEP_OUT.index("third up"), STEP_OUT.index("step up")

@@ -35,7 +35,8 @@ to move as often as Bach's bass, skipped instead (12% of the beats, Bach's 5%), 
 more thirds and leaps still. The chain's bass stepped up on 30% of its beats (Bach's 19%)
 and moved a third up on 5% (his 9%). So `--skeleton` fits the bass's moving intervals
 where they are made: between the chain's notes on neighbouring beats, against the
-chorales' own beat-to-beat bass (`skeleton_steps` of models/chorale-figures.json), each
+training chorales' own beat-to-beat bass (`skeleton_steps` of models/chorale-figures.json,
+counted on the model card's training split alone, as every other target here is), each
 given that the bass moves at all (a repeated beat note is written struck again here,
 where Bach's is mostly held over: the repeat keeps the weight fitted on the written line).
 Refitted so, the model's free bass climbs a third on 9% of its beats and steps up on 28%
@@ -183,8 +184,8 @@ SKELETON_VOICES = (3,)  # the bass
 
 
 def skeleton_target() -> np.ndarray:
-    """float [4, 2 * SPAN + 1]: the chorales' intervals from each voice's note on one beat
-    to its note on the next (composer.surface.counts), wider ones clipped to SPAN."""
+    """float [4, 2 * SPAN + 1]: the training chorales' intervals from each voice's note on
+    one beat to its note on the next (composer.surface.counts), wider ones clipped to SPAN."""
     from composer.surface.counts import counts_path
 
     steps = np.asarray(json.loads(counts_path().read_text())["skeleton_steps"], float)

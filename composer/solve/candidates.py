@@ -25,6 +25,7 @@ from composer.planning.melody_chords import melody_chord_weights
 from composer.planning.melody_fit import heard_as_planned
 from composer.planning.phrases import melody_at
 from composer.rules import Context, HorizontalRule, MelodicRule, VerticalRule
+from composer.sample.contour import closing_log_prior
 from composer.sample.lines import progression_weights
 from composer.sample.sampler import NoSolution
 from composer.sample.scorer import Scorer, SlotInfo
@@ -254,6 +255,9 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
     solver = shared.solver
     ranges, spacing = voice_ranges(spec.rules, ctx), voice_spacing(spec.rules, ctx)
     infos = _slot_infos(spec, chain) if scorer is not None else []  # (only a scorer reads them)
+    # A soprano the chain composes closes as the chorales' do (composer/sample/contour.py).
+    composed_top = spec.voices.index("soprano") if "soprano" in spec.voices and (
+        spec.melody is None or spec.melody.voice != "soprano") else None
     slots = slots if slots is not None else range(len(chain.times))
     inside, problems_seen = shared.within, shared.problems
     posed, inners = [], []  # per slot: (numeral, problem) of each chord allowed there
@@ -330,6 +334,8 @@ def candidates(spec: Spec, chain: HarmonyChain, scorer: Scorer | None,
             roots = np.array([chain.chords[i].root.pc for i in numerals], np.int64)
             u = np.where(bass == roots[owner], u,
                          -np.inf if cadence_slot else u + INVERTED_APPROACH)
+        if t == len(chain.times) - 1 and composed_top is not None:  # the piece's last note
+            u = u + closing_log_prior(spec.key, pool.midi[rows, composed_top])
         allowed = np.isfinite(u)
         owner, local, score = owner[allowed], local[allowed], u[allowed]
         present = np.bincount(owner, minlength=len(doms)) > 0  # chords left a voicing

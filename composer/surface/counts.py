@@ -171,13 +171,22 @@ def count_figures(grids: list[BeatGrid]) -> tuple[np.ndarray, np.ndarray, int, i
 
 
 def build_counts(target: Path) -> dict:
-    grids, skipped = [], []
+    """The figures of every chorale with a quarter-note beat; the skeleton steps of those
+    in the model card's training split only, since `linefit --skeleton` fits the model's
+    bass to them and the test chorales are what the style benchmark measures it on."""
+    from composer.neural.data import split_of  # (the model card's split; numpy only)
+
+    grids, skipped, trained, train_grids = [], [], [], []
     for name, grid in chorale_grids():
         if grid is None:
             skipped.append(name)
-        else:
-            grids.append(grid)
-    counts, steps, beats, moving = count_figures(grids)
+            continue
+        grids.append(grid)
+        if split_of(name) == "train":
+            trained.append(name)
+            train_grids.append(grid)
+    counts, _, beats, moving = count_figures(grids)
+    steps = count_figures(train_grids)[1]
     nonzero = np.argwhere(counts)
     data = {
         "source": "music21 corpus: Bach chorales (corpus.chorales.Iterator)",
@@ -188,7 +197,9 @@ def build_counts(target: Path) -> dict:
                  "to_cadence": list(TO_CADENCE), "label": list(LABELS)},
         "counts": [[*map(int, i), int(counts[tuple(i)])] for i in nonzero],
         # How each voice's chord tone moves from beat to beat, in semitones from
-        # -MAX_SKELETON_STEP: what a voicing chooses, before figures fill the beat.
+        # -MAX_SKELETON_STEP: what a voicing chooses, before figures fill the beat; in the
+        # training chorales named.
+        "skeleton_chorales": sorted(set(trained)),
         "skeleton_steps": steps.tolist(),
     }
     target.write_text(json.dumps(data, separators=(",", ":")) + "\n")
