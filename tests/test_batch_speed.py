@@ -58,7 +58,7 @@ def test_tunes_in_one_key_share_the_rules_verdicts_and_compose_as_alone(
     from composer.io.write import output_files
     from composer.pipeline import document
     from composer.rules import Context
-    from composer.solve import candidates as cands
+    from composer.solve import judged as cands
     from composer.solve.given import composing_rules
 
     first, second = (_tune_spec(tmp_path, stem, number)

@@ -20,9 +20,9 @@ from composer.neural.data import split_of
 from composer.neural.scorer import default_scorer
 from composer.pipeline import compose
 from composer.planning.grammar import WEIGHTS_FILE
-from composer.sample.contour import climax_counts, climax_log_prior, closing_counts
+from composer.sample.contour import climax_counts, climax_log_prior
 from composer.sample.linefit import skeleton_target
-from composer.sample.lines import SPAN, LinedScorer, LineWeights, lined
+from composer.sample.lines import SPAN, LinedScorer, LineWeights, closing_counts, lined
 from composer.sample.scorer import StatisticalScorer
 from composer.spec.load import load_spec
 

@@ -29,6 +29,7 @@ where the candidates are scored (composer/solve/candidates.py).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,6 +40,8 @@ from weakref import WeakKeyDictionary
 import numpy as np
 
 from composer.content import fitted_per_scorer
+from composer.corpus import default_melody_index
+from composer.music import Key
 from composer.planning.grammar import HarmonyGrammar
 from composer.sample.scorer import Scorer, SlotInfo, StatisticalScorer
 from composer.texture import Frame
@@ -167,3 +170,31 @@ def lined(scorer: Scorer) -> Scorer:
     name = scorer_name(scorer)
     weights = _stored().get(name) if name is not None else None
     return scorer if weights is None else LinedScorer(scorer, weights)
+
+
+@lru_cache(maxsize=1)
+def closing_counts() -> dict[int, int]:
+    """Degree (semitones above the tonic, read as the bass's last note) → training
+    chorales whose soprano closes on it: the tonic in 279 of 290."""
+    from composer.neural.data import split_of
+
+    lines: dict[str, dict[str, tuple[int, ...]]] = {}
+    for line in default_melody_index().lines:
+        lines.setdefault(line.work, {})[line.voice] = line.midi
+    out: Counter[int] = Counter()
+    for work, voices in lines.items():
+        soprano, bass = voices.get("soprano"), voices.get("bass")
+        if soprano and bass and split_of(work) == "train":
+            out[(soprano[-1] - bass[-1]) % 12] += 1
+    return dict(out)
+
+
+def closing_log_prior(key: Key, heights: np.ndarray) -> np.ndarray:
+    """float [N]: log P(a chorale soprano closes on each MIDI height's degree), up to a
+    constant (add-one smoothed `closing_counts`). A composed soprano's last note is
+    weighed by it: the network, which weighs each voicing given its neighbours, closed a
+    free soprano on the third or the fifth in half the pieces, where the chorales'
+    melodies close on the tonic in 96 of 100."""
+    counts = closing_counts()
+    degree = (np.asarray(heights, np.int64) - key.tonic.pc) % 12
+    return np.log(np.array([counts.get(int(d), 0) + 1.0 for d in degree]))
