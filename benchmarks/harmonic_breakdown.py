@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ from style_distance import composed, js_distance, profile, reference, tasks_for
 
 CLASSES = ("P1", "m2", "M2", "m3", "M3", "P4", "TT", "P5", "m6", "M6", "m7", "M7")
 PAIRS = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
+Task = tuple[str, str, int]  # (source, name, seed) as style_distance's tasks
 Sonorities = list[tuple[bool, float, tuple[int, ...]]]  # (on a beat, duration, MIDI)
 
 
@@ -102,10 +103,13 @@ def measure(task: tuple[str, str, int]) -> tuple[tuple[str, str, int], Any]:
         return task, f"{type(exc).__name__}: {exc}"
 
 
-def main(argv: list[str]) -> int:
+def measured(argv: list[str], doc: str, measure: Callable[[Task], tuple[Task, Any]]
+             ) -> dict[Task, Any]:
+    """`measure` of the training chorales, Bach's test chorales and the free examples ×
+    `--seeds` (`--jobs` processes), each piece that has a measure."""
     import multiprocessing
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=4, help="per example (default 4)")
     ap.add_argument("--jobs", type=int, default=1)
     args = ap.parse_args(argv)
@@ -113,8 +117,12 @@ def main(argv: list[str]) -> int:
     args.seed = 0
     tasks = [t for t in tasks_for(args)[0] if t[0] in ("train", "bach", "free-model")]
     with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
-        got = {t: m for t, m in pool.imap_unordered(measure, tasks, chunksize=1)
-               if not isinstance(m, str)}
+        return {t: m for t, m in pool.imap_unordered(measure, tasks, chunksize=1)
+                if not isinstance(m, str)}
+
+
+def main(argv: list[str]) -> int:
+    got = measured(argv, __doc__, measure)
     ref = reference([p for t, (p, _) in got.items() if t[0] == "train"])
     son = {t: s for t, (_, s) in got.items()}
     mode = {t: p.mode for t, (p, _) in got.items()}

@@ -29,7 +29,6 @@ last note.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -37,7 +36,8 @@ from typing import Any
 
 import numpy as np
 from examples_seeds import EXAMPLES
-from style_distance import VOICES, composed, js_distance, profile, reference, tasks_for
+from harmonic_breakdown import measured
+from style_distance import VOICES, composed, js_distance, profile, reference
 
 DEGREES = ("1", "b2", "2", "b3", "3", "4", "#4", "5", "b6", "6", "b7", "7")
 Voiced = dict[str, Counter]  # voice: pitch classes above the tonic
@@ -88,18 +88,7 @@ def row(label: str, values: Sequence[float], scale: float = 100.0) -> str:
 
 
 def main(argv: list[str]) -> int:
-    import multiprocessing
-
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", type=int, default=4, help="per example (default 4)")
-    ap.add_argument("--jobs", type=int, default=1)
-    args = ap.parse_args(argv)
-    args.limit = args.train_limit = args.examples = None
-    args.seed = 0
-    tasks = [t for t in tasks_for(args)[0] if t[0] in ("train", "bach", "free-model")]
-    with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
-        got = {t: m for t, m in pool.imap_unordered(measure, tasks, chunksize=1)
-               if not isinstance(m, str)}
+    got = measured(argv, __doc__, measure)
     ref = reference([p for t, (p, _) in got.items() if t[0] == "train"])
     mode = {t: p.mode for t, (p, _) in got.items()}
     pitch = {t: p.counts["pitch"] for t, (p, _) in got.items()}
