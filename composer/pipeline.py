@@ -20,7 +20,7 @@ from composer.grading.checker import Violation
 from composer.io.write import piece_to_music21
 from composer.music import Note, Piece, Pitch
 from composer.neural.scorer import default_scorer, figure_scorer_of
-from composer.planning.chain import HarmonyChain, harmony_chain, no_close
+from composer.planning.chain import HarmonyChain, harmony_chain, lone_chord, no_close
 from composer.planning.keys import key_of, phrase_keys
 from composer.planning.phrases import phrases_of
 from composer.planning.plan import Plan, make_plan
@@ -167,6 +167,8 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         return kept.on_chain(spec, chain) if kept is not None else chain
 
     chain = made(reuse, None if chain_key is None else ("chain", chain_key), chained, big=True)
+    if (lone := lone_chord(spec, chain)) is not None:
+        raise lone
     if not strict and (close := made(reuse, None if chain_key is None else (
             "close", chain_key), partial(no_close, spec, chain, fixed))) is not None:
         raise close.with_traceback(None)  # (a reused one: its last traceback dropped)

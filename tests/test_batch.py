@@ -106,9 +106,12 @@ def test_bad_inputs_are_reported_and_the_others_finish(tmp_path: Path,
     broken.write_text("key: C major\nbars: 4\nmeter: 5/0\n")
     corrupt = tmp_path / "corrupt.musicxml"
     corrupt.write_text("<score-partwise><part id=")
+    silent = tmp_path / "silent.abc"  # a tune of headers alone
+    silent.write_text("X:1\nT:silent\nK:C\n")
     out = tmp_path / "out"
     code = main(["batch", str(broken), str(EXAMPLES / "harmonize-melody.yaml"), str(corrupt),
-                 str(EXAMPLES / "unsatisfiable.yaml"), "-o", str(out), "--jobs", "1"])
+                 str(EXAMPLES / "unsatisfiable.yaml"), str(silent), "-o", str(out),
+                 "--jobs", "1"])
     assert code == 1
     rows = {r["name"]: r for r in json.loads((out / "report.json").read_text())["rows"]}
     assert rows["harmonize-melody"]["status"] == "composed"
@@ -116,6 +119,8 @@ def test_bad_inputs_are_reported_and_the_others_finish(tmp_path: Path,
     assert rows["broken"]["status"] == "bad input" and "meter" in rows["broken"]["detail"]
     assert rows["corrupt"]["status"] == "bad input"
     assert "not a valid MusicXML" in rows["corrupt"]["detail"]
+    silent_row = next(r for name, r in rows.items() if name.startswith("silent"))
+    assert silent_row["status"] == "bad input" and "holds no notes" in silent_row["detail"]
     assert rows["unsatisfiable"]["status"] == "unsatisfiable"
     assert "conflicts with" in rows["unsatisfiable"]["detail"]
     assert not list(out.glob("broken.*")) and not list(out.glob("corrupt.*"))

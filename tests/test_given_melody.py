@@ -139,3 +139,30 @@ def test_an_eighth_note_pickup_in_six_eight_is_harmonized_from_its_note(tmp_path
     first = comp.plan.slots[0]
     assert (first.position.bar, first.duration) == (1, 0.5) and first.melody.name == "D4"
     assert not [v for v in report.violations if v.severity == "error"], report.to_text()
+
+
+@pytest.mark.parametrize("tune", ["c'1", "r1 c'1", "c'1 r1"])
+def test_a_melody_of_one_note_is_refused_in_a_cadence_s_words(tmp_path, scorer, tune):
+    path = _spec(tmp_path, tune, bars=len(tune.split()))
+    with pytest.raises(UnsatisfiableError) as err:
+        compose(load_spec(path), scorer)
+    assert err.value.conflicts == ("cadence",)
+    assert "a single chord" in str(err.value) and "a cadence needs two" in str(err.value)
+
+
+def test_one_chord_is_written_where_no_cadence_is_asked(tmp_path, scorer):
+    path = _spec(tmp_path, "r1 c'1", bars=2, hard="{rule: cadence, severity: off}")
+    comp, report = _composed(path, scorer)
+    assert [str(n.pitch) for n in comp.notes["soprano"] if n.pitch] == ["C5"]
+    assert {n.pitch.pc for v in ("alto", "tenor", "bass") for n in comp.notes[v]
+            if n.pitch} <= {0, 4, 7}  # a C major triad under it, the only chord
+    # (graded under common-practice, whose cadence rule the spec turned off)
+    assert {v.rule for v in report.violations if v.severity == "error"} == {"cadence"}
+
+
+def test_a_melody_of_rests_alone_is_a_located_spec_error(tmp_path):
+    from composer.errors import SpecError
+
+    path = _spec(tmp_path, "r1 r1", bars=2)
+    with pytest.raises(SpecError, match="only rests"):
+        load_spec(path)

@@ -120,7 +120,10 @@ def tune_spec(part: Any, tune: Path, title: str, seed: int,
               template: dict[str, Any] | None = None) -> str:
     """The spec's YAML text for the tune (`part`, written to the file `tune`, named in the
     spec by its file name): the default spec, or the template with what it leaves out
-    read from the tune. Raises SpecError where no bar of the tune has a meter."""
+    read from the tune. Raises SpecError where the tune holds no notes, or no bar of it
+    has a meter."""
+    if not part.flatten().notes:
+        raise SpecError(f"{title}: the tune holds no notes to harmonize")
     meter_text = tune_meter(part)
     if meter_text is None and not (template and "meter" in template):
         raise SpecError(f"{title}: no bar of the tune has a meter a spec can state")

@@ -334,6 +334,18 @@ def _either(words: list[str]) -> str:
     return " or ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
+def lone_chord(spec: Spec, chain: HarmonyChain) -> UnsatisfiableError | None:
+    """A piece of a single chord where the cadence rule must hold: a cadence is a move
+    from one chord to another, so no harmony of one chord can close (the checker would
+    find the piece ending on a chord no cadence leads to)."""
+    if len(chain.times) > 1 or not any(u.rule.id == "cadence" for u in spec.hard):
+        return None
+    where = bar_beat(spec.meter, chain.times[0][1]) if chain.times else "its start"
+    return UnsatisfiableError(
+        f"{spec.source}: the piece holds a single chord (at {where}), and a cadence needs"
+        " two: give it more bars, or more melody notes to harmonize", ("cadence",))
+
+
 def no_close(spec: Spec, chain: HarmonyChain, fixed: dict[Fraction, list[Pitch]] | None
              ) -> UnsatisfiableError | None:
     """Where the harmony cannot even close a phrase as the spec asks (a half cadence

@@ -55,6 +55,7 @@ def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
                         f" {late[0]} but the piece has {model.bars} bars (bars at"
                         f" {doc.where(('bars',))})")
     _check_fixed(doc, model, meter)
+    _check_form(doc, model)
     return Spec(model.title, key, meter, model.bars, model.tempo,
                 tuple(model.voices), model.form, tuple(model.cadences.items()), melody, rules,
                 model.seed, model.temperature, doc.file, text, model.surface,
@@ -102,6 +103,23 @@ def _with_severity(use: RuleUse, severity: str) -> RuleUse:
     if "severity" in use.given:
         return use
     return replace(use, severity=severity, given=use.given | {"severity"})
+
+
+def _check_form(doc: YamlDoc, model: SpecModel) -> None:
+    """The form names sections the piece's bars can hold (checked here, where the spec's
+    lines are known; a melody read as a chorale brings its own phrases)."""
+    from composer.planning.phrases import parse_form
+
+    if model.form is None:
+        return
+    try:
+        letters = parse_form(model.form)[0]
+    except ValueError as exc:
+        raise doc.error(("form",), str(exc)) from None
+    if len(letters) > model.bars and not (model.melody
+                                          and model.form.strip().lower() == "chorale"):
+        raise doc.error(("form",), f"{len(letters)} sections need at least {len(letters)}"
+                        f" bars; the piece has {model.bars} (bars at {doc.where(('bars',))})")
 
 
 def _check_fixed(doc: YamlDoc, model: SpecModel, meter: Meter) -> None:

@@ -94,6 +94,8 @@ def read_tinynotation(text: str, meter: Meter | None) -> TinyMelody:
     if opened:
         raise NotationError("this group is not closed: end it with }, as in trip{c8 d e}",
                             opened[-1])
+    if not any(element.isNote for _, _, element in played):
+        raise NotationError("the melody has only rests: give it a note to harmonize", 0)
     return TinyMelody(tuple(_events(played)), bars.written, bars.first_at)
 
 

@@ -293,6 +293,8 @@ def _borders(beats: Sequence[Beat], uses: Sequence[RuleUse], ctx: Context, table
         y = np.tile(np.arange(len(entries)), len(exits))
         parts.append((exits[x], entries[y], np.full(len(x), t)))
         maps.append((ei.ravel(), ni.ravel(), len(exits), len(entries)))
+    if not parts:  # a piece of one beat: no border to judge
+        return []
     ea, eb, beat = (np.concatenate(p) for p in zip(*parts, strict=True))
     fa = _frame(ea[:, :v], ea[:, v:], np.zeros((len(ea), v), bool), beat, tables, False, cols)
     fb = _frame(eb[:, :v], eb[:, v:2 * v], eb[:, 2 * v:].astype(bool), beat + 1, tables,
