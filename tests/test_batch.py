@@ -194,7 +194,8 @@ def test_ctrl_c_keeps_what_is_finished_and_leaves_no_partial_file(tmp_path: Path
     batch = run_batch_command([str(tunes), "-o", str(out), "--jobs", "2"])
     wait_for_rows(out, 1)
     os.killpg(batch.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the group
-    assert batch.wait(timeout=60) == 130
+    code = batch.wait(timeout=60)
+    assert code == 130, batch.stderr.read().decode()[-3000:] if batch.stderr else code
     rows = rows_written(out)
     listed = {f["file"] for r in rows for f in r["files"]}  # type: ignore[attr-defined]
     names = {p.name for p in out.iterdir()}

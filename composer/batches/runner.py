@@ -7,8 +7,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -101,17 +103,41 @@ def _on_processes(todo: list[Job], settings: Settings, workers: int
     pool = ProcessPoolExecutor(min(workers, len(todo)), multiprocessing.get_context("fork"),
                                initializer=_start_worker, initargs=(settings,))
     try:
-        pending: dict[Future[Outcome], Job] = {pool.submit(run_job, j, settings): j
-                                               for j in todo}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in sorted(finished, key=lambda f: pending[f].label):
-                yield pending.pop(future), future.result()
+        with _interrupts() as interrupted:
+            pending: dict[Future[Outcome], Job] = {pool.submit(run_job, j, settings): j
+                                                   for j in todo}
+            while pending:
+                finished, _ = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
+                for future in sorted(finished, key=lambda f: pending[f].label):
+                    yield pending.pop(future), future.result()
     finally:  # Ctrl-C, or the caller stopped early: no worker goes on
         processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
         for p in processes:
             p.terminate()
+
+
+POLL = 0.25  # seconds between the driver's looks at Ctrl-C while its workers compose
+
+
+@contextmanager
+def _interrupts() -> Iterator[threading.Event]:
+    """Ctrl-C as a flag that the driver's loop reads between results, and raises from
+    there. Raised wherever the driver's main thread happened to be, a KeyboardInterrupt
+    could be lost on the way (in the test suite a batch, interrupted after its first
+    result, ran on to its end and exited 0 in some runs). Off the main thread, where no
+    handler can be set, Ctrl-C is left as it is."""
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    before = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def _on_ray(todo: list[Job], settings: Settings, address: str, workers: int | None
