@@ -55,17 +55,34 @@ def parse_form(form: str | None) -> tuple[list[str], dict[str, str], str]:
     return letters, {}, f"the form {' '.join(letters)}"
 
 
-def phrases_of(spec: Spec) -> list[Phrase]:
+def melody_phrased(form: str | None, melody: bool) -> bool:
+    """A given melody read as a chorale brings its own phrases (the form's letters are
+    not laid over the bars)."""
+    return melody and (form is None or form.strip().lower() == "chorale")
+
+
+def form_fault(form: str | None, bars: int, melody: bool) -> tuple[str, bool] | None:
+    """What is wrong with the form for a piece of `bars` bars (None: nothing), and
+    whether the bars are to blame too: a name that is no form, or more sections than
+    bars."""
     try:
-        letters, default_cadences, described = parse_form(spec.form)
+        letters = parse_form(form)[0]
     except ValueError as exc:
-        raise SpecError(str(exc), None, "form") from None
-    if spec.melody is not None and (spec.form is None
-                                    or spec.form.strip().lower() == "chorale"):
+        return str(exc), False
+    if not melody_phrased(form, melody) and len(letters) > bars:
+        return (f"{len(letters)} sections need at least {len(letters)} bars; the piece has"
+                f" {bars}"), True
+    return None
+
+
+def phrases_of(spec: Spec) -> list[Phrase]:
+    # (a spec read from YAML was checked where its lines are known: composer/spec/load.py)
+    if (fault := form_fault(spec.form, spec.bars, spec.melody is not None)) is not None:
+        raise SpecError(fault[0], None, "form")
+    letters, default_cadences, described = parse_form(spec.form)
+    if melody_phrased(spec.form, spec.melody is not None):
         return _melody_phrases(spec)
     grammar = form_grammar()
-    if spec.bars < len(letters):
-        raise SpecError(f"{spec.bars} bars cannot hold {len(letters)} sections", None, "bars")
     per_phrase = grammar.phrase_bars.get(spec.meter.beats_per_bar, 2)
     base, extra = divmod(spec.bars, len(letters))
     phrases: list[Phrase] = []

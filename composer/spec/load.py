@@ -106,20 +106,14 @@ def _with_severity(use: RuleUse, severity: str) -> RuleUse:
 
 
 def _check_form(doc: YamlDoc, model: SpecModel) -> None:
-    """The form names sections the piece's bars can hold (checked here, where the spec's
-    lines are known; a melody read as a chorale brings its own phrases)."""
-    from composer.planning.phrases import parse_form
+    """The form names sections the piece's bars can hold (`form_fault`), checked here
+    where the spec's lines are known."""
+    from composer.planning.phrases import form_fault
 
-    if model.form is None:
-        return
-    try:
-        letters = parse_form(model.form)[0]
-    except ValueError as exc:
-        raise doc.error(("form",), str(exc)) from None
-    if len(letters) > model.bars and not (model.melody
-                                          and model.form.strip().lower() == "chorale"):
-        raise doc.error(("form",), f"{len(letters)} sections need at least {len(letters)}"
-                        f" bars; the piece has {model.bars} (bars at {doc.where(('bars',))})")
+    if (fault := form_fault(model.form, model.bars, model.melody is not None)) is not None:
+        message, bars = fault
+        raise doc.error(("form",), f"{message} (bars at {doc.where(('bars',))})" if bars
+                        else message)
 
 
 def _check_fixed(doc: YamlDoc, model: SpecModel, meter: Meter) -> None:
