@@ -7,7 +7,7 @@ another, and the sampler only ever chooses among sequences that can be completed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import partial
@@ -128,29 +128,49 @@ def _harmonize(spec: Spec, scorer: Scorer, progress: Progress | None, kept: Kept
     for _ in range(LENIENCE):
         try:
             return _compose(spec, composing_rules(spec, spread=spread), scorer, progress,
-                            kept, loose=loose, keys=keys, reuse=reuse)
+                            kept, loose=loose, keys=keys, reuse=reuse,
+                            notes_wanted=None if spec.melody is None
+                            else partial(_notes_read, spread))
         except UnsatisfiableError as exc:
-            # The melody leaps too far for its neighbour to follow, or the chords that
-            # treat its notes (or its notes alone) leave the voices no way there: weigh
-            # the spacing from it, let those notes go; else the conflict is the spec's.
-            wider = "spacing" in exc.conflicts and not spread
+            wider = _widens(exc.conflicts, spread)
             freed = tuple(x for x in exc.places if x not in loose) \
-                if BY_CHORD_RULES & set(exc.conflicts) or not exc.conflicts else ()
+                if _frees(exc.conflicts) else ()
             if spec.melody is None or not (wider or freed):
-                raise
+                raise  # the conflict is the spec's
             spread, loose = spread or wider, loose + freed
     return _compose(spec, composing_rules(spec, spread=spread), scorer, progress, kept,
                     loose=loose, keys=keys, reuse=reuse)
 
 
+def _widens(conflicts: Sequence[str], spread: bool) -> bool:
+    """The melody leaps too far for its neighbour to follow: the spacing is weighed from
+    it (once)."""
+    return "spacing" in conflicts and not spread
+
+
+def _frees(conflicts: Sequence[str]) -> bool:
+    """The chords that treat the melody's notes (or its notes alone) leave the voices no
+    way there: those notes are let go."""
+    return bool(BY_CHORD_RULES & set(conflicts)) or not conflicts
+
+
+def _notes_read(spread: bool, conflicts: tuple[str, ...]) -> bool:
+    """Whether the lenient way reads the notes of a conflict of these rules: to let them
+    go, or to name them where nothing is eased (a conflict answered by widening the
+    spacing alone needs none: finding them is most of an explanation's time)."""
+    return _frees(conflicts) or not _widens(conflicts, spread)
+
+
 def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
              progress: Progress | None, kept: Kept | None = None, strict: bool = False,
              loose: tuple[Fraction, ...] = (), keys: tuple[str, ...] | None = None,
-             reuse: Reuse | None = None) -> Composition:
+             reuse: Reuse | None = None,
+             notes_wanted: Callable[[tuple[str, ...]], bool] | None = None) -> Composition:
     """Compose under these rules; `strict` gives up at once where the lenient way might
     still find a piece (it neither explains nor lets the melody's demands go); `loose`:
     where the melody's notes need not fit the chords (composer/melody_fit.py); `keys`:
-    each phrase's key (a revision's are those it keeps)."""
+    each phrase's key (a revision's are those it keeps); `notes_wanted`: whether the
+    caller reads the notes of a conflict of these rules (`explain`)."""
 
     spec = replace(asked, rules=rules + (kept.notes if kept else ()))
     rng = np.random.default_rng(spec.seed)
@@ -211,7 +231,8 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
 
         # Either the rules truly conflict near the break (then say which), or only the
         # most likely voicings failed to connect: then offer every voicing.
-        conflict = None if strict else explain(spec, exc.slot, full=plain)
+        conflict = None if strict else explain(spec, exc.slot, full=plain,
+                                                 notes_wanted=notes_wanted)
         if conflict is not None:
             raise conflict from None
         if strict:  # where it broke, two slots with no way through leave the piece none
@@ -223,7 +244,8 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
         except NoSolution as again:
             if strict:
                 raise
-            found = explain(spec, again.slot, whole=True, full=plain)
+            found = explain(spec, again.slot, whole=True, full=plain,
+                            notes_wanted=notes_wanted)
             assert found is not None  # (the whole piece always gets an explanation)
             raise found from None
     numerals, voicings = _decode(cands, choice, len(ctx.voices))

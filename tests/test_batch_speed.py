@@ -82,3 +82,43 @@ def test_tunes_in_one_key_share_the_rules_verdicts_and_compose_as_alone(
         second.voices, second.key, second.meter)) is shared
     comp = compose(second, scorer)
     assert output_files(comp.piece, document(comp)) == alone
+
+
+def test_a_conflict_answered_by_widening_the_spacing_is_not_searched_for_notes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ballad40#151: its lenient harmony first breaks on the spacing with the voices'
+    order, and the lenient way answers that by weighing the spacing, whatever notes
+    take part; it composes the same piece as when those notes are searched for."""
+    import composer.pipeline as pipeline
+    import composer.solve.explain as explaining
+    from composer.io.write import output_files
+    from composer.pipeline import document
+
+    spec = _tune_spec(tmp_path, "ballad40", 151)
+    scorer = scorer_for(None, ("soprano", "alto", "tenor", "bass"))
+    searched: list[list[bool]] = []  # per explanation: whether each search was of notes
+    found: list[tuple[str, ...]] = []
+    search, explain = explaining.quickxplain, pipeline.explain
+
+    def recorded_search(items, consistent):
+        searched[-1].append(any(i.note is not None for i in items))
+        return search(items, consistent)
+
+    def recorded_explain(*args, **kwargs):
+        searched.append([])
+        conflict = explain(*args, **kwargs)
+        found.append(conflict.conflicts if conflict is not None else ())
+        return conflict
+
+    monkeypatch.setattr(explaining, "quickxplain", recorded_search)
+    monkeypatch.setattr(pipeline, "explain", recorded_explain)
+    comp = compose(spec, scorer)
+    widened = [k for k, ids in enumerate(found) if "spacing" in ids]
+    assert widened and all(searched[k] == [False] for k in widened)
+    quick = output_files(comp.piece, document(comp))
+    monkeypatch.setattr(pipeline, "_notes_read", lambda spread, conflicts: True)
+    searched.clear()
+    found.clear()
+    comp = compose(spec, scorer)
+    assert any(searched[k] == [False, True] for k in widened)
+    assert output_files(comp.piece, document(comp)) == quick

@@ -38,12 +38,16 @@ class _Item:
     note: int | None = None  # index into the melody's notes
 
 
-def explain(spec: Spec, slot: int, whole: bool = False, full: HarmonyChain | None = None
+def explain(spec: Spec, slot: int, whole: bool = False, full: HarmonyChain | None = None,
+            notes_wanted: Callable[[tuple[str, ...]], bool] | None = None
             ) -> UnsatisfiableError | None:
     """Which rules and notes conflict near `slot`, where composing broke; None when no
     window around it is itself impossible (only the voicings offered failed to connect),
     unless `whole`: then the whole piece is the window. `full`: the spec's chain as
-    `harmony_chain` makes it with its defaults, where the caller has it."""
+    `harmony_chain` makes it with its defaults, where the caller has it. `notes_wanted`:
+    whether the caller reads the notes of a conflict of these rules (the search for them
+    is most of an explanation's time, and a caller that answers the conflict by easing a
+    rule reads only the rules); by default it does."""
 
     ctx = Context(spec.voices, spec.key, spec.meter)
     full = full if full is not None else harmony_chain(spec, fixed_notes(spec, ctx))
@@ -69,8 +73,10 @@ def explain(spec: Spec, slot: int, whole: bool = False, full: HarmonyChain | Non
     notes = _notes(spec, full, window.start, window.stop)
     rules = quickxplain(every, lambda subset: _consistent(spec, full, window,
                                                           subset + notes, memo))
-    conflict = rules + quickxplain(notes, lambda subset: _consistent(spec, full, window,
-                                                                     rules + subset, memo))
+    ids = tuple(i.use.rule.id for i in rules if i.use is not None)
+    conflict = rules if notes_wanted is not None and not notes_wanted(ids) else \
+        rules + quickxplain(notes, lambda subset: _consistent(spec, full, window,
+                                                              rules + subset, memo))
     return UnsatisfiableError(_describe(spec, conflict, full.times[window.stop - 1][1]),
                               tuple(i.use.rule.id for i in conflict if i.use is not None),
                               tuple(spec.melody.notes[i.note].offset for i in conflict
