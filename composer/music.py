@@ -52,7 +52,7 @@ class PitchClass:
             raise ValueError(f"'{text}' is not a note name (accepted: C, F#, Bb, E-)")
         return cls(STEP_NAMES.index(m.group(1).upper()), _alter_of(m.group(2)))
 
-    @property
+    @cached_property  # (asked millions of times a piece)
     def pc(self) -> int:
         return (STEP_PC[self.step] + self.alter) % 12
 
@@ -189,12 +189,12 @@ class Key:
         """Scale degree n (1-7); in minor the natural form (the leading tone is separate)."""
         return self.tonic.up(n - 1, self.steps[n - 1])
 
-    @property
+    @cached_property
     def leading_tone(self) -> PitchClass:
         """Always a semitone below the tonic: raised in minor, as in every cadence."""
         return self.tonic.up(6, 11)
 
-    @property
+    @cached_property
     def scale_pcs(self) -> frozenset[int]:
         pcs = {(self.tonic.pc + s) % 12 for s in self.steps}
         if self.mode == "minor":  # melodic and harmonic minor raise 6 and 7
@@ -275,17 +275,17 @@ class Meter:
     def compound(self) -> bool:
         return self.numerator % 3 == 0 and self.numerator > 3 and self.denominator >= 8
 
-    @property
+    @cached_property  # (a Fraction's arithmetic is slow, and every slot asks)
     def bar_length(self) -> Fraction:
         """In quarter notes."""
         return Fraction(4 * self.numerator, self.denominator)
 
-    @property
+    @cached_property
     def beat_length(self) -> Fraction:
         unit = Fraction(4, self.denominator)
         return 3 * unit if self.compound else unit
 
-    @property
+    @cached_property
     def beats_per_bar(self) -> int:
         return int(self.bar_length / self.beat_length)
 

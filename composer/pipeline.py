@@ -216,6 +216,11 @@ def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,
     # the chain an explanation starts from, where it is this one (harmony_chain's defaults)
     plain = chain if not (strict or loose or keys is not None or kept is not None) else None
     if strict:
+        if any(not np.isfinite(u).any() for u in chain.unary):
+            # A beat where no chord of the strict harmony holds the melody's note: the
+            # lenient way is taken (at once, where finding that slot's voicings would
+            # score every slot before it first).
+            raise UnsatisfiableError("the strict harmony leaves a beat no chord")
         # Most melodies that strict harmony cannot serve fail at their final cadence:
         # with every voicing of its last slots and no scorer, that is found before the
         # whole piece is scored (and a window with no way through leaves the piece none,

@@ -292,11 +292,16 @@ def _cadence_pairs(grammar: Shape, kind: str, listed: tuple[tuple[int, int], ...
 @lru_cache(maxsize=256)
 def _closes(grammar: Shape, key: Key) -> dict[str, tuple[tuple[Chord, Chord], ...]]:
     """Each pair of the grammar's distinct chords by the cadence the checker hears it
-    make in `key` (the last chord in root position): classified once for every kind."""
+    make in `key` (the last chord in root position): classified once for every kind,
+    and once for the chords of one root and quality (all that a cadence reads of them:
+    a keyed grammar spells a hundred chords of a few dozen such)."""
     out: dict[str, list[tuple[Chord, Chord]]] = {}
+    kinds: dict[tuple[int, str, int, str], str | None] = {}
     for x in grammar.places:
         for y in grammar.places:
-            kind = classify_cadence(x, y, y.root.pc, key)
+            asked = (x.root.pc, x.quality, y.root.pc, y.quality)
+            if (kind := kinds.get(asked, "")) == "":
+                kind = kinds[asked] = classify_cadence(x, y, y.root.pc, key)
             if kind is not None:
                 out.setdefault(kind, []).append((x, y))
     return {kind: tuple(pairs) for kind, pairs in out.items()}
