@@ -296,17 +296,26 @@ def _groups(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def one_thread() -> Iterator[None]:
     """BLAS on one thread while the network runs: its matrices are small, and BLAS's
     helper threads, spinning on the other core after each product, slow everything else
-    down (composing took twice as long with them on two busy cores)."""
-    with _blas().limit(limits=1, user_api="blas"):
+    down (composing took twice as long with them on two busy cores). The libraries'
+    own calls, a third of the time of threadpoolctl's `limit` (a piece asks some 150
+    times)."""
+    libraries = _blas()
+    before = [lib.num_threads for lib in libraries]
+    for lib in libraries:
+        lib.set_num_threads(1)
+    try:
         yield
+    finally:
+        for lib, threads in zip(libraries, before, strict=True):
+            lib.set_num_threads(threads)
 
 
 @lru_cache(maxsize=1)
-def _blas():
+def _blas() -> tuple:
     # lazy: only the numpy forward pass pins BLAS threads
     from threadpoolctl import ThreadpoolController
 
-    return ThreadpoolController()
+    return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
 
 
 def _code(digits: Sequence[np.ndarray], bases: Sequence[int]) -> np.ndarray:
