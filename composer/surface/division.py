@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
@@ -78,6 +79,20 @@ class Division:
             return cells
         strikes = sum(COMPOUND_FIGURES[NAMES.index(figure)].onsets)
         return tuple(cells[k] for k in (_FROM_THREE if strikes == 3 else _FROM_LONG_SHORT))
+
+    def realize_each(self, prev: Pitch | None, this: Pitch, nxt: Pitch | None, chord: Chord,
+                     key: Key) -> tuple[tuple[Pitch, ...] | None, ...]:
+        """`realize` of every figure of the table, in its order: a voice is offered its
+        every figure on a beat, so they are remembered together (one look-up, not one
+        per figure)."""
+        return _realize_each(self.compound, prev, this, nxt, chord, key)
+
+
+@lru_cache(maxsize=1 << 14)
+def _realize_each(compound: bool, prev: Pitch | None, this: Pitch, nxt: Pitch | None,
+                  chord: Chord, key: Key) -> tuple[tuple[Pitch, ...] | None, ...]:
+    grid = COMPOUND if compound else SIMPLE
+    return tuple(grid.realize(f.name, prev, this, nxt, chord, key) for f in grid.figures)
 
 
 SIMPLE = Division(CELLS, FIGURES)

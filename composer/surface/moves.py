@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from functools import lru_cache
 
 from composer.music import Pitch
 from composer.planning.plan import Plan, Slot
@@ -66,9 +67,8 @@ def moves(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int, v
     tendency = (this.pc == leading_tone_of(slot.chord, spec.key)
                 or slot.chord.role(this.pc) == "seventh")
     grid = beat_division(spec, slot)
-    cell = slot.duration / grid.cells
-    at = [min(int(x / cell), grid.cells - 1) for x in times]
-    on_cell = [x == k * cell for k, x in zip(at, times, strict=True)]
+    at, on_cell = _cells_at(times, slot.duration, grid.cells)
+    each = grid.realize_each(prev, this, nxt, slot.chord, slot.key)
     out = []
     for f, figure in enumerate(grid.figures):
         if f == HOLD or (tendency and f not in TENDENCY_FIGURES) or \
@@ -76,11 +76,20 @@ def moves(spec: Spec, plan: Plan, voicings: Sequence[Sequence[Pitch]], t: int, v
             continue  # a tendency tone goes straight to its resolution
         if f == SUSPENSION and not may_suspend(spec, voicings[t], v, prev, slot):
             continue
-        cells = grid.realize(figure.name, prev, this, nxt, slot.chord, slot.key)
-        if cells is not None:
+        if (cells := each[f]) is not None:
             struck = tuple(figure.onsets[k] and o for k, o in zip(at, on_cell, strict=True))
             out.append(Option(f, tuple(cells[k] for k in at), struck))
     return out
+
+
+@lru_cache(maxsize=256)
+def _cells_at(times: tuple[Fraction, ...], duration: Fraction, cells: int
+              ) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+    """The cell of the beat each time falls in, and whether it falls on the cell's start
+    (a beat's times are a few, asked of every voice: worked out once)."""
+    cell = duration / cells
+    at = tuple(min(int(x / cell), cells - 1) for x in times)
+    return at, tuple(x == k * cell for k, x in zip(at, times, strict=True))
 
 
 def may_suspend(spec: Spec, voicing: Sequence[Pitch], v: int, prev: Pitch | None,
