@@ -36,7 +36,7 @@ from composer.sample.sampler import Automaton, Chain, NoSolution
 from composer.sample.scorer import Scorer
 from composer.solve.candidates import Candidates, Progress, candidates, fixed_notes
 from composer.solve.explain import explain, given_line_conflict
-from composer.solve.given import BY_CHORD_RULES, composing_rules, melody_warnings
+from composer.solve.given import composing_rules, frees, melody_warnings, notes_read, widens
 from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
 from composer.surface.choose import Surface, choose_surface
@@ -130,35 +130,16 @@ def _harmonize(spec: Spec, scorer: Scorer, progress: Progress | None, kept: Kept
             return _compose(spec, composing_rules(spec, spread=spread), scorer, progress,
                             kept, loose=loose, keys=keys, reuse=reuse,
                             notes_wanted=None if spec.melody is None
-                            else partial(_notes_read, spread))
+                            else partial(notes_read, spread))
         except UnsatisfiableError as exc:
-            wider = _widens(exc.conflicts, spread)
+            wider = widens(exc.conflicts, spread)
             freed = tuple(x for x in exc.places if x not in loose) \
-                if _frees(exc.conflicts) else ()
+                if frees(exc.conflicts) else ()
             if spec.melody is None or not (wider or freed):
                 raise  # the conflict is the spec's
             spread, loose = spread or wider, loose + freed
     return _compose(spec, composing_rules(spec, spread=spread), scorer, progress, kept,
                     loose=loose, keys=keys, reuse=reuse)
-
-
-def _widens(conflicts: Sequence[str], spread: bool) -> bool:
-    """The melody leaps too far for its neighbour to follow: the spacing is weighed from
-    it (once)."""
-    return "spacing" in conflicts and not spread
-
-
-def _frees(conflicts: Sequence[str]) -> bool:
-    """The chords that treat the melody's notes (or its notes alone) leave the voices no
-    way there: those notes are let go."""
-    return bool(BY_CHORD_RULES & set(conflicts)) or not conflicts
-
-
-def _notes_read(spread: bool, conflicts: tuple[str, ...]) -> bool:
-    """Whether the lenient way reads the notes of a conflict of these rules: to let them
-    go, or to name them where nothing is eased (a conflict answered by widening the
-    spacing alone needs none: finding them is most of an explanation's time)."""
-    return _frees(conflicts) or not _widens(conflicts, spread)
 
 
 def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,

@@ -116,7 +116,7 @@ def test_a_conflict_answered_by_widening_the_spacing_is_not_searched_for_notes(
     widened = [k for k, ids in enumerate(found) if "spacing" in ids]
     assert widened and all(searched[k] == [False] for k in widened)
     quick = output_files(comp.piece, document(comp))
-    monkeypatch.setattr(pipeline, "_notes_read", lambda spread, conflicts: True)
+    monkeypatch.setattr(pipeline, "notes_read", lambda spread, conflicts: True)
     searched.clear()
     found.clear()
     comp = compose(spec, scorer)

@@ -13,6 +13,7 @@ chords themselves, in the harmony chain (composer/melody_fit.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from composer.grading.checker import Violation, check_texture
@@ -41,6 +42,27 @@ TREATMENT = {
 }
 WEIGHT = 6.0  # a weighed rule broken by the melody costs this much log-probability
 BY_CHORD_RULES = frozenset(rule for rule, how in TREATMENT.items() if how == BY_CHORD)
+
+
+# How the lenient way eases a melody's demands after a conflict (composer/pipeline.py).
+
+def widens(conflicts: Sequence[str], spread: bool) -> bool:
+    """The melody leaps too far for its neighbour to follow: the spacing is weighed from
+    it (once)."""
+    return "spacing" in conflicts and not spread
+
+
+def frees(conflicts: Sequence[str]) -> bool:
+    """The chords that treat the melody's notes (or its notes alone) leave the voices no
+    way there: those notes are let go."""
+    return bool(BY_CHORD_RULES & set(conflicts)) or not conflicts
+
+
+def notes_read(spread: bool, conflicts: Sequence[str]) -> bool:
+    """Whether the lenient way reads the notes of a conflict of these rules: to let them
+    go, or to name them where nothing is eased (a conflict answered by widening the
+    spacing alone needs none: finding them is most of an explanation's time)."""
+    return frees(conflicts) or not widens(conflicts, spread)
 
 
 def asked_of_melody(spec: Spec, use: RuleUse) -> bool:
