@@ -311,3 +311,21 @@ def test_a_melody_files_own_meter_and_its_change_are_the_pieces(tmp_path):
     assert spec.meter == Meter.parse("3/4, 2/4 from bar 3")
     assert [n.lyric for n in spec.melody.notes][:4] == ["Hal-", "le-", "lu-", "jah"]
     assert [n.offset for n in spec.melody.notes][-3:] == [6, 7, 8]
+
+
+@pytest.mark.parametrize("suffix", ["mid", "musicxml"])
+def test_a_chord_in_a_melody_file_gives_its_top_note(tmp_path, suffix):
+    """A MIDI or MusicXML melody that doubles some notes lists a chord's notes in the
+    file's order (here the top first): the melody is the top note of each."""
+    from music21 import chord, meter, note, stream
+
+    part = stream.Part([meter.TimeSignature("4/4")])
+    for k, name in enumerate(["C5", "E5", "G5", "C6", "B5", "G5", "A5", "F5", "G5", "E5",
+                              "D5", "C5"]):
+        part.append(chord.Chord([name, "G3"], quarterLength=1) if k % 3 == 0
+                    else note.Note(name, quarterLength=1))
+    stream.Score([part]).write("midi" if suffix == "mid" else "musicxml",
+                               fp=str(tmp_path / f"m.{suffix}"))
+    events, _ = melody_from_file(tmp_path / f"m.{suffix}")
+    assert [e[2].name for e in events if e[2] is not None] == [
+        "C5", "E5", "G5", "C6", "B5", "G5", "A5", "F5", "G5", "E5", "D5", "C5"]

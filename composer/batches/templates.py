@@ -41,14 +41,14 @@ def tune_key(part: Any) -> tuple[str, str]:
     import numpy as np
 
     from composer.grading.harmony import key_fit, key_from_signature
-    from composer.io.read import pitch_from_music21
+    from composer.io.read import pitch_from_music21, top_of
     from composer.music import Key
 
     notes = list(part.flatten().notes)
-    final = pitch_from_music21(notes[-1].pitches[-1]).pitch_class
+    final = pitch_from_music21(top_of(notes[-1])).pitch_class
     weights = np.zeros(12)
     for n in notes:
-        weights[n.pitches[-1].pitchClass] += float(n.quarterLength)
+        weights[top_of(n).pitchClass] += float(n.quarterLength)
     signature = part.recurse().getElementsByClass("KeySignature").first()
     sharps = signature.sharps if signature is not None else 0
     on_final = [(Key(final, mode), "authentic") for mode in ("major", "minor")]

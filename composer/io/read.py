@@ -125,10 +125,7 @@ def line_events(line: Any) -> tuple[Event, ...]:
             out[-1] = Event(last.offset, off + dur - last.offset, last.pitch,
                             last.fermata or has_fermata(el), last.source)
             continue
-        if el.isRest:
-            pitch = None
-        else:  # a chord in a line: its top
-            pitch = pitch_from_music21(el.pitches[-1] if el.isChord else el.pitch)
+        pitch = None if el.isRest else pitch_from_music21(top_of(el))  # a chord: its top
         if out and out[-1].offset + out[-1].duration > off + EPS:  # overlapping: cut
             last = out[-1]
             out[-1] = Event(last.offset, off - last.offset, last.pitch, last.fermata, last.source)
@@ -136,6 +133,12 @@ def line_events(line: Any) -> tuple[Event, ...]:
                 out.pop()
         out.append(Event(off, dur, pitch, has_fermata(el), el))
     return tuple(out)
+
+
+def top_of(el: Any) -> Any:
+    """A note's music21 pitch, or a chord's highest (a file lists a chord's notes in its
+    own order, not by height)."""
+    return max(el.pitches, key=lambda p: p.ps)
 
 
 def pitch_from_music21(p: Any) -> Pitch:
