@@ -329,3 +329,32 @@ def test_a_chord_in_a_melody_file_gives_its_top_note(tmp_path, suffix):
     events, _ = melody_from_file(tmp_path / f"m.{suffix}")
     assert [e[2].name for e in events if e[2] is not None] == [
         "C5", "E5", "G5", "C6", "B5", "G5", "A5", "F5", "G5", "E5", "D5", "C5"]
+
+
+def test_a_midi_file_with_its_bass_track_first_gives_the_tune_above(tmp_path):
+    """A MIDI file lists its tracks in any order: the soprano takes the highest line, a
+    given bass the lowest, and a batch harmonizes the tune, not its bass."""
+    from music21 import meter, note, stream
+
+    from composer.batches.jobs import Job, Settings, run_job
+
+    tune = ["E5", "D5", "C5", "F5", "E5", "D5", "C5", "A4", "B4", "C5", "D5", "B4"]
+    bass, top = stream.Part([meter.TimeSignature("3/4")]), stream.Part([meter.TimeSignature("3/4")])
+    for name in ["C3", "G2", "C3", "G2"]:
+        bass.append(note.Note(name, quarterLength=3))
+    for name in tune:
+        top.append(note.Note(name, quarterLength=1))
+    score = stream.Score()
+    score.insert(0, bass)
+    score.insert(0, top)
+    score.write("midi", fp=str(tmp_path / "m.mid"))
+    spec = load_spec(_spec(tmp_path, "  file: m.mid\n", bars=4))
+    assert [n.pitch.name for n in spec.melody.notes if n.pitch] == tune
+    (tmp_path / "bass.yaml").write_text((tmp_path / "tune.yaml").read_text().replace(
+        "voice: soprano", "voice: bass"))
+    given_bass = load_spec(tmp_path / "bass.yaml")
+    assert [n.pitch.name for n in given_bass.melody.notes if n.pitch] == ["C3", "G2", "C3", "G2"]
+    done = run_job(Job("melody", str(tmp_path / "m.mid"), "m"), Settings(model="none"))
+    assert done.status == "composed"
+    slots = json.loads(done.files[".json"])["slots"]
+    assert [s["voicing"][0] for s in slots][:3] == ["E5", "D5", "C5"]

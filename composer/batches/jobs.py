@@ -21,6 +21,7 @@ from composer.batches.templates import tune_spec
 from composer.errors import PartimentoError, ScoreError, UnsatisfiableError
 from composer.grading.checker import check_file
 from composer.io.abc import carry_abc_accidentals, music21_module
+from composer.io.melodies import top_line
 from composer.io.read import parse_score
 from composer.io.write import output_files
 from composer.neural.scorer import scorer_for
@@ -179,7 +180,7 @@ def melody_spec(job: Job, settings: Settings, tmp: Path) -> tuple[str, Path]:
     path = Path(job.path)
     seed = settings.seed if settings.seed is not None else 0
     if path.suffix.lower() != ".abc":
-        part = parse_score(path).parts[0]
+        part = top_line(path)
         return tune_spec(part, path, path.stem, seed, settings.template), path.parent
     part = _abc_tune(path, job.tune)
     carry_abc_accidentals(part)  # as a spec's ABC melody file is read

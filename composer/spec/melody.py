@@ -46,7 +46,8 @@ def read_melody(doc: YamlDoc, model: SpecModel, meter: Meter | None, key: Key,
     if m.tinynotation is not None:
         events, own = _from_tinynotation(doc, where, m.tinynotation, meter)
     else:
-        events, own, in_file = _from_file(doc, where, str(m.file), folder)
+        events, own, in_file = _from_file(doc, where, str(m.file), folder,
+                                          lowest=m.voice == model.voices[-1])
     meter = meter or own or Meter(4, 4)
     notes = _with_rests([MelodyNote(Fraction(o).limit_denominator(64),
                                     Fraction(d).limit_denominator(64), p, f, lyric)
@@ -88,8 +89,10 @@ def _from_tinynotation(doc: YamlDoc, where: tuple[str, ...], text: str, meter: M
     return tiny.notes, tiny.meter
 
 
-def _from_file(doc: YamlDoc, where: tuple[str, ...], name: str, folder: Path
+def _from_file(doc: YamlDoc, where: tuple[str, ...], name: str, folder: Path,
+               lowest: bool = False
                ) -> tuple[Sequence[MelodyEvent], Meter | None, dict[float, str]]:
+    """The file's top line, or (`lowest`: a melody for the lowest voice) its bottom one."""
 
     target = (folder / name).resolve()
     if not target.is_relative_to(folder.resolve()):
@@ -98,7 +101,7 @@ def _from_file(doc: YamlDoc, where: tuple[str, ...], name: str, folder: Path
     if not target.is_file():
         raise doc.error(where, f"no such file '{name}' (looked in {folder})")
     try:
-        return figured_melody_from_file(target)
+        return figured_melody_from_file(target, lowest)
     except ValueError as exc:
         raise doc.error(where, str(exc)) from None
 
