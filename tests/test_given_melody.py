@@ -166,3 +166,17 @@ def test_a_melody_of_rests_alone_is_a_located_spec_error(tmp_path):
     path = _spec(tmp_path, "r1 r1", bars=2)
     with pytest.raises(SpecError, match="only rests"):
         load_spec(path)
+
+
+def test_a_tune_written_below_its_voice_is_refused_for_the_ranges(tmp_path, scorer):
+    """A soprano tune written an octave and more too low (C3 to C4) leaves the voices
+    below it no room: the refusal names the ranges and how to move the tune, not the
+    grammar, whose tonic chord holds the C; `transpose: fit` then composes it."""
+    path = _spec(tmp_path, "C4 D E F G A B c", bars=2)
+    with pytest.raises(UnsatisfiableError) as found:
+        compose(load_spec(path), scorer)
+    assert "ranges" in str(found.value) and "transpose: fit" in str(found.value)
+    assert "grammar" not in str(found.value)
+    path.write_text(path.read_text().replace("  voice: soprano\n",
+                                             "  voice: soprano\n  transpose: fit\n"))
+    assert compose(load_spec(path), scorer).spec.melody.notes[0].pitch.name == "C4"

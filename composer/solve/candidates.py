@@ -366,6 +366,15 @@ def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
         rules = " and ".join(f"{u.place}rule {u.describe()}" for u in culprits.values())
         return UnsatisfiableError(f"{rules} conflicts{notes}",
                                   tuple(u.rule.id for u in culprits.values()))
+    allowed = [chain.chords[i] for i in np.flatnonzero(np.isfinite(chain.unary[t]))]
+    held = {p.pitch_class for p in fixed if p is not None}
+    if not frames and any(held <= set(c.tones) for c in allowed):  # the ranges are in the way
+        return UnsatisfiableError(
+            f"{spec.source}: no voicing of a chord that may stand at {_where(spec, offset)}"
+            f"{notes} keeps the other voices in their ranges, in order and spaced as the"
+            " rules ask; move the melody"
+            " where its voice sings (`transpose: fit` under `melody:` does) or widen the"
+            " voices' ranges")
     if not frames:
         return UnsatisfiableError(
             f"{spec.source}: no chord of the {spec.key.mode} harmony grammar that may stand at"
