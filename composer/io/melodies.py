@@ -16,22 +16,22 @@ from composer.music import Meter, Pitch
 MelodyEvent = tuple[Any, Any, "Pitch | None", bool, "str | None"]
 
 
-def melody_from_file(path: Path, lowest: bool = False) -> tuple[list[MelodyEvent], Meter]:
-    """The top line of a MusicXML, MIDI or ABC file as a melody (`lowest`: its bottom
-    line, for a given bass), with its fermatas (they end phrases) and its lyrics, and the
-    file's meter. A pickup is preceded by a rest that fills its bar, so that the melody's
-    strong beats fall on the piece's."""
-    score, _, _, events = _top_line(path, lowest)
+def melody_from_file(path: Path) -> tuple[list[MelodyEvent], Meter]:
+    """The top line of a MusicXML, MIDI or ABC file as a melody, with its fermatas (they
+    end phrases) and its lyrics, and the file's meter. A pickup is preceded by a rest
+    that fills its bar, so that the melody's strong beats fall on the piece's."""
+    score, _, _, events = _line(path)
     return events, score_meter(score)[0]
 
 
 def figured_melody_from_file(path: Path, lowest: bool = False
                              ) -> tuple[list[MelodyEvent], Meter, dict[float, str]]:
-    """`melody_from_file`, and the figures a MusicXML file writes over the line's notes
-    (its `<figured-bass>`, which music21 does not read), by offset, in the spec's
-    shorthand (composer.planning.figured_bass): '#6/4', several under one note joined by '-'."""
+    """`melody_from_file` (`lowest`: the file's bottom line, for a given bass), and the
+    figures a MusicXML file writes over the line's notes (its `<figured-bass>`, which
+    music21 does not read), by offset, in the spec's shorthand
+    (composer.planning.figured_bass): '#6/4', several under one note joined by '-'."""
 
-    score, line, pad, events = _top_line(path, lowest)
+    score, line, pad, events = _line(path, lowest)
     return events, score_meter(score)[0], figures_by_offset(path, score, line, pad)
 
 
@@ -39,12 +39,12 @@ def top_line(path: Path) -> Any:
     """The file's top line with notes, as music21 reads it (what `melody_from_file`
     takes the melody from). ScoreError where it holds no notes."""
     try:
-        return _top_line(path)[1]
+        return _line(path)[1]
     except ValueError as exc:
         raise ScoreError(str(exc)) from None
 
 
-def _top_line(path: Path, lowest: bool = False) -> tuple[Any, Any, float, list[MelodyEvent]]:
+def _line(path: Path, lowest: bool = False) -> tuple[Any, Any, float, list[MelodyEvent]]:
     """The parsed score, its top line with notes (`lowest`: its bottom one), the pickup's
     padding and the line's events (after a rest that fills the pickup's bar). The lines
     are compared by their notes' mean height: a MIDI file lists its tracks in any order,

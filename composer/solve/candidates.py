@@ -338,9 +338,8 @@ def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
     then = melody_at(spec, offset + duration) if inner else None
     culprits: dict[str, RuleUse] = {}
     late = False  # whether a culprit stands against the notes inside the slot
-    frames = [voicing_frame(p) for p in
-              (SlotProblem(chain.chords[i], spec.key, fixed, ranges)
-               for i in np.flatnonzero(np.isfinite(chain.unary[t])))]
+    allowed = [chain.chords[i] for i in np.flatnonzero(np.isfinite(chain.unary[t]))]
+    frames = [voicing_frame(SlotProblem(c, spec.key, fixed, ranges)) for c in allowed]
     frames = [f for f in frames if len(f)]
     for use in spec.hard if frames else ():  # no chord holds the given notes: no rule to blame
         alone = Solver((use,), solver.ctx)
@@ -366,15 +365,13 @@ def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
         rules = " and ".join(f"{u.place}rule {u.describe()}" for u in culprits.values())
         return UnsatisfiableError(f"{rules} conflicts{notes}",
                                   tuple(u.rule.id for u in culprits.values()))
-    allowed = [chain.chords[i] for i in np.flatnonzero(np.isfinite(chain.unary[t]))]
     held = {p.pitch_class for p in fixed if p is not None}
     if not frames and any(held <= set(c.tones) for c in allowed):  # the ranges are in the way
         return UnsatisfiableError(
             f"{spec.source}: no voicing of a chord that may stand at {_where(spec, offset)}"
             f"{notes} keeps the other voices in their ranges, in order and spaced as the"
-            " rules ask; move the melody"
-            " where its voice sings (`transpose: fit` under `melody:` does) or widen the"
-            " voices' ranges")
+            " rules ask; move the melody where its voice sings (`transpose: fit` under"
+            " `melody:` does) or widen the voices' ranges")
     if not frames:
         return UnsatisfiableError(
             f"{spec.source}: no chord of the {spec.key.mode} harmony grammar that may stand at"
