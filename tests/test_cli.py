@@ -80,6 +80,9 @@ def scores(tmp_path_factory) -> dict[str, Path]:
     trio = music21.stream.Score([chorale.parts[0], chorale.parts[1], chorale.parts[3]])
     out["trio"] = d / "trio.musicxml"
     trio.write("musicxml", fp=out["trio"])
+    # the chorale as a piano MIDI file writes it: its voices as chords in one track
+    out["piano"] = d / "piano.mid"
+    music21.stream.Score([chorale.chordify()]).write("midi", fp=out["piano"])
     out["exercise.abc"] = d / "exercise.abc"
     out["exercise.abc"].write_text(EXERCISE_ABC)
     exercise = music21.converter.parse(out["exercise.abc"])
@@ -252,6 +255,9 @@ BAD = {
     "corrupt MusicXML": (("check", "{truncated}"), ["truncated.musicxml",
                                                     "not a valid MusicXML file"]),
     "corrupt MIDI": (("check", "{noise}"), ["noise.mid", "not a valid MIDI file"]),
+    "chords in one part": (("check", "{piano}"),
+                           ["piano.mid: its voices are written as chords in one part",
+                            "of up to 4 notes", "as a part of its own"]),
     "three voices": (("check", "{trio}"),
                      ["trio.musicxml", "has 3 voices", "4 (common-practice)",
                       "2 (first-species)", "--rules"]),
