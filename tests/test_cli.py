@@ -83,6 +83,13 @@ def scores(tmp_path_factory) -> dict[str, Path]:
     # the chorale as a piano MIDI file writes it: its voices as chords in one track
     out["piano"] = d / "piano.mid"
     music21.stream.Score([chorale.chordify()]).write("midi", fp=out["piano"])
+    # and as a grand staff's two tracks, soprano and alto in one, tenor and bass in the other
+    out["grand"] = d / "grand.mid"
+    grand = music21.stream.Score()
+    for upper, lower in ((0, 1), (2, 3)):
+        grand.insert(0, music21.stream.Score([chorale.parts[upper],
+                                              chorale.parts[lower]]).chordify())
+    grand.write("midi", fp=out["grand"])
     out["exercise.abc"] = d / "exercise.abc"
     out["exercise.abc"].write_text(EXERCISE_ABC)
     exercise = music21.converter.parse(out["exercise.abc"])
@@ -258,6 +265,9 @@ BAD = {
     "chords in one part": (("check", "{piano}"),
                            ["piano.mid: its voices are written as chords in one part",
                             "of up to 4 notes", "as a part of its own"]),
+    "chords on two staves": (("check", "{grand}"),
+                             ["grand.mid: its voices are written as chords in one part",
+                              "of up to 2 notes"]),
     "three voices": (("check", "{trio}"),
                      ["trio.musicxml", "has 3 voices", "4 (common-practice)",
                       "2 (first-species)", "--rules"]),

@@ -157,13 +157,15 @@ def check_file(path: Path | str, rulesets: RuleSet | Sequence[RuleSet]
     sets = (rulesets,) if isinstance(rulesets, RuleSet) else tuple(rulesets)
     score = parse_score(path)
     texture, origin = texture_from_music21(score, None, str(path))
-    if len(texture.voices) == 1 and not any(1 in s.parts for s in sets) and (
-            size := max((len(c.pitches) for c in score.recurse().notes if c.isChord),
-                        default=0)):
-        raise ScoreError(f"{path}: its voices are written as chords in one part (of up to"
-                         f" {size} notes, as a piano MIDI file writes them): write each voice"
-                         " as a part of its own, or as a voice of its staff, to have them"
-                         " graded")
+    for part in score.parts:  # a part of chords holds voices no line of it can tell
+        notes = list(part.recurse().notes)
+        chords = [n for n in notes if n.isChord]
+        if notes and 2 * len(chords) >= len(notes):
+            size = max(len(c.pitches) for c in chords)
+            raise ScoreError(f"{path}: its voices are written as chords in one part (of up"
+                             f" to {size} notes, as a piano MIDI file writes them): write"
+                             " each voice as a part of its own, or as a voice of its staff,"
+                             " to have them graded")
     ruleset = fitting(sets, len(texture.voices), str(path))
     if ruleset.voices and len(ruleset.voices) == len(texture.voices) and all(
         v.startswith("voice ") for v in texture.voices  # unnamed parts take the set's names
