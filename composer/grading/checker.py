@@ -156,7 +156,6 @@ def check_file(path: Path | str, rulesets: RuleSet | Sequence[RuleSet]
 
     sets = (rulesets,) if isinstance(rulesets, RuleSet) else tuple(rulesets)
     score = parse_score(path)
-    texture, origin = texture_from_music21(score, None, str(path))
     for part in score.parts:  # a part of chords holds voices no line of it can tell
         notes = list(part.recurse().notes)
         chords = [n for n in notes if n.isChord]
@@ -166,6 +165,7 @@ def check_file(path: Path | str, rulesets: RuleSet | Sequence[RuleSet]
                              f" to {size} notes, as a piano MIDI file writes them): write"
                              " each voice as a part of its own, or as a voice of its staff,"
                              " to have them graded")
+    texture, origin = texture_from_music21(score, None, str(path))
     ruleset = fitting(sets, len(texture.voices), str(path))
     if ruleset.voices and len(ruleset.voices) == len(texture.voices) and all(
         v.startswith("voice ") for v in texture.voices  # unnamed parts take the set's names
