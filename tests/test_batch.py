@@ -128,6 +128,34 @@ def test_bad_inputs_are_reported_and_the_others_finish(tmp_path: Path,
     assert f"{corrupt}: bad input" in err and "Traceback" not in err
 
 
+def test_a_tune_music21_cannot_time_is_reported_in_the_standards_words(
+        tmp_path: Path) -> None:
+    """An ABC tune with neither L: nor M: (valid ABC: its notes are eighths) is one music21
+    cannot read; the row says what the tune lacks, without the parser's dump of tokens,
+    and the file's other tune is composed."""
+    tunes = tmp_path / "tunes.abc"
+    tunes.write_text("X:1\nT:untimed\nK:C\nCDEF|GABc|\n\n"
+                     "X:2\nT:timed\nM:4/4\nL:1/4\nK:C\nCDEF|GABc|\n")
+    rows = {r.input: r for r in composer.batch([tunes], tmp_path / "out", jobs=1)}
+    untimed, timed = rows[f"{tunes}#X:1"], rows[f"{tunes}#X:2"]
+    assert untimed.status == "bad input"
+    assert "tune X:1 is not valid ABC" in untimed.detail and "L: field" in untimed.detail
+    assert "tPrev" not in untimed.detail and "<music21" not in untimed.detail
+    assert timed.status == "composed"
+
+
+def test_an_output_folder_that_is_a_file_is_refused_and_left_alone(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    taken = tmp_path / "pieces"
+    taken.write_text("my notes\n")
+    code = main(["batch", str(EXAMPLES / "harmonize-melody.yaml"), "-o", str(taken),
+                 "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{taken}: a file, not a folder" in err and "Traceback" not in err
+    assert taken.read_text() == "my notes\n"
+
+
 def test_check_grades_every_score_as_check_does(tmp_path: Path) -> None:
     from music21 import corpus
 

@@ -22,7 +22,7 @@ from composer.errors import PartimentoError, ScoreError, UnsatisfiableError
 from composer.grading.checker import check_file
 from composer.io.abc import carry_abc_accidentals, music21_module
 from composer.io.melodies import top_line
-from composer.io.read import parse_score
+from composer.io.read import parse_failure, parse_score
 from composer.io.write import output_files
 from composer.neural.scorer import scorer_for
 from composer.pipeline import compose, document
@@ -201,7 +201,8 @@ def _abc_tune(path: Path, number: int | None) -> Any:
             warnings.simplefilter("ignore")
             score = m21.converter.parse(str(path), number=number, forceSource=True)
     except Exception as exc:  # music21 raises many kinds for a broken tune
-        raise ScoreError(f"{path}: tune X:{number} is not valid ABC ({exc})") from None
+        raise ScoreError(f"{path}: tune X:{number} is not valid ABC"
+                         f"{parse_failure(exc, 'ABC')}") from None
     if isinstance(score, m21.stream.Opus):
         score = score.scores[0] if score.scores else None
     parts = getattr(score, "parts", None)

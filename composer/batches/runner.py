@@ -36,7 +36,15 @@ def run_batch(jobs: list[Job], out: Path, settings: Settings, *, workers: int | 
               on_row: Progress | None = None) -> list[Row]:
     """Do every job, writing its files into `out` and a row of the report for it; the
     rows in the order of the jobs. `ray`: a Ray cluster's address, or LOCAL."""
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise PartimentoError(f"{out}: a file, not a folder: the batch writes each input's"
+                              " files and its report into a folder (give a new name, or"
+                              " an existing folder)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PartimentoError(f"{out}: cannot make the output folder ({exc.strerror})"
+                              ) from None
     sweep(out, {j.name for j in jobs})
     described = _described(settings)
     kept: dict[str, Row] = {}
@@ -117,6 +125,10 @@ def _on_processes(todo: list[Job], settings: Settings, workers: int
         pool.shutdown(wait=False, cancel_futures=True)
         for p in processes:
             p.terminate()
+        # and the pool's own thread is let finish now: left running to the interpreter's
+        # exit, it could close its pipe while the exit wakes it ("Bad file descriptor"
+        # printed after the batch's summary)
+        pool.shutdown(wait=True)
 
 
 POLL = 0.25  # seconds between the driver's looks at Ctrl-C while its workers compose

@@ -79,12 +79,8 @@ def parse_score(path: Path | str) -> Any:
             warnings.simplefilter("ignore")
             parsed = m21.converter.parse(str(path), forceSource=True)
     except Exception as exc:  # music21 raises many kinds for a corrupt file
-        text = str(exc).strip()
-        if isinstance(exc, TypeError | AttributeError) or not text:  # music21's insides
-            raise ScoreError(f"{path}: not a valid {kind} file") from None
-        # The first sentence, without the parser's dump of tokens or bytes.
-        reason = re.split(r"\. |, got:|\n", text)[0][:120]
-        raise ScoreError(f"{path}: not a valid {kind} file ({reason})") from None
+        why = parse_failure(exc, kind)
+        raise ScoreError(f"{path}: not a valid {kind} file{why}") from None
     if isinstance(parsed, m21.stream.Opus):
         if not parsed.scores:
             raise ScoreError(f"{path}: the file holds no score")
@@ -97,6 +93,19 @@ def parse_score(path: Path | str) -> Any:
         for part in parsed.parts:
             carry_abc_accidentals(part)
     return parsed
+
+
+def parse_failure(exc: Exception, kind: str) -> str:
+    """Why music21 could not parse a file, as ' (reason)': the first sentence of its
+    message, without the parser's dump of tokens or bytes ('' where the message is of
+    music21's insides); for ABC, what a tune it cannot time lacks."""
+    text = str(exc).strip()
+    if isinstance(exc, TypeError | AttributeError) or not text:
+        return ""
+    reason = re.split(r"\. |, got:|\n", text)[0][:120]
+    if kind == "ABC" and "default note length" in reason:
+        reason += "; a tune needs an L: field (unit note length) or an M: field (meter)"
+    return f" ({reason})"
 
 
 def score_lines(score: Any) -> list[Any]:
