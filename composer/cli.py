@@ -151,7 +151,8 @@ def compose(
     spec: Annotated[Path, typer.Argument(help="the YAML spec")],
     out: Annotated[Path, typer.Option("-o", "--out", help="OUT: writes OUT.musicxml, OUT.mid,"
                                       " OUT.json (and the SVG pages, OUT.pdf); a trailing"
-                                      " .musicxml is left out, any other dot kept")],
+                                      " .musicxml is left out, any other dot kept; a"
+                                      " folder: writes SPEC's name in it")],
     svg: Annotated[bool, typer.Option("--svg", help="also engrave every page by verovio:"
                                       " OUT.svg, or OUT-1.svg, OUT-2.svg …")] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="also engrave OUT.pdf by MuseScore 3"
@@ -197,15 +198,20 @@ def compose(
             bar.update(task, description=stage, completed=done, total=total)
 
         comp = run_compose(the_spec, scorer_for(model, the_spec.voices), progress=progress)
-    _write(comp, out, svg, pdf, layout)
+    _write(comp, out, svg, pdf, layout, spec.stem)
 
 
-def _write(comp: Composition, out: Path, svg: bool, pdf: bool, layout: Layout) -> None:
-    """Write a composed or revised piece, and say what the given melody breaks."""
+def _write(comp: Composition, out: Path, svg: bool, pdf: bool, layout: Layout,
+           name: str) -> None:
+    """Write a composed or revised piece, and say what the given melody breaks. An OUT
+    that is a folder is written into, as NAME.* (the spec's stem; a revision's, with
+    -revised, so that the piece revised is not overwritten)."""
     from composer.io.write import write_outputs
     from composer.music import format_beat
     from composer.pipeline import document
 
+    if out.is_dir():
+        out = out / name
     written = write_outputs(comp.piece, out, document(comp), svg=svg, pdf=pdf,
                             layout=layout.value)
     typer.echo("wrote " + ", ".join(str(p) for p in written))
@@ -268,7 +274,7 @@ def revise(
                       locks=[_lock(x) for x in lock or ()], seed=seed, plan=plan,
                       surface_only=surface_only,
                       scorer=scorer_for(model, saved.spec.voices))
-    _write(comp, out, svg, pdf, layout)
+    _write(comp, out, svg, pdf, layout, f"{piece.stem}-revised")
 
 
 @app.command()

@@ -63,7 +63,10 @@ def read_piece(piece: Mapping[str, Any] | str | Path, folder: Path | None = None
         except OSError as exc:
             raise SpecError(f"cannot read it ({exc.strerror})", Location(source)) from None
         except ValueError as exc:
-            raise SpecError(f"not JSON ({exc})", Location(source)) from None
+            beside = Path(source).with_suffix(".json")
+            hint = f"; revise reads the .json compose wrote beside it ({beside})" \
+                if Path(source).suffix.lower() != ".json" else ""
+            raise SpecError(f"not JSON ({exc}){hint}", Location(source)) from None
     where = Location(source)
     if not isinstance(piece, Mapping) or piece.get("format") != FORMAT:
         raise SpecError(f"not a piece written by `partimento compose` (no \"format\":"

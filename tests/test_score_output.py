@@ -299,6 +299,27 @@ def test_compose_command_takes_the_layout_and_the_name(tmp_path, capsys):
     assert len(converter.parse(tmp_path / "hymn.1.mid").parts) == 4  # a track per voice
 
 
+def test_an_output_folder_is_written_into_and_a_revision_leaves_the_piece(tmp_path, capsys):
+    """`-o FOLDER` writes FOLDER/SPEC-NAME.*: before, it wrote FOLDER.musicxml beside the
+    folder. A revision written into the piece's own folder takes -revised, so that the
+    piece it revises stays as it was."""
+    out = tmp_path / "pieces"
+    out.mkdir()
+    assert main(["compose", str(EXAMPLES / "waltz-3-4.yaml"), "-o", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "waltz-3-4.json", "waltz-3-4.mid", "waltz-3-4.musicxml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pieces"]
+    piece = (out / "waltz-3-4.json").read_bytes()
+    assert main(["revise", str(out / "waltz-3-4.json"), "--bars", "3-4", "-o", str(out)]) == 0
+    assert (out / "waltz-3-4.json").read_bytes() == piece
+    assert (out / "waltz-3-4-revised.musicxml").is_file()
+    capsys.readouterr()
+    assert main(["revise", str(out / "waltz-3-4.musicxml"), "-o", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "not JSON" in err and f"the .json compose wrote beside it ({out / 'waltz-3-4.json'})" \
+        in err and "Traceback" not in err
+
+
 def test_a_folder_in_the_way_leaves_nothing_written(chorale, tmp_path):
     (tmp_path / "piece.json").mkdir()
     with pytest.raises(ScoreError, match="piece.json: is a folder"):
