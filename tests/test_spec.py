@@ -71,6 +71,13 @@ BAD = {  # file: (its text, what the one line must say)
     "meter.yaml": ("key: C major\nmeter: 5/0\nbars: 4\n",
                    ["meter.yaml:2:8:", "meter:", "'5/0'", "power of two"]),
     "bars0.yaml": ("key: C major\nbars: 0\n", ["bars0.yaml:2:7:", "bars:", "(got 0)"]),
+    "rules-list.yaml": ("key: C major\nbars: 4\nrules: [common-practice]\n",
+                        ["rules-list.yaml:3:1:", "rules: should be a mapping of the fields"
+                         " include, hard, soft, not a list",
+                         "rules: {include: [common-practice]}"]),
+    "melody-text.yaml": ("key: C major\nbars: 4\nmelody: \"c4 d e f\"\n",
+                         ["melody-text.yaml:3:9:", "melody: should be a mapping", "tinynotation",
+                          "not 'c4 d e f'"]),
     "form-bars.yaml": ("key: C major\nbars: 2\nform: A A B A\n",
                        ["form-bars.yaml:3:7:", "form:", "4 sections need at least 4 bars",
                         "the piece has 2", "form-bars.yaml:2:7"]),

@@ -75,6 +75,13 @@ def _spec_error(doc: YamlDoc, exc: ValidationError) -> SpecError:
         msg = f"unknown field '{name}'{closest(name, accepted)}; accepted: {', '.join(accepted)}"
     elif kind == "missing":
         msg = "this field is required"
+    elif kind == "model_type" and (model := {"melody": MelodyModel, "rules": RulesModel}.get(
+            str(loc[-1]))) is not None:
+        given = err.get("input")
+        msg = (f"should be a mapping of the fields {', '.join(model.model_fields)}, not"
+               f" {'a list' if isinstance(given, list) else repr(given)}")
+        if model is RulesModel and isinstance(given, list):
+            msg += f"; rule sets are included so: rules: {{include: {given}}}".replace("'", "")
     elif msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     elif kind in ("literal_error", "less_than_equal", "greater_than_equal", "greater_than"):
