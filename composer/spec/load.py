@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from composer.errors import SpecError, closest
 from composer.music import Key, Meter
@@ -62,6 +62,9 @@ def spec_from_doc(doc: YamlDoc, text: str, folder: Path) -> Spec:
                 model.climax)
 
 
+MAPPINGS: dict[str, type[BaseModel]] = {"melody": MelodyModel, "rules": RulesModel}
+
+
 def _spec_error(doc: YamlDoc, exc: ValidationError) -> SpecError:
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"]
@@ -75,8 +78,7 @@ def _spec_error(doc: YamlDoc, exc: ValidationError) -> SpecError:
         msg = f"unknown field '{name}'{closest(name, accepted)}; accepted: {', '.join(accepted)}"
     elif kind == "missing":
         msg = "this field is required"
-    elif kind == "model_type" and (model := {"melody": MelodyModel, "rules": RulesModel}.get(
-            str(loc[-1]))) is not None:
+    elif kind == "model_type" and (model := MAPPINGS.get(str(loc[-1]))) is not None:
         given = err.get("input")
         msg = (f"should be a mapping of the fields {', '.join(model.model_fields)}, not"
                f" {'a list' if isinstance(given, list) else repr(given)}")
