@@ -263,3 +263,28 @@ def test_a_killed_batchs_half_written_files_are_swept(tmp_path: Path) -> None:
     (tmp_path / ".few-1.musicxml").write_text("the user's own")
     sweep(tmp_path, {"few-1"})
     assert [p.name for p in tmp_path.iterdir()] == [".few-1.musicxml"]
+
+
+def test_a_tune_that_sounds_only_the_minor_third_of_its_final_is_read_in_minor(
+        tmp_path: Path) -> None:
+    """Essen's han1#426 ends on E and sounds G natural for 19.5 beats, G sharp never: E
+    minor, though the major profile fitted its other notes better (it was read in E
+    major, its G naturals then clashing with the harmony's G sharps). A tune on D and A
+    with C natural and F natural, ending on A, is in A minor, not A major."""
+    from music21 import converter, corpus
+
+    from composer.batches.templates import tune_key
+    from composer.io.abc import carry_abc_accidentals
+
+    part = corpus.parse("essenFolksong/han1", number=426).parts[0]
+    carry_abc_accidentals(part)
+    assert tune_key(part) == ("E minor", "authentic")
+    tune = tmp_path / "aeolian.abc"
+    tune.write_text("X:1\nT:aeolian\nM:3/4\nL:1/4\nK:Ddor\n"
+                    "D2D|A2A|E>FE|D3|z A c|d2c|A B G|A3|]\n")
+    assert tune_key(converter.parse(str(tune), forceSource=True).parts[0]) == \
+        ("A minor", "authentic")
+    rows = composer.batch([tune], tmp_path / "out", jobs=1)
+    assert rows[0].status == "composed"
+    written = json.loads((tmp_path / "out" / f"{rows[0].name}.json").read_text())
+    assert written["spec"]["yaml"].splitlines()[1] == "key: A minor"

@@ -3,7 +3,8 @@ the note it ends on, the meter from its time signatures, the bars from its lengt
 
 The key: the signature's major or minor key whose tonic is the final, a half close on the
 dominant of one of them (`{rule: cadence, end: [half]}`), else (a modal tune) the major or
-minor key on the final that fits its notes best. A template spec (`partimento batch
+minor key on the final that fits its notes best; never a key whose third above the tonic
+the tune avoids while it sounds the other (its third says its mode). A template spec (`partimento batch
 --spec`) keeps every field it states; the tune fills in only what it leaves out.
 """
 
@@ -57,11 +58,23 @@ def tune_key(part: Any) -> tuple[str, str]:
                 if final.pc in {k.degree(d).pc for d in (1, 3, 5)} and k.tonic.pc != final.pc]
     halves = [(k, "half") for k in signed if k.degree(5).pc == final.pc]
     # The notes decide the mode (Essen tunes often write their accidentals out under a
-    # major signature); a close elsewhere than on the tonic must fit clearly better.
+    # major signature); a close elsewhere than on the tonic must fit clearly better. A
+    # tune that sounds one third above a tonic and never the other is in that third's
+    # mode, however well the other's profile fits the rest of its notes (a tune on D and
+    # A with C natural is not in A major).
     bonus = {id(kc): 0.1 for kc in on_final} | {id(kc): 0.05 for kc in in_tonic}
-    key, close = max(on_final + in_tonic + halves,
+    candidates = [kc for kc in on_final + in_tonic + halves
+                  if not _contradicts_third(kc[0], weights)] or on_final + in_tonic + halves
+    key, close = max(candidates,
                      key=lambda kc: key_fit(kc[0], weights) + bonus.get(id(kc), 0.0))
     return f"{key.tonic.name} {key.mode}", close
+
+
+def _contradicts_third(key: Any, weights: Any) -> bool:
+    """The tune sounds the other third above the key's tonic, and never the key's own."""
+    own, other = (4, 3) if key.mode == "major" else (3, 4)
+    tonic = key.tonic.pc
+    return bool(weights[(tonic + other) % 12] > 0 and weights[(tonic + own) % 12] == 0)
 
 
 def tune_meter(part: Any) -> str | None:
