@@ -4,8 +4,9 @@ the note it ends on, the meter from its time signatures, the bars from its lengt
 The key: the signature's major or minor key whose tonic is the final, a half close on the
 dominant of one of them (`{rule: cadence, end: [half]}`), else (a modal tune) the major or
 minor key on the final that fits its notes best; never a key whose third above the tonic
-the tune avoids while it sounds the other (its third says its mode). A template spec (`partimento batch
---spec`) keeps every field it states; the tune fills in only what it leaves out.
+the tune avoids while it sounds the other (its third says its mode). A template spec
+(`partimento batch --spec`) keeps every field it states; the tune fills in only what it
+leaves out.
 """
 
 from __future__ import annotations
