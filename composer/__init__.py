@@ -49,27 +49,44 @@ def __getattr__(name: str) -> Any:
 
 def load_spec(path_or_text: str | Path) -> Spec:
     """A spec from a YAML file, or from the YAML text itself (a string with a line break,
-    or one that names no file); a mistake raises SpecError naming the line and field."""
+    or one that names no file and does not end in .yaml); a mistake raises SpecError
+    naming the line and field."""
     from composer.spec.load import load_spec as from_file
     from composer.spec.load import spec_from_text
 
-    if isinstance(path_or_text, Path) or ("\n" not in path_or_text
-                                          and Path(path_or_text).is_file()):
-        return from_file(path_or_text)
+    if isinstance(path_or_text, Path) or ("\n" not in path_or_text and (
+            Path(path_or_text).is_file()
+            or path_or_text.strip().lower().endswith((".yaml", ".yml")))):
+        return from_file(path_or_text)  # (a file's name that is no file: "no such file")
     return spec_from_text(path_or_text)
 
 
-def compose(spec: Spec, *, seed: int | None = None, temperature: float | None = None,
+def _spec(spec: Spec | str | Path) -> Spec:
+    """A spec as given, or read from its file or YAML text (as `load_spec`)."""
+    from composer.spec.values import Spec as SpecType
+
+    if isinstance(spec, str | Path):
+        return load_spec(spec)
+    if not isinstance(spec, SpecType):
+        raise TypeError(f"a spec is a composer.Spec (from composer.load_spec), a spec file's"
+                        f" path or its YAML text, not {type(spec).__name__}")
+    return spec
+
+
+def compose(spec: Spec | str | Path, *, seed: int | None = None,
+            temperature: float | None = None,
             model: Literal["default"] | str | Path | None = "default") -> Composition:
-    """Compose the spec: every hard rule holds in the result, or UnsatisfiableError names
-    the rules and notes that conflict. `seed` and `temperature` override the spec's;
-    `model` is the shipped chorale model ("default"), a trained model's file (NAME.pt or
-    NAME.npz), or None for the statistical scorer."""
+    """Compose the spec (a Spec, or a spec file's path or YAML text, read by `load_spec`):
+    every hard rule holds in the result, or UnsatisfiableError names the rules and notes
+    that conflict. `seed` and `temperature` override the spec's; `model` is the shipped
+    chorale model ("default"), a trained model's file (NAME.pt or NAME.npz), or None for
+    the statistical scorer."""
     from dataclasses import replace
 
     from composer.neural.scorer import scorer_for
     from composer.pipeline import compose as run
 
+    spec = _spec(spec)
     if seed is not None:
         spec = replace(spec, seed=seed)
     if temperature is not None:
@@ -77,7 +94,7 @@ def compose(spec: Spec, *, seed: int | None = None, temperature: float | None = 
     return run(spec, scorer_for("none" if model is None else model, spec.voices))
 
 
-def plan(spec: Spec, *, seed: int | None = None,
+def plan(spec: Spec | str | Path, *, seed: int | None = None,
          model: Literal["default"] | str | Path | None = "default") -> Plan:
     """The form and harmony plan (phrases, cadences, a chord per slot, each with the
     reason it was chosen) of the piece `compose` writes for the same spec, seed and
@@ -132,17 +149,22 @@ def write(composition: Composition, out_prefix: str | Path, *, svg: bool = False
     """Write OUT.musicxml, OUT.mid and OUT.json (and the SVG pages, OUT.pdf), all or
     none, as `partimento compose -o OUT` does; the paths written."""
     from composer.io.write import write_outputs
+    from composer.pipeline import Composition as CompositionType
 
+    if not isinstance(composition, CompositionType):
+        raise TypeError(f"write takes what composer.compose or composer.revise returns,"
+                        f" not {type(composition).__name__}")
     return write_outputs(composition.piece, Path(out_prefix), composition.to_json(),
                          svg=svg, pdf=pdf, layout=layout)
 
 
-def batch(inputs: Sequence[str | Path], out: str | Path, *, template: str | Path | None = None,
+def batch(inputs: str | Path | Sequence[str | Path], out: str | Path, *,
+          template: str | Path | None = None,
           check: bool = False, rules: str | None = None, jobs: int | None = None,
           ray: str | None = None, resume: bool = False, seed: int | None = None,
           model: str | None = None) -> list[Row]:
     """Compose every input (a spec, a melody file, each tune of an ABC file, or a folder of
-    them) into DIR/NAME.musicxml, .mid, .json, or with `check` grade every score, and write
+    them; one path alone, or a list) into DIR/NAME.musicxml, .mid, .json, or with `check` grade every score, and write
     DIR/report.json and report.csv; the report's rows, one per input. A failed input is a
     row, not an exception. `template`: the spec for the melodies (default: one read from
     each tune); `jobs`: worker processes (default: the CPU count); `ray`: a Ray cluster's
@@ -152,6 +174,8 @@ def batch(inputs: Sequence[str | Path], out: str | Path, *, template: str | Path
     from composer.batches.runner import run_batch
     from composer.batches.templates import read_template
 
+    if isinstance(inputs, str | Path):  # one input (a string is not a list of names)
+        inputs = [inputs]
     settings = Settings(read_template(Path(template)) if template else None, seed, model, rules)
     return run_batch(find_jobs(inputs, check), Path(out), settings, workers=jobs, ray=ray,
                      resume=resume)

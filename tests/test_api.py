@@ -87,3 +87,27 @@ def test_plan_draws_the_harmony_alone():
     spec = composer.load_spec(EXAMPLE)
     assert composer.plan(spec, seed=0).to_text() == composer.plan(spec, seed=0).to_text()
     assert isinstance(composer.plan(spec), composer.Plan)
+
+
+def test_compose_takes_a_path_or_text_and_a_mistaken_argument_says_what_it_takes(tmp_path):
+    """What a Python developer tries first: a spec file's path (a str or a Path) or its
+    text, straight to compose and plan; anything else a TypeError saying what is taken,
+    never an AttributeError from inside; a file name that is no file, 'no such file'."""
+    by_spec = composer.compose(composer.load_spec(EXAMPLE), seed=1, model=None)
+    for given in (EXAMPLE, str(EXAMPLE), EXAMPLE.read_text()):
+        made = composer.compose(given, seed=1, model=None)
+        assert made.notes == by_spec.notes and made.plan.slots == by_spec.plan.slots
+    assert composer.plan(str(EXAMPLE), seed=1, model=None).slots == by_spec.plan.slots
+    with pytest.raises(composer.SpecError, match="missing.yaml: no such file"):
+        composer.compose(str(tmp_path / "missing.yaml"))
+    with pytest.raises(TypeError, match="composer.load_spec.*not dict"):
+        composer.compose({"key": "C major", "bars": 4})
+    with pytest.raises(TypeError, match="what composer.compose or composer.revise returns"):
+        composer.write(by_spec.piece, tmp_path / "x")
+
+
+def test_batch_takes_one_path_as_one_input(tmp_path):
+    """A single path given as a string is one input, not a sequence of one-letter names
+    (each '/' was read as the root folder and searched)."""
+    rows = composer.batch(str(EXAMPLE), tmp_path / "out", jobs=1, model="none")
+    assert [r.input for r in rows] == [str(EXAMPLE)] and rows[0].status == "composed"
