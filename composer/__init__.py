@@ -164,8 +164,9 @@ def batch(inputs: str | Path | Sequence[str | Path], out: str | Path, *,
           ray: str | None = None, resume: bool = False, seed: int | None = None,
           model: str | None = None) -> list[Row]:
     """Compose every input (a spec, a melody file, each tune of an ABC file, or a folder of
-    them; one path alone, or a list) into DIR/NAME.musicxml, .mid, .json, or with `check` grade every score, and write
-    DIR/report.json and report.csv; the report's rows, one per input. A failed input is a
+    them; one path alone, or a list) into DIR/NAME.musicxml, .mid, .json, or with `check`
+    grade every score, and write DIR/report.json and report.csv; the report's rows, one
+    per input. A failed input is a
     row, not an exception. `template`: the spec for the melodies (default: one read from
     each tune); `jobs`: worker processes (default: the CPU count); `ray`: a Ray cluster's
     address, or "local"; `resume`: skip what the report says is done, files and hashes
