@@ -102,11 +102,12 @@ def plan(spec: Spec | str | Path, *, seed: int | None = None,
     return compose(spec, seed=seed, model=model).plan
 
 
-def check(score: str | Path | Any, *, rules: str | Path = "common-practice",
+def check(score: str | Path | Composition | Any, *, rules: str | Path = "common-practice",
           overrides: Sequence[str] = ()) -> Report:
-    """Grade a four-part (or two-part) score: a MusicXML, MIDI or ABC file, or a music21
-    Score. `rules` names a rule set in constraints/ or a YAML file; `overrides` are the
-    command line's `--set` texts, e.g. "max-leap.semitones=9"."""
+    """Grade a four-part (or two-part) score: a MusicXML, MIDI or ABC file, a music21
+    Score, or a Composition (as its `to_music21()`). `rules` names a rule set in
+    constraints/ or a YAML file; `overrides` are the command line's `--set` texts, e.g.
+    "max-leap.semitones=9"."""
     from composer.grading.checker import check_file, check_texture, fitting
     from composer.spec.rulesets import load_ruleset, parse_override
 
@@ -114,18 +115,27 @@ def check(score: str | Path | Any, *, rules: str | Path = "common-practice",
     if isinstance(score, str | Path):
         return check_file(score, ruleset)[0]
     from composer.io.read import texture_from_music21
+    from composer.pipeline import Composition as CompositionType
+
+    if isinstance(score, CompositionType):
+        score = score.to_music21()
+    elif not hasattr(score, "parts"):
+        raise TypeError(f"check takes a score file's path, a music21 Score or a Composition,"
+                        f" not {type(score).__name__}")
 
     texture, _ = texture_from_music21(score, ruleset.voices or None, source="score")
     return check_texture(texture, fitting((ruleset,), len(texture.voices), "score"))
 
 
-def revise(piece: dict[str, Any] | str | Path, *, bars: tuple[int, int] | None = None,
+def revise(piece: Composition | dict[str, Any] | str | Path, *,
+           bars: tuple[int, int] | str | None = None,
            voices: Sequence[str] | None = None, locks: Sequence[tuple[int, float, str]] = (),
            seed: int | None = None, plan: bool = False, surface_only: bool = False,
            model: Literal["default"] | str | Path | None = "default",
            folder: Path | None = None, reuse: Reuse | None = None) -> Composition:
-    """A saved piece (its JSON document, or the path of OUT.json) with bars `bars` (first,
-    last) of `voices` drawn again and every other note kept; `locks` (bar, beat, voice)
+    """A piece (a Composition, its JSON document, or the path of OUT.json) with bars
+    `bars` ((first, last), or '5-8' as --bars) of `voices` (a list, or 'alto,tenor')
+    drawn again and every other note kept; `locks` (bar, beat, voice)
     keep single notes inside; `plan` draws the bars' chords again too, `surface_only`
     only their figures. Every hard rule holds across the borders, or UnsatisfiableError
     names the kept notes and rules that conflict; a foreign or hand-broken piece JSON
@@ -133,10 +143,12 @@ def revise(piece: dict[str, Any] | str | Path, *, bars: tuple[int, int] | None =
     `reuse`: a `composer.sample.reuse.Reuse` kept between revisions of one piece, to
     revise it again sooner (the same music)."""
     from composer.neural.scorer import scorer_for
+    from composer.pipeline import Composition as CompositionType
     from composer.revision import read_piece
     from composer.revision import revise as run
 
-    saved = read_piece(piece, folder)
+    saved = read_piece(piece.to_json() if isinstance(piece, CompositionType) else piece,
+                       folder)
     return run(saved, bars=bars, voices=voices, locks=locks, seed=seed, plan=plan,
                surface_only=surface_only,
                scorer=scorer_for("none" if model is None else model, saved.spec.voices),

@@ -18,7 +18,7 @@ import typer
 
 from composer.batches.command import batch
 from composer.cli_content import learn_grammar, train
-from composer.errors import PartimentoError
+from composer.errors import PartimentoError, SpecError
 
 if TYPE_CHECKING:
     from composer.pipeline import Composition
@@ -221,11 +221,12 @@ def _write(comp: Composition, out: Path, svg: bool, pdf: bool, layout: Layout,
 
 
 def _bars(text: str) -> tuple[int, int]:
-    first, _, last = text.partition("-")
+    from composer.revision import bar_range
+
     try:
-        return int(first), int(last or first)
-    except ValueError:
-        raise typer.BadParameter(f"'{text}' is not a bar range (e.g. 5-8, or 5)") from None
+        return bar_range(text)
+    except SpecError as exc:
+        raise typer.BadParameter(exc.message) from None
 
 
 def _lock(text: str) -> tuple[int, float, str]:

@@ -113,8 +113,9 @@ def _keys(spec: Spec, piece: Mapping[str, Any], where: Location) -> tuple[str, .
                         where, "phrases") from None
 
 
-def revise(piece: Saved | Mapping[str, Any] | str | Path, *, bars: tuple[int, int] | None = None,
-           voices: Sequence[str] | None = None, locks: Sequence[tuple[int, float, str]] = (),
+def revise(piece: Saved | Mapping[str, Any] | str | Path, *,
+           bars: tuple[int, int] | str | None = None, voices: Sequence[str] | None = None,
+           locks: Sequence[tuple[int, float, str]] = (),
            seed: int | None = None, plan: bool = False, surface_only: bool = False,
            scorer: Scorer | None = None, folder: Path | None = None,
            reuse: Reuse | None = None) -> Composition:
@@ -147,12 +148,25 @@ def _replay(saved: Saved, scorer: Scorer | None) -> None:
                         " hand? compose it again from its spec", Location(saved.source)) from None
 
 
-def _region(saved: Saved, bars: tuple[int, int] | None) -> set[int]:
+def bar_range(text: str) -> tuple[int, int]:
+    """'5-8' (or '5') as (first, last), as the command line's --bars reads it."""
+    first, _, last = str(text).partition("-")
+    try:
+        return int(first), int(last or first)
+    except ValueError:
+        raise SpecError(f"'{text}' is not a bar range (e.g. 5-8, or 5)", field="--bars"
+                        ) from None
+
+
+def _region(saved: Saved, bars: tuple[int, int] | str | None) -> set[int]:
     numbers = [saved.printed_bar(t) for t in range(len(saved.slots))]
     if bars is None:
         return set(range(len(numbers)))
-    first, last = bars
-    if first > last or first > max(numbers) or last < min(numbers):
+    first, last = bar_range(bars) if isinstance(bars, str | int) else bars
+    if first > last:
+        raise SpecError(f"bars {first}-{last}: the first bar comes after the last",
+                        field="--bars")
+    if first > max(numbers) or last < min(numbers):
         raise SpecError(f"bars {first}-{last}: the piece has bars {min(numbers)}-"
                         f"{max(numbers)}", field="--bars")
     return {t for t, b in enumerate(numbers) if first <= b <= last}
@@ -163,6 +177,8 @@ def _voices(saved: Saved, voices: Sequence[str] | None) -> set[int]:
     given = spec.melody.voice if spec.melody is not None else None
     if voices is None:
         return {v for v, name in enumerate(spec.voices) if name != given}
+    if isinstance(voices, str):  # 'alto,tenor', as the command line's --voices
+        voices = [v.strip() for v in voices.split(",") if v.strip()]
     out = set()
     for name in voices:
         if name not in spec.voices:

@@ -111,3 +111,24 @@ def test_batch_takes_one_path_as_one_input(tmp_path):
     (each '/' was read as the root folder and searched)."""
     rows = composer.batch(str(EXAMPLE), tmp_path / "out", jobs=1, model="none")
     assert [r.input for r in rows] == [str(EXAMPLE)] and rows[0].status == "composed"
+
+
+def test_revise_and_check_take_a_composition_and_the_command_lines_texts():
+    """A Composition straight from compose is what a developer holds: revise and check
+    take it (before: a TypeError from a path function, an AttributeError); bars and
+    voices as the command line writes them ('2-3', 'alto,tenor') mean what they mean
+    there (before: 'alto' was read letter by letter)."""
+    piece = composer.compose(EXAMPLE, seed=2, model=None)
+    by_tuple = composer.revise(piece.to_json(), bars=(2, 3), voices=["alto", "tenor"],
+                               seed=5, model=None)
+    by_text = composer.revise(piece, bars="2-3", voices="alto,tenor", seed=5, model=None)
+    assert by_text.to_json() == by_tuple.to_json()
+    assert by_text.notes["soprano"] == piece.notes["soprano"]
+    assert by_text.notes["bass"] == piece.notes["bass"]
+    assert composer.check(piece).to_json() == composer.check(piece.to_music21()).to_json()
+    with pytest.raises(composer.SpecError, match="'x' is not a bar range"):
+        composer.revise(piece, bars="x", model=None)
+    with pytest.raises(composer.SpecError, match="the first bar comes after the last"):
+        composer.revise(piece, bars=(3, 2), model=None)
+    with pytest.raises(TypeError, match="check takes a score file's path"):
+        composer.check(3)
