@@ -217,6 +217,18 @@ def test_bad_requests_get_4xx_json(client):
     assert r.status_code == 422 and r.json()["errors"]
 
 
+def test_a_broken_upload_is_named_as_the_user_named_it(client):
+    """The message names the file the teacher uploaded, not the studio's own copy of it
+    in its session folder."""
+    for text, words in (("<not music", "not a valid MusicXML file"),
+                        ("", "the file is empty")):
+        r = client.post("/api/check", json={"session": "tab-upload-1", "musicxml": text,
+                                            "filename": "anna-week3.musicxml"})
+        message = r.json()["errors"][0]["message"]
+        assert r.status_code == 422 and message.startswith(f"anna-week3.musicxml: {words}")
+        assert ".partimento-studio" not in message and "upload.musicxml" not in message
+
+
 def test_rules_and_schema(client):
     rules = client.get("/api/rules").json()
     fifths = next(r for r in rules if r["id"] == "no-parallel-fifths")

@@ -26,7 +26,14 @@ from composer.spec.model import schema
 from composer.studio.engraving import bar_beats
 from composer.studio.limits import BodyLimit
 from composer.studio.store import BadRequest, NotFound, Store
-from composer.studio.workers import JobTimeout, Pool, WorkerLost, answered, settle
+from composer.studio.workers import (
+    JobTimeout,
+    Pool,
+    WorkerLost,
+    answered,
+    renamed,
+    settle,
+)
 
 STATIC = Path(__file__).parent / "static"
 DOWNLOADS = {"score.musicxml": "application/vnd.recordare.musicxml+xml",
@@ -192,8 +199,13 @@ def create_app(folder: Path, *, time_limit: float = 30.0, workers: int = 2,
             if not (target / "score.musicxml").exists():
                 await work("render", target=str(target), musicxml=True)
             score = target / "score.musicxml"
-        result = await work("check", score=str(score), target=str(target / "annotated.musicxml"),
-                            rules=body.rules)
+        try:
+            result = await work("check", score=str(score),
+                                target=str(target / "annotated.musicxml"), rules=body.rules)
+        except PartimentoError as exc:
+            if body.musicxml is None:
+                raise
+            raise renamed(exc, str(score), body.filename or "the uploaded exercise") from None
         view = result.pop("view")
         return {"session": body.session, "revision": target.name, **result,
                 "svg": view["pages"], "notes": view["notes"],

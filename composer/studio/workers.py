@@ -179,3 +179,11 @@ class _Answered(PartimentoError):
 def answered(exc: PartimentoError) -> dict[str, Any]:
     """The description of an error, whether it happened here or in a worker."""
     return exc.described if isinstance(exc, _Answered) else describe(exc)
+
+
+def renamed(exc: PartimentoError, path: str, name: str) -> PartimentoError:
+    """The error with the file the studio wrote an upload to called by the name the user
+    uploaded it as (the studio's own folders are nothing to them)."""
+    described = answered(exc)
+    return _Answered({k: v.replace(path, name) if isinstance(v, str) else v
+                      for k, v in described.items()})
