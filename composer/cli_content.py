@@ -40,6 +40,9 @@ def train(
     the network that scores the figures within each beat."""
     import time
 
+    if out is not None and out.exists() and not out.is_dir():  # before a minute of reading
+        raise PartimentoError(f"-o {out}: a file, not a folder: the model and its card are"
+                              " written into a folder")
     if surface:
         _train_surface(name, epochs, seed, limit, out, override or [], threads)
         return

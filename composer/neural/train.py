@@ -93,7 +93,8 @@ def model_config(overrides: Sequence[str]) -> ModelConfig:
         try:
             values[name] = kind(text)
         except ValueError:
-            raise PartimentoError(f"--set {item}: {name} takes a {kind.__name__}") from None
+            wanted = {int: "a whole number", float: "a number"}.get(kind, "text")
+            raise PartimentoError(f"--set {item}: {name} takes {wanted}") from None
     try:
         return ModelConfig(**values)  # type: ignore[arg-type]
     except ValueError as exc:
