@@ -115,7 +115,8 @@ def check(score: str | Path | Any, *, rules: str | Path = "common-practice",
         return check_file(score, ruleset)[0]
     from composer.io.read import texture_from_music21
 
-    texture, _ = texture_from_music21(score, ruleset.voices or None, source="score")
+    texture, _ = texture_from_music21(score, ruleset.voices or None, source="score",
+                                      split_chords=True)
     return check_texture(texture, fitting((ruleset,), len(texture.voices), "score"))
 
 
