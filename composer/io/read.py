@@ -468,8 +468,8 @@ def _voicings(moments: list[_Moment], n: int, midi: list[int],
         readings.sort(key=lambda r: r[0])
         if (before is None and after is None or not readings
                 or len(readings) > 1 and readings[0][0] == readings[1][0]):
-            raise refuse(k, ", and the chords beside it do not tell which two voices meet"
-                            " in unison there")
+            raise refuse(k, " (the chords beside it do not tell which two voices meet in"
+                            " unison there)")
         out[k:j + 1] = readings[0][1]
         k = j + 1
     return out
