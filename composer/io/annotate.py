@@ -57,12 +57,12 @@ def mark_note(origin: Origin, voice: int, offset: float, colour: str, text: str 
     expression.style.color = colour
     home = el.getContextByClass(m21.stream.Measure)
     try:
-        offset = el.getOffsetInHierarchy(home) if home is not None else None
-    except m21.sites.SitesException:  # a bar found by offset where a MIDI track's are askew
-        offset = None
-    if offset is None:  # no bars (ABC often), or none that holds it: the stream that does
+        at = el.getOffsetInHierarchy(home) if home is not None else None
+    except m21.sites.SitesException:  # a bar found by offset, where a MIDI track's are askew
+        at = None
+    if at is None:  # no bars (ABC often), or none that holds it: the stream that does
         home = next((s for s in origin.score.recurse(streamsOnly=True, includeSelf=False)
                      if any(x is el for x in s.elements)), None)
-        offset = home.elementOffset(el) if home is not None else None
+        at = home.elementOffset(el) if home is not None else None
     if home is not None:
-        home.insert(offset, expression)
+        home.insert(at, expression)

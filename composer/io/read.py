@@ -372,7 +372,7 @@ def chord_voices(part: Any, measures: list[Measure], meter: Meter, where: str
     counts = [len(on) for _, _, on in moments if on]
     if 2 * sum(c > 1 for c in counts) < len(counts):
         return None
-    n = max(set(counts), key=lambda c: (counts.count(c), c))
+    n = max({c for c in counts if c > 1}, key=lambda c: (counts.count(c), c))
 
     def refuse(k: int, why: str) -> ScoreError:
         t, held = moments[k][0], len(moments[k][2])
@@ -410,21 +410,22 @@ def chord_voices(part: Any, measures: list[Measure], meter: Meter, where: str
 def _sounds(flat: Any) -> list[_Sound]:
     """Every note of a flattened part, a chord's one by one, tied notes as one."""
     out: list[_Sound] = []
-    latest: dict[int, int] = {}  # MIDI number: index in out of its latest note
+    ending: dict[tuple[int, float], list[int]] = {}  # (MIDI number, end): notes in out
     for el in flat.notes:
         dur, off = float(el.quarterLength), float(flat.elementOffset(el))
         if dur <= 0:  # grace notes take no time
             continue
         for n in el.notes if el.isChord else (el,):
             pitch, tie = pitch_from_music21(n.pitch), n.tie or el.tie
-            k = latest.get(pitch.midi)
-            if (k is not None and tie is not None and tie.type in ("continue", "stop")
-                    and abs(out[k].end - off) < EPS):
+            key, tied = (pitch.midi, round(off, 6)), tie is not None and tie.type != "start"
+            if tied and ending.get(key):  # (two voices in unison may both tie on)
+                k = ending[key].pop()
                 out[k] = replace(out[k], end=off + dur,
                                  fermata=out[k].fermata or has_fermata(el))
-                continue
-            latest[pitch.midi] = len(out)
-            out.append(_Sound(off, off + dur, pitch, has_fermata(el), el))
+            else:
+                k = len(out)
+                out.append(_Sound(off, off + dur, pitch, has_fermata(el), el))
+            ending.setdefault((pitch.midi, round(off + dur, 6)), []).append(k)
     return out
 
 
