@@ -295,13 +295,12 @@ def build_slices(
         m, beat = measures[mi], beats[mi]
         into = t - m.offset + m.padding
         beat_of = (mi, int(into // beat + EPS))
-        position = Position(m.number, round(1 + into / beat, 4))
         # The beat's harmony begins where music enters, and again after every silence.
         silent = all(p is None for p in pitches)
         entries[beat_of] = entries.get(beat_of, 0) + int(silent)
         slot: tuple = (*beat_of, entries[beat_of], silent)
         nxt = onsets[i + 1] if i + 1 < len(onsets) else end
-        raw.append((t, nxt - t, position,
+        raw.append((t, nxt - t, Position(m.number, round(1 + into / beat, 4)),
                     tuple(pitches), tuple(attacks), fermata, slot))
     chords = _slot_chords(raw, key)
     out = []
