@@ -97,6 +97,13 @@ def scores(tmp_path_factory) -> dict[str, Path]:
     merge_tracks(out["chorale.mid"], [(1, 2, 3, 4)], out["piano track"])
     out["grand tracks"] = d / "grand-tracks.mid"
     merge_tracks(out["chorale.mid"], [(1, 2), (3, 4)], out["grand tracks"])
+    # a chorale whose voices cross, and meet in unisons that one voice holds longer
+    out["chorale66.mid"] = d / "bwv66.6.mid"
+    music21.corpus.parse("bach/bwv66.6").write("midi", fp=out["chorale66.mid"])
+    out["piano track 66"] = d / "piano-track-66.mid"
+    merge_tracks(out["chorale66.mid"], [(1, 2, 3, 4)], out["piano track 66"])
+    out["grand tracks 66"] = d / "grand-tracks-66.mid"
+    merge_tracks(out["chorale66.mid"], [(1, 2), (3, 4)], out["grand tracks 66"])
     # chords that cannot be told apart: alto and tenor silent on a half beat, and the
     # tenor–bass unison of bar 2 beat 2 standing between silences
     gapped, alone = copy.deepcopy(chorale), copy.deepcopy(chorale)
@@ -271,6 +278,23 @@ def test_a_unison_written_once_goes_to_the_voices_that_meet(scores):
         assert (chord.position.bar, chord.position.beat) == (2, 2.0)
         assert [p.midi for p in chord.voicing.pitches] == [71, 62, 55, 55]
         assert texture.voices == ("soprano", "alto", "tenor", "bass")
+
+
+def test_a_unison_one_voice_holds_on_is_read_whole(scores, capsys):
+    """BWV 66.6 from a grand staff's two tracks: in bar 7 the soprano holds F#4 while the
+    alto, in unison with it, moves on after half a beat (and in bar 5 the bass so holds
+    F#3 under the tenor). music21 ends both notes of a pitch at its first note-off, so
+    the held note arrives cut short: it is read held on, neither refused nor read as
+    the voice leaping to the other's next note, and the chorale grades as from a track
+    per voice."""
+    per_voice = _graded(scores["chorale66.mid"], capsys)
+    assert _graded(scores["grand tracks 66"], capsys) == per_voice
+    # from one track, the tenor's B3 above the alto's F#3 (bar 7 beat 3.5) is read by
+    # height as the two exchanging notes: the crossing is missed there, and only there
+    piano = _graded(scores["piano track 66"], capsys)
+    assert ("no-voice-crossing", 7, 3.5, ("alto", "tenor")) in set(per_voice) - set(piano)
+    assert {(bar, beat) for _, bar, beat, _ in set(piano) ^ set(per_voice)} <= {
+        (7, 3.5), (7, 4.0)}
 
 
 # The JSON report ----------------------------------------------------------------------

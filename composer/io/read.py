@@ -349,9 +349,9 @@ def chord_voices(part: Any, measures: list[Measure], meter: Meter, where: str
     voices music21 makes in a MIDI track, of notes that end apart, are not the
     exercise's). It has as many voices as most of its moments hold notes, told apart by
     height at each moment; each keeps its own notes' rhythm (a note held while others
-    move stays one note). A moment one note short is read as two voices in unison
-    written once where the chords beside it tell which (`_voicings`); any other
-    moment is a ScoreError naming its bar and beat.
+    move stays one note). A moment one note short is read as a unison (`_voicings`)
+    where the chords beside it tell which; any other moment is a ScoreError naming its
+    bar and beat.
     """
     flat = part.flatten()
     if not any(el.isChord for el in flat.notes):
@@ -385,7 +385,7 @@ def chord_voices(part: Any, measures: list[Measure], meter: Meter, where: str
             f" write every chord with one note per voice ({n}, a unison as two notes), or"
             " each voice as a part of its own, to have them graded")
 
-    voicings = _voicings(moments, n, [s.pitch.midi for s in sounds], refuse)
+    voicings = _voicings(moments, n, sounds, refuse)
     lines = []
     for v in range(n):
         line: list[Event] = []
@@ -428,22 +428,30 @@ def _sounds(flat: Any) -> list[_Sound]:
     return out
 
 
-def _voicings(moments: list[_Moment], n: int, midi: list[int],
+UNISON_STEP = 7  # semitones: voices reach and leave a unison written once by a fifth at most
+
+
+def _voicings(moments: list[_Moment], n: int, sounds: list[_Sound],
               refuse: Any) -> list[list[int] | None]:
     """Each moment's sounds, one per voice top first (None where all are silent).
 
-    A moment of n sounds stands as it is. A run of moments one sound short, with a sound
-    heard through all of them, is read as two voices in unison on that sound written
-    once: doubled where that moves the voices least from the moments of n sounds on
-    either side, when one sound does so alone. Anything else is `refuse(moment, why)`,
-    a ScoreError: a moment of other count, or a unison the chords beside it leave open
-    (a rest in one voice reads the same).
+    A moment of n sounds stands as it is. A run of moments one sound short is read one
+    of two ways, whichever moves the voices least from the moments of n sounds on either
+    side, when one does so alone:
+    - two voices in unison written once: a sound heard through the run doubled, the two
+      voices reaching and leaving it by UNISON_STEP at most;
+    - a unison's note held on: where two notes of one pitch end as the run begins, one
+      goes on through it. music21 ends every note of a pitch sounding at once at the
+      first note-off of that pitch, so a MIDI track's voice that holds a unison note
+      longer than the other arrives cut short.
+    Anything else is `refuse(moment, why)`, a ScoreError: a moment of another count, or
+    a run the chords beside it leave open (a rest in one voice reads as a unison).
     """
+    midi = [s.pitch.midi for s in sounds]
 
-    def motion(a: list[int] | None, b: list[int] | None) -> int:
-        if a is None or b is None:
-            return 0
-        return sum(abs(midi[i] - midi[j]) for i, j in zip(a, b, strict=True))
+    def motion(path: list[list[int] | None], voices: range | set[int]) -> list[int]:
+        return [abs(midi[a[v]] - midi[b[v]]) for a, b in zip(path, path[1:], strict=False)
+                if a is not None and b is not None for v in voices]
 
     out: list[list[int] | None] = [on or None for _, _, on in moments]
     k = 0
@@ -463,13 +471,22 @@ def _voicings(moments: list[_Moment], n: int, midi: list[int],
         for s in sorted(set(run[0]).intersection(*run)):  # a sound heard through the run
             doubled = [on[:on.index(s) + 1] + on[on.index(s):] for on in run]
             path = [before, *doubled, after]
-            readings.append((sum(motion(a, b) for a, b in zip(path, path[1:], strict=False)),
-                             doubled))
+            shared = {v for on in doubled for v in (on.index(s), on.index(s) + 1)}
+            if max(motion(path, shared), default=0) <= UNISON_STEP:
+                readings.append((sum(motion(path, range(n))), doubled))
+        ended = [i for i in before or () if abs(sounds[i].end - moments[k][0]) < EPS]
+        twins = {midi[i]: i for i in ended if sum(midi[x] == midi[i] for x in ended) > 1}
+        for s in twins.values():  # a pitch two voices leave at once, one perhaps not
+            held = [sorted([*on, s], key=lambda i: -midi[i]) for on in run]
+            v = held[0].index(s)
+            if before is not None and midi[before[v]] == midi[s]:
+                held = [[before[v] if i == s else i for i in on] for on in held]
+                readings.append((sum(motion([before, *held, after], range(n))), held))
         readings.sort(key=lambda r: r[0])
         if (before is None and after is None or not readings
                 or len(readings) > 1 and readings[0][0] == readings[1][0]):
             raise refuse(k, " (the chords beside it do not tell which two voices meet in"
-                            " unison there)")
+                            " unison there, or which holds on)")
         out[k:j + 1] = readings[0][1]
         k = j + 1
     return out
