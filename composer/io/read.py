@@ -369,7 +369,7 @@ def chord_voices(part: Any, measures: list[Measure], meter: Meter, where: str
         on = np.flatnonzero((start <= a + EPS) & (end > a + EPS))
         moments.append((a, b - a, [int(i) for i in on[np.argsort(depth[on], kind="stable")]]))
     counts = [len(on) for _, _, on in moments if on]
-    if 2 * sum(c > 1 for c in counts) < len(counts):
+    if not counts or 2 * sum(c > 1 for c in counts) < len(counts):
         return None
     n = max({c for c in counts if c > 1}, key=lambda c: (counts.count(c), c))
 
