@@ -180,6 +180,7 @@ def merge_tracks(source: Path, staves: list[tuple[int, ...]], target: Path) -> N
 
 
 def rest_on(note) -> None:
+    """A rest of the note's length in its place."""
     import music21
 
     note.activeSite.replace(note, music21.note.Rest(quarterLength=note.quarterLength))
@@ -266,9 +267,9 @@ def test_chordified_voices_are_graded_as_their_voices(scores, shape, capsys):
 
 
 def test_a_unison_written_once_goes_to_the_voices_that_meet(scores):
-    """Bar 2 beat 2 of the piano track holds 3 notes, B4 D4 G3: tenor and bass meet on G3
-    (as Bach writes it), which moves the voices less from the chords on either side than
-    alto and tenor meeting on D4."""
+    """Bar 2 beat 2 of the chordified piano track holds 3 notes, B4 D4 G3: tenor and bass
+    meet on G3, as Bach writes it (alto and tenor on D4 would have the tenor leave it by
+    a sixth, soprano and alto on B4 the alto reach it by a sixth)."""
     from composer.grading.checker import check_file
     from composer.spec.rulesets import load_ruleset
 
