@@ -123,7 +123,8 @@ def check(score: str | Path | Composition | Any, *, rules: str | Path = "common-
         raise TypeError(f"check takes a score file's path, a music21 Score or a Composition,"
                         f" not {type(score).__name__}")
 
-    texture, _ = texture_from_music21(score, ruleset.voices or None, source="score")
+    texture, _ = texture_from_music21(score, ruleset.voices or None, source="score",
+                                      split_chords=True)
     return check_texture(texture, fitting((ruleset,), len(texture.voices), "score"))
 
 

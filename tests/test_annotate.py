@@ -9,7 +9,7 @@ from pathlib import Path
 
 import music21
 import pytest
-from test_cli import EXERCISE_ABC  # the four-part exercise with parallel fifths
+from test_cli import EXERCISE_ABC, merge_tracks  # the exercise with parallel fifths
 
 from composer.cli import main
 from composer.grading.checker import COLOURS, SHORT
@@ -114,6 +114,29 @@ def test_every_violation_is_marked_in_a_chorale(files, source, tmp_path, capsys)
     labels = {text for _, _, t in texts for text in t.split(", ")}
     assert labels == {SHORT[v["rule"]] for v in report["violations"]}
     assert len(marked[RED]) >= len({(v["bar"], v["beat"]) for v in report["violations"]})
+
+
+def test_a_voice_read_from_chords_is_marked_on_its_own_note(files, tmp_path):
+    """The chorale as a grand staff's two MIDI tracks of two voices each: the copy colours
+    the very notes (by time and pitch) that the copy of the chorale written a track per
+    voice colours, each its voice's note of a chord and not the whole chord. (Read from
+    the scores as marked: music21 reads some bars of a MIDI track's voices back from
+    MusicXML overfull, a plain copy too, which moves later notes.)"""
+    from composer.grading.checker import annotate, check_file
+    from composer.spec.rulesets import load_ruleset
+
+    grand = tmp_path / "grand.mid"
+    merge_tracks(files["mid"], [(1, 2), (3, 4)], grand)
+    marked = {}
+    for name, source in (("voices", files["mid"]), ("staves", grand)):
+        report, texture, origin = check_file(source, load_ruleset("common-practice"))
+        annotate(report, texture, origin, tmp_path / f"{name}.musicxml")
+        marked[name] = {(float(el.getOffsetInHierarchy(origin.score)), n.nameWithOctave)
+                        for el in origin.score.recurse().notes
+                        for n in (el.notes if el.isChord else (el,)) if n.style.color}
+    assert len(marked["voices"]) > 8 and marked["staves"] == marked["voices"]
+    chords = [el for el in origin.score.recurse().notes if el.isChord]
+    assert any(sum(bool(n.style.color) for n in c.notes) == 1 for c in chords)
 
 
 @pytest.mark.parametrize("args", [

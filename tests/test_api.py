@@ -76,6 +76,18 @@ def test_check_takes_the_rule_set_and_its_overrides():
     assert quiet.violations == ()
 
 
+def test_check_reads_a_score_of_chords_as_its_voices():
+    """A music21 score whose one part is a chorale's chords (tied where a voice holds
+    across another's move) grades as the chorale itself: every voice's notes whole."""
+    import music21
+
+    chorale = music21.corpus.parse("bach/bwv269")
+    found = [[(v.rule, v.bar, v.beat, v.voices) for v in report.violations]
+             for report in (composer.check(chorale),
+                            composer.check(music21.stream.Score([chorale.chordify()])))]
+    assert found[0] and found[1] == found[0]
+
+
 def test_an_impossible_spec_raises_with_its_conflict():
     spec = composer.load_spec(ROOT / "constraints" / "examples" / "unsatisfiable.yaml")
     with pytest.raises(composer.UnsatisfiableError) as err:

@@ -8,6 +8,7 @@ The subprocesses of one group run side by side to keep the suite quick.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import subprocess
@@ -90,6 +91,32 @@ def scores(tmp_path_factory) -> dict[str, Path]:
         grand.insert(0, music21.stream.Score([chorale.parts[upper],
                                               chorale.parts[lower]]).chordify())
     grand.write("midi", fp=out["grand"])
+    # the same two shapes as notation software exports them: the voices' own notes, each
+    # with its own length, merged into the tracks of one staff (or one piano)
+    out["piano track"] = d / "piano-track.mid"
+    merge_tracks(out["chorale.mid"], [(1, 2, 3, 4)], out["piano track"])
+    out["grand tracks"] = d / "grand-tracks.mid"
+    merge_tracks(out["chorale.mid"], [(1, 2), (3, 4)], out["grand tracks"])
+    # a chorale whose voices cross, and meet in unisons that one voice holds longer
+    out["chorale66.mid"] = d / "bwv66.6.mid"
+    music21.corpus.parse("bach/bwv66.6").write("midi", fp=out["chorale66.mid"])
+    out["piano track 66"] = d / "piano-track-66.mid"
+    merge_tracks(out["chorale66.mid"], [(1, 2, 3, 4)], out["piano track 66"])
+    out["grand tracks 66"] = d / "grand-tracks-66.mid"
+    merge_tracks(out["chorale66.mid"], [(1, 2), (3, 4)], out["grand tracks 66"])
+    # chords that cannot be told apart: alto and tenor silent on a half beat, and the
+    # tenor–bass unison of bar 2 beat 2 standing between silences
+    gapped, alone = copy.deepcopy(chorale), copy.deepcopy(chorale)
+    for part in gapped.parts[1:3]:
+        rest_on(part.measure(3).notes[1])
+    for part in alone.parts:
+        for n in list(part.recurse().notes):
+            if n.getOffsetInHierarchy(alone) == 3.0 or (
+                    n.getOffsetInHierarchy(alone) == 5.0 and part.partName in ("Tenor", "Bass")):
+                rest_on(n)
+    out["gapped"], out["alone"] = d / "gapped.mid", d / "alone.mid"
+    music21.stream.Score([gapped.chordify()]).write("midi", fp=out["gapped"])
+    music21.stream.Score([alone.chordify()]).write("midi", fp=out["alone"])
     out["exercise.abc"] = d / "exercise.abc"
     out["exercise.abc"].write_text(EXERCISE_ABC)
     exercise = music21.converter.parse(out["exercise.abc"])
@@ -113,6 +140,50 @@ def scores(tmp_path_factory) -> dict[str, Path]:
     out["text"] = d / "notes.txt"
     out["text"].write_text("C D E F G\n")
     return out
+
+
+def merge_tracks(source: Path, staves: list[tuple[int, ...]], target: Path) -> None:
+    """The MIDI file `source` (a conductor track, then one track per voice) rewritten as
+    notation software exports a keyboard score: a track per staff, holding the notes of
+    the voices (1-based track numbers) that `staves` lists for it, on one channel."""
+    from music21 import midi
+
+    mf = midi.MidiFile()
+    mf.open(str(source))
+    mf.read()
+    mf.close()
+    voices, tracks = mf.tracks[1:], mf.tracks[:1]
+    for staff in staves:
+        track = midi.MidiTrack(len(tracks))
+        timed = []
+        for k in staff:
+            tick = 0
+            for e in voices[k - 1].events:
+                if isinstance(e, midi.DeltaTime):
+                    tick += e.time
+                elif e.type != midi.MetaEvents.END_OF_TRACK:
+                    timed.append((tick, e))
+        timed.sort(key=lambda x: (x[0], x[1].type == midi.ChannelVoiceMessages.NOTE_ON))
+        last = 0
+        for tick, e in timed:
+            e.track, e.channel = track, 1
+            track.events += [midi.DeltaTime(track, time=tick - last), e]
+            last = tick
+        end = midi.MidiEvent(track, midi.MetaEvents.END_OF_TRACK)
+        end.data = b""
+        track.events += [midi.DeltaTime(track, time=0), end]
+        tracks.append(track)
+    mf.tracks = tracks
+    mf.open(str(target), "wb")
+    mf.write()
+    mf.close()
+
+
+def rest_on(note) -> None:
+    """A rest of the note's length in its place."""
+    import music21
+
+    note.activeSite.replace(note, music21.note.Rest(quarterLength=note.quarterLength))
 
 
 # The text report ----------------------------------------------------------------------
@@ -154,6 +225,77 @@ def test_every_format_reads_the_same_exercise(scores, capsys):
     assert found["exercise.abc"] == [
         ("no-parallel-fifths", 1, 3.0, ["soprano", "bass"],
          "perfect twelfth D5/G3 moves to perfect twelfth E5/A3 in parallel")]
+
+
+# Voices written as chords --------------------------------------------------------------
+
+def _graded(path: Path, capsys) -> list[tuple]:
+    assert main(["check", str(path), "-f", "json"]) == 1
+    return [(v["rule"], v["bar"], v["beat"], tuple(v["voices"]))
+            for v in json.loads(capsys.readouterr().out)["violations"]]
+
+
+@pytest.mark.parametrize("shape", ["piano track", "grand tracks"])
+def test_voices_exported_as_chords_are_graded_as_a_part_per_voice(scores, shape, capsys):
+    """The chorale from one piano track, or from a grand staff's two tracks of two voices,
+    is graded with exactly the violations of the chorale written a track per voice: the
+    voices told apart by height, each note with its own length (the alto's D4 held under
+    the soprano's B4–A4 in bar 2 is one note, not two)."""
+    from composer.grading.checker import check_file
+    from composer.spec.rulesets import load_ruleset
+
+    per_voice = _graded(scores["chorale.mid"], capsys)
+    assert len(per_voice) == 8
+    assert _graded(scores[shape], capsys) == per_voice
+    texture = check_file(scores[shape], load_ruleset("common-practice"))[1]
+    alto = [(s.offset, s.voicing.pitches[1].midi, s.attacks[1]) for s in texture.slices
+            if 4.0 <= s.offset < 6.0]
+    assert alto == [(4.0, 62, True), (5.0, 62, False), (5.5, 62, False)]
+
+
+@pytest.mark.parametrize("shape", ["piano", "grand"])
+def test_chordified_voices_are_graded_as_their_voices(scores, shape, capsys):
+    """Chords cut at every onset (music21's chordify) strike a held note again: graded as
+    its voices, the chorale shows every violation of its voices written apart, and
+    besides only the suspensions now struck on the beat (bar 20, the alto's G4 against
+    the dominant seventh), not a two-voice reading of its chords."""
+    per_voice = set(_graded(scores["chorale.mid"], capsys))
+    graded = set(_graded(scores[shape], capsys))
+    assert per_voice < graded
+    assert ("chord-tones", 20, 1.0, ("alto",)) in graded - per_voice
+    assert {rule for rule, *_ in graded - per_voice} == {"chord-tones"}
+
+
+def test_a_unison_written_once_goes_to_the_voices_that_meet(scores):
+    """Bar 2 beat 2 of the chordified piano track holds 3 notes, B4 D4 G3: tenor and bass
+    meet on G3, as Bach writes it (alto and tenor on D4 would have the tenor leave it by
+    a sixth, soprano and alto on B4 the alto reach it by a sixth)."""
+    from composer.grading.checker import check_file
+    from composer.spec.rulesets import load_ruleset
+
+    for shape in ("piano", "chorale.mid"):
+        texture = check_file(scores[shape], load_ruleset("common-practice"))[1]
+        chord = next(s for s in texture.slices if s.offset == 4.0)
+        assert (chord.position.bar, chord.position.beat) == (2, 2.0)
+        assert [p.midi for p in chord.voicing.pitches] == [71, 62, 55, 55]
+        assert texture.voices == ("soprano", "alto", "tenor", "bass")
+
+
+def test_a_unison_one_voice_holds_on_is_read_whole(scores, capsys):
+    """BWV 66.6 from a grand staff's two tracks: in bar 7 the soprano holds F#4 while the
+    alto, in unison with it, moves on after half a beat (and in bar 5 the bass so holds
+    F#3 under the tenor). music21 ends both notes of a pitch at its first note-off, so
+    the held note arrives cut short: it is read held on, neither refused nor read as
+    the voice leaping to the other's next note, and the chorale grades as from a track
+    per voice."""
+    per_voice = _graded(scores["chorale66.mid"], capsys)
+    assert _graded(scores["grand tracks 66"], capsys) == per_voice
+    # from one track, the tenor's B3 above the alto's F#3 (bar 7 beat 3.5) is read by
+    # height as the two exchanging notes: the crossing is missed there, and only there
+    piano = _graded(scores["piano track 66"], capsys)
+    assert ("no-voice-crossing", 7, 3.5, ("alto", "tenor")) in set(per_voice) - set(piano)
+    assert {(bar, beat) for _, bar, beat, _ in set(piano) ^ set(per_voice)} <= {
+        (7, 3.5), (7, 4.0)}
 
 
 # The JSON report ----------------------------------------------------------------------
@@ -262,12 +404,14 @@ BAD = {
     "corrupt MusicXML": (("check", "{truncated}"), ["truncated.musicxml",
                                                     "not a valid MusicXML file"]),
     "corrupt MIDI": (("check", "{noise}"), ["noise.mid", "not a valid MIDI file"]),
-    "chords in one part": (("check", "{piano}"),
-                           ["piano.mid: its voices are written as chords in one part",
-                            "of up to 4 notes", "as a part of its own"]),
-    "chords on two staves": (("check", "{grand}"),
-                             ["grand.mid: its voices are written as chords in one part",
-                              "of up to 2 notes"]),
+    "chords missing voices": (("check", "{gapped}"),
+                              ["gapped.mid: its voices are written as chords in one part",
+                               "bar 3 beat 2.5 holds 2 notes where the part's other chords"
+                               " hold 4", "one note per voice", "as a part of its own"]),
+    "a unison left open": (("check", "{alone}"),
+                           ["alone.mid: its voices are written as chords in one part",
+                            "bar 2 beat 2 holds 3 notes where the part's other chords hold 4",
+                            "do not tell which two voices meet in unison"]),
     "three voices": (("check", "{trio}"),
                      ["trio.musicxml", "has 3 voices", "4 (common-practice)",
                       "2 (first-species)", "--rules"]),

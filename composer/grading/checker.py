@@ -152,20 +152,12 @@ def _order(texture: Texture, v: Violation) -> float:
 def check_file(path: Path | str, rulesets: RuleSet | Sequence[RuleSet]
                ) -> tuple[Report, Texture, Any]:
     """Grade one score file with the first rule set that grades its number of voices;
-    returns the report, the texture and the music21 origin (for `annotate`)."""
+    returns the report, the texture and the music21 origin (for `annotate`). A part
+    holding its voices as chords (a piano MIDI track) is graded as those voices."""
 
     sets = (rulesets,) if isinstance(rulesets, RuleSet) else tuple(rulesets)
     score = parse_score(path)
-    for part in score.parts:  # a part of chords holds voices no line of it can tell
-        notes = list(part.recurse().notes)
-        chords = [n for n in notes if n.isChord]
-        if notes and 2 * len(chords) >= len(notes):
-            size = max(len(c.pitches) for c in chords)
-            raise ScoreError(f"{path}: its voices are written as chords in one part (of up"
-                             f" to {size} notes, as a piano MIDI file writes them): write"
-                             " each voice as a part of its own, or as a voice of its staff,"
-                             " to have them graded")
-    texture, origin = texture_from_music21(score, None, str(path))
+    texture, origin = texture_from_music21(score, None, str(path), split_chords=True)
     ruleset = fitting(sets, len(texture.voices), str(path))
     if ruleset.voices and len(ruleset.voices) == len(texture.voices) and all(
         v.startswith("voice ") for v in texture.voices  # unnamed parts take the set's names

@@ -40,19 +40,29 @@ def mark_note(origin: Origin, voice: int, offset: float, colour: str, text: str 
     k = bisect.bisect_right(starts, offset + EPS) - 1
     if k < 0:
         return
-    el = line[k].source
-    el.style.color = colour
-    if el.isChord:
-        for n in el.notes:
+    ev = line[k]
+    el = ev.source
+    if el is None:  # a silence of a part read from chords
+        return
+    if el.isChord:  # the voice's own note of it, where the voice is one of its notes
+        mine = [n for n in el.notes if ev.pitch and round(n.pitch.ps) == ev.pitch.midi]
+        for n in mine or el.notes:
             n.style.color = colour
+    else:
+        el.style.color = colour
     if not text:
         return
     expression = m21.expressions.TextExpression(text)
     expression.placement = "above"
     expression.style.color = colour
     home = el.getContextByClass(m21.stream.Measure)
-    if home is None:  # a score without bars (ABC often): the part that holds the note
+    try:
+        at = el.getOffsetInHierarchy(home) if home is not None else None
+    except m21.sites.SitesException:  # a bar found by offset, where a MIDI track's are askew
+        at = None
+    if at is None:  # no bars (ABC often), or none that holds it: the stream that does
         home = next((s for s in origin.score.recurse(streamsOnly=True, includeSelf=False)
                      if any(x is el for x in s.elements)), None)
+        at = home.elementOffset(el) if home is not None else None
     if home is not None:
-        home.insert(el.getOffsetInHierarchy(home), expression)
+        home.insert(at, expression)
