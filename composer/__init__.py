@@ -87,6 +87,8 @@ def compose(spec: Spec | str | Path, *, seed: int | None = None,
     from composer.pipeline import compose as run
 
     spec = _spec(spec)
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed {seed}: a seed is a whole number from 0")
     if seed is not None:
         spec = replace(spec, seed=seed)
     if temperature is not None:
@@ -148,6 +150,8 @@ def revise(piece: Composition | dict[str, Any] | str | Path, *,
     from composer.revision import read_piece
     from composer.revision import revise as run
 
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed {seed}: a seed is a whole number from 0")
     saved = read_piece(piece.to_json() if isinstance(piece, CompositionType) else piece,
                        folder)
     return run(saved, bars=bars, voices=voices, locks=locks, seed=seed, plan=plan,

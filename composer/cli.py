@@ -160,7 +160,7 @@ def compose(
     layout: Annotated[Layout, typer.Option(
         help="satb: a staff per voice; satb-two-staves: soprano and alto on a treble staff,"
              " tenor and bass on a bass staff")] = Layout.satb,
-    seed: Annotated[int | None, typer.Option(help="override the spec's seed")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="override the spec's seed")] = None,
     temperature: Annotated[float | None, typer.Option(help="override the spec's")] = None,
     model: Annotated[str | None, typer.Option(
         "--model", help="PATH of a trained model (NAME.pt or NAME.npz, its card NAME.json"
@@ -253,7 +253,7 @@ def revise(
                     ] = False,
     surface_only: Annotated[bool, typer.Option(
         "--surface-only", help="keep the chords and voicings; draw only the figures")] = False,
-    seed: Annotated[int | None, typer.Option(help="the seed of the new draw (default:"
+    seed: Annotated[int | None, typer.Option(min=0, help="the seed of the new draw (default:"
                                              " the piece's)")] = None,
     svg: Annotated[bool, typer.Option("--svg", help="also engrave the SVG pages")] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="also engrave NEW.pdf by MuseScore 3")
@@ -280,7 +280,7 @@ def revise(
 
 @app.command()
 def plan(spec: Annotated[Path, typer.Argument(help="the YAML spec")],
-         seed: Annotated[int | None, typer.Option(help="override the spec's seed")] = None,
+         seed: Annotated[int | None, typer.Option(min=0, help="override the spec's seed")] = None,
          why: Annotated[bool, typer.Option(
              "--why", help="a line per chord: the grammar rule that put it there")] = False,
          model: Annotated[str | None, typer.Option("--model", help="as compose's")] = None,

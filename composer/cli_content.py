@@ -19,7 +19,7 @@ def train(
     name: Annotated[str, typer.Option(help="writes models/NAME.pt and its card NAME.json")
                     ] = "chorale",
     epochs: Annotated[int, typer.Option(min=1, help="at most this many epochs")] = 30,
-    seed: Annotated[int, typer.Option(help="the same seed trains the same model")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="the same seed trains the same model")] = 0,
     limit: Annotated[int | None, typer.Option(
         min=1, help="train on the first N chorales only (a quick trial)")] = None,
     resume: Annotated[bool, typer.Option(

@@ -144,3 +144,7 @@ def test_revise_and_check_take_a_composition_and_the_command_lines_texts():
         composer.revise(piece, bars=(3, 2), model=None)
     with pytest.raises(TypeError, match="check takes a score file's path"):
         composer.check(3)
+    with pytest.raises(ValueError, match="a seed is a whole number from 0"):
+        composer.revise(piece, bars="2-3", seed=-1, model=None)
+    with pytest.raises(ValueError, match="a seed is a whole number from 0"):
+        composer.compose(EXAMPLE, seed=-1, model=None)

@@ -168,6 +168,20 @@ def test_a_melody_of_rests_alone_is_a_located_spec_error(tmp_path):
         load_spec(path)
 
 
+def test_a_fixed_note_out_of_its_voice_is_refused_for_the_ranges_not_the_melody(tmp_path,
+                                                                                scorer):
+    """A fixed alto note three octaves up leaves the voices no room: the refusal says to
+    move the fixed note, not a melody the spec does not have (`transpose: fit`)."""
+    path = tmp_path / "fixed.yaml"
+    path.write_text("key: C major\nbars: 4\nrules:\n  hard:\n"
+                    "    - {rule: fixed, voice: alto, bar: 2, beat: 1, pitch: C7}\n")
+    with pytest.raises(UnsatisfiableError) as found:
+        compose(load_spec(path), scorer)
+    assert "C7 (alto) at bar 2 beat 1" in str(found.value)
+    assert "move the fixed note where its voice sings" in str(found.value)
+    assert "transpose" not in str(found.value) and "melody" not in str(found.value)
+
+
 def test_a_tune_written_below_its_voice_is_refused_for_the_ranges(tmp_path, scorer):
     """A soprano tune written an octave and more too low (C3 to C4) leaves the voices
     below it no room: the refusal names the ranges and how to move the tune, not the

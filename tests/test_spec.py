@@ -71,6 +71,11 @@ BAD = {  # file: (its text, what the one line must say)
     "meter.yaml": ("key: C major\nmeter: 5/0\nbars: 4\n",
                    ["meter.yaml:2:8:", "meter:", "'5/0'", "power of two"]),
     "bars0.yaml": ("key: C major\nbars: 0\n", ["bars0.yaml:2:7:", "bars:", "(got 0)"]),
+    "seed.yaml": ("key: C major\nbars: 4\nseed: -5\n",
+                  ["seed.yaml:3:7:", "seed:", "greater than or equal to 0", "(got -5)"]),
+    "cadence-section.yaml": ("key: C major\nbars: 8\nform: A B\ncadences: {C: half}\n",
+                             ["cadence-section.yaml:4:15:", "cadences.C", "'C' is not a section",
+                              "its sections: A, B; or end"]),
     "rules-list.yaml": ("key: C major\nbars: 4\nrules: [common-practice]\n",
                         ["rules-list.yaml:3:1:", "rules: should be a mapping of the fields"
                          " include, hard, soft, not a list",

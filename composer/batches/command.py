@@ -38,7 +38,7 @@ def batch(
     resume: Annotated[bool, typer.Option(
         "--resume", help="skip the inputs DIR/report.json says are done whose files are"
                          " there with the hashes recorded")] = False,
-    seed: Annotated[int | None, typer.Option(help="override every spec's seed (melodies:"
+    seed: Annotated[int | None, typer.Option(min=0, help="override every spec's seed (melodies:"
                                              " default 0)")] = None,
     model: Annotated[str | None, typer.Option("--model", help="as compose's")] = None,
 ) -> None:

@@ -370,8 +370,13 @@ def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
         return UnsatisfiableError(
             f"{spec.source}: no voicing of a chord that may stand at {_where(spec, offset)}"
             f"{notes} keeps the other voices in their ranges, in order and spaced as the"
-            " rules ask; move the melody where its voice sings (`transpose: fit` under"
-            " `melody:` does) or widen the voices' ranges")
+            " rules ask; " + (
+                "move the melody where its voice sings (`transpose: fit` under `melody:`"
+                " does) or widen the voices' ranges" if any(
+                    spec.melody is not None and v == spec.melody.voice and p is not None
+                    for v, p in zip(spec.voices, fixed, strict=True))
+                else "move the fixed note where its voice sings, or widen the voices'"
+                " ranges"))
     if not frames:
         return UnsatisfiableError(
             f"{spec.source}: no chord of the {spec.key.mode} harmony grammar that may stand at"

@@ -123,6 +123,16 @@ def _check_form(doc: YamlDoc, model: SpecModel) -> None:
         message, bars = fault
         raise doc.error(("form",), f"{message} (bars at {doc.where(('bars',))})" if bars
                         else message)
+    # A cadence for a section the form does not have would be silently ignored.
+    from composer.planning.phrases import parse_form
+
+    sections = sorted({x.rstrip("'") for x in parse_form(model.form)[0]})
+    for name in model.cadences:
+        if name != "end" and name.rstrip("'") not in sections:
+            raise doc.error(("cadences", name), f"'{name}' is not a section of"
+                            f" {'the form ' + repr(model.form) if model.form else 'a chorale'}"
+                            f" (its sections: {', '.join(sections)}; or end, the last"
+                            " phrase's)")
 
 
 def _check_fixed(doc: YamlDoc, model: SpecModel, meter: Meter) -> None:

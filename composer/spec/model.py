@@ -74,7 +74,7 @@ class SpecModel(BaseModel):
                                              description="per section letter, or 'end'")
     melody: MelodyModel | None = None
     rules: RulesModel = Field(default_factory=RulesModel)
-    seed: int = 0
+    seed: int = Field(0, ge=0, description="the same seed composes the same piece")
     temperature: float = Field(1.0, gt=0, le=10)
     surface: Literal["figured", "plain"] = Field(
         "figured", description="figured: voices move within the beat (passing tones,"

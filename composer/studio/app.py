@@ -51,7 +51,7 @@ class _Request(BaseModel):
 class ComposeRequest(_Request):
     session: str
     spec: str = Field(description="the spec's YAML text")
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0)
     svg: bool = True
 
 
@@ -61,7 +61,7 @@ class ReviseRequest(_Request):
     bars: tuple[int, int] | None = None
     voices: list[str] | None = None
     locks: list[tuple[int, float, str]] = []
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0)
     plan: bool = False
     surface_only: bool = False
     svg: bool = True
