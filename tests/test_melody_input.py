@@ -285,6 +285,35 @@ def test_an_abc_tune_with_one_bar_line_counts_its_bars_from_the_meter(tmp_path):
     assert notes == ["B4", "C5", "D5", "B4", "B-4", "C5", "D5", "B-4"]
 
 
+VOLTAS = ("X:1\nT:Repeats and endings\nM:6/8\nL:1/8\nK:D\n"
+          "|:A|d2f a2f|g2e c2A|d2f a2f|[1 gec d2:|[2 gec d3|]\n")
+# as it is sung: the pickup, three bars and the first ending, then again with the second
+PASS = ["A4", "D5", "F#5", "A5", "F#5", "G5", "E5", "C#5", "A4", "D5", "F#5", "A5", "F#5"]
+SUNG = [*PASS, "G5", "E5", "C#5", "D5", *PASS, "G5", "E5", "C#5", "D5"]
+
+
+def test_a_tune_with_first_and_second_endings_is_harmonized_as_it_is_sung(tmp_path, scorer):
+    """Read as written, the first ending ran straight into the second ('… g e c d g e c
+    d'), a melody the tune never has. Each ending now follows its own pass, the second
+    pass's downbeats on the bar lines (the pickup sung again before it), from the ABC
+    file named in a spec and from a tune of an ABC file in a batch."""
+    import composer
+
+    (tmp_path / "tune.abc").write_text(VOLTAS)
+    spec = load_spec(_spec(tmp_path, "  file: tune.abc\n", head="key: D major\nmeter: 6/8\n",
+                           bars=9))
+    assert [p.name for _, p in _given(spec)] == SUNG
+    again = _given(spec)[len(PASS) + 5][0]  # the second pass's D5, after its pickup
+    assert again == 15 and again % 3 == 0  # on the bar line of bar 6 (6/8: 3 quarters)
+    comp, _ = _composed(spec, scorer, tmp_path)
+    assert [p.name for _, p in _sung(comp)] == SUNG
+    rows = composer.batch(tmp_path / "tune.abc", tmp_path / "batch", jobs=1, model="none")
+    assert rows[0].status == "composed", rows[0].detail
+    written = parse_score(tmp_path / "batch" / f"{rows[0].name}.musicxml")
+    top = [n.nameWithOctave for n in written.parts[0].flatten().notes]
+    assert top == SUNG
+
+
 def test_a_melody_file_keeps_its_lyrics_and_gives_its_meter(tmp_path):
     """The soprano of BWV 10.7 sings "Mei-ne Seel' er-hebt den Her-ren"."""
     from music21 import stream

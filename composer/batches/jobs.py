@@ -21,7 +21,7 @@ from composer.batches.templates import tune_spec
 from composer.errors import PartimentoError, ScoreError, UnsatisfiableError
 from composer.grading.checker import check_file
 from composer.io.abc import carry_abc_accidentals, music21_module
-from composer.io.melodies import top_line
+from composer.io.melodies import sung_line, top_line
 from composer.io.read import parse_failure, parse_score
 from composer.io.write import output_files
 from composer.neural.scorer import scorer_for
@@ -184,11 +184,36 @@ def melody_spec(job: Job, settings: Settings, tmp: Path) -> tuple[str, Path]:
         return tune_spec(part, path, path.stem, seed, settings.template), path.parent
     part = _abc_tune(path, job.tune)
     carry_abc_accidentals(part)  # as a spec's ABC melody file is read
+    part = _sung_in_bars(part)
     tune = tmp / "tune.musicxml"
     m21 = music21_module()
     m21.stream.Score([copy.deepcopy(part)]).write("musicxml", fp=str(tune))
     title = path.stem if job.tune is None else f"{path.stem} X:{job.tune}"
     return tune_spec(part, tune, title, seed, settings.template), tmp
+
+
+def _sung_in_bars(part: Any) -> Any:
+    """A tune with first and second endings, its repeats expanded (`sung_line`) and
+    barred again in its meter, its pickup written as the rest before it: the expansion's
+    bars are as long as the written ones (a first ending's bar short by the pickup that
+    follows it), and music21 fills each such bar with a rest when it writes it, which
+    shifted every later pass off its beats. Any other tune as it is."""
+    sung = sung_line(part)
+    if sung is part:
+        return part
+    m21 = music21_module()
+    flat = sung.flatten()
+    first = sung.getElementsByClass(m21.stream.Measure).first()
+    pad = float(first.paddingLeft) if first is not None else 0.0
+    out = m21.stream.Part()
+    for kind in (m21.meter.TimeSignature, m21.key.KeySignature):
+        if (found := flat.getElementsByClass(kind).first()) is not None:
+            out.insert(0, copy.deepcopy(found))
+    if pad > 0:
+        out.insert(0, m21.note.Rest(quarterLength=pad))
+    for el in flat.notesAndRests:
+        out.insert(pad + float(flat.elementOffset(el)), copy.deepcopy(el))
+    return out.makeMeasures()
 
 
 def _abc_tune(path: Path, number: int | None) -> Any:

@@ -63,8 +63,25 @@ def _line(path: Path, lowest: bool = False) -> tuple[Any, Any, float, list[Melod
         return sum(heights) / len(heights)
 
     line, events = (min if lowest else max)(lines, key=lambda x: height(x[1]))
+    if not lowest and (sung := sung_line(line)) is not line:
+        line, events = sung, line_events(sung)
     first = line.getElementsByClass(music21_module().stream.Measure).first()
     pad = float(first.paddingLeft) if first is not None else 0.0
     rest: list[MelodyEvent] = [(0.0, pad, None, False, None)] if pad > EPS else []
     return score, line, pad, rest + [(ev.offset + pad, ev.duration, ev.pitch, ev.fermata,
                                       lyric_of(ev.source)) for ev in events]
+
+
+def sung_line(line: Any) -> Any:
+    """A tune with first and second endings as it is sung: its repeats expanded, so that
+    each ending follows its own pass (read as written, the first ending ran straight on
+    into the second, a melody the tune never has). A tune without endings, or whose
+    repeats music21 cannot expand, is taken as written; so is a given bass, whose
+    figures are placed by the file's own offsets."""
+    m21 = music21_module()
+    if not line.spannerBundle.getByClass(m21.spanner.RepeatBracket):
+        return line
+    try:
+        return line.expandRepeats()
+    except Exception:  # music21 raises its own kinds for repeats it cannot follow
+        return line
