@@ -387,3 +387,38 @@ def test_a_midi_file_with_its_bass_track_first_gives_the_tune_above(tmp_path):
     assert done.status == "composed"
     slots = json.loads(done.files[".json"])["slots"]
     assert [s["voicing"][0] for s in slots][:3] == ["E5", "D5", "C5"]
+
+
+ABC_VOICES = ("X:1\nT:Cadence\nM:4/4\nL:1/4\nK:C\nV:S\n{s}|]\nV:A\nG A G G|]\nV:T\nE F D E|]\n"
+              "V:B\nC, F, G, C,|]\n")
+
+
+def test_an_abc_exercise_of_four_voices_is_graded_as_four(tmp_path):
+    """music21 reads an ABC tune's voices (`V:`) one after the other, as one line: a
+    four-part exercise was refused as 'has 1 voice'. Each voice is now a part, named as
+    its V: field names it (S, A, T, B), graded as the same exercise in MusicXML."""
+    import composer
+
+    clean = tmp_path / "clean.abc"
+    clean.write_text(ABC_VOICES.format(s="c c B c"))
+    report = composer.check(clean)
+    assert report.errors == 0 and report.warnings == 0
+    assert [p.partName for p in parse_score(clean).parts] == ["Soprano", "Alto", "Tenor",
+                                                              "Bass"]
+    octaves = tmp_path / "octaves.abc"
+    octaves.write_text(ABC_VOICES.format(s="c f g c"))
+    found = [(v.bar, v.beat, v.voices) for v in composer.check(octaves).violations
+             if v.rule == "no-parallel-octaves"]
+    assert found == [(1, b, ("soprano", "bass")) for b in (2, 3, 4)]
+
+
+def test_an_abc_melody_with_a_second_voice_gives_its_tune_alone(tmp_path, scorer):
+    """A tune with a bass line under it in voices named as words (V:tune, V:bass; music21
+    splits only numbered ones): the melody is the upper voice's four bars, not both
+    voices read one after the other as eight."""
+    (tmp_path / "two.abc").write_text("X:1\nT:t\nM:4/4\nL:1/4\nK:G\nV:tune\nGABc|d2B2|cBAG|G4|]"
+                                      "\nV:bass\nG,2D,2|G,2E,2|C,2D,2|G,,4|]\n")
+    spec = load_spec(_spec(tmp_path, "  file: two.abc\n", head="key: G major\n"))
+    assert [p.name for _, p in _given(spec)] == [
+        "G4", "A4", "B4", "C5", "D5", "B4", "C5", "B4", "A4", "G4", "G4"]
+    _composed(spec, scorer, tmp_path)

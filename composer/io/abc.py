@@ -3,6 +3,7 @@ applies it to the one note in files that declare no ABC version, as Essen's do).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -56,3 +57,43 @@ def music21_module() -> Any:
     import music21  # lazy: only where a score is read or written, so `rules` starts fast
 
     return music21
+
+
+_VOICE = re.compile(r"^\s*(?:\[V:\s*(?P<inline>[^\]\s]+)[^\]]*\]|V:\s*(?P<field>\S+)(?P<rest>.*))")
+_NAME = re.compile(r"""\b(?:name|nm)\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<bare>\S+))""")
+CHOIR = {"S": "Soprano", "A": "Alto", "T": "Tenor", "B": "Bass"}
+
+
+def abc_voices(text: str) -> list[tuple[str, str]] | None:
+    """The first tune of an ABC text split by its voices (`V:` fields, or `[V:…]` at the
+    start of a line): (the voice's name, the tune with that voice's music alone), in
+    the order the voices first sound; None for a tune of fewer than two voices, or of
+    numbered ones only (V:1, V:2), which music21 reads as parts itself.
+
+    music21 reads voices named otherwise (V:S, V:tune) one after the other, as one line:
+    a four-part exercise in ABC was graded as a single voice, and a tune with a second
+    voice as one melody twice as long. A voice's name is its `name=`, else its id (S, A, T and B
+    read as Soprano, Alto, Tenor and Bass)."""
+    tune = next((t for t in re.split(r"(?m)^(?=X:)", text) if t.startswith("X:")), text)
+    lines = tune.splitlines()
+    body_at = next((i + 1 for i, line in enumerate(lines) if line.startswith("K:")), None)
+    if body_at is None:
+        return None
+    names: dict[str, str] = {}
+    music: dict[str, list[str]] = {}
+    voice = ""
+    for k, line in enumerate(lines):
+        found = _VOICE.match(line)
+        if found is not None:
+            voice = found["inline"] or found["field"]
+            named = _NAME.search(found["rest"] or line)
+            if named is not None:
+                names[voice] = named["quoted"] or named["bare"]
+            line = line[found.end():] if found["inline"] else ""
+        if k >= body_at and line.strip() and not line.lstrip().startswith("%"):
+            music.setdefault(voice, []).append(line)
+    if len(music) < 2 or all(v.isdigit() for v in music):  # (numbered: music21 splits them)
+        return None
+    header = [line for line in lines[:body_at] if _VOICE.match(line) is None]
+    return [(names.get(v) or CHOIR.get(v.upper(), v), "\n".join(header + body) + "\n")
+            for v, body in music.items()]

@@ -19,7 +19,7 @@ import numpy as np
 
 from composer.errors import ScoreError
 from composer.grading.harmony import find_key, identify_chord, slot_notes
-from composer.io.abc import carry_abc_accidentals, music21_module
+from composer.io.abc import abc_voices, carry_abc_accidentals, music21_module
 from composer.io.chord_parts import chord_voices
 from composer.io.events import (
     EPS,
@@ -61,10 +61,14 @@ def parse_score(path: Path | str) -> Any:
     if path.stat().st_size == 0:
         raise ScoreError(f"{path}: the file is empty, not {kind}")
     m21 = music21_module()
+    voices = abc_voices(path.read_text(encoding="latin-1")) if kind == "ABC" else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            parsed = m21.converter.parse(str(path), forceSource=True)
+            if voices is None:
+                parsed = m21.converter.parse(str(path), forceSource=True)
+            else:  # a part per voice (music21 would read them one after the other)
+                parsed = m21.stream.Score([_abc_part(m21, name, text) for name, text in voices])
     except Exception as exc:  # music21 raises many kinds for a corrupt file
         why = parse_failure(exc, kind)
         raise ScoreError(f"{path}: not a valid {kind} file{why}") from None
@@ -80,6 +84,14 @@ def parse_score(path: Path | str) -> Any:
         for part in parsed.parts:
             carry_abc_accidentals(part)
     return parsed
+
+
+def _abc_part(m21: Any, name: str, text: str) -> Any:
+    """One voice of an ABC tune (`abc_voices`) as a part named after it."""
+    parsed = m21.converter.parseData(text, format="abc")
+    part = parsed.parts[0] if hasattr(parsed, "parts") and parsed.parts else parsed
+    part.partName = name
+    return part
 
 
 def parse_failure(exc: Exception, kind: str) -> str:
