@@ -419,6 +419,15 @@ def test_an_abc_melody_with_a_second_voice_gives_its_tune_alone(tmp_path, scorer
     (tmp_path / "two.abc").write_text("X:1\nT:t\nM:4/4\nL:1/4\nK:G\nV:tune\nGABc|d2B2|cBAG|G4|]"
                                       "\nV:bass\nG,2D,2|G,2E,2|C,2D,2|G,,4|]\n")
     spec = load_spec(_spec(tmp_path, "  file: two.abc\n", head="key: G major\n"))
-    assert [p.name for _, p in _given(spec)] == [
-        "G4", "A4", "B4", "C5", "D5", "B4", "C5", "B4", "A4", "G4", "G4"]
+    tune = ["G4", "A4", "B4", "C5", "D5", "B4", "C5", "B4", "A4", "G4", "G4"]
+    assert [p.name for _, p in _given(spec)] == tune
     _composed(spec, scorer, tmp_path)
+    import composer  # and as the second tune of a book of tunes, in a batch
+
+    book = tmp_path / "book.abc"
+    book.write_text("X:1\nT:first\nM:4/4\nL:1/4\nK:G\nGABc|d2B2|cBAG|G4|]\n\n"
+                    + (tmp_path / "two.abc").read_text().replace("X:1", "X:2"))
+    rows = composer.batch(book, tmp_path / "batch", jobs=1, model="none")
+    assert [r.status for r in rows] == ["composed", "composed"], rows[1].detail
+    written = parse_score(tmp_path / "batch" / f"{rows[1].name}.musicxml")
+    assert [n.nameWithOctave for n in written.parts[0].flatten().notes] == tune

@@ -20,9 +20,9 @@ from typing import Any, Literal
 from composer.batches.templates import tune_spec
 from composer.errors import PartimentoError, ScoreError, UnsatisfiableError
 from composer.grading.checker import check_file
-from composer.io.abc import carry_abc_accidentals, music21_module
+from composer.io.abc import abc_voices, carry_abc_accidentals, music21_module
 from composer.io.melodies import sung_line, top_line
-from composer.io.read import parse_failure, parse_score
+from composer.io.read import abc_part, parse_failure, parse_score
 from composer.io.write import output_files
 from composer.neural.scorer import scorer_for
 from composer.pipeline import compose, document
@@ -221,9 +221,13 @@ def _abc_tune(path: Path, number: int | None) -> Any:
     if number is None:
         return parse_score(path).parts[0]
     m21 = music21_module()
+    block = next((b for b in re.split(r"(?m)^(?=X:)", path.read_text(encoding="latin-1"))
+                  if re.match(rf"X:\s*{number}\s*$", b.split("\n", 1)[0])), "")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            if (voices := abc_voices(block)) is not None:  # its first voice, as parse_score
+                return abc_part(m21, *voices[0])
             score = m21.converter.parse(str(path), number=number, forceSource=True)
     except Exception as exc:  # music21 raises many kinds for a broken tune
         raise ScoreError(f"{path}: tune X:{number} is not valid ABC"

@@ -68,7 +68,7 @@ def parse_score(path: Path | str) -> Any:
             if voices is None:
                 parsed = m21.converter.parse(str(path), forceSource=True)
             else:  # a part per voice (music21 would read them one after the other)
-                parsed = m21.stream.Score([_abc_part(m21, name, text) for name, text in voices])
+                parsed = m21.stream.Score([abc_part(m21, name, text) for name, text in voices])
     except Exception as exc:  # music21 raises many kinds for a corrupt file
         why = parse_failure(exc, kind)
         raise ScoreError(f"{path}: not a valid {kind} file{why}") from None
@@ -86,7 +86,7 @@ def parse_score(path: Path | str) -> Any:
     return parsed
 
 
-def _abc_part(m21: Any, name: str, text: str) -> Any:
+def abc_part(m21: Any, name: str, text: str) -> Any:
     """One voice of an ABC tune (`abc_voices`) as a part named after it."""
     parsed = m21.converter.parseData(text, format="abc")
     part = parsed.parts[0] if hasattr(parsed, "parts") and parsed.parts else parsed
