@@ -22,7 +22,7 @@ from composer.errors import PartimentoError, ScoreError, UnsatisfiableError
 from composer.grading.checker import check_file
 from composer.io.abc import abc_voices, carry_abc_accidentals, music21_module
 from composer.io.melodies import sung_line, top_line
-from composer.io.read import abc_part, parse_failure, parse_score
+from composer.io.read import abc_part, parse_failure, parse_score, top_of
 from composer.io.write import output_files
 from composer.neural.scorer import scorer_for
 from composer.pipeline import compose, document
@@ -217,17 +217,18 @@ def _sung_in_bars(part: Any) -> Any:
 
 
 def _abc_tune(path: Path, number: int | None) -> Any:
-    """The first part of tune X:number of an ABC file, as music21 reads it."""
+    """The first part of tune X:number of an ABC file, as music21 reads it (of a tune in
+    named voices, its highest voice: the tune, as a melody file's highest line is)."""
     if number is None:
-        return parse_score(path).parts[0]
+        return _highest(parse_score(path).parts)
     m21 = music21_module()
     block = next((b for b in re.split(r"(?m)^(?=X:)", path.read_text(encoding="latin-1"))
                   if re.match(rf"X:\s*{number}\s*$", b.split("\n", 1)[0])), "")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if (voices := abc_voices(block)) is not None:  # its first voice, as parse_score
-                return abc_part(m21, *voices[0])
+            if (voices := abc_voices(block)) is not None:
+                return _highest([abc_part(m21, *v) for v in voices])
             score = m21.converter.parse(str(path), number=number, forceSource=True)
     except Exception as exc:  # music21 raises many kinds for a broken tune
         raise ScoreError(f"{path}: tune X:{number} is not valid ABC"
@@ -238,4 +239,13 @@ def _abc_tune(path: Path, number: int | None) -> Any:
     if not parts:
         raise ScoreError(f"{path}: tune X:{number} holds no notes")
     return parts[0]
+
+
+def _highest(parts: Any) -> Any:
+    """The part whose notes lie highest on average (a part alone: itself)."""
+    def height(part: Any) -> float:
+        notes = list(part.flatten().notes)
+        return sum(top_of(n).ps for n in notes) / max(len(notes), 1)
+
+    return max(parts, key=height)
 
