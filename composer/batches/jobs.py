@@ -21,8 +21,8 @@ from composer.batches.templates import tune_spec
 from composer.errors import PartimentoError, ScoreError, UnsatisfiableError
 from composer.grading.checker import check_file
 from composer.io.abc import abc_voices, carry_abc_accidentals, music21_module
-from composer.io.melodies import sung_line, top_line
-from composer.io.read import abc_part, parse_failure, parse_score, top_of
+from composer.io.melodies import highest_line, sung_line, top_line
+from composer.io.read import abc_part, parse_failure, parse_score
 from composer.io.write import output_files
 from composer.neural.scorer import scorer_for
 from composer.pipeline import compose, document
@@ -220,7 +220,7 @@ def _abc_tune(path: Path, number: int | None) -> Any:
     """The first part of tune X:number of an ABC file, as music21 reads it (of a tune in
     named voices, its highest voice: the tune, as a melody file's highest line is)."""
     if number is None:
-        return _highest(parse_score(path).parts)
+        return _highest(parse_score(path).parts, str(path))
     m21 = music21_module()
     block = next((b for b in re.split(r"(?m)^(?=X:)", path.read_text(encoding="latin-1"))
                   if re.match(rf"X:\s*{number}\s*$", b.split("\n", 1)[0])), "")
@@ -228,7 +228,7 @@ def _abc_tune(path: Path, number: int | None) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if (voices := abc_voices(block)) is not None:
-                return _highest([abc_part(m21, *v) for v in voices])
+                return _highest([abc_part(m21, *v) for v in voices], f"{path}: tune X:{number}")
             score = m21.converter.parse(str(path), number=number, forceSource=True)
     except Exception as exc:  # music21 raises many kinds for a broken tune
         raise ScoreError(f"{path}: tune X:{number} is not valid ABC"
@@ -241,11 +241,9 @@ def _abc_tune(path: Path, number: int | None) -> Any:
     return parts[0]
 
 
-def _highest(parts: Any) -> Any:
-    """The part whose notes lie highest on average (a part alone: itself)."""
-    def height(part: Any) -> float:
-        notes = list(part.flatten().notes)
-        return sum(top_of(n).ps for n in notes) / max(len(notes), 1)
-
-    return max(parts, key=height)
-
+def _highest(parts: Any, where: str) -> Any:
+    """The part that is the tune (`highest_line`)."""
+    found = highest_line(parts)
+    if found is None:
+        raise ScoreError(f"{where} holds no notes")
+    return found[0]

@@ -53,16 +53,10 @@ def _line(path: Path, lowest: bool = False) -> tuple[Any, Any, float, list[Melod
         score = parse_score(path)
     except ScoreError as exc:
         raise ValueError(str(exc)) from None
-    lines = [(ln, ev) for ln, ev in ((ln, line_events(ln)) for ln in score_lines(score))
-             if any(e.pitch for e in ev)]
-    if not lines:
+    found = highest_line(score_lines(score), lowest)
+    if found is None:
         raise ValueError(f"{path.name} has no notes")
-
-    def height(events: tuple) -> float:
-        heights = [e.pitch.midi for e in events if e.pitch is not None]
-        return sum(heights) / len(heights)
-
-    line, events = (min if lowest else max)(lines, key=lambda x: height(x[1]))
+    line, events = found
     if not lowest and (sung := sung_line(line)) is not line:
         line, events = sung, line_events(sung)
     first = line.getElementsByClass(music21_module().stream.Measure).first()
@@ -70,6 +64,22 @@ def _line(path: Path, lowest: bool = False) -> tuple[Any, Any, float, list[Melod
     rest: list[MelodyEvent] = [(0.0, pad, None, False, None)] if pad > EPS else []
     return score, line, pad, rest + [(ev.offset + pad, ev.duration, ev.pitch, ev.fermata,
                                       lyric_of(ev.source)) for ev in events]
+
+
+def highest_line(lines: Any, lowest: bool = False) -> tuple[Any, tuple] | None:
+    """The line (and its events) whose notes lie highest on average, the tune
+    (`lowest`: the lowest, a given bass); None where no line has notes. By height, not
+    order: a MIDI file lists its tracks in any order, an ABC tune its voices too."""
+    sounding = [(ln, ev) for ln, ev in ((ln, line_events(ln)) for ln in lines)
+                if any(e.pitch for e in ev)]
+    if not sounding:
+        return None
+
+    def height(events: tuple) -> float:
+        heights = [e.pitch.midi for e in events if e.pitch is not None]
+        return sum(heights) / len(heights)
+
+    return (min if lowest else max)(sounding, key=lambda x: height(x[1]))
 
 
 def sung_line(line: Any) -> Any:
