@@ -132,9 +132,9 @@ def _harmonize(spec: Spec, scorer: Scorer, progress: Progress | None, kept: Kept
                             notes_wanted=None if spec.melody is None
                             else partial(notes_read, spread))
         except UnsatisfiableError as exc:
-            wider = widens(exc.conflicts, spread)
             freed = tuple(x for x in exc.places if x not in loose) \
                 if frees(exc.conflicts) else ()
+            wider = widens(exc.conflicts, spread, freed)
             if spec.melody is None or not (wider or freed):
                 raise  # the conflict is the spec's
             spread, loose = spread or wider, loose + freed

@@ -187,7 +187,13 @@ def melody_spec(job: Job, settings: Settings, tmp: Path) -> tuple[str, Path]:
     part = _sung_in_bars(part)
     tune = tmp / "tune.musicxml"
     m21 = music21_module()
-    m21.stream.Score([copy.deepcopy(part)]).write("musicxml", fp=str(tune))
+    written = copy.deepcopy(part)
+    # A tempo whose beat music21 read as no single note value (`Q:1/4 =50` reads as a
+    # whole tied to a quarter) cannot be written; the harmony needs no tempo.
+    for mark in list(written.recurse().getElementsByClass(m21.tempo.MetronomeMark)):
+        if mark.referent is not None and mark.referent.type == "complex":
+            mark.activeSite.remove(mark)
+    m21.stream.Score([written]).write("musicxml", fp=str(tune))
     title = path.stem if job.tune is None else f"{path.stem} X:{job.tune}"
     return tune_spec(part, tune, title, seed, settings.template), tmp
 

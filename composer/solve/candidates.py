@@ -327,6 +327,16 @@ def _where(spec: Spec, offset: Fraction) -> str:
     return f"bar {where.bar} beat {where.beat:g}"
 
 
+def _melody_within(spec: Spec, offset: Fraction, duration: Fraction) -> tuple[Fraction, ...]:
+    """Where the melody's notes sounding in the slot begin: what the lenient way may let
+    go where no single rule is to blame."""
+    if spec.melody is None:
+        return ()
+    return tuple(n.offset for n in spec.melody.notes
+                 if n.pitch is not None and n.offset < offset + duration
+                 and n.offset + n.duration > offset)
+
+
 def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
                 ) -> UnsatisfiableError:
     """Name the hard rules that, each on its own, leave a slot no voicing for any chord
@@ -384,6 +394,6 @@ def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
             " (chords in grammars/)")
     return UnsatisfiableError(
         f"{spec.source}: no chord the grammar allows at {_where(spec, offset)}{notes} has a"
-        " voicing that satisfies the hard rules (ranges, spacing, doubling, completeness)"
-    )
+        " voicing that satisfies the hard rules (ranges, spacing, doubling, completeness)",
+        places=_melody_within(spec, offset, duration))
 

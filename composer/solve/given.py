@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from fractions import Fraction
 
 from composer.grading.checker import Violation, check_texture
 from composer.io.read import texture_from_piece
@@ -46,10 +47,12 @@ BY_CHORD_RULES = frozenset(rule for rule, how in TREATMENT.items() if how == BY_
 
 # How the lenient way eases a melody's demands after a conflict (composer/pipeline.py).
 
-def widens(conflicts: Sequence[str], spread: bool) -> bool:
+def widens(conflicts: Sequence[str], spread: bool, freed: Sequence[Fraction] = ()) -> bool:
     """The melody leaps too far for its neighbour to follow: the spacing is weighed from
-    it (once)."""
-    return "spacing" in conflicts and not spread
+    it (once). So too where no rule alone is to blame and no note is left to let go (a
+    fiddle tune's arpeggio dips more than an octave within a beat: its neighbour can
+    neither stay an octave from the beat's note nor cross below the dip)."""
+    return not spread and ("spacing" in conflicts or not (conflicts or freed))
 
 
 def frees(conflicts: Sequence[str]) -> bool:
