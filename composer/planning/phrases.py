@@ -217,8 +217,7 @@ def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, 
                 # (unless the melody enters within that beat, after a rest)
                 cadence_at = last[-1].offset
                 beat = max(_beat_start(spec.meter, cadence_at), start)
-                if not melody_rests(spec, beat) and not (
-                        last_phrase and _runs_into_the_tonic(spec, beat, last[-1].pitch)):
+                if not melody_rests(spec, beat):
                     cadence_at = beat
                 hold = end - cadence_at
         t = start
@@ -237,18 +236,6 @@ def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, 
             t = beat_end
         out.append((ph.index, cadence_at, _until_silence(spec, cadence_at, hold), True))
     return out
-
-
-def _runs_into_the_tonic(spec: Spec, beat: Fraction, last: Pitch | None) -> bool:
-    """The tune's last beat moves into its final note, a tone of the tonic chord, from a
-    note the tonic chord does not hold (`A B C` closing a tune in C, a fiddle tune's
-    pickup into its repeat): the final chord arrives with the last note, the tune's own
-    close. On the beat, the checker hears the beat's first note as the chord's (an A
-    over C E G: A minor with a seventh), and the piece would end without a cadence."""
-    assert spec.melody is not None
-    run = [n.pitch for n in spec.melody.notes if n.offset >= beat and n.pitch is not None]
-    triad = {spec.key.degree(d).pc for d in (1, 3, 5)}
-    return len(run) > 1 and last is not None and last.pc in triad and run[0].pc not in triad
 
 
 def _beat_start(meter: Meter, offset: Fraction) -> Fraction:
