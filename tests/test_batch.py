@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -78,6 +79,9 @@ def test_two_workers_write_what_composing_each_alone_writes(tmp_path: Path) -> N
     tunes = essen_abc(tmp_path, 3)
     inputs = [str(EXAMPLES / "harmonize-melody.yaml"), str(EXAMPLES / "waltz-3-4.yaml"), tunes]
     rows = composer.batch(inputs, tmp_path / "out", jobs=2)
+    # the pool's thread ends with the batch: left to the interpreter's exit, it could
+    # close its pipe as the exit woke it, and a traceback followed the summary
+    assert not [t for t in threading.enumerate() if "ExecutorManager" in type(t).__name__]
     assert [r.name for r in rows] == ["harmonize-melody", "waltz-3-4", "essen-1", "essen-2",
                                       "essen-3"]
     assert_same_as_alone(rows, tmp_path / "out", tmp_path, tunes)
@@ -314,5 +318,6 @@ def test_fiddle_tunes_leaping_an_octave_within_a_beat_are_harmonized(tmp_path: P
                if w["rule"] == "spacing"]
     assert (12, 1.0, ["soprano", "alto"]) in spacing
     written = composer.check(tmp_path / "out" / "WadeHamptonsHornpipe.musicxml")
-    # the lower voices keep every rule among themselves: what breaks one is the melody's
-    assert all("soprano" in v.voices for v in written.violations), written.to_text()
+    # what breaks a rule is the melody's own line, or the spacing from it
+    assert all(v.voices == ("soprano",) or (v.rule == "spacing" and "soprano" in v.voices)
+               for v in written.violations), written.to_text()

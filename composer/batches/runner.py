@@ -110,25 +110,25 @@ def _on_processes(todo: list[Job], settings: Settings, workers: int
     # is started at the first submit, before any thread of the progress bar exists.
     pool = ProcessPoolExecutor(min(workers, len(todo)), multiprocessing.get_context("fork"),
                                initializer=_start_worker, initargs=(settings,))
+    pending: dict[Future[Outcome], Job] = {}
     try:
         with _interrupts() as interrupted:
-            pending: dict[Future[Outcome], Job] = {pool.submit(run_job, j, settings): j
-                                                   for j in todo}
+            pending = {pool.submit(run_job, j, settings): j for j in todo}
             while pending:
                 finished, _ = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
                 if interrupted.is_set():
                     raise KeyboardInterrupt
                 for future in sorted(finished, key=lambda f: pending[f].label):
                     yield pending.pop(future), future.result()
-    finally:  # Ctrl-C, or the caller stopped early: no worker goes on
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for p in processes:
-            p.terminate()
-        # and the pool's own thread is let finish now: left running to the interpreter's
-        # exit, it could close its pipe while the exit wakes it ("Bad file descriptor"
-        # printed after the batch's summary)
-        pool.shutdown(wait=True)
+    finally:
+        if pending:  # Ctrl-C, or the caller stopped early: no worker goes on
+            for p in list((getattr(pool, "_processes", None) or {}).values()):
+                p.terminate()
+        # The pool's own thread is waited for here, in one call (a first call without
+        # waiting lets go of it, and a second finds nothing to wait for): left running
+        # to the interpreter's exit, it could close its pipe while the exit wakes it, and
+        # "OSError: Bad file descriptor" was printed after the batch's summary.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 POLL = 0.25  # seconds between the driver's looks at Ctrl-C while its workers compose
