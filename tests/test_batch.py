@@ -321,3 +321,25 @@ def test_fiddle_tunes_leaping_an_octave_within_a_beat_are_harmonized(tmp_path: P
     # what breaks a rule is the melody's own line, or the spacing from it
     assert all(v.voices == ("soprano",) or (v.rule == "spacing" and "soprano" in v.voices)
                for v in written.violations), written.to_text()
+
+
+def test_a_close_after_a_rest_within_the_beat_is_heard_as_composed(tmp_path: Path) -> None:
+    """The White Cockade (tune 128 of music21's American fife book; `transpose: fit`
+    moves it to F major) sings its second ending's last beat after a rest: C E F. The
+    final tonic stood on the last note, F, and the C and E before it had a chord of their
+    own; the checker hears a beat's harmony anew after a
+    silence, not within it, so it heard the whole entry as the dominant and the piece as
+    ending I–V: a broken cadence rule in a composed piece. The final chord now arrives
+    where the melody enters."""
+    from music21 import corpus
+
+    book = Path(corpus.getWork("miscFolk/americanfifeopus.abc")).read_text(encoding="latin-1")
+    tune = next(t for t in re.split(r"(?m)^(?=X:)", book) if re.match(r"X:\s*128\s", t))
+    (tmp_path / "fife.abc").write_text(tune)
+    rows = composer.batch(tmp_path / "fife.abc", tmp_path / "out", jobs=1, model="none")
+    assert rows[0].status == "composed", rows[0].detail
+    last = json.loads((tmp_path / "out" / "fife.json").read_text())["slots"][-1]
+    assert (last["bar"], last["beat"], last["numeral"]) == (51, 2.125, "I")
+    report = composer.check(tmp_path / "out" / "fife.musicxml")
+    assert all(v.voices == ("soprano",) or (v.rule == "spacing" and "soprano" in v.voices)
+               for v in report.violations), report.to_text()

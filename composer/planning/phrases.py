@@ -215,10 +215,8 @@ def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, 
                          or last_phrase):  # (rests may close the melody)
                 # on the beat that holds it, a beat being heard by its first moment
                 # (unless the melody enters within that beat, after a rest)
-                cadence_at = last[-1].offset
-                beat = max(_beat_start(spec.meter, cadence_at), start)
-                if not melody_rests(spec, beat):
-                    cadence_at = beat
+                beat = max(_beat_start(spec.meter, last[-1].offset), start)
+                cadence_at = _reentry(spec, beat, last[-1].offset)
                 hold = end - cadence_at
         t = start
         while t < cadence_at:
@@ -236,6 +234,23 @@ def _slot_times(spec: Spec, phrases: list[Phrase]) -> list[tuple[int, Fraction, 
             t = beat_end
         out.append((ph.index, cadence_at, _until_silence(spec, cadence_at, hold), True))
     return out
+
+
+def _reentry(spec: Spec, beat: Fraction, last: Fraction) -> Fraction:
+    """Where the harmony of the beat that holds the melody's note at `last` begins: the
+    beat's start, or where the melody enters again after its last rest before that
+    note, as the checker hears a beat's harmony anew after every silence (a final chord
+    placed on the last note after `z C E | F`, in one beat with C and E, was heard as
+    the chord under them)."""
+    assert spec.melody is not None
+    entry: Fraction | None = beat
+    for n in spec.melody.notes:
+        if beat <= n.offset <= last or n.offset < beat < n.offset + n.duration:
+            if n.pitch is None:
+                entry = None
+            elif entry is None:
+                entry = max(n.offset, beat)
+    return entry if entry is not None else last
 
 
 def _beat_start(meter: Meter, offset: Fraction) -> Fraction:
