@@ -343,3 +343,21 @@ def test_a_close_after_a_rest_within_the_beat_is_heard_as_composed(tmp_path: Pat
     report = composer.check(tmp_path / "out" / "fife.musicxml")
     assert all(v.voices == ("soprano",) or (v.rule == "spacing" and "soprano" in v.voices)
                for v in report.violations), report.to_text()
+
+
+def test_a_duet_in_numbered_voices_by_turns_gives_its_tune(tmp_path: Path) -> None:
+    """The Duke of York's March (music21's American fife book) is a fife duet: V:1 and
+    V:2 declared in the header, then five strains of each by turns. music21 read it as twelve
+    parts, the first two empty, and the batch reported that the tune held no notes. Each
+    voice is now gathered from its strains: the tune is voice 1 (the higher), whole."""
+    from music21 import corpus
+
+    book = Path(corpus.getWork("miscFolk/americanfifeopus.abc")).read_text(encoding="latin-1")
+    tune = next(t for t in re.split(r"(?m)^(?=X:)", book) if re.match(r"X:\s*8\s", t))
+    (tmp_path / "duke.abc").write_text(tune)
+    rows = composer.batch(tmp_path / "duke.abc", tmp_path / "out", jobs=1, model="none")
+    assert rows[0].status == "composed", rows[0].detail
+    written = json.loads((tmp_path / "out" / "duke.json").read_text())
+    # voice 1's five strains of four bars each, between voice 2's
+    assert "bars: 20" in written["spec"]["yaml"].splitlines()
+    assert written["slots"][-1]["bar"] == 20

@@ -67,13 +67,15 @@ CHOIR = {"S": "Soprano", "A": "Alto", "T": "Tenor", "B": "Bass"}
 def abc_voices(text: str) -> list[tuple[str, str]] | None:
     """The first tune of an ABC text split by its voices (`V:` fields, or `[V:…]` at the
     start of a line): (the voice's name, the tune with that voice's music alone), in
-    the order the voices first sound; None for a tune of fewer than two voices, or of
-    numbered ones only (V:1, V:2), which music21 reads as parts itself.
+    the order the voices first sound; None for a tune of fewer than two voices.
 
-    music21 reads voices named otherwise (V:S, V:tune) one after the other, as one line:
-    a four-part exercise in ABC was graded as a single voice, and a tune with a second
-    voice as one melody twice as long. A voice's name is its `name=`, else its id (S, A, T and B
-    read as Soprano, Alto, Tenor and Bass)."""
+    music21 reads voices named otherwise than by number (V:S, V:tune) one after the
+    other, as one line: a four-part exercise in ABC was graded as a single voice, and a
+    tune with a second voice as one melody twice as long. Numbered voices it splits, but
+    each stretch of a voice between the other's as a part of its own, and a voice
+    declared in the header as an empty one: a fife duet in V:1 and V:2, four stretches
+    each, was twelve parts, the first empty, and "held no notes". A voice's name is its
+    `name=`, else its id (S, A, T and B read as Soprano, Alto, Tenor and Bass)."""
     tune = next((t for t in re.split(r"(?m)^(?=X:)", text) if t.startswith("X:")), text)
     lines = tune.splitlines()
     body_at = next((i + 1 for i, line in enumerate(lines) if line.startswith("K:")), None)
@@ -92,7 +94,7 @@ def abc_voices(text: str) -> list[tuple[str, str]] | None:
             line = line[found.end():] if found["inline"] else ""
         if k >= body_at and line.strip() and not line.lstrip().startswith("%"):
             music.setdefault(voice, []).append(line)
-    if len(music) < 2 or all(v.isdigit() for v in music):  # (numbered: music21 splits them)
+    if len(music) < 2:
         return None
     header = [line for line in lines[:body_at] if _VOICE.match(line) is None]
     return [(names.get(v) or CHOIR.get(v.upper(), v), "\n".join(header + body) + "\n")
