@@ -68,7 +68,7 @@ class Composition:
         return document(self)
 
 
-LENIENCE = 3  # the most times a melody's demands are eased after a conflict
+LENIENCE = 8  # the most times a melody's demands are eased after a conflict
 REDRAWS = 20  # draws of a revision's region tried against the figures kept beside it
 CADENCE_SLOTS = 2  # the last slots a strict harmony is first asked to connect at all
 
