@@ -365,3 +365,21 @@ def test_a_duet_in_numbered_voices_by_turns_gives_its_tune(tmp_path: Path) -> No
     # voice 1's five strains of four bars each, between voice 2's
     assert "bars: 20" in written["spec"]["yaml"].splitlines()
     assert written["slots"][-1]["bar"] == 20
+
+
+def test_a_close_heard_as_another_chord_is_refused_in_those_words(tmp_path: Path) -> None:
+    """The Female Hero (music21's airdsAirs, book 1, read in C major from its final) ends
+    `c A F | A B c`, a run into its final C, the pickup into its repeat. The final tonic
+    must stand on that last beat, and with A on the beat over C E G every voicing would
+    be heard as A minor with a seventh: no voicing is wanting under the rules, and the
+    refusal said the hard rules (ranges, spacing, doubling, completeness) left none."""
+    from music21 import corpus
+
+    book = Path(corpus.getWork("airdsAirs/book1.abc")).read_text(encoding="latin-1")
+    tune = next(t for t in re.split(r"(?m)^(?=X:)", book) if t.startswith("X:0065"))
+    (tmp_path / "hero.abc").write_text(tune)
+    rows = composer.batch(tmp_path / "hero.abc", tmp_path / "out", jobs=1, model="none")
+    assert rows[0].status == "unsatisfiable"
+    assert "at bar 16 beat 2 the rules leave voicings of the chords the grammar allows" \
+        " there (I), but with the melody's A4 B4 C5 every one would be heard as another" \
+        " chord" in rows[0].detail, rows[0].detail

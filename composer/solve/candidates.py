@@ -15,6 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from composer.chords import Chord
 from composer.errors import UnsatisfiableError
 from composer.music import Pitch
 from composer.planning.chain import HarmonyChain
@@ -392,8 +393,43 @@ def _empty_slot(spec: Spec, chain: HarmonyChain, t: int, solver: Solver, ranges
             f"{spec.source}: no chord of the {spec.key.mode} harmony grammar that may stand at"
             f" {_where(spec, offset)} contains{notes.replace(' with', '', 1)} as spelled"
             " (chords in grammars/)")
+    places = _melody_within(spec, offset, duration)
+    if spec.melody is not None and _heard_otherwise(spec, solver, frames, allowed, offset,
+                                                    duration, inner, then):
+        sung = " ".join(str(n.pitch) for n in spec.melody.notes
+                        if n.offset in places and n.pitch is not None)
+        numerals = ", ".join(dict.fromkeys(c.roman(spec.key) for c in allowed))
+        return UnsatisfiableError(
+            f"{spec.source}: at {_where(spec, offset)} the rules leave voicings of the chords"
+            f" the grammar allows there ({numerals}),"
+            f" but with the melody's {sung} every one would be heard as another chord (a"
+            " beat's harmony is heard from all its notes, the one struck on the beat most"
+            " of all)", places=places)
     return UnsatisfiableError(
         f"{spec.source}: no chord the grammar allows at {_where(spec, offset)}{notes} has a"
         " voicing that satisfies the hard rules (ranges, spacing, doubling, completeness)",
-        places=_melody_within(spec, offset, duration))
+        places=places)
+
+
+def _heard_otherwise(spec: Spec, solver: Solver, frames: list[Frame], allowed: list[Chord],
+                     offset: Fraction, duration: Fraction,
+                     inner: tuple[tuple[int, Pitch], ...], then: Pitch | None) -> bool:
+    """Whether every voicing the hard rules leave at a slot (of the chords allowed
+    there, `frames`) would be heard, with the melody's notes, as another chord than its
+    own: what composing asks of a chord under a melody (`heard_as_planned`)."""
+    whole = Solver(spec.hard, solver.ctx)
+    kept = []
+    for k, f in enumerate(frames):
+        ok = vertical_filter(f, spec.hard, solver.ctx)[0]
+        if inner:
+            ok &= whole.within(f, inner, then)[0]
+        kept.append((k, f.take(np.flatnonzero(ok))))
+    kept = [(k, f) for k, f in kept if len(f)]
+    if not kept:
+        return False
+    pool = Frame.concat([f for _, f in kept])
+    owner = np.concatenate([np.full(len(f), j) for j, (_, f) in enumerate(kept)])
+    chords = [allowed[k] for k, _ in kept]
+    return not heard_as_planned(spec, offset, duration, chords, owner, pool.midi,
+                                pool.diatonic).any()
 
