@@ -240,8 +240,7 @@ def _reentry(spec: Spec, beat: Fraction, last: Fraction) -> Fraction:
     """Where the harmony of the beat that holds the melody's note at `last` begins: the
     beat's start, or where the melody enters again after its last rest before that
     note, as the checker hears a beat's harmony anew after every silence (a final chord
-    placed on the last note after `z C E | F`, in one beat with C and E, was heard as
-    the chord under them)."""
+    placed on the F of a last beat `z C E F` was heard as the chord under the C and E)."""
     assert spec.melody is not None
     entry: Fraction | None = beat
     for n in spec.melody.notes:
