@@ -19,6 +19,7 @@ import numpy as np
 from composer.errors import UnsatisfiableError
 from composer.planning.chain import HarmonyChain, harmony_chain
 from composer.planning.melody_fit import FIT_RULES
+from composer.planning.phrases import bar_beat
 from composer.rules import Context
 from composer.rules.base import MelodicRule
 from composer.sample.sampler import Chain, NoSolution, solvable
@@ -65,7 +66,7 @@ def explain(spec: Spec, slot: int, whole: bool = False, full: HarmonyChain | Non
             return None
         return UnsatisfiableError(
             f"{spec.source}: the rules leave too few voicings to connect the chords near"
-            f" {_where(spec, full.times[min(slot, n - 1)][1])}; widen a voice's range or"
+            f" {bar_beat(spec.meter, full.times[min(slot, n - 1)][1])}; widen a voice's range or"
             " loosen a rule there")
     # Rules first with every note of the window given (small domains, quick checks), then
     # the notes with only those rules: removing any member of the result then lets the
@@ -147,11 +148,6 @@ def _consistent(spec: Spec, full: HarmonyChain, window: range, items: list[_Item
     return False
 
 
-def _where(spec: Spec, offset: Fraction) -> str:
-    at = spec.meter.position(offset)
-    return f"bar {at.bar} beat {at.beat:g}"
-
-
 def _describe(spec: Spec, conflict: list[_Item], near: Fraction) -> str:
     parts = []
     for item in conflict:
@@ -162,10 +158,10 @@ def _describe(spec: Spec, conflict: list[_Item], near: Fraction) -> str:
             note = spec.melody.notes[item.note]
             o = spec.melody.origin
             place = f"{o.file}:{o.line}: " if o.line is not None else ""
-            parts.append(f"{place}melody note {note.pitch} at {_where(spec, note.offset)}")
+            parts.append(f"{place}melody note {note.pitch} at {bar_beat(spec.meter, note.offset)}")
     if not parts:
         return (f"{spec.source}: the harmony grammar and the cadences the form asks for"
-                f" cannot be met near {_where(spec, near)}")
+                f" cannot be met near {bar_beat(spec.meter, near)}")
     if len(parts) == 1:
         return f"{parts[0]} cannot hold (with the harmony grammar and the form's cadences)"
     return f"{parts[0]} conflicts with " + ", ".join(parts[1:])

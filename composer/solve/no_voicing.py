@@ -14,16 +14,11 @@ from composer.errors import UnsatisfiableError
 from composer.music import Pitch
 from composer.planning.chain import HarmonyChain
 from composer.planning.melody_fit import heard_as_planned
-from composer.planning.phrases import melody_at
+from composer.planning.phrases import bar_beat, melody_at
 from composer.solve.domains import SlotProblem, Solver, vertical_filter, voicing_frame
 from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
 from composer.texture import Frame
-
-
-def _where(spec: Spec, offset: Fraction) -> str:
-    where = spec.meter.position(offset)
-    return f"bar {where.bar} beat {where.beat:g}"
 
 
 def _melody_within(spec: Spec, offset: Fraction, duration: Fraction) -> tuple[Fraction, ...]:
@@ -31,9 +26,8 @@ def _melody_within(spec: Spec, offset: Fraction, duration: Fraction) -> tuple[Fr
     go where no single rule is to blame."""
     if spec.melody is None:
         return ()
-    return tuple(n.offset for n in spec.melody.notes
-                 if n.pitch is not None and n.offset < offset + duration
-                 and n.offset + n.duration > offset)
+    sounding = (spec.melody.at(offset), *spec.melody.struck_within(offset, duration))
+    return tuple(n.offset for n in sounding if n is not None and n.pitch is not None)
 
 
 def no_voicing(spec: Spec, chain: HarmonyChain, t: int, solver: Solver,
@@ -70,7 +64,7 @@ def no_voicing(spec: Spec, chain: HarmonyChain, t: int, solver: Solver,
         if pitch is not None:
             origin = spec.melody.origin if spec.melody and spec.melody.voice == voice else None
             where = f"{origin.file}:{origin.line}: melody" if origin else "given"
-            given.append(f"{where} note {pitch} ({voice}) at {_where(spec, when)}")
+            given.append(f"{where} note {pitch} ({voice}) at {bar_beat(spec.meter, when)}")
     notes = f" with {', '.join(given)}" if given else ""
     if culprits:
         rules = " and ".join(f"{u.place}rule {u.describe()}" for u in culprits.values())
@@ -79,7 +73,7 @@ def no_voicing(spec: Spec, chain: HarmonyChain, t: int, solver: Solver,
     held = {p.pitch_class for p in fixed if p is not None}
     if not frames and any(held <= set(c.tones) for c in allowed):  # the ranges are in the way
         return UnsatisfiableError(
-            f"{spec.source}: no voicing of a chord that may stand at {_where(spec, offset)}"
+            f"{spec.source}: no voicing of a chord that may stand at {bar_beat(spec.meter, offset)}"
             f"{notes} keeps the other voices in their ranges, in order and spaced as the"
             " rules ask; " + (
                 "move the melody where its voice sings (`transpose: fit` under `melody:`"
@@ -91,7 +85,7 @@ def no_voicing(spec: Spec, chain: HarmonyChain, t: int, solver: Solver,
     if not frames:
         return UnsatisfiableError(
             f"{spec.source}: no chord of the {spec.key.mode} harmony grammar that may stand at"
-            f" {_where(spec, offset)} contains{notes.replace(' with', '', 1)} as spelled"
+            f" {bar_beat(spec.meter, offset)} contains{notes.replace(' with', '', 1)} as spelled"
             " (chords in grammars/)")
     places = _melody_within(spec, offset, duration)
     if spec.melody is not None and _heard_otherwise(spec, solver, voiced, offset, duration,
@@ -100,13 +94,13 @@ def no_voicing(spec: Spec, chain: HarmonyChain, t: int, solver: Solver,
                         if n.offset in places and n.pitch is not None)
         numerals = ", ".join(dict.fromkeys(c.roman(spec.key) for c, _ in voiced))
         return UnsatisfiableError(
-            f"{spec.source}: at {_where(spec, offset)} the rules leave voicings of the chords"
-            f" the grammar allows there ({numerals}),"
+            f"{spec.source}: at {bar_beat(spec.meter, offset)} the rules leave voicings of"
+            f" the chords the grammar allows there ({numerals}),"
             f" but with the melody's {sung} every one would be heard as another chord (a"
             " beat's harmony is heard from all its notes, the one struck on the beat most"
             " of all)", places=places)
     return UnsatisfiableError(
-        f"{spec.source}: no chord the grammar allows at {_where(spec, offset)}{notes} has a"
+        f"{spec.source}: no chord the grammar allows at {bar_beat(spec.meter, offset)}{notes} has a"
         " voicing that satisfies the hard rules (ranges, spacing, doubling, completeness)",
         places=places)
 
