@@ -383,3 +383,21 @@ def test_a_close_heard_as_another_chord_is_refused_in_those_words(tmp_path: Path
     assert "at bar 16 beat 2 the rules leave voicings of the chords the grammar allows" \
         " there (I), but with the melody's A4 B4 C5 every one would be heard as another" \
         " chord" in rows[0].detail, rows[0].detail
+
+
+def test_a_link_to_a_melody_file_elsewhere_is_harmonized(tmp_path: Path) -> None:
+    """A folder of links to the tunes where they lie (here Aloha 'Oe in music21's corpus)
+    is a batch's input like any other: the batch names the file the link leads to, so the
+    spec's rule against reading outside its own folder does not refuse it."""
+    from music21 import corpus
+
+    folder = tmp_path / "tunes"
+    folder.mkdir()
+    (folder / "aloha.mxl").symlink_to(Path(corpus.getWork("liliuokalani/aloha_oe")))
+    rows = composer.batch(folder, tmp_path / "out", jobs=1, model="none")
+    assert [(r.name, r.status) for r in rows] == [("aloha", "composed")], rows[0].detail
+    spec = json.loads((tmp_path / "out" / "aloha.json").read_text())["spec"]["yaml"]
+    assert "key: G major" in spec.splitlines()
+    written = composer.check(tmp_path / "out" / "aloha.musicxml")
+    assert not [v for v in written.violations
+                if v.severity == "error" and v.voices != ("soprano",)], written.to_text()

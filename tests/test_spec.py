@@ -112,6 +112,10 @@ BAD = {  # file: (its text, what the one line must say)
     "outside.yaml": ("key: C major\nbars: 4\nmelody:\n  voice: soprano\n"
                      "  file: ../outside.musicxml\n",
                      ["outside.yaml:5:9:", "melody.file", "outside the spec's folder"]),
+    "linked.yaml": ("key: C major\nbars: 4\nmelody:\n  voice: soprano\n"
+                    "  file: linked.musicxml\n",  # beside the spec, a link to the one above
+                    ["linked.yaml:5:9:", "melody.file", "'linked.musicxml' links to",
+                     "outside.musicxml, which lies outside the spec's folder"]),
     "meter-bar.yaml": ("key: C major\nmeter: {2: 3/4}\nbars: 4\n",
                        ["meter-bar.yaml:2:1:", "meter:", "starts at bar 1", "{1: 4/4, 15: 3/4}"]),
     "meter-in-map.yaml": ("key: C major\nmeter: {1: 4/4, 3: 7/0}\nbars: 4\n",
@@ -170,6 +174,7 @@ def bad_runs(tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, P
     (root / "outside.musicxml").write_text("<score-partwise/>")
     folder = root / "here"
     folder.mkdir()
+    (folder / "linked.musicxml").symlink_to(root / "outside.musicxml")
 
     def run(name: str) -> tuple[subprocess.CompletedProcess, Path]:
         (folder / name).write_text(BAD[name][0])

@@ -181,7 +181,10 @@ def melody_spec(job: Job, settings: Settings, tmp: Path) -> tuple[str, Path]:
     seed = settings.seed if settings.seed is not None else 0
     if path.suffix.lower() != ".abc":
         part = top_line(path)
-        return tune_spec(part, path, path.stem, seed, settings.template), path.parent
+        # The file the user named, where it really lies: a link in an input folder to a
+        # tune elsewhere is that tune (the spec reads no file outside its own folder).
+        real = path.resolve()
+        return tune_spec(part, real, path.stem, seed, settings.template), real.parent
     part = _abc_tune(path, job.tune)
     carry_abc_accidentals(part)  # as a spec's ABC melody file is read
     part = _sung_in_bars(part)

@@ -96,8 +96,10 @@ def _from_file(doc: YamlDoc, where: tuple[str, ...], name: str, folder: Path,
 
     target = (folder / name).resolve()
     if not target.is_relative_to(folder.resolve()):
-        raise doc.error(where, f"'{name}' lies outside the spec's folder; put the melody"
-                        " file beside the spec or below it")
+        linked = (folder / name).is_symlink()  # beside the spec, but a link to elsewhere
+        raise doc.error(where, f"'{name}' {f'links to {target}, which lies' if linked else 'lies'}"
+                        " outside the spec's folder; put the melody file beside the spec"
+                        " or below it")
     if not target.is_file():
         raise doc.error(where, f"no such file '{name}' (looked in {folder})")
     try:
