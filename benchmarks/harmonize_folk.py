@@ -58,6 +58,7 @@ TARGETS = {"folk": 98.0, "chorales": 99.5}
 CATEGORIES = {
     "composed": "composed, no hard violation in a composed voice",
     "spread": "composed, a voice more than an octave from a melody that leaps further",
+    "open": "composed, ending as the melody's written end leads back (no close), reported",
     "violations": "composed, with hard violations in a composed voice (a bug)",
     "refused": "refused as unsatisfiable",
     "spec": "spec not accepted",
@@ -182,9 +183,17 @@ def _harmonize(collection: str, name: str, seed: int, model: str) -> Outcome:
     broken = sorted({f"{v.rule} ({'–'.join(v.voices)}, bar {v.bar})" for v in errors})
     # The spacing from a melody whose leap no neighbour can follow within an octave
     # without overlapping it, weighed by composing and reported as the melody's doing.
-    spread = errors and all(v.rule == "spacing" and set(melody) & set(v.voices) for v in errors)
-    return done("spread" if spread else "violations" if broken else "composed",
-                ", ".join(broken[:6]), len(comp.warnings))
+    def spaced(v: Any) -> bool:  # a Violation
+        return v.rule == "spacing" and bool(set(melody) & set(v.voices))
+
+    spread = errors and all(spaced(v) for v in errors)
+    # The end of a tune that leads back into its repeat (or a D.C.), where no tonic can be
+    # heard under its last notes: the piece ends on the chord they sound, reported so.
+    unclosed = {(w.bar, w.beat) for w in comp.warnings if w.rule == "cadence"}
+    opened = unclosed and all(spaced(v) or (v.rule == "cadence" and (v.bar, v.beat) in unclosed)
+                              for v in errors)
+    return done("spread" if spread else "open" if opened else "violations" if broken
+                else "composed", ", ".join(broken[:6]), len(comp.warnings))
 
 
 def report(args: argparse.Namespace, outcomes: list[Outcome], wall: float) -> str:

@@ -367,18 +367,38 @@ def test_a_duet_in_numbered_voices_by_turns_gives_its_tune(tmp_path: Path) -> No
     assert written["slots"][-1]["bar"] == 20
 
 
-def test_a_close_heard_as_another_chord_is_refused_in_those_words(tmp_path: Path) -> None:
+def test_a_tune_whose_end_leads_back_ends_open_unless_the_spec_asks_a_close(
+        tmp_path: Path) -> None:
     """The Female Hero (music21's airdsAirs, book 1, read in C major from its final) ends
     `c A F | A B c`, a run into its final C, the pickup into its repeat. The final tonic
-    must stand on that last beat, and with A on the beat over C E G every voicing would
-    be heard as A minor with a seventh: no voicing is wanting under the rules, and the
-    refusal said the hard rules (ranges, spacing, doubling, completeness) left none."""
+    would stand on that last beat, and with A on the beat over C E G every voicing would
+    be heard as A minor with a seventh. It was refused; now the piece ends on the chord
+    the run sounds, and the missing close is a warning at the last beat. Where the spec's
+    own `hard:` list asks for the cadence (here a template's), the close is the user's
+    demand: refused, in words that say why (the refusal once said the ranges, spacing,
+    doubling and completeness left no voicing)."""
     from music21 import corpus
 
     book = Path(corpus.getWork("airdsAirs/book1.abc")).read_text(encoding="latin-1")
     tune = next(t for t in re.split(r"(?m)^(?=X:)", book) if t.startswith("X:0065"))
     (tmp_path / "hero.abc").write_text(tune)
     rows = composer.batch(tmp_path / "hero.abc", tmp_path / "out", jobs=1, model="none")
+    assert rows[0].status == "composed", rows[0].detail
+    written = json.loads((tmp_path / "out" / f"{rows[0].name}.json").read_text())
+    last = written["slots"][-1]
+    assert last["bar"] == 16 and last["numeral"] != "I"
+    closes = [w for w in written["warnings"] if w["rule"] == "cadence"]
+    assert len(closes) == 1 and closes[0]["bar"] == 16, closes
+    assert closes[0]["message"].startswith("the piece ends on") and closes[0]["message"].endswith(
+        "in C major: not an accepted cadence (authentic, plagal)"), closes[0]["message"]
+    graded = composer.check(tmp_path / "out" / f"{rows[0].name}.musicxml")
+    assert {v.rule for v in graded.violations if v.severity == "error"
+            and v.voices != ("soprano",)} == {"cadence"}, graded.to_text()
+
+    template = tmp_path / "close.yaml"
+    template.write_text("rules:\n  hard:\n    - {rule: cadence}\n")
+    rows = composer.batch(tmp_path / "hero.abc", tmp_path / "asked", template=template,
+                          jobs=1, model="none")
     assert rows[0].status == "unsatisfiable"
     assert "at bar 16 beat 2 the rules leave voicings of the chords the grammar allows" \
         " there (I), but with the melody's A4 B4 C5 every one would be heard as another" \

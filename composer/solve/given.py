@@ -20,6 +20,7 @@ from fractions import Fraction
 from composer.grading.checker import Violation, check_texture
 from composer.io.read import texture_from_piece
 from composer.music import Piece
+from composer.rules.structure import CADENCES
 from composer.spec.rulesets import RuleSet, RuleUse
 from composer.spec.values import Spec
 
@@ -89,14 +90,33 @@ def held_when_composing(rules: tuple[RuleUse, ...], melody: bool = False
     return tuple(held(u) for u in rules)
 
 
-def composing_rules(spec: Spec, weigh: bool = True, spread: bool = False
-                    ) -> tuple[RuleUse, ...]:
+def opened(use: RuleUse) -> RuleUse:
+    """The `cadence` rule with any cadence accepted at the end: a tune whose written end
+    leads back (into its repeat, or a D.C.) and cannot be heard over the tonic closes on
+    the chord its last notes sound, and the missing close is reported."""
+    return replace(use, params={**use.params, "end": CADENCES})
+
+
+def closes_open(spec: Spec, places: Sequence[Fraction]) -> bool:
+    """Whether a conflict at these notes is the given melody's close: they lie in its
+    last bar, and the close is not one the spec's own `hard:` list asks for."""
+    if spec.melody is None or not places:
+        return False
+    sung = [n for n in spec.melody.notes if n.pitch is not None]
+    last_bar = spec.meter.bar_start(spec.meter.position(sung[-1].offset).bar)
+    return max(places) >= last_bar and not any(
+        u.rule.id == "cadence" and asked_of_melody(spec, u) for u in spec.rules)
+
+
+def composing_rules(spec: Spec, weigh: bool = True, spread: bool = False,
+                    open_end: bool = False) -> tuple[RuleUse, ...]:
     """The spec's rules as composing applies them: the given voice exempt from the rules
     of its own line (each weighed rule twinned by a soft one for the given voice; without
     `weigh`, the weighed rules stay hard for it, as composing tries first). With
     `spread`, the spacing between the given voice and its neighbours weighs instead of
     binding too: a melody that leaps a tenth cannot be followed within an octave by a
-    voice that may not overlap it."""
+    voice that may not overlap it. With `open_end`, the piece may end on any cadence
+    (`opened`)."""
     spec = replace(spec, rules=held_when_composing(spec.rules, spec.melody is not None))
     if spec.melody is None:
         return spec.rules
@@ -106,6 +126,9 @@ def composing_rules(spec: Spec, weigh: bool = True, spread: bool = False
     near = frozenset(spec.voices[max(at - 1, 0):at + 2])
     out: list[RuleUse] = []
     for use in spec.rules:
+        if open_end and use.rule.id == "cadence" and use.severity == "error":
+            out.append(opened(use))
+            continue
         if spread and use.rule.id == "spacing" and use.severity == "error" \
                 and not asked_of_melody(spec, use):
             out += [replace(use, exempt=use.exempt | near),
@@ -133,7 +156,8 @@ def melody_warnings(spec: Spec, piece: Piece, composed_by: tuple[RuleUse, ...]
     given = spec.melody.voice
     relaxed = {u.rule.id for u in composed_by if given in u.exempt}
     uses = tuple(replace(u, severity="warning") for u in spec.rules
-                 if u.rule.id in relaxed and u.severity == "error")
+                 if u.severity == "error" and (u.rule.id in relaxed or (
+                     u.rule.id == "cadence" and opened(u) in composed_by)))
     if any(u.rule.id == "dissonance-treatment" for u in uses):  # it says which dissonance
         uses = tuple(u for u in uses if u.rule.id != "chord-tones")  # is not treated
     if not uses:
@@ -141,5 +165,5 @@ def melody_warnings(spec: Spec, piece: Piece, composed_by: tuple[RuleUse, ...]
     texture = texture_from_piece(piece)
     report = check_texture(texture, RuleSet("given", "", (len(spec.voices),), spec.voices,
                                             uses))
-    return tuple(v for v in report.violations
-                 if v.voices == (given,) or (v.rule == "spacing" and given in v.voices))
+    return tuple(v for v in report.violations if v.voices == (given,) or v.rule == "cadence"
+                 or (v.rule == "spacing" and given in v.voices))
