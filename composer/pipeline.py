@@ -36,14 +36,7 @@ from composer.sample.sampler import Automaton, Chain, NoSolution
 from composer.sample.scorer import Scorer
 from composer.solve.candidates import Candidates, Progress, candidates, fixed_notes
 from composer.solve.explain import explain, given_line_conflict
-from composer.solve.given import (
-    closes_open,
-    composing_rules,
-    frees,
-    melody_warnings,
-    notes_read,
-    widens,
-)
+from composer.solve.given import Eased, composing_rules, melody_warnings, notes_read
 from composer.spec.rulesets import RuleUse
 from composer.spec.values import Spec
 from composer.surface.choose import Surface, choose_surface
@@ -131,33 +124,19 @@ def _harmonize(spec: Spec, scorer: Scorer, progress: Progress | None, kept: Kept
                             kept, strict=True, keys=keys, reuse=reuse)
         except UnsatisfiableError:
             pass  # the melody asks for more than the strict harmony gives
-    spread, loose = False, tuple[Fraction, ...]()
-    unclosed: UnsatisfiableError | None = None  # why the melody's close was let open
+    eased = Eased()
     for _ in range(LENIENCE):
         try:
-            return _compose(spec, composing_rules(spec, spread=spread,
-                                                  open_end=unclosed is not None),
-                            scorer, progress, kept, loose=loose, keys=keys, reuse=reuse,
-                            notes_wanted=None if spec.melody is None
-                            else partial(notes_read, spread))
+            return _compose(spec, eased.rules(spec), scorer, progress, kept, loose=eased.loose,
+                            keys=keys, reuse=reuse, notes_wanted=None if spec.melody is None
+                            else partial(notes_read, eased.spread))
         except UnsatisfiableError as exc:
-            freed = tuple(x for x in exc.places if x not in loose) \
-                if frees(exc.conflicts) else ()
-            wider = widens(exc.conflicts, spread, freed)
-            if spec.melody is None:
-                raise  # the conflict is the spec's
-            if wider or freed:
-                spread, loose = spread or wider, loose + freed
-            elif unclosed is None and closes_open(spec, exc.places):
-                # A tune whose written end leads back into its repeat (or a D.C.) with
-                # notes no tonic can be heard under ends on the chord they sound: those
-                # notes held to it again (they were let go in vain, for the tonic).
-                unclosed = exc
-                loose = tuple(x for x in loose if x not in exc.places)
-            else:  # the conflict is the spec's (or the melody's, its close let open)
-                raise (unclosed or exc).with_traceback(None) from None
-    return _compose(spec, composing_rules(spec, spread=spread, open_end=unclosed is not None),
-                    scorer, progress, kept, loose=loose, keys=keys, reuse=reuse)
+            if spec.melody is None or (more := eased.after(spec, exc)) is None:
+                # the conflict is the spec's (or the melody's, its close let open in vain)
+                raise (eased.unclosed or exc).with_traceback(None) from None
+            eased = more
+    return _compose(spec, eased.rules(spec), scorer, progress, kept, loose=eased.loose,
+                    keys=keys, reuse=reuse)
 
 
 def _compose(asked: Spec, rules: tuple[RuleUse, ...], scorer: Scorer,

@@ -14,9 +14,10 @@ chords themselves, in the harmony chain (composer/melody_fit.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from composer.errors import UnsatisfiableError
 from composer.grading.checker import Violation, check_texture
 from composer.io.read import texture_from_piece
 from composer.music import Piece
@@ -60,6 +61,32 @@ def frees(conflicts: Sequence[str]) -> bool:
     """The chords that treat the melody's notes (or its notes alone) leave the voices no
     way there: those notes are let go."""
     return bool(BY_CHORD_RULES & set(conflicts)) or not conflicts
+
+
+@dataclass(frozen=True)
+class Eased:
+    """How far the lenient way has eased a given melody's demands so far."""
+
+    spread: bool = False  # the spacing from the melody weighed (`widens`)
+    loose: tuple[Fraction, ...] = ()  # where its notes are let go (`frees`)
+    unclosed: UnsatisfiableError | None = None  # why its close was let open (`closes_open`)
+
+    def rules(self, spec: Spec) -> tuple[RuleUse, ...]:
+        return composing_rules(spec, spread=self.spread, open_end=self.unclosed is not None)
+
+    def after(self, spec: Spec, exc: UnsatisfiableError) -> Eased | None:
+        """Eased once more for this conflict; None where nothing is left to ease. A close
+        is let open last, and its notes held to the chord again (let go in vain, for the
+        tonic)."""
+        freed = tuple(x for x in exc.places if x not in self.loose) \
+            if frees(exc.conflicts) else ()
+        wider = widens(exc.conflicts, self.spread, freed)
+        if wider or freed:
+            return replace(self, spread=self.spread or wider, loose=self.loose + freed)
+        if self.unclosed is None and closes_open(spec, exc.places):
+            return replace(self, unclosed=exc,
+                           loose=tuple(x for x in self.loose if x not in exc.places))
+        return None
 
 
 def notes_read(spread: bool, conflicts: Sequence[str]) -> bool:
@@ -165,5 +192,8 @@ def melody_warnings(spec: Spec, piece: Piece, composed_by: tuple[RuleUse, ...]
     texture = texture_from_piece(piece)
     report = check_texture(texture, RuleSet("given", "", (len(spec.voices),), spec.voices,
                                             uses))
-    return tuple(v for v in report.violations if v.voices == (given,) or v.rule == "cadence"
+    return tuple(replace(v, message=f"{v.message}; no tonic can be heard under the"
+                         " melody's last notes, which lead on (into its repeat, perhaps)")
+                 if v.rule == "cadence" else v for v in report.violations
+                 if v.voices == (given,) or v.rule == "cadence"
                  or (v.rule == "spacing" and given in v.voices))
