@@ -406,6 +406,31 @@ def test_a_tune_whose_end_leads_back_ends_open_unless_the_spec_asks_a_close(
         " chord" in rows[0].detail, rows[0].detail
 
 
+def test_a_reel_ends_on_the_chord_its_last_notes_sound_and_never_against_itself(
+        tmp_path: Path) -> None:
+    """Miss Kelly's Reel (Ryan's Mammoth Collection) is read in E minor after its melody is
+    moved to fit; its last beat, `d B G B` before the repeat, sounds G major. Its open end
+    was set as a half cadence on B major under the melody's D: D against the chord's D#,
+    a false relation no treatment of the note mends. Now no chord holds another
+    alteration of a melody note anywhere, and the piece ends on G (with its seventh, as the
+    statistical scorer sets it), open."""
+    from music21 import corpus
+
+    tune = tmp_path / "kelly.abc"
+    tune.write_text(Path(corpus.getWork("ryansMammoth/MissKellysReel")).read_text(
+        encoding="latin-1"))
+    rows = composer.batch(tune, tmp_path / "out", jobs=1, model="none")
+    assert rows[0].status == "composed", rows[0].detail
+    written = json.loads((tmp_path / "out" / f"{rows[0].name}.json").read_text())
+    assert written["key"] == "E minor"
+    last = written["slots"][-1]
+    assert last["chord"].startswith("G ") and last["cadence"] == "open", last  # G, or G7
+    for slot in written["slots"]:  # the same letter, another accidental
+        sung, *under = slot["voicing"]
+        clash = [p for p in under if p[0] == sung[0] and p[:-1] != sung[:-1]]
+        assert not clash, (slot["bar"], slot["beat"], sung, under)
+
+
 def test_a_link_to_a_melody_file_elsewhere_is_harmonized(tmp_path: Path) -> None:
     """A folder of links to the tunes where they lie (here Aloha 'Oe in music21's corpus)
     is a batch's input like any other: the batch names the file the link leads to, so the

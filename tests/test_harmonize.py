@@ -20,7 +20,7 @@ from composer.pipeline import compose, document
 from composer.planning.grammar import harmony_grammar
 from composer.sample.scorer import StatisticalScorer
 from composer.spec.load import load_spec
-from composer.spec.rulesets import RuleSet
+from composer.spec.rulesets import RuleSet, load_ruleset
 
 SPEC = """\
 key: {key}
@@ -101,6 +101,26 @@ def test_a_phrygian_ending_is_a_half_cadence_when_the_rules_say_so(tmp_path, sco
     assert comp.plan.phrases[-1].cadence == "half"
     assert comp.plan.slots[-1].numeral == "V"
     assert report.violations == (), report.to_text()
+
+
+def test_an_open_end_asked_by_the_spec_may_close_on_no_cadence(tmp_path, scorer):
+    """A tune that stops on its way back to its beginning (`a f d`, D minor's notes, in C
+    major): with the cadence rule's `end` left open, the piece ends on a chord that holds
+    the D, not on the tonic, the plan says it ends open, and the checker accepts it; with
+    the default end the same piece is an error there."""
+    path = tmp_path / "open.yaml"
+    path.write_text(SPEC.format(key="C major", meter="4/4", bars=4,
+                                extra="\n  hard:\n    - {rule: cadence, end: [open]}",
+                                melody='tinynotation: "e4 f g a g f e d c e g c\'4 a f d2"'))
+    spec = load_spec(path)
+    comp, texture, _, report = _written(spec, scorer, tmp_path)
+    assert report.violations == (), report.to_text()
+    assert comp.plan.phrases[-1].cadence == "open"
+    last = comp.plan.slots[-1].chord
+    assert "D" in {t.name for t in last.tones} and last.root.name != "C", last
+    default = RuleSet("default", "", (4,), spec.voices, load_ruleset("common-practice").uses)
+    closes = [v for v in check_texture(texture, default).violations if v.rule == "cadence"]
+    assert len(closes) == 1 and closes[0].message.startswith("the piece ends on"), closes
 
 
 def test_where_the_melody_rests_every_voice_rests(tmp_path, scorer):

@@ -26,7 +26,7 @@ from composer.planning.keys import (
     phrase_keys,
     tonicized,
 )
-from composer.planning.melody_fit import melody_fit
+from composer.planning.melody_fit import clashes, melody_fit
 from composer.planning.phrases import (
     ANY_CADENCE,
     Phrase,
@@ -36,7 +36,7 @@ from composer.planning.phrases import (
     phrases_of,
     slot_times,
 )
-from composer.rules.structure import CADENCES
+from composer.rules.structure import CADENCES, OPEN
 from composer.sample.sampler import Chain, NoSolution, solvable
 from composer.spec.values import Spec
 
@@ -147,6 +147,7 @@ def _chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None, phrases: list[
     # can leave a note no voicing); its first chord is still the tonic where it can be.
     openings = _openings(phrases, times) if spec.melody is None else {0}
     lacking: dict[PitchClass, list[int]] = {}  # the numerals whose chord lacks a note
+    clashing: dict[PitchClass, list[int]] = {}  # and whose chord alters it
     for k, (_, t, _, _) in enumerate(times):
         melody, extra = melody_at(spec, t), (fixed or {}).get(t, [])
         given.append(tuple(p for p in [melody, *extra] if p is not None))
@@ -158,6 +159,11 @@ def _chain(spec: Spec, fixed: dict[Fraction, list[Pitch]] | None, phrases: list[
             if pc not in lacking:
                 lacking[pc] = [i for i, c in enumerate(chords) if pc not in c.tones]
             u[lacking[pc]] = -np.inf
+        if melody is not None and fit is not None:  # (fitted or let go)
+            if melody.pitch_class not in clashing:
+                clashing[melody.pitch_class] = [i for i, c in enumerate(chords)
+                                                if clashes(melody.pitch_class, c)]
+            u[clashing[melody.pitch_class]] = -np.inf
         if k in openings:
             u = _opening(grammar, u, None if fit is None else fit.unary[k])
         if spec.melody is None and len(grammar.free) == len(chords):
@@ -246,8 +252,8 @@ def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
         return False
     ph = times[min(slot, len(times) - 1)][0]
     for p in (ph, ph - 1, ph + 1):
-        if p in cadenced and p < len(phrases) - 1 and phrases[p].cadence == ANY_CADENCE \
-                and not phrases[p].fermata:
+        if p in cadenced and (p < len(phrases) - 1 and phrases[p].cadence == ANY_CADENCE
+                              and not phrases[p].fermata or _open(phrases[p])):
             cadenced.discard(p)
             return True
     final = [k for k, time in enumerate(times) if time[0] == len(phrases) - 1]
@@ -256,6 +262,12 @@ def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
             fitted.discard(t)
             return True
     return False
+
+
+def _open(phrase: Phrase) -> bool:
+    """A phrase that may end on no cadence: the piece's, where the `cadence` rule accepts
+    an open end."""
+    return OPEN in phrase.cadence.split("|")
 
 
 def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
@@ -275,10 +287,10 @@ def _assemble(grammar: HarmonyGrammar, phrases: list[Phrase], times: list,
             pair[k] = np.where(fit.pair[k], pair[k], -np.inf)
     for ph in cadenced:
         slots = [k for k, time in enumerate(times) if time[0] == ph]
-        if not slots:
+        kinds = tuple(cadence_kinds(grammar, phrases[ph].cadence, phrases[ph].key))
+        if not slots or not kinds:
             continue
-        table = grammar.cadence_table(tuple(cadence_kinds(grammar, phrases[ph].cadence,
-                                                          phrases[ph].key)))
+        table = grammar.cadence_table(kinds)
         finals = table.finals
         # A free inner phrase in a minor related key closes on its own minor tonic: its
         # major tonic (the Picardy third, which the grammar keeps for a piece's end)
@@ -318,7 +330,7 @@ def cadence_kinds(grammar: HarmonyGrammar, kind: str, where: str = "") -> list[s
     cadence in that key)."""
     if kind == ANY_CADENCE:
         return [f"{k} in {where}" for k in CADENCES] if where else list(grammar.cadence_kinds())
-    return kind.split("|")
+    return [k for k in kind.split("|") if k != OPEN]  # (an open end: no cadence is needed)
 
 
 def cadence_kind(grammar: HarmonyGrammar, before: int, last: int, kind: str,
@@ -327,7 +339,7 @@ def cadence_kind(grammar: HarmonyGrammar, before: int, last: int, kind: str,
     where the melody let the phrase end without one)."""
     return next((k for k in cadence_kinds(grammar, kind, where)
                  if (before, last) in grammar.cadence_pairs(k)),
-                "open" if kind == ANY_CADENCE else kind)
+                OPEN if kind == ANY_CADENCE or OPEN in kind.split("|") else kind)
 
 
 def _either(words: list[str]) -> str:

@@ -80,6 +80,13 @@ def melody_fit(spec: Spec, times: Times, chords: Sequence[Chord], accented: bool
     return MelodyFit(tuple(unary), tuple(pair[:-1]))
 
 
+def clashes(note: PitchClass, chord: Chord) -> bool:
+    """A melody note against another alteration of itself in the chord (D over B D# F#,
+    C over A C# E): a false relation within one chord, which no treatment of the note as
+    a non-chord tone mends, and which no chord under a note let go may make either."""
+    return any(t.step == note.step and t.alter != note.alter for t in chord.tones)
+
+
 JUDGED = 2048  # the most slots' verdicts remembered per grammar, key and strictness
 
 

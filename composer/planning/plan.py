@@ -21,6 +21,7 @@ from composer.music import Key, Meter, Pitch, Position
 from composer.planning.chain import ANY_CADENCE, HarmonyChain, cadence_kind, harmony_chain
 from composer.planning.keys import key_of
 from composer.planning.phrases import Phrase, melody_at
+from composer.rules.structure import OPEN
 from composer.sample.sampler import Chain, NoSolution, sample
 from composer.spec.values import Spec
 
@@ -107,7 +108,8 @@ def make_plan(spec: Spec, chain: HarmonyChain, choice: list[int]) -> Plan:
         melody = melody_at(spec, t) if melody_voice else None
         why = [chain.grammar.why(choice[k - 1] if k else None, i)]
         if cadence_slot:
-            why.append(f"closes the {phrases[ph].cadence} cadence")
+            why.append("ends the phrase open, on no cadence" if phrases[ph].cadence == OPEN
+                       else f"closes the {phrases[ph].cadence} cadence")
         elif k in firsts:
             why.append("the cadence's first chord")
         elif arrivals.get(ph, k + 1) <= k:

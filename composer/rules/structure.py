@@ -11,6 +11,7 @@ from composer.rules.base import Context, Finding, GlobalRule, Param, Params
 from composer.texture import Slice, Texture
 
 CADENCES = ("authentic", "half", "plagal", "deceptive")
+OPEN = "open"  # an end that needs no cadence: a tune whose written end leads back
 _DOMINANT = ("major", "dominant-seventh")
 
 
@@ -76,7 +77,9 @@ class Cadence(GlobalRule):
         " inner phrases may cadence in a closely related key."
     )
     params = (
-        Param("end", "choices", ("authentic", "plagal"), "cadences allowed at the end", CADENCES),
+        Param("end", "choices", ("authentic", "plagal"), "cadences allowed at the end"
+              " ('open': the piece may also end on no cadence, as a tune that leads back"
+              " into its repeat does)", CADENCES + (OPEN,)),
         Param("phrases", "choices", CADENCES, "cadences allowed at fermatas", CADENCES),
     )
     example = "A chorale that ends V–I6 has no final cadence: the tonic must be in the bass."
@@ -95,6 +98,8 @@ class Cadence(GlobalRule):
             bass = _bass_pc(texture.slices[i])
             keys = [ctx.key] if i == final else related_keys(ctx.key)
             allowed = tuple(p["end"] if i == final else p["phrases"])
+            if OPEN in allowed:
+                continue
             found = [classify_cadence(before, last, bass, key) for key in keys]
             if any(kind in allowed for kind in found):
                 continue

@@ -21,7 +21,7 @@ from composer.errors import UnsatisfiableError
 from composer.grading.checker import Violation, check_texture
 from composer.io.read import texture_from_piece
 from composer.music import Piece
-from composer.rules.structure import CADENCES
+from composer.rules.structure import CADENCES, OPEN
 from composer.spec.rulesets import RuleSet, RuleUse
 from composer.spec.values import Spec
 
@@ -121,7 +121,7 @@ def opened(use: RuleUse) -> RuleUse:
     """The `cadence` rule with any cadence accepted at the end: a tune whose written end
     leads back (into its repeat, or a D.C.) and cannot be heard over the tonic closes on
     the chord its last notes sound, and the missing close is reported."""
-    return replace(use, params={**use.params, "end": CADENCES})
+    return replace(use, params={**use.params, "end": CADENCES + (OPEN,)})
 
 
 def closes_open(spec: Spec, places: Sequence[Fraction]) -> bool:
