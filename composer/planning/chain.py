@@ -252,8 +252,8 @@ def _let_go(slot: int, phrases: list[Phrase], times: list, cadenced: set[int],
         return False
     ph = times[min(slot, len(times) - 1)][0]
     for p in (ph, ph - 1, ph + 1):
-        if p in cadenced and (p < len(phrases) - 1 and phrases[p].cadence == ANY_CADENCE
-                              and not phrases[p].fermata or _open(phrases[p])):
+        if p in cadenced and ((p < len(phrases) - 1 and phrases[p].cadence == ANY_CADENCE
+                               and not phrases[p].fermata) or _open(phrases[p])):
             cadenced.discard(p)
             return True
     final = [k for k, time in enumerate(times) if time[0] == len(phrases) - 1]

@@ -91,15 +91,15 @@ class Cadence(GlobalRule):
         ends = {i for i in slots if texture.slices[i].fermata or _fermata_in_slot(texture, i)}
         final = slots[-1]
         for i in sorted(ends | {final}):
+            allowed = tuple(p["end"] if i == final else p["phrases"])
+            if OPEN in allowed:  # (no cadence needed)
+                continue
             k = slots.index(i)
             before = _previous_chord(texture, slots[:k], texture.slices[i].chord)
             last = texture.slices[i].chord
             assert last is not None
             bass = _bass_pc(texture.slices[i])
             keys = [ctx.key] if i == final else related_keys(ctx.key)
-            allowed = tuple(p["end"] if i == final else p["phrases"])
-            if OPEN in allowed:
-                continue
             found = [classify_cadence(before, last, bass, key) for key in keys]
             if any(kind in allowed for kind in found):
                 continue

@@ -118,9 +118,9 @@ def held_when_composing(rules: tuple[RuleUse, ...], melody: bool = False
 
 
 def opened(use: RuleUse) -> RuleUse:
-    """The `cadence` rule with any cadence accepted at the end: a tune whose written end
-    leads back (into its repeat, or a D.C.) and cannot be heard over the tonic closes on
-    the chord its last notes sound, and the missing close is reported."""
+    """The `cadence` rule with any cadence, or none, accepted at the end: a tune whose
+    written end leads back (into its repeat, or a D.C.) and cannot be heard over the tonic
+    ends on the chord its last notes sound, and the missing close is reported."""
     return replace(use, params={**use.params, "end": CADENCES + (OPEN,)})
 
 
