@@ -392,5 +392,6 @@ def no_close(spec: Spec, chain: HarmonyChain, fixed: dict[Fraction, list[Pitch]]
         return UnsatisfiableError(
             f"{spec.source}: the melody's close {'–'.join(map(str, notes))} at {where} allows"
             f" no {asked} cadence in {spec.key}, which {source} for; it allows"
-            f" {_either(allowed) if allowed else 'none of them'}", ("cadence",))
+            f" {_either(allowed) if allowed else 'none of them'}", ("cadence",),
+            tuple(chain.times[t][1] for t in slots))
     return None

@@ -70,21 +70,24 @@ class Eased:
     spread: bool = False  # the spacing from the melody weighed (`widens`)
     loose: tuple[Fraction, ...] = ()  # where its notes are let go (`frees`)
     unclosed: UnsatisfiableError | None = None  # why its close was let open (`closes_open`)
+    cadenced: bool = True  # an open close still tries the cadences first
 
     def rules(self, spec: Spec) -> tuple[RuleUse, ...]:
-        return composing_rules(spec, spread=self.spread, open_end=self.unclosed is not None)
+        return composing_rules(spec, spread=self.spread, open_end=None if self.unclosed is None
+                               else CADENCES if self.cadenced else ())
 
     def after(self, spec: Spec, exc: UnsatisfiableError) -> Eased | None:
         """Eased once more for this conflict; None where nothing is left to ease. A close
-        is let open last, and its notes held to the chord again (let go in vain, for the
-        tonic)."""
+        is let open last (first with any cadence its notes allow, then with none, where
+        the cadence they allow cannot be heard under them), its notes held to the chord
+        again (let go in vain, for the tonic)."""
         freed = tuple(x for x in exc.places if x not in self.loose) \
             if frees(exc.conflicts) else ()
         wider = widens(exc.conflicts, self.spread, freed)
         if wider or freed:
             return replace(self, spread=self.spread or wider, loose=self.loose + freed)
-        if self.unclosed is None and closes_open(spec, exc.places):
-            return replace(self, unclosed=exc,
+        if (self.unclosed is None or self.cadenced) and closes_open(spec, exc.places):
+            return replace(self, unclosed=self.unclosed or exc, cadenced=self.unclosed is None,
                            loose=tuple(x for x in self.loose if x not in exc.places))
         return None
 
@@ -117,11 +120,11 @@ def held_when_composing(rules: tuple[RuleUse, ...], melody: bool = False
     return tuple(held(u) for u in rules)
 
 
-def opened(use: RuleUse) -> RuleUse:
-    """The `cadence` rule with any cadence, or none, accepted at the end: a tune whose
+def opened(use: RuleUse, cadences: tuple[str, ...] = CADENCES) -> RuleUse:
+    """The `cadence` rule with these cadences, or none, accepted at the end: a tune whose
     written end leads back (into its repeat, or a D.C.) and cannot be heard over the tonic
     ends on the chord its last notes sound, and the missing close is reported."""
-    return replace(use, params={**use.params, "end": CADENCES + (OPEN,)})
+    return replace(use, params={**use.params, "end": cadences + (OPEN,)})
 
 
 def closes_open(spec: Spec, places: Sequence[Fraction]) -> bool:
@@ -136,14 +139,14 @@ def closes_open(spec: Spec, places: Sequence[Fraction]) -> bool:
 
 
 def composing_rules(spec: Spec, weigh: bool = True, spread: bool = False,
-                    open_end: bool = False) -> tuple[RuleUse, ...]:
+                    open_end: tuple[str, ...] | None = None) -> tuple[RuleUse, ...]:
     """The spec's rules as composing applies them: the given voice exempt from the rules
     of its own line (each weighed rule twinned by a soft one for the given voice; without
     `weigh`, the weighed rules stay hard for it, as composing tries first). With
     `spread`, the spacing between the given voice and its neighbours weighs instead of
     binding too: a melody that leaps a tenth cannot be followed within an octave by a
-    voice that may not overlap it. With `open_end`, the piece may end on any cadence
-    (`opened`)."""
+    voice that may not overlap it. With `open_end`, the piece may end on those cadences,
+    or on none (`opened`)."""
     spec = replace(spec, rules=held_when_composing(spec.rules, spec.melody is not None))
     if spec.melody is None:
         return spec.rules
@@ -153,8 +156,8 @@ def composing_rules(spec: Spec, weigh: bool = True, spread: bool = False,
     near = frozenset(spec.voices[max(at - 1, 0):at + 2])
     out: list[RuleUse] = []
     for use in spec.rules:
-        if open_end and use.rule.id == "cadence" and use.severity == "error":
-            out.append(opened(use))
+        if open_end is not None and use.rule.id == "cadence" and use.severity == "error":
+            out.append(opened(use, open_end))
             continue
         if spread and use.rule.id == "spacing" and use.severity == "error" \
                 and not asked_of_melody(spec, use):
@@ -182,9 +185,11 @@ def melody_warnings(spec: Spec, piece: Piece, composed_by: tuple[RuleUse, ...]
         return ()
     given = spec.melody.voice
     relaxed = {u.rule.id for u in composed_by if given in u.exempt}
+    if any(u.rule.id == "cadence" and OPEN in u.params["end"] for u in composed_by):
+        relaxed.add("cadence")  # (an open end the spec's own rules do not ask for: below)
     uses = tuple(replace(u, severity="warning") for u in spec.rules
-                 if u.severity == "error" and (u.rule.id in relaxed or (
-                     u.rule.id == "cadence" and opened(u) in composed_by)))
+                 if u.severity == "error" and u.rule.id in relaxed
+                 and not (u.rule.id == "cadence" and OPEN in u.params["end"]))
     if any(u.rule.id == "dissonance-treatment" for u in uses):  # it says which dissonance
         uses = tuple(u for u in uses if u.rule.id != "chord-tones")  # is not treated
     if not uses:
