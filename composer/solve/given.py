@@ -185,11 +185,11 @@ def melody_warnings(spec: Spec, piece: Piece, composed_by: tuple[RuleUse, ...]
         return ()
     given = spec.melody.voice
     relaxed = {u.rule.id for u in composed_by if given in u.exempt}
-    if any(u.rule.id == "cadence" and OPEN in u.params["end"] for u in composed_by):
-        relaxed.add("cadence")  # (an open end the spec's own rules do not ask for: below)
-    uses = tuple(replace(u, severity="warning") for u in spec.rules
-                 if u.severity == "error" and u.rule.id in relaxed
-                 and not (u.rule.id == "cadence" and OPEN in u.params["end"]))
+    # A close let open (`Eased`) is reported where the spec's own cadence asked for one.
+    let_open = any(u.rule.id == "cadence" and OPEN in u.params["end"] for u in composed_by)
+    uses = tuple(replace(u, severity="warning") for u in spec.rules if u.severity == "error"
+                 and (u.rule.id in relaxed or (let_open and u.rule.id == "cadence"
+                                               and OPEN not in u.params["end"])))
     if any(u.rule.id == "dissonance-treatment" for u in uses):  # it says which dissonance
         uses = tuple(u for u in uses if u.rule.id != "chord-tones")  # is not treated
     if not uses:
