@@ -53,6 +53,25 @@ def _alter(p: Any, alter: int) -> None:
         p.accidental.displayStatus = False
 
 
+_QUOTED = re.compile(r'"[^"\n]*"')  # a chord symbol or an annotation, read left to right
+_FIELD = re.compile(r"^[A-Za-z+]:")
+
+
+def readable_abc(text: str) -> str:
+    """ABC text with what music21 misreads taken out. An annotation placed right of a
+    note (`">"g2`, as O'Neill's tunes mark an accent) is text, not music, but music21
+    reads its `>` as a broken rhythm and loses the note after it: The Old Cloak's
+    `d^f ">"g2 dc` was read as `d^f dc`, a bar two beats short. Field lines are kept
+    as they are (a title may quote anything)."""
+    if '">' not in text:
+        return text
+    def right_annotation(quoted: re.Match[str]) -> str:
+        return "" if quoted[0].startswith('">') else quoted[0]
+
+    return "".join(line if _FIELD.match(line) else _QUOTED.sub(right_annotation, line)
+                   for line in text.splitlines(keepends=True))
+
+
 def music21_module() -> Any:
     import music21  # lazy: only where a score is read or written, so `rules` starts fast
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from composer.errors import ScoreError
 from composer.grading.harmony import find_key, identify_chord, slot_notes
-from composer.io.abc import abc_voices, carry_abc_accidentals, music21_module
+from composer.io.abc import abc_voices, carry_abc_accidentals, music21_module, readable_abc
 from composer.io.chord_parts import chord_voices
 from composer.io.events import (
     EPS,
@@ -61,11 +61,15 @@ def parse_score(path: Path | str) -> Any:
     if path.stat().st_size == 0:
         raise ScoreError(f"{path}: the file is empty, not {kind}")
     m21 = music21_module()
-    voices = abc_voices(path.read_text(encoding="latin-1")) if kind == "ABC" else None
+    text = path.read_text(encoding="latin-1") if kind == "ABC" else None
+    readable = readable_abc(text) if text is not None else None
+    voices = abc_voices(readable) if readable is not None else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if voices is None:
+            if voices is None and readable != text:
+                parsed = m21.converter.parseData(readable, format="abc")
+            elif voices is None:
                 parsed = m21.converter.parse(str(path), forceSource=True)
             else:  # a part per voice (music21 would read them one after the other)
                 parsed = m21.stream.Score([abc_part(m21, name, text) for name, text in voices])
