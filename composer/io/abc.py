@@ -53,22 +53,28 @@ def _alter(p: Any, alter: int) -> None:
         p.accidental.displayStatus = False
 
 
-_QUOTED = re.compile(r'"[^"\n]*"')  # a chord symbol or an annotation, read left to right
+# read left to right: a chord symbol or an annotation, a decoration written `!…!`, an
+# inline field, or a fermata (`H`) on a note or a rest
+_MISREAD = re.compile(r'"[^"\n]*"|![^!\n]*!|\[[A-Za-z]:[^\]\n]*\]|H(?=[.~]*[_=^]*[A-Ga-gz])')
 _FIELD = re.compile(r"^[A-Za-z+]:")
 
 
 def readable_abc(text: str) -> str:
-    """ABC text with what music21 misreads taken out. An annotation placed right of a
-    note (`">"g2`, as O'Neill's tunes mark an accent) is text, not music, but music21
-    reads its `>` as a broken rhythm and loses the note after it: The Old Cloak's
-    `d^f ">"g2 dc` was read as `d^f dc`, a bar two beats short. Field lines are kept
-    as they are (a title may quote anything)."""
-    if '">' not in text:
-        return text
-    def right_annotation(quoted: re.Match[str]) -> str:
-        return "" if quoted[0].startswith('">') else quoted[0]
+    """ABC text with what music21 misreads taken out, so that no note is lost:
 
-    return "".join(line if _FIELD.match(line) else _QUOTED.sub(right_annotation, line)
+    - an annotation placed right of a note (`">"g2`, as O'Neill's tunes mark an
+      accent) is text, but music21 reads its `>` as a broken rhythm and loses the
+      note after it: The Old Cloak's `d^f ">"g2 dc` was read as `d^f dc`;
+    - a fermata (`Hg2`, as hundreds of the fiddle tunes mark a phrase's last note)
+      music21 drops with its note: Good Health to Our Friends Far Away's
+      `f>ed Hg2d` was read as `f>ed d`. It keeps no fermata either way.
+
+    Field lines are kept as they are (a title may hold anything)."""
+    def mended(found: re.Match[str]) -> str:
+        token = found[0]
+        return "" if token == "H" or token.startswith('">') else token
+
+    return "".join(line if _FIELD.match(line) else _MISREAD.sub(mended, line)
                    for line in text.splitlines(keepends=True))
 
 
