@@ -315,8 +315,9 @@ def test_abc_marks_that_music21_misreads_keep_their_notes(tmp_path):
     text, folder = melody_spec(job, Settings(), tmp_path)
     sung = [(n.offset, n.pitch.name) for n in
             spec_from_text(text, "288.yaml", folder).melody.notes if n.pitch]
-    first = sung.index((Fraction(48), "D5"))
-    assert [name for _, name in sung[first:first + 5]] == ["D5", "F#5", "G5", "D5", "C5"]
+    bar = ["D5", "F#5", "G5", "D5", "C5"]
+    first = next(k for k in range(len(sung)) if [n for _, n in sung[k:k + 5]] == bar)
+    assert sung[first][0] % 3 == 0  # on its bar line (3/4)
     # (`cd ">"{g}f2 zd`: the note after the grace note was never lost)
     assert ["C5", "D5", "G5", "F5", "D5"] in _bars(parse_score(tmp_path / "288.abc"))
 
@@ -348,6 +349,37 @@ def test_a_tune_with_first_and_second_endings_is_harmonized_as_it_is_sung(tmp_pa
     written = parse_score(tmp_path / "batch" / f"{rows[0].name}.musicxml")
     top = [n.nameWithOctave for n in written.parts[0].flatten().notes]
     assert top == SUNG
+
+
+def test_a_strains_pickup_leads_into_its_bar_in_a_batch_as_in_a_spec(tmp_path, scorer):
+    """The Quindaro Hornpipe (Ryan's collection) ends its first strain a quarter short,
+    `G2G2G2 :|`, and opens the second with that quarter's pickup, `|: (udc) | BgBc …`.
+    A batch writes a tune of an ABC file out for its spec, and music21 filled each short
+    bar with a rest: the pickup stood on a downbeat, with a bar of silence after it, and
+    the rules found no harmony there. It is now read as a spec naming the file reads it,
+    the pickup leading into the bar, and composed."""
+    import shutil
+
+    import music21
+
+    from composer.batches.jobs import Settings, find_jobs, melody_spec
+
+    tune = Path(music21.__file__).parent / "corpus" / "ryansMammoth" / "QuindaroHornpipe.abc"
+    text, folder = melody_spec(find_jobs([tune])[0], Settings(), tmp_path)
+    batch = spec_from_text(text, "batch.yaml", folder)
+    shutil.copy(tune, tmp_path / "tune.abc")
+    named = spec_from_text(text.replace("tune.musicxml", "tune.abc"), "named.yaml", tmp_path)
+    def played(spec):  # up to its last note (a written bar is filled out with a rest)
+        notes = [(n.offset, n.duration, n.pitch and n.pitch.midi) for n in spec.melody.notes]
+        return notes[:max(k for k, n in enumerate(notes) if n[2] is not None) + 1]
+
+    notes = played(batch)
+    assert notes == played(named)
+    sounding = [n for n in notes if n[2] is not None]
+    assert all(n[2] is not None for n in notes if n[0] > sounding[0][0])  # (no rest inside)
+    pickup = next(k for k, n in enumerate(sounding) if n[0] > 17)  # bar 9 of 2/4, beat 2
+    assert sounding[pickup][0] == Fraction(35, 2)  # (`dc` on its second half)
+    assert compose(batch, scorer).piece.lines  # (refused before: no harmony there)
 
 
 def test_a_melody_file_keeps_its_lyrics_and_gives_its_meter(tmp_path):

@@ -22,7 +22,7 @@ from composer.errors import PartimentoError, ScoreError, UnsatisfiableError
 from composer.grading.checker import check_file
 from composer.io.abc import abc_voices, carry_abc_accidentals, music21_module, readable_abc
 from composer.io.melodies import highest_line, sung_line, top_line
-from composer.io.read import abc_part, parse_failure, parse_score
+from composer.io.read import EPS, abc_part, parse_failure, parse_score
 from composer.io.write import output_files
 from composer.neural.scorer import scorer_for
 from composer.pipeline import compose, document
@@ -202,22 +202,29 @@ def melody_spec(job: Job, settings: Settings, tmp: Path) -> tuple[str, Path]:
 
 
 def _sung_in_bars(part: Any) -> Any:
-    """A tune with first and second endings, its repeats expanded (`sung_line`) and
-    barred again in its meter, its pickup written as the rest before it: the expansion's
-    bars are as long as the written ones (a first ending's bar short by the pickup that
-    follows it), and music21 fills each such bar with a rest when it writes it, which
-    shifted every later pass off its beats. Any other tune as it is."""
+    """The tune as it is played (its repeats expanded where it has first and second
+    endings, `sung_line`) and barred again in its meter from the first note, its pickup
+    written as the rest before it. ABC writes a strain's last bar short by the pickup
+    into the next strain (`G2G2G2 :| |: dc | B…`), and a first ending's bar short by the
+    pickup that follows it; music21 fills each such bar with a rest when it writes it,
+    which put the pickup on a downbeat and a bar of silence after it, and shifted every
+    later pass off its beats. Barred again, the pickup leads into the bar, as a melody
+    file named in a spec is read. A tune whose bars are all whole is as it is."""
     sung = sung_line(part)
-    if sung is part:
-        return part
     m21 = music21_module()
+    measures = list(part.getElementsByClass(m21.stream.Measure))
+    if sung is part and all(abs(float(m.duration.quarterLength)
+                                - float(m.barDuration.quarterLength)) < EPS
+                            for m in measures[1:-1]):
+        return part
     flat = sung.flatten()
     first = sung.getElementsByClass(m21.stream.Measure).first()
     pad = float(first.paddingLeft) if first is not None else 0.0
     out = m21.stream.Part()
     for kind in (m21.meter.TimeSignature, m21.key.KeySignature):
-        if (found := flat.getElementsByClass(kind).first()) is not None:
-            out.insert(0, copy.deepcopy(found))
+        for found in flat.getElementsByClass(kind):  # (a change of meter or key included)
+            at = float(flat.elementOffset(found))
+            out.insert(pad + at if at > 0 else 0.0, copy.deepcopy(found))
     if pad > 0:
         out.insert(0, m21.note.Rest(quarterLength=pad))
     for el in flat.notesAndRests:
