@@ -357,7 +357,8 @@ def test_a_strains_pickup_leads_into_its_bar_in_a_batch_as_in_a_spec(tmp_path, s
     A batch writes a tune of an ABC file out for its spec, and music21 filled each short
     bar with a rest: the pickup stood on a downbeat, with a bar of silence after it, and
     the rules found no harmony there. It is now read as a spec naming the file reads it,
-    the pickup leading into the bar, and composed."""
+    the pickup leading into the bar, and composed; a note the new bar lines cross is
+    tied over."""
     import shutil
 
     import music21
@@ -380,6 +381,15 @@ def test_a_strains_pickup_leads_into_its_bar_in_a_batch_as_in_a_spec(tmp_path, s
     pickup = next(k for k, n in enumerate(sounding) if n[0] > 17)  # bar 9 of 2/4, beat 2
     assert sounding[pickup][0] == Fraction(35, 2)  # (`dc` on its second half)
     assert compose(batch, scorer).piece.lines  # (refused before: no harmony there)
+    # Camp-Meeting Jig No. 2: `CA, :| |: A, | (_B,4 A,2) zA |`, the B flat now over the
+    # bar line, tied into the next bar (not left in a bar a beat too long, as written)
+    tune = tune.with_name("CampMeetingJigNo2.abc")
+    (tmp_path / "camp").mkdir()
+    text, folder = melody_spec(find_jobs([tune])[0], Settings(), tmp_path / "camp")
+    spec = spec_from_text(text, "camp.yaml", folder)
+    low = [(n.duration, n.pitch.name) for n in spec.melody.notes if n.pitch and n.pitch.midi < 60]
+    assert (2, "Bb3") in low and low[low.index((2, "Bb3")) + 1] == (1, "A3")
+    assert compose(spec, scorer).piece.lines
 
 
 def test_a_melody_file_keeps_its_lyrics_and_gives_its_meter(tmp_path):

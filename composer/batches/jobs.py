@@ -229,7 +229,9 @@ def _sung_in_bars(part: Any) -> Any:
         out.insert(0, m21.note.Rest(quarterLength=pad))
     for el in flat.notesAndRests:
         out.insert(pad + float(flat.elementOffset(el)), copy.deepcopy(el))
-    return out.makeMeasures()
+    barred = out.makeMeasures()
+    barred.makeTies(inPlace=True)  # a note over a new bar line: tied into the next bar
+    return barred
 
 
 def _abc_tune(path: Path, number: int | None) -> Any:
