@@ -392,6 +392,25 @@ def test_a_strains_pickup_leads_into_its_bar_in_a_batch_as_in_a_spec(tmp_path, s
     assert compose(spec, scorer).piece.lines
 
 
+@pytest.mark.parametrize("tune, pad", [("test0#1", 2.5), ("ballad70#26", 1.5),
+                                       ("ballad30#151", 3.0), ("han1#1", 0.0)])
+def test_a_midi_melody_finds_its_pickup_where_its_long_notes_fall(tmp_path, tune, pad):
+    """MIDI has no short bar: music21 writes an Essen tune's pickup as the file's first
+    notes, and each strong beat was read on a weak one. The pickup is found where the
+    tune's long notes fall on strong beats: the first note begins where the tune's own
+    ABC puts it (an eighth before the bar in 6/8, a quarter in 2/4 and 4/4), and a tune
+    with no pickup (han1 #1) keeps none."""
+    from music21 import corpus, stream
+
+    stem, number = tune.split("#")
+    part = corpus.parse(f"essenFolksong/{stem}", number=int(number)).parts[0]
+    stream.Score([copy.deepcopy(part)]).write("midi", fp=str(tmp_path / "tune.mid"))
+    events, _ = melody_from_file(tmp_path / "tune.mid")
+    first = next(e for e in events if e[2] is not None)
+    assert float(first[0]) == pad
+    assert float(part.getElementsByClass("Measure").first().paddingLeft) == pad  # (its ABC)
+
+
 def test_a_melody_file_keeps_its_lyrics_and_gives_its_meter(tmp_path):
     """The soprano of BWV 10.7 sings "Mei-ne Seel' er-hebt den Her-ren"."""
     from music21 import stream

@@ -61,9 +61,46 @@ def _line(path: Path, lowest: bool = False) -> tuple[Any, Any, float, list[Melod
         line, events = sung, line_events(sung)
     first = line.getElementsByClass(music21_module().stream.Measure).first()
     pad = float(first.paddingLeft) if first is not None else 0.0
+    if pad <= EPS and path.suffix.lower() in (".mid", ".midi"):
+        pad = midi_pickup(score_meter(score)[0], events)
     rest: list[MelodyEvent] = [(0.0, pad, None, False, None)] if pad > EPS else []
     return score, line, pad, rest + [(ev.offset + pad, ev.duration, ev.pitch, ev.fermata,
                                       lyric_of(ev.source)) for ev in events]
+
+
+def midi_pickup(meter: Meter, events: Any) -> float:
+    """The rest before a MIDI melody's pickup, in quarters. MIDI has no short bar: a file
+    whose tune starts at once holds its pickup, if it has one, as its first bar, and its
+    every strong beat would fall on a weak one (21 of 39 Essen tunes written as MIDI
+    by music21). The pickup is the one under which the tune's long notes fall on its
+    strong beats: each note's length weighs the strength of the beat it begins on
+    (the bar's first beat most, then its middle, then the other beats, then what lies
+    between them), and the rest before the first note that gives the most weight is
+    taken, none where none gives more than starting at once. A file that rests before
+    its first note (as Partimento writes one) or changes its meter is taken as it is."""
+    sounding = [e for e in events if e.pitch is not None]
+    if meter.changes or not sounding or sounding[0].offset > EPS:
+        return 0.0
+    bar, beat = float(meter.bar_length), float(meter.beat_length)
+    beats = meter.beats_per_bar
+
+    def strength(at: float) -> float:
+        into = at % bar
+        if into < EPS or bar - into < EPS:
+            return 3.0
+        k = into / beat
+        if abs(k - round(k)) > EPS:
+            return 0.5 if meter.compound and abs(3 * k - round(3 * k)) < EPS \
+                or abs(2 * k - round(2 * k)) < EPS else 0.0
+        return 2.0 if beats % 2 == 0 and round(k) == beats // 2 else 1.0
+
+    def weight(pad: float) -> float:
+        return sum(float(e.duration) * strength(float(e.offset) + pad) for e in sounding)
+
+    step = beat / 3 if meter.compound else beat / 2  # the beat's division
+    pads = [k * step for k in range(int(round(bar / step)))]
+    best = max(pads, key=lambda pad: (weight(pad), pad))  # (a tie: the shorter pickup)
+    return best if weight(best) > weight(0.0) + EPS else 0.0
 
 
 def highest_line(lines: Any, lowest: bool = False) -> tuple[Any, tuple] | None:
