@@ -447,3 +447,23 @@ def test_a_link_to_a_melody_file_elsewhere_is_harmonized(tmp_path: Path) -> None
     written = composer.check(tmp_path / "out" / "aloha.musicxml")
     assert not [v for v in written.violations
                 if v.severity == "error" and v.voices != ("soprano",)], written.to_text()
+
+
+def test_where_no_rule_alone_is_to_blame_the_notes_at_the_break_are_let_go(
+        tmp_path: Path) -> None:
+    """The Leviathan Hornpipe (Ryan's Mammoth Collection) closes its first strain on a low
+    tonic under a triplet that leads an octave up into the second (`BdcA G2:| |:(3def)`).
+    The rules left too few voicings to connect the chords there, and no rule alone was to
+    blame, so once the spacing from the melody was weighed in vain the tune was refused.
+    Now the melody's notes struck where it broke are let go as any conflicting note is:
+    the tune is composed, no hard rule broken in a composed voice."""
+    from music21 import corpus
+
+    tune = tmp_path / "leviathan.abc"
+    tune.write_text(Path(corpus.getWork("ryansMammoth/LeviathanHornpipe")).read_text(
+        encoding="latin-1"))
+    rows = composer.batch(tune, tmp_path / "out", jobs=1, model="none")
+    assert rows[0].status == "composed", rows[0].detail
+    written = composer.check(tmp_path / "out" / f"{rows[0].name}.musicxml")
+    assert not [v for v in written.violations if v.severity == "error"
+                and v.voices != ("soprano",)], written.to_text()

@@ -64,10 +64,15 @@ def explain(spec: Spec, slot: int, whole: bool = False, full: HarmonyChain | Non
     if window is None:
         if not whole:
             return None
+        _, offset, length, _ = full.times[min(slot, n - 1)]
+        # No rule alone is to blame: the given notes struck where it broke are named, for
+        # the lenient way to let go (`composer.solve.given.frees`).
+        struck = tuple(x.offset for x in spec.melody.notes if x.pitch is not None
+                       and offset <= x.offset < offset + length) if spec.melody else ()
         return UnsatisfiableError(
             f"{spec.source}: the rules leave too few voicings to connect the chords near"
-            f" {bar_beat(spec.meter, full.times[min(slot, n - 1)][1])}; widen a voice's range or"
-            " loosen a rule there")
+            f" {bar_beat(spec.meter, offset)}; widen a voice's range or loosen a rule there",
+            places=struck)
     # Rules first with every note of the window given (small domains, quick checks), then
     # the notes with only those rules: removing any member of the result then lets the
     # window be composed, so the set is minimal.

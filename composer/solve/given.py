@@ -81,8 +81,9 @@ class Eased:
         is let open last (first with any cadence its notes allow, then with none, where
         the cadence they allow cannot be heard under them), its notes held to the chord
         again (let go in vain, for the tonic)."""
+        # (where no rule alone is to blame, the spacing is weighed before any note goes)
         freed = tuple(x for x in exc.places if x not in self.loose) \
-            if frees(exc.conflicts) else ()
+            if frees(exc.conflicts) and (exc.conflicts or self.spread) else ()
         wider = widens(exc.conflicts, self.spread, freed)
         if wider or freed:
             return replace(self, spread=self.spread or wider, loose=self.loose + freed)
