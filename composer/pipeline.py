@@ -68,7 +68,8 @@ class Composition:
         return document(self)
 
 
-LENIENCE = 8  # the most times a melody's demands are eased after a conflict
+LENIENCE = 16  # the most times a melody's demands are eased after a conflict (a long
+# reel, its repeats expanded, let go of its notes in twelve places, one after another)
 REDRAWS = 20  # draws of a revision's region tried against the figures kept beside it
 CADENCE_SLOTS = 2  # the last slots a strict harmony is first asked to connect at all
 

@@ -203,32 +203,41 @@ def melody_spec(job: Job, settings: Settings, tmp: Path) -> tuple[str, Path]:
 
 def _sung_in_bars(part: Any) -> Any:
     """The tune as it is played (its repeats expanded where it has first and second
-    endings, `sung_line`) and barred again in its meter from the first note, its pickup
-    written as the rest before it. ABC writes a strain's last bar short by the pickup
-    into the next strain (`G2G2G2 :| |: dc | B…`), and a first ending's bar short by the
-    pickup that follows it; music21 fills each such bar with a rest when it writes it,
-    which put the pickup on a downbeat and a bar of silence after it, and shifted every
-    later pass off its beats. Barred again, the pickup leads into the bar, as a melody
-    file named in a spec is read. A tune whose bars are all whole is as it is."""
+    endings, `sung_line`), its bars written whole. ABC writes a strain's last bar short by
+    the pickup into the next (`G2G2G2 :| |: dc | B…`), and a first ending's bar short by
+    the pickup that follows it; music21 fills each short bar with a rest when it writes
+    it, which put the pickup on a downbeat with a bar of silence after it, and shifted
+    every later pass off its beats. Two short bars that make a whole one are one bar, the
+    pickup leading into the next; any other bar keeps its bar lines (a bar the file
+    writes too short is filled out, one too long keeps its notes), so that a slip in the
+    file does not shift the rest of the tune. A tune whose bars are all whole is as it
+    is; the pickup is written as the rest before it."""
     sung = sung_line(part)
     m21 = music21_module()
-    measures = list(part.getElementsByClass(m21.stream.Measure))
-    if sung is part and all(abs(float(m.duration.quarterLength)
-                                - float(m.barDuration.quarterLength)) < EPS
-                            for m in measures[1:-1]):
-        return part
-    flat = sung.flatten()
-    first = sung.getElementsByClass(m21.stream.Measure).first()
-    pad = float(first.paddingLeft) if first is not None else 0.0
+    measures = list(sung.getElementsByClass(m21.stream.Measure))
+    lengths = [float(m.duration.quarterLength) for m in measures]
+    bars = [float(m.barDuration.quarterLength) for m in measures]
+    if not measures or sung is part and all(abs(a - b) < EPS for a, b in
+                                            zip(lengths[1:-1], bars[1:-1], strict=True)):
+        return sung
+    pad = float(measures[0].paddingLeft or 0.0)
+    starts, at, k = [pad], pad + lengths[0], 1  # (the pickup ends on the bar line)
+    while k < len(measures):
+        starts.append(at)
+        if k + 1 < len(measures) and lengths[k] < bars[k] - EPS \
+                and abs(lengths[k] + lengths[k + 1] - bars[k]) < EPS:  # a bar in two
+            starts.append(at + lengths[k])
+            at, k = at + bars[k], k + 2
+        else:
+            at, k = at + max(lengths[k], bars[k]), k + 1
     out = m21.stream.Part()
-    for kind in (m21.meter.TimeSignature, m21.key.KeySignature):
-        for found in flat.getElementsByClass(kind):  # (a change of meter or key included)
-            at = float(flat.elementOffset(found))
-            out.insert(pad + at if at > 0 else 0.0, copy.deepcopy(found))
     if pad > 0:
         out.insert(0, m21.note.Rest(quarterLength=pad))
-    for el in flat.notesAndRests:
-        out.insert(pad + float(flat.elementOffset(el)), copy.deepcopy(el))
+    kinds = (m21.meter.TimeSignature, m21.key.KeySignature)
+    for k, (m, start) in enumerate(zip(measures, starts, strict=True)):
+        for el in m.flatten().getElementsByClass((*kinds, m21.note.GeneralNote)):
+            at = 0.0 if k == 0 and isinstance(el, kinds) else start + float(el.offset)
+            out.insert(at, copy.deepcopy(el))
     barred = out.makeMeasures()
     barred.makeTies(inPlace=True)  # a note over a new bar line: tied into the next bar
     return barred
