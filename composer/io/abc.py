@@ -65,7 +65,7 @@ def readable_abc(text: str) -> str:
     - an annotation placed right of a note (`">"g2`, as O'Neill's tunes mark an
       accent) is text, but music21 reads its `>` as a broken rhythm and loses the
       note after it: The Old Cloak's `d^f ">"g2 dc` was read as `d^f dc`;
-    - a fermata (`Hg2`, as hundreds of the fiddle tunes mark a phrase's last note)
+    - a fermata (`Hg2`, as 257 of the corpus's fiddle tunes mark a phrase's last note)
       music21 drops with its note: Good Health to Our Friends Far Away's
       `f>ed Hg2d` was read as `f>ed d`. It keeps no fermata either way.
 

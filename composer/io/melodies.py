@@ -71,7 +71,7 @@ def _line(path: Path, lowest: bool = False) -> tuple[Any, Any, float, list[Melod
 def midi_pickup(meter: Meter, events: Any) -> float:
     """The rest before a MIDI melody's pickup, in quarters. MIDI has no short bar: a file
     whose tune starts at once holds its pickup, if it has one, as its first bar, and its
-    every strong beat would fall on a weak one (21 of 39 Essen tunes written as MIDI
+    every strong beat would fall on a weak one (22 of 32 Essen tunes written as MIDI
     by music21). The pickup is the one under which the tune's long notes fall on its
     strong beats: each note's length weighs the strength of the beat it begins on
     (the bar's first beat most, then its middle, then the other beats, then what lies
