@@ -470,3 +470,19 @@ def test_where_no_rule_alone_is_to_blame_the_notes_at_the_break_are_let_go(
     written = composer.check(tmp_path / "out" / f"{rows[0].name}.musicxml")
     assert not [v for v in written.violations if v.severity == "error"
                 and v.voices != ("soprano",)], written.to_text()
+
+
+def test_a_triplet_bar_music21_reads_in_one_sixth_time_is_no_meter(tmp_path: Path) -> None:
+    """O'Neill's 317 writes a bar of one triplet's worth, which music21 reads with a time
+    signature of 1/6. Barred again as it is played, that bar became a meter of its own,
+    and the batch failed on it (a ValueError, a bug) where it had composed the tune as
+    written. No such meter is kept: the tune composes in its 3/4."""
+    from music21 import corpus
+
+    book = Path(corpus.getWork("oneills1850/0301-0350.abc")).read_text(encoding="latin-1")
+    tune = next(t for t in re.split(r"(?m)^(?=X:)", book) if re.match(r"X:\s*317\s", t))
+    (tmp_path / "t317.abc").write_text(tune, encoding="latin-1")
+    rows = composer.batch(tmp_path / "t317.abc", tmp_path / "out", jobs=1, model="none")
+    assert rows[0].status == "composed", rows[0].detail
+    spec = json.loads((tmp_path / "out" / "t317.json").read_text())["spec"]["yaml"]
+    assert "meter: 3/4" in spec.splitlines()

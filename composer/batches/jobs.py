@@ -201,6 +201,9 @@ def melody_spec(job: Job, settings: Settings, tmp: Path) -> tuple[str, Path]:
     return tune_spec(part, tune, title, seed, settings.template), tmp
 
 
+METER_UNITS = (1, 2, 4, 8, 16, 32)  # the note values a meter may count in
+
+
 def _sung_in_bars(part: Any) -> Any:
     """The tune as it is played (its repeats expanded where it has first and second
     endings, `sung_line`), its bars written whole. ABC writes a strain's last bar short by
@@ -236,6 +239,9 @@ def _sung_in_bars(part: Any) -> Any:
     kinds = (m21.meter.TimeSignature, m21.key.KeySignature)
     for k, (m, start) in enumerate(zip(measures, starts, strict=True)):
         for el in m.flatten().getElementsByClass((*kinds, m21.note.GeneralNote)):
+            if isinstance(el, m21.meter.TimeSignature) and el.denominator not in METER_UNITS:
+                continue  # (music21 reads a triplet's odd bar as 1/6: no meter, and none
+                # once the bar is whole)
             at = 0.0 if k == 0 and isinstance(el, kinds) else start + float(el.offset)
             out.insert(at, copy.deepcopy(el))
     barred = out.makeMeasures()
