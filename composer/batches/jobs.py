@@ -22,7 +22,7 @@ from composer.errors import PartimentoError, ScoreError, UnsatisfiableError
 from composer.grading.checker import check_file
 from composer.io.abc import abc_voices, carry_abc_accidentals, music21_module, readable_abc
 from composer.io.melodies import highest_line, sung_line, top_line
-from composer.io.read import EPS, abc_part, parse_failure, parse_score
+from composer.io.read import EPS, abc_parsed, abc_part, parse_failure, parse_score
 from composer.io.write import output_files
 from composer.neural.scorer import scorer_for
 from composer.pipeline import compose, document
@@ -256,17 +256,14 @@ def _abc_tune(path: Path, number: int | None) -> Any:
         return _highest(parse_score(path).parts, str(path))
     m21 = music21_module()
     text = path.read_text(encoding="latin-1")
-    readable = readable_abc(text)
-    block = next((b for b in re.split(r"(?m)^(?=X:)", readable)
+    block = next((b for b in re.split(r"(?m)^(?=X:)", readable_abc(text))
                   if re.match(rf"X:\s*{number}\s*$", b.split("\n", 1)[0])), "")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if (voices := abc_voices(block)) is not None:
                 return _highest([abc_part(m21, *v) for v in voices], f"{path}: tune X:{number}")
-            score = m21.converter.parse(str(path), number=number, forceSource=True) \
-                if readable == text else \
-                m21.converter.parseData(readable, number=number, format="abc")
+            score = abc_parsed(path, text, number)
     except Exception as exc:  # music21 raises many kinds for a broken tune
         raise ScoreError(f"{path}: tune X:{number} is not valid ABC"
                          f"{parse_failure(exc, 'ABC')}") from None

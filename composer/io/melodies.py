@@ -82,23 +82,21 @@ def midi_pickup(meter: Meter, events: Any) -> float:
     if meter.changes or not sounding or sounding[0].offset > EPS:
         return 0.0
     bar, beat = float(meter.bar_length), float(meter.beat_length)
-    beats = meter.beats_per_bar
+    beats, parts = meter.beats_per_bar, 3 if meter.compound else 2  # (a beat's division)
 
     def strength(at: float) -> float:
         into = at % bar
         if into < EPS or bar - into < EPS:
             return 3.0
         k = into / beat
-        if abs(k - round(k)) > EPS:
-            return 0.5 if meter.compound and abs(3 * k - round(3 * k)) < EPS \
-                or abs(2 * k - round(2 * k)) < EPS else 0.0
+        if abs(k - round(k)) > EPS:  # between the beats: on the beat's division, or off it
+            return 0.5 if abs(parts * k - round(parts * k)) < EPS else 0.0
         return 2.0 if beats % 2 == 0 and round(k) == beats // 2 else 1.0
 
     def weight(pad: float) -> float:
         return sum(float(e.duration) * strength(float(e.offset) + pad) for e in sounding)
 
-    step = beat / 3 if meter.compound else beat / 2  # the beat's division
-    pads = [k * step for k in range(int(round(bar / step)))]
+    pads = [k * beat / parts for k in range(beats * parts)]
     best = max(pads, key=lambda pad: (weight(pad), pad))  # (a tie: the shorter pickup)
     return best if weight(best) > weight(0.0) + EPS else 0.0
 

@@ -67,8 +67,8 @@ def parse_score(path: Path | str) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if voices is None and readable != text:
-                parsed = m21.converter.parseData(readable, format="abc")
+            if voices is None and text is not None:
+                parsed = abc_parsed(path, text)
             elif voices is None:
                 parsed = m21.converter.parse(str(path), forceSource=True)
             else:  # a part per voice (music21 would read them one after the other)
@@ -88,6 +88,17 @@ def parse_score(path: Path | str) -> Any:
         for part in parsed.parts:
             carry_abc_accidentals(part)
     return parsed
+
+
+def abc_parsed(path: Path, text: str, number: int | None = None) -> Any:
+    """music21's reading of an ABC file (of tune X:number in it, where given): from the
+    file itself, or from its text where music21 would misread that (`readable_abc`)."""
+    m21 = music21_module()
+    which = {} if number is None else {"number": number}
+    readable = readable_abc(text)
+    if readable == text:
+        return m21.converter.parse(str(path), forceSource=True, **which)
+    return m21.converter.parseData(readable, format="abc", **which)
 
 
 def abc_part(m21: Any, name: str, text: str) -> Any:
